@@ -1,0 +1,314 @@
+"""The sound library: WAV files on disk plus metadata, lineage and feedback in a database.
+
+A sound's file is written to a temporary name, renamed into place, then its row is committed; if the
+commit fails the file is removed. ``repair()`` (run at start-up) removes files a crash left without a
+row, so the two never disagree for long.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import soundfile as sf
+from sqlalchemy import create_engine, event, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .audio_io import Audio, as_channels_first, check_audio
+from .config import Config
+from .errors import ToolError, UnknownSoundError
+from .records import Aggregate, FeedbackRecord, SoundRecord
+from .schema import Base, FeedbackRow, ParentRow, SoundRow
+
+_PARTIAL = ".partial"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class SoundLibrary:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.sounds_dir = config.sounds_dir
+        self.sounds_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(config.effective_database_url)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- sounds
+    def add(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        *,
+        tool: str,
+        prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        parents: Iterable[str] = (),
+        scores: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        relation: str = "parent",
+    ) -> SoundRecord:
+        """Store a sound (float32, (channels, frames) or (frames,)) and return its record."""
+        audio = check_audio(as_channels_first(samples), sample_rate, max_seconds=float("inf"))
+        parents = list(dict.fromkeys(parents))
+        sound_id = new_id("snd")
+        final = self.sounds_dir / f"{sound_id}.wav"
+        partial = final.with_name(final.name + _PARTIAL)
+        sf.write(partial, audio.samples.T, audio.sample_rate, format="WAV", subtype="FLOAT")
+        with open(partial, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, final)
+        try:
+            with self._sessions.begin() as s:
+                missing = [p for p in parents if s.get(SoundRow, p) is None]
+                if missing:
+                    raise UnknownSoundError(missing[0])
+                row = SoundRow(
+                    id=sound_id,
+                    tool=tool,
+                    prompt=prompt,
+                    file=final.name,
+                    sample_rate=audio.sample_rate,
+                    channels=audio.channels,
+                    frames=audio.frames,
+                    params=_jsonable(params or {}),
+                    scores=_jsonable(scores or {}),
+                    extra=_jsonable(extra or {}),
+                )
+                s.add(row)
+                s.flush()
+                for p in parents:
+                    s.add(ParentRow(sound_id=sound_id, parent_id=p, relation=relation))
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
+        return self.get(sound_id)
+
+    def get(self, sound_id: str) -> SoundRecord:
+        with self._sessions() as s:
+            row = s.get(SoundRow, sound_id) if isinstance(sound_id, str) else None
+            if row is None:
+                raise UnknownSoundError(str(sound_id))
+            return self._record(s, row)
+
+    def exists(self, sound_id: str) -> bool:
+        with self._sessions() as s:
+            return s.get(SoundRow, sound_id) is not None
+
+    def path(self, sound_id: str) -> Path:
+        return Path(self.get(sound_id).path)
+
+    def read(self, sound_id: str) -> Audio:
+        rec = self.get(sound_id)
+        data, sr = sf.read(rec.path, dtype="float32", always_2d=True)
+        return Audio(np.ascontiguousarray(data.T), int(sr))
+
+    def list(
+        self,
+        *,
+        tool: str | None = None,
+        prompt_contains: str | None = None,
+        parent: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[SoundRecord]:
+        with self._sessions() as s:
+            q = select(SoundRow)
+            if tool:
+                q = q.where(SoundRow.tool == tool)
+            if prompt_contains:
+                q = q.where(SoundRow.prompt.ilike(f"%{prompt_contains}%"))
+            if parent:
+                q = q.join(ParentRow, ParentRow.sound_id == SoundRow.id).where(ParentRow.parent_id == parent)
+            q = q.order_by(SoundRow.created_at.desc(), SoundRow.id).limit(limit).offset(offset)
+            return [self._record(s, r) for r in s.scalars(q).all()]
+
+    def count(self) -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(SoundRow)) or 0)
+
+    def update_scores(self, sound_id: str, scores: dict[str, Any]) -> SoundRecord:
+        with self._sessions.begin() as s:
+            row = s.get(SoundRow, sound_id)
+            if row is None:
+                raise UnknownSoundError(sound_id)
+            row.scores = {**(row.scores or {}), **_jsonable(scores)}
+        return self.get(sound_id)
+
+    def repair(self) -> list[str]:
+        """Delete partial files and files without a row (left by a crash). Returns what was removed."""
+        removed: list[str] = []
+        with self._sessions() as s:
+            known = set(s.scalars(select(SoundRow.file)).all())
+        for p in self.sounds_dir.iterdir():
+            if p.name.endswith(_PARTIAL) or (p.suffix == ".wav" and p.name not in known):
+                p.unlink(missing_ok=True)
+                removed.append(p.name)
+        return removed
+
+    def _record(self, s: Session, row: SoundRow) -> SoundRecord:
+        parents = list(s.scalars(select(ParentRow.parent_id).where(ParentRow.sound_id == row.id)).all())
+        return SoundRecord(
+            id=row.id,
+            created_at=row.created_at,
+            tool=row.tool,
+            prompt=row.prompt,
+            path=str(self.sounds_dir / row.file),
+            sample_rate=row.sample_rate,
+            channels=row.channels,
+            frames=row.frames,
+            duration_s=row.frames / row.sample_rate,
+            params=row.params or {},
+            scores=row.scores or {},
+            extra=row.extra or {},
+            parents=parents,
+        )
+
+    # -------------------------------------------------------------- feedback
+    def add_feedback(
+        self,
+        sound_id: str,
+        *,
+        rating: int | None = None,
+        preferred_over: str | None = None,
+        comment: str | None = None,
+        tags: Iterable[str] = (),
+        rater_id: str | None = None,
+        request_id: str | None = None,
+        source: str = "mcp",
+    ) -> tuple[FeedbackRecord, bool]:
+        """Store one piece of feedback durably. Returns (record, created); a repeated request_id
+        returns the first record and created=False."""
+        if rating is None and preferred_over is None:
+            raise ToolError("Give a rating (1-5), a preferred_over sound id, or both.")
+        if rating is not None and not 1 <= int(rating) <= 5:
+            raise ToolError(f"rating must be an integer from 1 to 5, got {rating}.")
+        if preferred_over is not None and preferred_over == sound_id:
+            raise ToolError("A sound cannot be preferred over itself; give two different sound ids.")
+        if request_id is not None:
+            existing = self._feedback_by_request(request_id)
+            if existing is not None:
+                return existing, False
+        try:
+            with self._sessions.begin() as s:
+                for sid in (sound_id, preferred_over):
+                    if sid is not None and s.get(SoundRow, sid) is None:
+                        raise UnknownSoundError(sid)
+                row = FeedbackRow(
+                    id=new_id("fb"),
+                    sound_id=sound_id,
+                    rating=None if rating is None else int(rating),
+                    preferred_over=preferred_over,
+                    comment=comment,
+                    tags=list(tags),
+                    rater_id=rater_id,
+                    request_id=request_id,
+                    source=source,
+                )
+                s.add(row)
+                s.flush()
+                rec = _feedback_record(row)
+        except IntegrityError:
+            existing = self._feedback_by_request(request_id) if request_id else None
+            if existing is None:
+                raise
+            return existing, False
+        return rec, True
+
+    def _feedback_by_request(self, request_id: str) -> FeedbackRecord | None:
+        with self._sessions() as s:
+            row = s.scalars(select(FeedbackRow).where(FeedbackRow.request_id == request_id)).first()
+            return None if row is None else _feedback_record(row)
+
+    def feedback(self, *, sound_id: str | None = None) -> list[FeedbackRecord]:
+        with self._sessions() as s:
+            q = select(FeedbackRow).order_by(FeedbackRow.created_at, FeedbackRow.id)
+            if sound_id:
+                q = q.where(or_(FeedbackRow.sound_id == sound_id, FeedbackRow.preferred_over == sound_id))
+            return [_feedback_record(r) for r in s.scalars(q).all()]
+
+    def feedback_count(self) -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(FeedbackRow)) or 0)
+
+    def aggregate(self, sound_id: str) -> Aggregate:
+        with self._sessions() as s:
+            if s.get(SoundRow, sound_id) is None:
+                raise UnknownSoundError(sound_id)
+            mean, n = s.execute(
+                select(func.avg(FeedbackRow.rating), func.count(FeedbackRow.rating)).where(
+                    FeedbackRow.sound_id == sound_id
+                )
+            ).one()
+            wins = s.scalar(
+                select(func.count()).where(FeedbackRow.sound_id == sound_id, FeedbackRow.preferred_over.is_not(None))
+            )
+            losses = s.scalar(select(func.count()).where(FeedbackRow.preferred_over == sound_id))
+        return Aggregate(
+            sound_id=sound_id,
+            mean_rating=None if mean is None else round(float(mean), 4),
+            rating_count=int(n or 0),
+            wins=int(wins or 0),
+            losses=int(losses or 0),
+        )
+
+
+def _feedback_record(row: FeedbackRow) -> FeedbackRecord:
+    return FeedbackRecord(
+        id=row.id,
+        created_at=row.created_at,
+        sound_id=row.sound_id,
+        rating=row.rating,
+        preferred_over=row.preferred_over,
+        comment=row.comment,
+        tags=list(row.tags or []),
+        rater_id=row.rater_id,
+        request_id=row.request_id,
+        source=row.source,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy/torch scalars and arrays so the JSON column accepts them."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "tolist") and callable(value.tolist):
+        return value.tolist()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
