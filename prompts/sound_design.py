@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+
+def sound_design_session(goal: str) -> str:
+    """Guide an assistant through designing a sound from a description, refining it with the user."""
+    return f"""Help the user design this sound: "{goal}".
+
+- A sound from nothing: `synthesize_from_text` with the description; it returns several different
+  candidates. Play them and ask which is closest.
+- Refine: call `synthesize_from_text` again with `start_from` set to the chosen sound id and a short
+  instruction ("darker", "slower attack"); keep what the user likes fixed with `keep`.
+- The user's own recording: `import_sound`, then `optimize_fx` ("brighter and roomier") or
+  `match_sound` to rebuild it on the synth so it can be tweaked.
+- Which basic waveform a description or sound is closest to: `predict_archetypes`.
+- Every time the user prefers one sound or rates one, call `rate_feedback`."""

@@ -1,0 +1,181 @@
+"""Builds the MCP server: every tool in ``lstmabar.tools`` plus the sound resources and prompts.
+
+This module only wires; what a tool does lives in its module under tools/.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, AsyncIterator
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
+from pydantic import Field, ValidationError
+
+from lstmabar.library.config import Config
+from lstmabar.library.errors import ToolCancelled, ToolError, UnknownSoundError
+from lstmabar.library.store import SoundLibrary
+from lstmabar.prompts import register_prompts
+from lstmabar.tools import all_tools
+from lstmabar.tools.base import ModelCache, ToolContext, ToolOutcome, ToolSpec
+
+from .resources import register_resources
+from .workers import WorkerPool, run_cancellable
+
+log = logging.getLogger("lstmabar")
+
+INSTRUCTIONS = """lstmabar does sound design. Sounds live in a library and are referred to by id
+(sound://{id} resources give the WAV, /meta and /spectrogram.png). Generating tools return real audio
+(a short preview inline, the full WAV as a resource link) and the parameters that made it, so you can
+refine step by step: pass a previous sound id as start_from with a new instruction. Ask the person to
+listen, and record every judgement with rate_feedback: ratings train the reward model."""
+
+
+class AppState:
+    """What one server process shares between calls: settings, the library, loaded models, workers."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.models = ModelCache()
+        self.pool = WorkerPool(config.workers)
+        self._library: SoundLibrary | None = None
+
+    @property
+    def library(self) -> SoundLibrary:
+        if self._library is None:
+            self._library = SoundLibrary(self.config)
+            removed = self._library.repair()
+            if removed:
+                log.warning("removed %d sound files left without a database row: %s", len(removed), removed[:5])
+        return self._library
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+
+def build_server(config: Config | None = None, *, preload: bool = False) -> MCPServer:
+    state = AppState(config or Config.from_env())
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        state.library  # open the database and repair before the first request
+        if preload:
+            ctx = ToolContext(library=state.library, config=state.config, models=state.models)
+            await anyio.to_thread.run_sync(ctx.embedder)
+        try:
+            yield state
+        finally:
+            state.close()
+
+    server = MCPServer("lstmabar", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
+    server.state = state  # type: ignore[attr-defined]
+    for spec in all_tools():
+        _add_tool(server, state, spec)
+    register_resources(server, state)
+    register_prompts(server)
+    return server
+
+
+def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any]) -> None:
+    async def handler(ctx: Context, **kwargs: Any) -> CallToolResult:
+        try:
+            inp = spec.input_model(**kwargs)
+        except ValidationError as exc:
+            return _error(f"Invalid arguments for {spec.name}: {_validation_text(exc)}")
+        return await _call(state, spec, inp, ctx)
+
+    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    for name, field in spec.input_model.model_fields.items():
+        default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=Annotated[(field.annotation, *field.metadata, Field(description=field.description))],
+            )
+        )
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        params, return_annotation=Annotated[CallToolResult, spec.output_model]
+    )
+    handler.__name__ = spec.name
+    server.add_tool(handler, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations)
+
+
+async def _call(state: AppState, spec: ToolSpec[Any], inp: Any, ctx: Context) -> CallToolResult:
+    async def report(done: float, total: float | None, message: str | None) -> None:
+        try:
+            await ctx.report_progress(done, total, message)
+        except Exception:  # a client that went away must not break the tool
+            log.debug("progress report failed", exc_info=True)
+
+    def progress_from_thread(done: float, total: float | None, message: str | None) -> None:
+        anyio.from_thread.run(report, done, total, message)
+
+    tool_ctx = ToolContext(library=state.library, config=state.config, models=state.models, progress_fn=progress_from_thread)
+
+    async def on_queued(position: int) -> None:
+        await report(0, None, f"queued: position {position} in line ({state.pool.size} running)")
+
+    def work() -> ToolOutcome:
+        return spec.run(inp, tool_ctx)
+
+    try:
+        if spec.long_running:
+            outcome = await state.pool.run(work, cancel_event=tool_ctx.cancel_event, on_queued=on_queued)
+        else:
+            outcome = await run_cancellable(work, tool_ctx.cancel_event)
+    except (ToolError, UnknownSoundError) as exc:
+        return _error(str(exc))
+    except ToolCancelled:
+        return _error(f"{spec.name} was cancelled; nothing was saved.")
+    except ValidationError as exc:
+        return _error(f"{spec.name} got invalid input: {_validation_text(exc)}")
+    except Exception as exc:  # an unexpected failure still answers; details go to the log
+        log.exception("tool %s failed", spec.name)
+        return _error(f"{spec.name} failed unexpectedly ({exc.__class__.__name__}: {exc}). The library is unchanged.")
+    return outcome_to_result(outcome)
+
+
+def outcome_to_result(outcome: ToolOutcome) -> CallToolResult:
+    content: list[Any] = [TextContent(type="text", text=outcome.summary)]
+    for wav in outcome.audio_previews:
+        content.append(AudioContent(type="audio", data=base64.b64encode(wav).decode(), mime_type="audio/wav"))
+    for png in outcome.images:
+        content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
+    for rec in outcome.sounds:
+        content.append(
+            ResourceLink(
+                type="resource_link",
+                uri=rec.uri,
+                name=rec.id,
+                title=(rec.prompt or rec.tool)[:80],
+                mime_type="audio/wav",
+                description=f"{rec.duration_s:.2f} s, {rec.sample_rate} Hz, made by {rec.tool}",
+            )
+        )
+    return CallToolResult(content=content, structured_content=outcome.output.model_dump(mode="json"))
+
+
+def _error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def _validation_text(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        msg = err.get("msg", "").removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,123 @@
+"""The ``lstmabar`` command: serve, demo, feedback export, train."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from lstmabar.library.config import Config
+
+# Training entry points live next to the models they train; each module has main(argv).
+TRAINERS = {
+    "lstmabar": "lstmabar.models.lstmabar.train",
+    "match": "lstmabar.models.matching.train",
+    "reward": "lstmabar.models.reward.train",
+}
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return Config.from_env(
+        output_dir=Path(args.output_dir).expanduser() if getattr(args, "output_dir", None) else None,
+        database_url=getattr(args, "database_url", None),
+        embedder=getattr(args, "embedder", None),
+        token=getattr(args, "token", None),
+        workers=getattr(args, "workers", None),
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import build_server
+
+    config = _config(args)
+    server = build_server(config, preload=args.preload)
+    if args.http:
+        from .http import serve_http
+
+        serve_http(server, host=args.host, port=args.port, token=config.token)
+    else:
+        server.run("stdio")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.out), embedder=args.embedder)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from lstmabar.library.export import export_feedback
+    from lstmabar.library.store import SoundLibrary
+
+    lib = SoundLibrary(_config(args))
+    try:
+        n = export_feedback(lib, Path(args.out), fmt=args.format)
+    finally:
+        lib.close()
+    print(f"wrote {n} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+    module = importlib.import_module(TRAINERS[args.model])
+    return int(module.main(rest) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lstmabar", description="MCP server for sound design.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging (stderr)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    s.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--token", help="bearer token (default: LSTMABAR_TOKEN); required off loopback")
+    s.add_argument("--output-dir", help="library folder (default: LSTMABAR_OUTPUT_DIR)")
+    s.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the output folder)")
+    s.add_argument("--embedder", help="lstmabar (default) or clap[:path-or-hub-id]")
+    s.add_argument("--workers", type=int, help="tool calls computed at once (default 2)")
+    s.add_argument("--preload", action="store_true", help="load the embedder at start-up")
+    s.set_defaults(func=cmd_serve)
+
+    d = sub.add_parser("demo", help="scripted session: start the server over stdio and drive it")
+    d.add_argument("--out", default="out/demo", help="folder for WAV files and summary.json")
+    d.add_argument("--embedder", default=None)
+    d.set_defaults(func=cmd_demo)
+
+    f = sub.add_parser("feedback", help="feedback dataset")
+    fsub = f.add_subparsers(dest="feedback_command", required=True)
+    e = fsub.add_parser("export", help="write the preference dataset")
+    e.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
+    e.add_argument("--out", required=True)
+    e.add_argument("--output-dir", help="library folder (default: LSTMABAR_OUTPUT_DIR)")
+    e.add_argument("--database-url")
+    e.set_defaults(func=cmd_feedback)
+
+    t = sub.add_parser("train", help="train a model; further arguments go to its trainer")
+    t.add_argument("model", choices=sorted(TRAINERS))
+    t.set_defaults(func=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "train":
+        return cmd_train(args, rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""MCP resources for library sounds: sound://{id} (WAV), sound://{id}/meta (JSON),
+sound://{id}/spectrogram.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+
+from lstmabar.library.images import spectrogram_png
+
+if TYPE_CHECKING:
+    from .app import AppState
+
+
+def register_resources(server: MCPServer, state: "AppState") -> None:
+    @server.resource(
+        "sound://{sound_id}",
+        name="sound",
+        title="Sound (WAV)",
+        description="A library sound as a WAV file at its native sample rate.",
+        mime_type="audio/wav",
+    )
+    async def sound_wav(sound_id: str) -> bytes:
+        rec = await anyio.to_thread.run_sync(state.library.get, sound_id)
+        return await anyio.Path(rec.path).read_bytes()
+
+    @server.resource(
+        "sound://{sound_id}/meta",
+        name="sound-meta",
+        title="Sound metadata",
+        description="Which tool made the sound, its prompt, parameters with units, lineage, scores and ratings.",
+        mime_type="application/json",
+    )
+    async def sound_meta(sound_id: str) -> str:
+        def read() -> str:
+            rec = state.library.get(sound_id)
+            agg = state.library.aggregate(sound_id)
+            return json.dumps(
+                {**rec.model_dump(mode="json"), "feedback": agg.model_dump(mode="json")}, indent=2
+            )
+
+        return await anyio.to_thread.run_sync(read)
+
+    @server.resource(
+        "sound://{sound_id}/spectrogram.png",
+        name="sound-spectrogram",
+        title="Sound spectrogram",
+        description="Log-magnitude spectrogram of the sound (PNG).",
+        mime_type="image/png",
+    )
+    async def sound_spectrogram(sound_id: str) -> bytes:
+        return await anyio.to_thread.run_sync(spectrogram_for, state, sound_id)
+
+
+def spectrogram_for(state: "AppState", sound_id: str) -> bytes:
+    """Render once and keep the PNG beside the WAV."""
+    rec = state.library.get(sound_id)
+    png_path = Path(rec.path).with_suffix(".png")
+    if png_path.exists():
+        return png_path.read_bytes()
+    audio = state.library.read(sound_id)
+    png = spectrogram_png([(rec.prompt or rec.id, audio.mono(), audio.sample_rate)])
+    tmp = png_path.with_suffix(".png.partial")
+    tmp.write_bytes(png)
+    tmp.replace(png_path)
+    return png

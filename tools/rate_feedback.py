@@ -1,0 +1,70 @@
+"""rate_feedback: store a human judgement of a sound (rating and/or pairwise preference)."""
+
+from __future__ import annotations
+
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from lstmabar.library.records import Aggregate
+
+from .base import ToolContext, ToolOutcome, ToolSpec
+
+
+class Input(BaseModel):
+    sound_id: str = Field(description="The sound being judged (the preferred one, for a pairwise judgement).")
+    rating: int | None = Field(None, ge=1, le=5, description="1 (bad) to 5 (excellent).")
+    preferred_over: str | None = Field(None, description="Another sound id that the listener liked less than sound_id.")
+    comment: str | None = Field(None, max_length=4000, description="The listener's own words about the sound.")
+    tags: list[str] = Field(default_factory=list, max_length=32, description="Short labels, e.g. 'too harsh'.")
+    rater_id: str | None = Field(None, max_length=128, description="Who rated (pseudonymous id).")
+    request_id: str | None = Field(
+        None, max_length=128, description="Client-chosen id; a repeated request_id is stored once (safe retries)."
+    )
+
+
+class Output(BaseModel):
+    feedback_id: str
+    created: bool = Field(description="False when request_id was seen before and nothing new was stored.")
+    aggregate: Aggregate
+    other_aggregate: Aggregate | None = Field(None, description="Aggregate of preferred_over, when given.")
+
+
+def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    lib = ctx.library
+    rec, created = lib.add_feedback(
+        inp.sound_id,
+        rating=inp.rating,
+        preferred_over=inp.preferred_over,
+        comment=inp.comment,
+        tags=inp.tags,
+        rater_id=inp.rater_id,
+        request_id=inp.request_id,
+    )
+    agg = lib.aggregate(rec.sound_id)
+    other = lib.aggregate(rec.preferred_over) if rec.preferred_over else None
+    what = []
+    if rec.rating is not None:
+        what.append(f"rating {rec.rating}/5")
+    if rec.preferred_over:
+        what.append(f"preferred over {rec.preferred_over}")
+    mean = "unrated" if agg.mean_rating is None else f"mean {agg.mean_rating:.2f} from {agg.rating_count} rating(s)"
+    summary = (
+        f"{'Recorded' if created else 'Already recorded (same request_id)'} feedback {rec.id} for {rec.sound_id}: "
+        f"{', '.join(what)}. The sound now has {mean}, {agg.wins} win(s), {agg.losses} loss(es)."
+    )
+    return ToolOutcome(output=Output(feedback_id=rec.id, created=created, aggregate=agg, other_aggregate=other), summary=summary)
+
+
+TOOL = ToolSpec(
+    name="rate_feedback",
+    title="Rate a sound",
+    description=(
+        "Record a listener's judgement of a library sound: a 1-5 rating and/or a preference for this sound over "
+        "another (preferred_over). Stored durably before it answers; pass request_id to make retries safe. "
+        "Returns the sound's mean rating and wins/losses. These ratings train the reward model."
+    ),
+    input_model=Input,
+    output_model=Output,
+    run=run,
+    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False),
+)
