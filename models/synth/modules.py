@@ -1,0 +1,128 @@
+"""Building blocks of the Voice synth: envelopes, LFOs, band-limited wavetables, segment phases.
+
+Control signals live at the control rate on a grid of K points ``t_k = k * hop / sample_rate``;
+the audio between two control points is produced segment by segment (``hop`` samples each), with
+frequencies and amplitudes varying linearly inside a segment. The oscillator phase is the exact
+discrete running sum of the (piecewise linear) instantaneous frequency, evaluated per segment from
+a float64 phase at the segment start, so it stays precise for any length.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+TWO_PI = 2.0 * math.pi
+
+
+def midi_to_hz(midi: torch.Tensor) -> torch.Tensor:
+    return 440.0 * torch.exp2((midi - 69.0) / 12.0)
+
+
+def adsr(
+    t: torch.Tensor,
+    duration: torch.Tensor,
+    attack: torch.Tensor,
+    decay: torch.Tensor,
+    sustain: torch.Tensor,
+    release: torch.Tensor,
+    alpha: torch.Tensor,
+    dt: float,
+) -> torch.Tensor:
+    """ADSR envelope on the time grid ``t`` (K,), parameters shaped (B, 1); returns (B, K).
+
+    Attack rises 0 -> 1 in ``attack`` seconds, decay falls 1 -> sustain in ``decay`` seconds, the
+    level holds until note-off at ``duration`` and then falls to 0 in ``release`` seconds. If the key
+    is released mid-attack or mid-decay, the release starts from the level reached (attack and
+    decay freeze at note-off). Each segment is a ramp raised to the power ``alpha``. ``dt`` (one
+    control period) makes zero-length segments jump at once instead of dividing by zero.
+    """
+    held = torch.minimum(t, duration)
+    a = ((held + dt) / (attack + dt)).clamp(0.0, 1.0).pow(alpha)
+    d = ((held - attack + dt) / (decay + dt)).clamp(0.0, 1.0)
+    d = sustain + (1.0 - sustain) * (1.0 - d).pow(alpha)
+    r = ((t - duration + dt) / (release + dt)).clamp(0.0, 1.0)
+    r = (1.0 - r).pow(alpha)
+    return a * d * r
+
+
+def lfo(
+    frequency: torch.Tensor,
+    mod_depth: torch.Tensor,
+    initial_phase: torch.Tensor,
+    shape_weights: torch.Tensor,
+    rate_env: torch.Tensor,
+    control_rate: float,
+    exponent: float = math.e,
+) -> torch.Tensor:
+    """Low-frequency oscillator in [0, 1] at control rate, (B, K).
+
+    frequency/mod_depth/initial_phase (B, 1); shape_weights (B, 5) for sine, triangle, saw, reverse
+    saw and square, raised to ``exponent`` and normalised (all zero -> silent); rate_env (B, K)
+    adds ``mod_depth * rate_env`` Hz to the rate (never below 0 Hz).
+    """
+    freq = (frequency + mod_depth * rate_env).clamp_min(0.0)
+    step = freq / control_rate
+    phase = torch.cumsum(step, dim=1) - step + initial_phase / TWO_PI  # cycles, starts at phase 0
+    cos = (torch.cos(TWO_PI * phase + math.pi) + 1.0) / 2.0
+    saw = phase - torch.floor(phase)
+    rsaw = 1.0 - saw
+    tri = 1.0 - (2.0 * saw - 1.0).abs()
+    sqr = ((saw > 0.25) & (saw < 0.75)).to(phase.dtype)  # where cos(2 pi p + pi) > 0
+    w = shape_weights.clamp_min(0.0).pow(exponent)
+    w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    shapes = torch.stack((cos, tri, saw, rsaw, sqr), dim=1)  # (B, 5, K)
+    return torch.einsum("bs,bsk->bk", w, shapes)
+
+
+def segment_phase_coeffs(freq_hz: torch.Tensor, hop: int, sample_rate: float, start_cycles: torch.Tensor):
+    """Coefficients of the per-segment phase polynomial for a piecewise-linear frequency.
+
+    freq_hz: (B, K) frequencies at the control points; start_cycles: (B, 1) initial phase in cycles.
+    Inside segment k (samples n = k*hop + j, j = 0..hop-1) the frequency is
+    f_k + (f_{k+1} - f_k) * j / hop and the phase (in cycles) is the running sum
+    ``P_k + f_k * j / sr + (f_{k+1} - f_k) * j (j - 1) / (2 hop sr)``.
+    Returns (P_k mod 1 as float32, b_k, c_k), each (B, K-1).
+    """
+    f = freq_hz.double()
+    f0, f1 = f[:, :-1], f[:, 1:]
+    df = f1 - f0
+    inc = f0 * (hop / sample_rate) + df * ((hop - 1) / (2.0 * sample_rate))
+    p = torch.cumsum(inc, dim=1) - inc + start_cycles.double()
+    p = p - torch.floor(p)
+    b = f0 / sample_rate
+    c = df / (2.0 * hop * sample_rate)
+    dtype = freq_hz.dtype
+    return p.to(dtype), b.to(dtype), c.to(dtype)
+
+
+def harmonic_tables(table_size: int, sample_rate: float, n_bands: int = 128) -> torch.Tensor:
+    """Band-limited square and saw wavetables, one per semitone band of MIDI pitch.
+
+    Band b serves fundamentals below midi_to_hz(b + 1) and holds only the harmonics h with
+    h * midi_to_hz(b + 1) < sample_rate / 2 (and h < table_size / 2), so nothing it plays aliases.
+    Square: (4/pi) sum_{odd h} sin(2 pi h p) / h; saw: -(2/pi) sum_h sin(2 pi h p) / h = 2p - 1.
+
+    Returns a float32 table shaped (n_bands * table_size, 4) with rows
+    [square_i, square_{i+1} - square_i, (saw - square)_i, (saw - square)_{i+1} - (saw - square)_i],
+    so that linear interpolation of the shape mix ``(1 - s) * square + s * saw`` at position i + fr
+    is ``row[0] + fr * row[1] + s * (row[2] + fr * row[3])``.
+    """
+    n = table_size
+    nyq = sample_rate / 2.0
+    h = torch.arange(n // 2 + 1, dtype=torch.float64)
+    top = 440.0 * 2.0 ** ((torch.arange(n_bands, dtype=torch.float64) + 1.0 - 69.0) / 12.0)
+    max_h = torch.floor((nyq - 1e-9) / top).clamp(max=n // 2 - 1)  # (n_bands,)
+    keep = (h[None, :] >= 1) & (h[None, :] <= max_h[:, None])
+    inv_h = torch.where(h > 0, 1.0 / h.clamp_min(1.0), torch.zeros_like(h))
+    # irfft convention: x[m] = (1/N) sum X[k] e^{2 pi i k m / N}; a*sin(2 pi h m / N) <-> X[h] = -i a N / 2
+    sq_amp = torch.where((h % 2) == 1, 4.0 / math.pi * inv_h, torch.zeros_like(h))
+    saw_amp = -2.0 / math.pi * inv_h
+    sq = torch.fft.irfft(torch.complex(torch.zeros_like(sq_amp), -sq_amp * n / 2.0)[None, :] * keep, n=n)
+    saw = torch.fft.irfft(torch.complex(torch.zeros_like(saw_amp), -saw_amp * n / 2.0)[None, :] * keep, n=n)
+    diff = saw - sq
+    d_sq = torch.roll(sq, -1, dims=1) - sq
+    d_diff = torch.roll(diff, -1, dims=1) - diff
+    table = torch.stack((sq, d_sq, diff, d_diff), dim=-1)  # (bands, n, 4)
+    return table.reshape(n_bands * n, 4).float().contiguous()

@@ -1,0 +1,229 @@
+"""The Voice: a batched modular subtractive synth with torchsynth's Voice architecture (78 params).
+
+Signal flow (per item of the batch):
+
+* keyboard: ``midi_f0`` and note-on ``duration``;
+* six ADSR envelopes at control rate: ``adsr_1``, ``adsr_2`` (modulation sources) and, per LFO, an
+  amplitude and a rate envelope;
+* two LFOs in [0, 1] (mix of sine/triangle/saw/reverse-saw/square), rate modulated by their rate
+  ADSR, scaled by their amplitude ADSR;
+* a 4x5 modulation matrix (adsr_1, adsr_2, lfo_1, lfo_2 -> vco_1 pitch/amp, vco_2 pitch/amp, noise
+  amp), pitch modulation in semitones ``mod_depth * signal``, pitch clamped to MIDI [0, 127];
+* a sine VCO, a square-saw VCO (band-limited wavetables, ``shape`` cross-fades square -> saw),
+  white noise; VCAs by the matrix's amp outputs; a 3-input mixer; the mix is divided by its peak
+  when the peak exceeds 1 (as torchsynth does), so the output never clips.
+
+Control signals are computed at ``control_rate`` (rounded so that ``sample_rate / control_rate`` is a
+whole number of samples, ``hop``) and joined linearly at audio rate; the oscillator phase is the
+exact running sum of the instantaneous frequency. Rendering runs under ``torch.no_grad()``: the
+Voice is meant for gradient-free search (CTAG) and dataset generation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+from .modules import TWO_PI, adsr, harmonic_tables, lfo, midi_to_hz, segment_phase_coeffs
+from .params import ADSR_MODULES, LFO_SHAPES, MOD_SOURCES, MOD_TARGETS, NUM_PARAMS, PARAM_INDEX, to_physical_tensor
+
+_ADSR_FIELDS = ("attack", "decay", "sustain", "release", "alpha")
+
+
+def _idx(names: Sequence[str]) -> torch.Tensor:
+    return torch.tensor([PARAM_INDEX[n] for n in names], dtype=torch.long)
+
+
+class Voice(torch.nn.Module):
+    """Batched renderer: ``render((B, 78) in [0, 1]) -> (B, samples)`` float32.
+
+    Args:
+        sample_rate: audio rate in Hz.
+        control_rate: control rate in Hz (effective rate is ``sample_rate / hop`` with
+            ``hop = round(sample_rate / control_rate)``).
+        seconds: length of every rendered sound.
+        table_size: wavetable length of the square-saw VCO.
+        chunk_samples: audio-rate work is done a few items at a time, about this many samples per
+            chunk, to stay in cache and bound memory.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 48000,
+        control_rate: float = 480,
+        seconds: float = 2.0,
+        *,
+        table_size: int = 4096,
+        chunk_samples: int = 1 << 19,
+    ):
+        super().__init__()
+        if sample_rate <= 0 or control_rate <= 0 or seconds <= 0:
+            raise ValueError("sample_rate, control_rate and seconds must be positive")
+        self.sample_rate = int(sample_rate)
+        self.hop = max(1, int(round(self.sample_rate / float(control_rate))))
+        self.control_rate = self.sample_rate / self.hop
+        self.seconds = float(seconds)
+        self.num_samples = max(1, int(round(self.seconds * self.sample_rate)))
+        self.num_segments = -(-self.num_samples // self.hop)
+        self.num_control = self.num_segments + 1
+        self.table_size = int(table_size)
+        self.chunk_samples = int(chunk_samples)
+
+        t = torch.arange(self.num_control, dtype=torch.float32) * (self.hop / self.sample_rate)
+        self.register_buffer("t_control", t, persistent=False)
+        j = torch.arange(self.hop, dtype=torch.float32)
+        self.register_buffer("phase_basis", torch.stack((torch.ones_like(j), j, j * (j - 1.0))), persistent=False)
+        self.register_buffer("amp_basis", torch.stack((1.0 - j / self.hop, j / self.hop)), persistent=False)
+        self.register_buffer("table", harmonic_tables(self.table_size, self.sample_rate), persistent=False)
+
+        self._adsr_idx = torch.stack([_idx([f"{m}.{f}" for m in ADSR_MODULES]) for f in _ADSR_FIELDS])  # (5, 6)
+        self._mod_idx = _idx([f"mod_matrix.{s}->{d}" for s in MOD_SOURCES for d in MOD_TARGETS])
+        self._noise_cache: tuple | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _noise(self, seed, batch: int, length: int, device) -> torch.Tensor:
+        """White noise in [-1, 1): (length,) shared by all items for an int seed, or (B, length)
+        for one seed per item. Generated on the CPU from a torch.Generator, so identical on every
+        device and independent of the batch an item sits in."""
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        if isinstance(seed, torch.Tensor):
+            seed = seed.tolist()
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != batch:
+                raise ValueError(f"got {len(seed)} seeds for a batch of {batch}")
+            return torch.stack([self._noise(int(s), batch, length, device) for s in seed])
+        key = (int(seed), length, str(device))
+        if self._noise_cache is not None and self._noise_cache[0] == key:
+            return self._noise_cache[1]
+        g = torch.Generator(device="cpu").manual_seed(int(seed))
+        noise = (torch.rand(length, generator=g) * 2.0 - 1.0).to(device)
+        self._noise_cache = (key, noise)
+        return noise
+
+    def control_signals(self, params: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Everything at control rate: envelopes, LFOs, modulation outputs, VCO pitches (MIDI)."""
+        P = to_physical_tensor(params)
+        dev = P.device
+        t = self.t_control.to(dev)
+        dt = 1.0 / self.control_rate
+
+        def col(name: str) -> torch.Tensor:
+            i = PARAM_INDEX[name]
+            return P[:, i : i + 1]
+
+        duration = col("keyboard.duration")
+        a, d, s, r, al = (P[:, self._adsr_idx[k].to(dev)].unsqueeze(-1) for k in range(5))  # (B, 6, 1)
+        env = adsr(t, duration.unsqueeze(-1), a, d, s, r, al, dt)  # (B, 6, K)
+        envs = dict(zip(ADSR_MODULES, env.unbind(1)))
+
+        lfos = []
+        for name in ("lfo_1", "lfo_2"):
+            w = P[:, _idx([f"{name}.{sh}" for sh in LFO_SHAPES]).to(dev)]
+            raw = lfo(
+                col(f"{name}.frequency"),
+                col(f"{name}.mod_depth"),
+                col(f"{name}.initial_phase"),
+                w,
+                envs[f"{name}_rate_adsr"],
+                self.control_rate,
+            )
+            lfos.append(raw * envs[f"{name}_amp_adsr"])
+        sources = torch.stack((envs["adsr_1"], envs["adsr_2"], lfos[0], lfos[1]), dim=1)  # (B, 4, K)
+        W = P[:, self._mod_idx.to(dev)].view(-1, len(MOD_SOURCES), len(MOD_TARGETS))
+        mods = torch.einsum("bio,bik->bok", W, sources)  # (B, 5, K)
+        out = {f"env.{k}": v for k, v in envs.items()}
+        out["lfo_1"], out["lfo_2"] = lfos
+        out.update({f"mod.{k}": mods[:, i] for i, k in enumerate(MOD_TARGETS)})
+        midi_f0 = col("keyboard.midi_f0")
+        for v, tgt in (("vco_1", 0), ("vco_2", 2)):
+            pitch = midi_f0 + col(f"{v}.tuning") + col(f"{v}.mod_depth") * mods[:, tgt]
+            out[f"{v}.midi"] = pitch.clamp(0.0, 127.0)
+        out["physical"] = P
+        return out
+
+    # ------------------------------------------------------------------ render
+    def render(self, params: torch.Tensor, *, seed: int | Sequence[int] | None = None) -> torch.Tensor:
+        """Render a batch of normalised patches (B, 78) to audio (B, num_samples), float32.
+
+        ``seed`` drives the noise source: an int gives every item the same noise sequence (so an
+        item sounds the same alone or in any batch), a sequence gives one seed per item, None draws
+        a fresh seed from torch's global generator.
+        """
+        if params.dim() == 1:
+            params = params.unsqueeze(0)
+        if params.dim() != 2 or params.shape[1] != NUM_PARAMS:
+            raise ValueError(f"params must be (B, {NUM_PARAMS}), got {tuple(params.shape)}")
+        with torch.no_grad():
+            params = params.detach().float()
+            if not torch.isfinite(params).all():
+                raise ValueError("params contain NaN or Inf")
+            return self._render(params, seed)
+
+    def _render(self, params: torch.Tensor, seed) -> torch.Tensor:
+        B = params.shape[0]
+        dev = params.device
+        S, hop, N = self.num_segments, self.hop, self.num_samples
+        padded = S * hop
+        cs = self.control_signals(params)
+        P = cs["physical"]
+
+        def col(name: str) -> torch.Tensor:
+            i = PARAM_INDEX[name]
+            return P[:, i : i + 1]
+
+        f1 = midi_to_hz(cs["vco_1.midi"])
+        f2 = midi_to_hz(cs["vco_2.midi"])
+        p1 = segment_phase_coeffs(f1, hop, self.sample_rate, col("vco_1.initial_phase") / TWO_PI)
+        p2 = segment_phase_coeffs(f2, hop, self.sample_rate, col("vco_2.initial_phase") / TWO_PI)
+        coef1 = torch.stack(p1, dim=-1)  # (B, S, 3)
+        coef2 = torch.stack(p2, dim=-1)
+        m2 = cs["vco_2.midi"]
+        band = torch.floor(torch.maximum(m2[:, :-1], m2[:, 1:])).clamp(0, 127).long()  # (B, S)
+        offset = (band * self.table_size).unsqueeze(-1)  # (B, S, 1)
+        shape = col("vco_2.shape").unsqueeze(-1)  # (B, 1, 1)
+
+        def seg(x: torch.Tensor) -> torch.Tensor:  # (B, K) -> (B, S, 2) segment end points
+            return torch.stack((x[:, :-1], x[:, 1:]), dim=-1)
+
+        amp1 = seg(cs["mod.vco_1_amp"] * col("mixer.vco_1"))
+        amp2 = seg(cs["mod.vco_2_amp"] * col("mixer.vco_2"))
+        ampn = seg(cs["mod.noise_amp"] * col("mixer.noise"))
+        noise = self._noise(seed, B, padded, dev)
+        per_item_noise = noise.dim() == 2
+
+        pb = self.phase_basis.to(dev)
+        ab = self.amp_basis.to(dev)
+        table = self.table.to(dev)
+        n_tab = float(self.table_size)
+        out = torch.empty(B, N, dtype=torch.float32, device=dev)
+        step = max(1, self.chunk_samples // padded)
+        for lo in range(0, B, step):
+            hi = min(B, lo + step)
+            c = hi - lo
+            # sine VCO
+            ph = torch.matmul(coef1[lo:hi], pb)  # (c, S, hop) cycles
+            y = torch.cos(ph.mul_(TWO_PI))
+            y.mul_(torch.matmul(amp1[lo:hi], ab))
+            # square-saw VCO: band-limited wavetable, linear interpolation
+            ph = torch.matmul(coef2[lo:hi], pb)
+            ph.sub_(torch.floor(ph)).mul_(n_tab)
+            idx = torch.floor(ph)
+            fr = ph.sub_(idx)
+            rows = idx.long().add_(offset[lo:hi]).clamp_(max=table.shape[0] - 1)
+            v = table.index_select(0, rows.view(-1)).view(c, S, hop, 4)
+            w = torch.addcmul(v[..., 2], fr, v[..., 3]).mul_(shape[lo:hi])
+            w.add_(v[..., 0]).addcmul_(fr, v[..., 1])
+            y.addcmul_(w, torch.matmul(amp2[lo:hi], ab))
+            # noise
+            nz = (noise[lo:hi] if per_item_noise else noise).view(-1 if per_item_noise else 1, S, hop)
+            y.addcmul_(nz, torch.matmul(ampn[lo:hi], ab))
+            y = y.view(c, padded)[:, :N]
+            peak = y.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
+            torch.div(y, peak, out=out[lo:hi])
+        return out
+
+    def forward(self, params: torch.Tensor, seed: int | None = 0) -> torch.Tensor:  # pragma: no cover
+        return self.render(params, seed=seed)
