@@ -1,0 +1,153 @@
+"""synthesize_from_text with the real Voice synth and the fake TinyEmbedder (tiny budgets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lstmabar.library.errors import ToolCancelled, ToolError
+
+torch.set_num_threads(1)
+
+synth = pytest.importorskip("lstmabar.tools.synthesize_from_text")
+from lstmabar.models.synth.params import PARAM_INDEX  # noqa: E402
+
+SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5)
+
+
+@pytest.fixture()
+def ctx(tool_ctx, tiny_embedder):
+    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
+    return tool_ctx
+
+
+def run(ctx, **kw):
+    args = {**SMALL, **kw}
+    return synth.run(synth.Input(**args), ctx)
+
+
+def test_result_sounds_patches_and_honest_scores(ctx, tiny_embedder) -> None:
+    seen = []
+    ctx.progress_fn = lambda done, total, msg: seen.append((done, total, msg))
+    ctx.min_progress_interval = 0.0
+    out = run(ctx, prompt="bright buzzy lead", k=3)
+    o = out.output
+    assert len(o.candidates) == 3 and len(out.sounds) == 3
+    assert len(out.audio_previews) == 3 and out.images[0][:4] == b"\x89PNG"
+    assert o.evaluations == 32 and o.generations == 4 and o.stopped == "evaluations"
+    assert o.best_by_generation == sorted(o.best_by_generation)
+    assert [c.rank for c in o.candidates] == [1, 2, 3]
+    assert [c.score for c in o.candidates] == sorted((c.score for c in o.candidates), reverse=True)
+    ids = {c.sound.id for c in o.candidates}
+    assert len(ids) == 3
+    text = tiny_embedder.embed_text(["bright buzzy lead"])[0]
+    for c in o.candidates:
+        rec = ctx.library.get(c.sound.id)
+        assert rec.tool == "synthesize_from_text" and rec.prompt == "bright buzzy lead"
+        assert set(rec.params) == set(PARAM_INDEX) and rec.params["adsr_1.attack"]["unit"] == "s"
+        assert len(rec.extra["patch_normalized"]) == 78
+        assert rec.sample_rate == 48000 and rec.duration_s == pytest.approx(0.5)
+        # The reported score is the score of the saved file.
+        audio = ctx.library.read(c.sound.id).mono()
+        emb = tiny_embedder.embed_audio(torch.from_numpy(audio)[None], 48000)[0]
+        assert float(emb @ text) == pytest.approx(c.score, abs=2e-3)
+        assert c.description and "centroid_hz" in c.descriptors
+    # Candidates are different sounds, not copies.
+    x = torch.tensor([ctx.library.get(c.sound.id).extra["patch_normalized"] for c in o.candidates])
+    assert float(torch.cdist(x, x)[~torch.eye(3, dtype=torch.bool)].min()) > 1e-3
+    # Progress: per generation, monotonic, with the best score in the message.
+    dones = [s[0] for s in seen]
+    assert dones == sorted(dones) and len(seen) >= 5
+    assert any("best score" in (s[2] or "") for s in seen)
+    assert set(o.time_share) == {"render", "embedding", "optimizer"}
+    assert 0.0 <= sum(o.time_share.values()) <= 1.01
+    assert o.best_score == o.candidates[0].score
+    assert "start_from=" in out.summary
+
+
+def test_same_seed_same_result(ctx) -> None:
+    a = run(ctx, prompt="dark drone", k=1, seed=5).output.candidates[0]
+    b = run(ctx, prompt="dark drone", k=1, seed=5).output.candidates[0]
+    assert a.patch == b.patch and a.score == b.score
+    c = run(ctx, prompt="dark drone", k=1, seed=6).output.candidates[0]
+    assert c.patch != a.patch
+
+
+def test_search_improves_on_first_generation(ctx) -> None:
+    o = run(ctx, prompt="airy noise pad", k=1, max_evaluations=160, population=16).output
+    assert o.best_by_generation[-1] > o.best_by_generation[0]
+
+
+def test_fixed_note_and_duration(ctx) -> None:
+    o = run(ctx, prompt="plucky bass", k=2, midi_note=40, note_seconds=0.3, fix={"vco_2.shape": 1.0}).output
+    for c in o.candidates:
+        assert c.patch["keyboard.midi_f0"]["value"] == pytest.approx(40, abs=1e-3)
+        assert c.patch["keyboard.duration"]["value"] == pytest.approx(0.3, abs=1e-3)
+        assert c.patch["vco_2.shape"]["value"] == pytest.approx(1.0, abs=1e-4)
+    assert o.fixed["keyboard.midi_f0"] == pytest.approx(40, abs=1e-3)
+
+
+def test_start_from_refines_with_lineage_and_keep(ctx) -> None:
+    first = run(ctx, prompt="glassy bell", k=1).output.candidates[0]
+    start = ctx.library.get(first.sound.id)
+    o = run(ctx, prompt="darker", k=2, start_from=first.sound.id, spread=0.03, keep=["pitch", "keyboard.duration"]).output
+    assert o.start_from == first.sound.id and o.start_score is not None
+    x0 = torch.tensor(start.extra["patch_normalized"])
+    for c in o.candidates:
+        rec = ctx.library.get(c.sound.id)
+        assert rec.parents == [first.sound.id]
+        assert rec.extra["start_from"] == first.sound.id
+        assert c.patch["keyboard.midi_f0"]["value"] == pytest.approx(start.params["keyboard.midi_f0"]["value"], abs=1e-3)
+        assert c.patch["keyboard.duration"]["value"] == pytest.approx(start.params["keyboard.duration"]["value"], abs=1e-3)
+        # A small spread keeps the refinement near its start (a fresh search lands ~0.3 away per value).
+        assert float((torch.tensor(rec.extra["patch_normalized"]) - x0).abs().mean()) < 0.06
+
+
+def test_bad_requests_say_what_to_send(ctx) -> None:
+    with pytest.raises(ToolError, match="start_from"):
+        run(ctx, prompt="x", keep=["pitch"])
+    with pytest.raises(ToolError, match="Unknown synth parameter"):
+        run(ctx, prompt="x", fix={"vco_9.shape": 0.5})
+    with pytest.raises(ToolError, match="outside its range"):
+        run(ctx, prompt="x", fix={"keyboard.midi_f0": 300})
+    with pytest.raises(ToolError, match="No sound"):
+        run(ctx, prompt="x", start_from="snd_missing")
+    other = ctx.library.add(np.zeros((1, 4800), np.float32) + 0.1, 48000, tool="import_sound", params={"gain_db": {"value": 1, "unit": "dB"}})
+    with pytest.raises(ToolError, match="no Voice synth patch"):
+        run(ctx, prompt="x", start_from=other.id)
+    with pytest.raises(ToolError, match="smaller than one generation"):
+        run(ctx, prompt="x", max_evaluations=4, population=8)
+    with pytest.raises(ValueError):
+        synth.Input(prompt="x", k=9)
+    with pytest.raises(ValueError):
+        synth.Input(prompt="   ")
+
+
+def test_cancel_stops_within_a_generation_and_saves_nothing(ctx) -> None:
+    gens = []
+
+    def progress(done, total, msg):
+        gens.append(msg)
+        if len(gens) == 3:
+            ctx.cancel_event.set()
+
+    ctx.progress_fn = progress
+    ctx.min_progress_interval = 0.0
+    before = ctx.library.count()
+    with pytest.raises(ToolCancelled):
+        run(ctx, prompt="siren", max_evaluations=800)
+    assert len(gens) == 3  # start message + two generations, then the next check raised
+    assert ctx.library.count() == before
+    assert not list(ctx.library.sounds_dir.glob("*.partial"))
+
+
+def test_tool_spec_registered() -> None:
+    from lstmabar.tools import all_tools
+
+    names = [t.name for t in all_tools()]
+    assert "synthesize_from_text" in names
+    spec = synth.TOOL
+    assert spec.long_running and spec.input_model is synth.Input
+    assert spec.input_model.model_json_schema()["properties"]["k"]["maximum"] == 8
+

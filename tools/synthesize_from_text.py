@@ -1,0 +1,339 @@
+"""synthesize_from_text: CTAG. Search the Voice synth's 78 parameters so that the sound matches a
+text prompt under a text-audio embedder, and return a few different results with their patches.
+
+Fitness = cosine(embed_audio(render(patch)), embed_text(prompt)); each generation is rendered and
+embedded as one batch. The search is SNES (default), CMA-ES or random search; budgets in
+evaluations and seconds, early stopping, a seed. ``start_from`` continues from a library sound's
+patch with a smaller spread, so a conversation can refine a sound step by step (lineage recorded);
+``keep`` and ``fix`` hold parameters still (pitch and note length through ``midi_note`` and
+``note_seconds``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field, field_validator
+
+from lstmabar.library.audio_io import preview_wav
+from lstmabar.library.errors import ToolError
+from lstmabar.library.images import spectrogram_png
+from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
+from lstmabar.models.search.describe import describe, words_for
+from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
+
+from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+
+TOOL_NAME = "synthesize_from_text"
+OUTPUT_RATE = 48_000
+
+# Defaults chosen on this project's 2-core CPU with the default embedder: see docs/benchmarks.md
+# (section "synthesize") for the wall time and score-vs-evaluations curves behind them.
+DEFAULT_POPULATION = 50
+DEFAULT_EVALUATIONS = 1500
+DEFAULT_SECONDS = 25.0
+DEFAULT_PATIENCE = 12
+
+
+class Input(BaseModel):
+    prompt: str = Field(min_length=1, max_length=500, description="What the sound should be, e.g. 'warm evolving pad', 'glassy bell', 'dog barking', or for a refinement 'darker', 'slower attack'.")
+    k: int = Field(3, ge=1, le=8, description="How many different results to return (1-8); they are chosen to differ from one another.")
+    start_from: str | None = Field(None, description="ID of a library sound with a Voice patch (e.g. an earlier result of this tool): the search starts from its patch with a smaller spread, so the new prompt refines it.")
+    spread: float = Field(0.1, gt=0.0, le=0.5, description="With start_from: the search's initial spread in normalised parameter units (0.05 = small nudge, 0.3 = wide).")
+    keep: list[str] = Field(default_factory=list, description="Parameter names to hold at the start_from sound's values, e.g. ['keyboard.midi_f0', 'keyboard.duration']; 'pitch' and 'duration' are accepted as short names.")
+    fix: dict[str, float] = Field(default_factory=dict, description="Parameters to hold at given physical values (in their units, see the patch), e.g. {'vco_2.shape': 1.0}.")
+    midi_note: float | None = Field(None, ge=0, le=127, description="Hold the pitch at this MIDI note (60 = middle C).")
+    note_seconds: float | None = Field(None, ge=0.01, le=4.0, description="Hold the note-on time (key held) at this many seconds.")
+    seconds: float = Field(2.0, ge=0.25, le=6.0, description="Length of the rendered sound (CTAG uses 2 s).")
+    method: Literal["snes", "cmaes", "random"] = Field("snes", description="Search strategy: snes (separable natural ES, default), cmaes, or random (baseline).")
+    population: int = Field(DEFAULT_POPULATION, ge=4, le=256, description="Candidates per generation (CTAG: 50).")
+    max_evaluations: int = Field(DEFAULT_EVALUATIONS, ge=4, le=100_000, description="Budget in synth renders (CTAG's full budget: 300 generations x 50 = 15000).")
+    max_seconds: float | None = Field(DEFAULT_SECONDS, gt=0, le=3600, description="Budget in wall-clock seconds (null: evaluations only).")
+    patience: int | None = Field(DEFAULT_PATIENCE, ge=1, le=1000, description="Stop early after this many generations without a gain of 0.001 in the best score (null: never).")
+    seed: int = Field(0, description="Seed for the search and the synth's noise; the same inputs give the same sounds.")
+    embedder: str | None = Field(None, description="Text-audio embedder to score with ('lstmabar' default, 'clap' when configured).")
+
+    @field_validator("prompt")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("prompt is empty")
+        return v
+
+
+class Candidate(BaseModel):
+    rank: int
+    sound: SoundOut
+    score: float = Field(description="Cosine similarity of the saved sound to the prompt under the embedder.")
+    description: str = Field(description="Measured character of the sound (pitch, brightness, noisiness, envelope).")
+    descriptors: dict[str, Any]
+    patch: dict[str, dict[str, Any]] = Field(description="All 78 Voice parameters in physical units.")
+
+
+class Output(BaseModel):
+    prompt: str
+    candidates: list[Candidate]
+    best_score: float
+    start_score: float | None = Field(None, description="With start_from: the starting sound's score for this prompt.")
+    method: str
+    embedder: str
+    evaluations: int
+    generations: int
+    seconds: float
+    stopped: str = Field(description="Why the search ended: evaluations, seconds or early_stop.")
+    best_by_generation: list[float] = Field(description="Best score so far after each generation (sampled to at most 60 points).")
+    time_share: dict[str, float] = Field(description="Fractions of search time in synth render, embedding and the optimiser's own work.")
+    start_from: str | None = None
+    fixed: dict[str, float] = Field(default_factory=dict, description="Held parameters (physical values).")
+
+
+_ALIASES = {"pitch": "keyboard.midi_f0", "note": "keyboard.midi_f0", "midi_f0": "keyboard.midi_f0", "duration": "keyboard.duration", "note_duration": "keyboard.duration"}
+
+
+def _synth():
+    from lstmabar.models.synth import params as P
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    return P, Patch, Voice
+
+
+def get_voice(ctx: ToolContext, sample_rate: int, seconds: float):
+    _, _, Voice = _synth()
+    key = f"synth:voice:{int(sample_rate)}:{float(seconds):g}"
+    return ctx.models.get(key, lambda: Voice(sample_rate=int(sample_rate), control_rate=480, seconds=float(seconds)))
+
+
+def patch_of_record(rec, Patch) -> torch.Tensor | None:
+    """The normalised (78,) patch stored with a library sound, or None."""
+    norm = (rec.extra or {}).get("patch_normalized")
+    if isinstance(norm, list) and len(norm) == 78:
+        return torch.tensor(norm, dtype=torch.float32).clamp(0, 1)
+    from lstmabar.models.synth.params import PARAM_INDEX
+
+    if rec.params and len(set(rec.params) & set(PARAM_INDEX)) >= 70:
+        try:
+            return Patch.from_physical(rec.params).normalized().float()
+        except Exception:
+            return None
+    return None
+
+
+def resolve_name(name: str, P) -> str:
+    n = _ALIASES.get(name.strip().lower(), name.strip())
+    if n not in P.PARAM_INDEX:
+        close = [p for p in P.PARAM_INDEX if n.split(".")[-1] in p][:6]
+        hint = f" Did you mean one of: {', '.join(close)}?" if close else " Parameter names are listed in any result's patch (e.g. 'adsr_1.attack', 'vco_2.shape')."
+        raise ToolError(f"Unknown synth parameter {name!r}.{hint}")
+    return n
+
+
+def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
+    with torch.no_grad():
+        audio, _ = normalize_peak(voice.render(params.reshape(-1, 78).float(), seed=seed))
+    return audio.cpu().numpy().astype(np.float32)
+
+
+def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    P, Patch, _ = _synth()
+    embedder = ctx.embedder(inp.embedder)
+    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+
+    # ---- starting point and held parameters
+    center = None
+    parents: list[str] = []
+    start_rec = None
+    if inp.start_from:
+        try:
+            start_rec = ctx.library.get(inp.start_from)
+        except Exception as exc:
+            raise ToolError(f"No sound {inp.start_from!r} in the library; pass the id of an earlier result (see list_sounds).") from exc
+        center = patch_of_record(start_rec, Patch)
+        if center is None:
+            raise ToolError(f"Sound {inp.start_from} has no Voice synth patch (it came from {start_rec.tool}); start_from needs a sound made by synthesize_from_text or interpolate_sounds.")
+        parents = [start_rec.id]
+
+    fixed: dict[int, float] = {}
+    fixed_phys: dict[str, float] = {}
+    for name in inp.keep:
+        n = resolve_name(name, P)
+        if center is None:
+            raise ToolError(f"keep={inp.keep!r} holds parameters at a start sound's values; also pass start_from, or give values with fix / midi_note / note_seconds.")
+        fixed[P.PARAM_INDEX[n]] = float(center[P.PARAM_INDEX[n]])
+    for name, value in inp.fix.items():
+        n = resolve_name(name, P)
+        spec = P.VOICE_PARAMS[P.PARAM_INDEX[n]]
+        if not spec.minimum <= value <= spec.maximum:
+            raise ToolError(f"fix[{n!r}]={value} is outside its range {spec.minimum}..{spec.maximum} {spec.unit}.")
+        fixed[P.PARAM_INDEX[n]] = float(spec.to_normalized(value))
+    if inp.midi_note is not None:
+        i = P.PARAM_INDEX["keyboard.midi_f0"]
+        fixed[i] = float(P.VOICE_PARAMS[i].to_normalized(inp.midi_note))
+    if inp.note_seconds is not None:
+        i = P.PARAM_INDEX["keyboard.duration"]
+        fixed[i] = float(P.VOICE_PARAMS[i].to_normalized(inp.note_seconds))
+    for i, v in fixed.items():
+        fixed_phys[P.VOICE_PARAMS[i].name] = round(float(P.VOICE_PARAMS[i].to_physical(v)), 6)
+    try:
+        space = ParamSpace(78, fixed)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+
+    # ---- search (rendered at the output rate so the score is the score of the saved sound)
+    voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
+    objective = TextAudioObjective(lambda x: voice.render(x, seed=inp.seed), embedder, inp.prompt, OUTPUT_RATE)
+    start_score = None
+    if center is not None:
+        c_full = center.clone()
+        for i, v in fixed.items():
+            c_full[i] = v
+        start_score = float(objective(c_full[None])[0][0])
+    strategy = make_strategy(
+        inp.method,
+        space.free_dim,
+        inp.population,
+        center=space.reduce(center) if center is not None else None,
+        sigma=inp.spread if center is not None else None,
+        seed=inp.seed,
+    )
+    budget = inp.max_evaluations
+    if budget < inp.population:
+        raise ToolError(f"max_evaluations={budget} is smaller than one generation (population {inp.population}); raise it or lower population.")
+
+    def on_gen(state) -> None:
+        if inp.max_seconds is not None:
+            frac = max(state.evaluations / budget, state.seconds / inp.max_seconds)
+        else:
+            frac = state.evaluations / budget
+        ctx.progress(
+            min(0.95, 0.95 * frac),
+            1.0,
+            f"generation {state.generation}: best score {state.best_fitness:.3f} after {state.evaluations} renders ({state.seconds:.1f} s)",
+        )
+
+    r0, e0 = objective.render_seconds, objective.embed_seconds
+    ctx.progress(0.0, 1.0, f"searching {inp.method} for {inp.prompt!r}", force=True)
+    res = run_search(
+        objective,
+        strategy,
+        space,
+        max_evaluations=budget,
+        max_seconds=inp.max_seconds,
+        patience=inp.patience,
+        on_generation=on_gen,
+    )
+    r0_search = (objective.render_seconds - r0, objective.embed_seconds - e0)
+    ctx.check_cancelled()
+
+    # ---- pick k different results; include the start sound's patch as a candidate when refining
+    arch_x, arch_f, arch_e = res.archive_params, res.archive_fitness, res.archive_features
+    picks = select_diverse(arch_f, arch_e if arch_e is not None else arch_x, inp.k)
+    chosen = arch_x[picks]
+
+    audio = render_final(voice, chosen, inp.seed)
+    with torch.no_grad():
+        final_scores = objective(chosen)[0].tolist()
+    ctx.check_cancelled()
+
+    # ---- save (only now: a cancelled call leaves nothing behind)
+    candidates: list[Candidate] = []
+    records = []
+    previews: list[bytes] = []
+    panels = []
+    order = sorted(range(len(picks)), key=lambda j: -final_scores[j])
+    for rank, j in enumerate(order, start=1):
+        patch = Patch.from_normalized(chosen[j])
+        physical = patch.physical()
+        mono = audio[j]
+        d = describe(mono, OUTPUT_RATE)
+        words = words_for(d)
+        rec = ctx.library.add(
+            mono[None, :],
+            OUTPUT_RATE,
+            tool=TOOL_NAME,
+            prompt=inp.prompt,
+            params=physical,
+            parents=parents,
+            scores={f"cosine:{emb_name}": round(final_scores[j], 5)},
+            extra={
+                "patch_normalized": [round(float(v), 6) for v in chosen[j]],
+                "method": res.strategy,
+                "seed": inp.seed,
+                "rank": rank,
+                "evaluations": res.evaluations,
+                "embedder": emb_name,
+                "start_from": inp.start_from,
+                "fixed": fixed_phys,
+                "descriptors": d,
+            },
+        )
+        records.append(rec)
+        candidates.append(Candidate(rank=rank, sound=SoundOut.of(rec), score=round(final_scores[j], 4), description=words, descriptors=d, patch=physical))
+        previews.append(preview_wav(mono[None, :], OUTPUT_RATE))
+        panels.append((f"#{rank} {rec.id}  score {final_scores[j]:.3f}  {inp.prompt[:40]}", mono, OUTPUT_RATE))
+    png = spectrogram_png(panels, height=2.2)
+
+    share_total = max(res.seconds, 1e-9)
+    render_s, embed_s = r0_search
+    time_share = {
+        "render": round(render_s / share_total, 3),
+        "embedding": round(embed_s / share_total, 3),
+        "optimizer": round(res.overhead_seconds / share_total, 3),
+    }
+    hist = [h[1] for h in res.history]
+    step = max(1, int(np.ceil(len(hist) / 60)))
+    curve = [round(v, 4) for v in hist[::step]]
+    if hist and (len(hist) - 1) % step:
+        curve.append(round(hist[-1], 4))
+    best = candidates[0]
+    out = Output(
+        prompt=inp.prompt,
+        candidates=candidates,
+        best_score=best.score,
+        start_score=round(start_score, 4) if start_score is not None else None,
+        method=res.strategy,
+        embedder=emb_name,
+        evaluations=res.evaluations,
+        generations=res.generations,
+        seconds=round(res.seconds, 2),
+        stopped=res.stopped,
+        best_by_generation=curve,
+        time_share=time_share,
+        start_from=inp.start_from,
+        fixed=fixed_phys,
+    )
+    phys = best.patch
+    refine = f" (it started from {inp.start_from} at score {start_score:.3f})" if start_score is not None else ""
+    summary = (
+        f"Made {len(candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
+        f"{best.score:.3f} under {emb_name}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
+        f"key held {phys['keyboard.duration']['value']:.2f} s. Search: {res.strategy}, {res.evaluations} renders in "
+        f"{res.seconds:.1f} s, stopped by {res.stopped}. "
+        + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
+        + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack'), "
+        "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
+    )
+    return ToolOutcome(output=out, summary=summary, audio_previews=previews, images=[png], sounds=records)
+
+
+TOOL = ToolSpec(
+    name=TOOL_NAME,
+    title="Synthesize a sound from text (CTAG)",
+    description=(
+        "Program a 78-parameter modular synth (torchsynth-style Voice: 2 VCOs, noise, LFOs, ADSRs, modulation matrix) so "
+        "that its sound matches a text prompt, by evolutionary search scored with a text-audio embedder (CTAG). Returns up "
+        "to 8 different sounds, each saved in the library with its full patch in physical units, score, measured "
+        "character and a spectrogram. Refine a result with start_from + a new prompt ('darker', 'slower attack'); hold "
+        "parameters with keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions."
+    ),
+    input_model=Input,
+    output_model=Output,
+    run=run,
+    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False),
+    long_running=True,
+)
