@@ -1,0 +1,243 @@
+"""The Text2FX optimiser over a mixed chain.
+
+Parameters live in [0, 1] (``chain.py`` maps them to physical ranges). ``strength`` bounds how far the
+*amount* parameters (gains, mixes, drive, ratio...) may move from the starting settings: each lives in
+``[start - strength, start + strength]`` clipped to [0, 1], reached through a sigmoid (Text2FX maps its
+parameters through a sigmoid too). Frequencies, Q and times move over their whole range.
+
+- Parameters of effects with a torch twin (eq, highpass, lowpass, distortion, gain) are optimised by
+  Adam through the twin, with a random circular shift of the input at every step (Text2FX's
+  augmentation). Reverb/delay/chorus/compressor in the same chain are applied by pedalboard inside
+  autograd (``twins.apply_chain``).
+- Parameters of the other effects are searched by CMA-ES (``cmaes``), every candidate rendered by
+  pedalboard. In a mixed chain the two alternate: one CMA-ES generation, then a share of the Adam
+  steps with the best settings found so far.
+- The result is judged on the pedalboard render of the unshifted input.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .chain import chain_slots, neutral_normalized
+from .losses import TextTargets, directional_similarity, fx_loss, text_similarity
+from .render import render
+from .twins import apply_chain
+
+StepFn = Callable[[int, int, str], None]
+
+DEFAULT_STEPS = 60  # Adam steps (twin parameters)
+DEFAULT_GENERATIONS = 8  # CMA-ES generations (pedalboard-only parameters)
+TEXT2FX_LR = 1e-2
+TEXT2FX_STEPS = 600
+
+
+def default_lr(steps: int) -> float:
+    """Text2FX uses lr 1e-2 for 600 steps; shorter budgets scale it up so the same distance can be
+    covered (lr * steps = 6), capped at 0.1."""
+    return float(min(0.1, max(TEXT2FX_LR, TEXT2FX_LR * TEXT2FX_STEPS / max(steps, 1))))
+
+
+@dataclass
+class FxResult:
+    normalized: np.ndarray
+    start: np.ndarray
+    loss_before: float
+    loss_after: float
+    text_similarity_before: float
+    text_similarity_after: float
+    directional_after: float
+    adam_steps: int
+    es_evaluations: int
+    generations: int
+    seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def strength_box(chain: list[str], start: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = np.zeros_like(start), np.ones_like(start)
+    for i, s in enumerate(chain_slots(chain)):
+        if s.is_amount:
+            lo[i] = max(0.0, start[i] - strength)
+            hi[i] = min(1.0, start[i] + strength)
+            if hi[i] - lo[i] < 1e-6:
+                lo[i], hi[i] = max(0.0, start[i] - 1e-3), min(1.0, start[i] + 1e-3)
+    return lo, hi
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-3, 1 - 1e-3)
+    return np.log(p / (1 - p))
+
+
+def optimize_chain(
+    chain: list[str],
+    audio: np.ndarray,
+    sample_rate: int,
+    embedder,
+    prompt: str,
+    *,
+    anchor: str | None = None,
+    loss: str = "both",
+    strength: float = 0.5,
+    start: np.ndarray | None = None,
+    steps: int | None = None,
+    generations: int | None = None,
+    population: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    on_step: StepFn | None = None,
+    check_cancelled: Callable[[], None] | None = None,
+) -> FxResult:
+    """Optimise ``chain`` on mono ``audio`` (already excerpted and padded) for ``prompt``."""
+    t0 = time.perf_counter()
+    slots = chain_slots(chain)
+    n = len(slots)
+    start = neutral_normalized(chain) if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, 1)
+    lo, hi = strength_box(chain, start, float(strength))
+    twin = np.array([s.differentiable for s in slots], dtype=bool)
+    es = ~twin
+    has_twin, has_es = bool(twin.any()), bool(es.any())
+    steps = (DEFAULT_STEPS if steps is None else int(steps)) if has_twin else 0
+    generations = (DEFAULT_GENERATIONS if generations is None else int(generations)) if has_es else 0
+    lr = default_lr(steps) if lr is None else float(lr)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+
+    x_np = np.asarray(audio, dtype=np.float32).reshape(-1)
+    x = torch.from_numpy(x_np.copy())
+    N = x.shape[0]
+    targets = TextTargets.build(embedder, prompt, anchor, x, sample_rate)
+
+    def losses_of(batch: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            e = embedder.embed_audio(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)), sample_rate).float()
+        return e
+
+    def pb_render(params: np.ndarray, sig: np.ndarray) -> np.ndarray:
+        return render(chain, params, sig[None, :], sample_rate).mean(axis=0)
+
+    # --- starting point, judged on the unshifted input
+    e0 = losses_of(pb_render(start, x_np)[None])
+    loss_before = float(fx_loss(e0, targets, loss)[0])
+    sim_before = float(text_similarity(e0, targets)[0])
+
+    current = start.copy()
+    z = torch.tensor(_logit((start - lo) / np.maximum(hi - lo, 1e-9)), dtype=torch.float64)
+    z_twin = torch.nn.Parameter(z[torch.from_numpy(twin)].clone()) if has_twin else None
+    opt = torch.optim.Adam([z_twin], lr=lr) if has_twin else None
+    lo_t, hi_t = torch.from_numpy(lo), torch.from_numpy(hi)
+    twin_idx = torch.from_numpy(np.nonzero(twin)[0])
+
+    def twin_values() -> np.ndarray:
+        assert z_twin is not None
+        with torch.no_grad():
+            return (lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin)).numpy()
+
+    history: list[float] = []
+    total = steps + generations
+    done = 0
+    evaluations = 0
+    adam_done = 0
+
+    def adam_step() -> None:
+        nonlocal adam_done, done
+        assert opt is not None and z_twin is not None
+        shift = int(rng.integers(N))
+        xs = torch.roll(x, shift)[None]
+        p = torch.from_numpy(current.copy())
+        p = p.index_put((twin_idx,), lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin))
+        y = apply_chain(chain, p, xs, sample_rate)
+        e = embedder.embed_audio(y.float(), sample_rate).float()
+        lval = fx_loss(e, targets, loss).mean()
+        opt.zero_grad()
+        lval.backward()
+        opt.step()
+        current[twin] = twin_values()
+        history.append(float(lval))
+        adam_done += 1
+        done += 1
+        if on_step:
+            on_step(done, total, f"Adam step {adam_done}/{steps}: loss {float(lval):.4f}")
+
+    if not has_es:
+        for _ in range(steps):
+            if check_cancelled:
+                check_cancelled()
+            adam_step()
+    else:
+        from cmaes import CMA
+
+        es_idx = np.nonzero(es)[0]
+        bounds = np.stack([lo[es_idx], hi[es_idx]], axis=1)
+        mean0 = np.clip(start[es_idx], bounds[:, 0] + 1e-6, bounds[:, 1] - 1e-6)
+        kwargs = {"population_size": population} if population else {}
+        cma = CMA(mean=mean0, sigma=0.25 * max(float(strength), 0.1), bounds=bounds, seed=seed, **kwargs)
+        best_loss = math.inf
+        best = current[es_idx].copy()
+        per_gen = [steps // generations + (1 if g < steps % generations else 0) for g in range(generations)] if generations else []
+        for g in range(generations):
+            if check_cancelled:
+                check_cancelled()
+            shift = int(rng.integers(N))
+            xs = np.roll(x_np, shift)
+            cands = [cma.ask() for _ in range(cma.population_size)]
+            renders = []
+            for c in cands:
+                p = current.copy()
+                p[es_idx] = c
+                renders.append(pb_render(p, xs))
+                if check_cancelled:
+                    check_cancelled()
+            e = losses_of(np.stack(renders))
+            lv = fx_loss(e, targets, loss).numpy().astype(float)
+            evaluations += len(cands)
+            cma.tell(list(zip(cands, lv.tolist())))
+            i = int(np.argmin(lv))
+            if lv[i] < best_loss:
+                best_loss, best = float(lv[i]), cands[i].copy()
+            current[es_idx] = best
+            history.append(float(lv.mean()))
+            done += 1
+            if on_step:
+                on_step(done, total, f"CMA-ES generation {g + 1}/{generations}: best loss {best_loss:.4f}")
+            for _ in range(per_gen[g] if has_twin else 0):
+                if check_cancelled:
+                    check_cancelled()
+                adam_step()
+
+    e1 = losses_of(pb_render(current, x_np)[None])
+    return FxResult(
+        normalized=current,
+        start=start,
+        loss_before=loss_before,
+        loss_after=float(fx_loss(e1, targets, loss)[0]),
+        text_similarity_before=sim_before,
+        text_similarity_after=float(text_similarity(e1, targets)[0]),
+        directional_after=float(directional_similarity(e1, targets)[0]),
+        adam_steps=adam_done,
+        es_evaluations=evaluations,
+        generations=generations,
+        seconds=time.perf_counter() - t0,
+        history=history,
+    )
+
+
+def loudest_excerpt(mono: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, int]:
+    """(start, end) frames of the loudest ``seconds`` window (hop 50 ms)."""
+    n = mono.shape[-1]
+    w = int(seconds * sample_rate)
+    if n <= w:
+        return 0, n
+    hop = max(1, int(0.05 * sample_rate))
+    energy = np.concatenate([[0.0], np.cumsum(mono.astype(np.float64) ** 2)])
+    starts = np.arange(0, n - w + 1, hop)
+    e = energy[starts + w] - energy[starts]
+    s = int(starts[int(np.argmax(e))])
+    return s, s + w

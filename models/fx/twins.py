@@ -1,0 +1,258 @@
+"""Differentiable torch twins of the pedalboard effects that have a faithful one.
+
+- EQ, high-pass, low-pass: the same biquad / first-order coefficients JUCE (and so pedalboard) uses
+  (RBJ cookbook shelves and peaks, bilinear first-order filters), evaluated exactly on the FFT grid and
+  applied by frequency-domain filtering of the zero-padded signal. With enough padding this equals the
+  IIR filter's output up to the truncation of its impulse response (tests/test_fx_twins.py measures it).
+- Distortion: tanh(x * 10 ** (drive_db / 20)), which is what pedalboard.Distortion documents and does.
+- Gain: x * 10 ** (gain_db / 20).
+
+Everything else in a chain (reverb, delay, chorus, compressor) is run by pedalboard inside an autograd
+function: linear effects pass gradients by the adjoint of a linear time-invariant system (time-reverse,
+filter, time-reverse), which is exact for reverb and delay and approximate for chorus; the compressor
+passes them through its frozen gain (output / input), an approximation. Their own parameters are
+searched gradient-free.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from .chain import EFFECTS, MAX_FREQ_FRACTION, chain_slots
+from .render import render_plugins
+
+
+# ----------------------------------------------------------------------------- filter coefficients
+def _omega(f: torch.Tensor, sr: float) -> torch.Tensor:
+    return 2 * math.pi * torch.clamp(f, max=MAX_FREQ_FRACTION * sr) / sr
+
+
+def low_shelf(f: torch.Tensor, gain_db: torch.Tensor, q: torch.Tensor | float, sr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    A = torch.sqrt(10 ** (gain_db / 20))
+    w = _omega(f, sr)
+    c, s = torch.cos(w), torch.sin(w)
+    beta = s * torch.sqrt(A) / q
+    am, ap = A - 1, A + 1
+    b = torch.stack([A * (ap - am * c + beta), A * 2 * (am - ap * c), A * (ap - am * c - beta)])
+    a = torch.stack([ap + am * c + beta, -2 * (am + ap * c), ap + am * c - beta])
+    return b, a
+
+
+def high_shelf(f: torch.Tensor, gain_db: torch.Tensor, q: torch.Tensor | float, sr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    A = torch.sqrt(10 ** (gain_db / 20))
+    w = _omega(f, sr)
+    c, s = torch.cos(w), torch.sin(w)
+    beta = s * torch.sqrt(A) / q
+    am, ap = A - 1, A + 1
+    b = torch.stack([A * (ap + am * c + beta), A * -2 * (am + ap * c), A * (ap + am * c - beta)])
+    a = torch.stack([ap - am * c + beta, 2 * (am - ap * c), ap - am * c - beta])
+    return b, a
+
+
+def peak(f: torch.Tensor, gain_db: torch.Tensor, q: torch.Tensor | float, sr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    A = torch.sqrt(10 ** (gain_db / 20))
+    w = _omega(f, sr)
+    alpha = torch.sin(w) / (2 * q)
+    c2 = -2 * torch.cos(w)
+    one = torch.ones_like(A)
+    b = torch.stack([1 + alpha * A, c2 * one, 1 - alpha * A])
+    a = torch.stack([1 + alpha / A, c2 * one, 1 - alpha / A])
+    return b, a
+
+
+def first_order_highpass(f: torch.Tensor, sr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    n = torch.tan(math.pi * torch.clamp(f, max=MAX_FREQ_FRACTION * sr) / sr)
+    one = torch.ones_like(n)
+    return torch.stack([one, -one, 0 * one]), torch.stack([n + 1, n - 1, 0 * one])
+
+
+def first_order_lowpass(f: torch.Tensor, sr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    n = torch.tan(math.pi * torch.clamp(f, max=MAX_FREQ_FRACTION * sr) / sr)
+    one = torch.ones_like(n)
+    return torch.stack([n, n, 0 * one]), torch.stack([n + 1, n - 1, 0 * one])
+
+
+def biquad_response(b: torch.Tensor, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Complex response of (b0 + b1 z^-1 + b2 z^-2) / (a0 + a1 z^-1 + a2 z^-2) at angular frequencies w."""
+    z1 = torch.exp(-1j * w.to(torch.float64))
+    z2 = z1 * z1
+    b = b.to(torch.float64) / a[0].to(torch.float64)
+    a = a.to(torch.float64) / a[0].to(torch.float64)
+    return (b[0] + b[1] * z1 + b[2] * z2) / (a[0] + a[1] * z1 + a[2] * z2)
+
+
+# ----------------------------------------------------------------------------- chain responses
+def stage_coefficients(plugin: str, values: dict[str, torch.Tensor], fixed: dict[str, float], sr: float):
+    if plugin == "LowShelfFilter":
+        return low_shelf(values["cutoff_frequency_hz"], values["gain_db"], fixed.get("q", values.get("q", 0.7071)), sr)
+    if plugin == "HighShelfFilter":
+        return high_shelf(values["cutoff_frequency_hz"], values["gain_db"], fixed.get("q", values.get("q", 0.7071)), sr)
+    if plugin == "PeakFilter":
+        return peak(values["cutoff_frequency_hz"], values["gain_db"], values["q"], sr)
+    if plugin == "HighpassFilter":
+        return first_order_highpass(values["cutoff_frequency_hz"], sr)
+    if plugin == "LowpassFilter":
+        return first_order_lowpass(values["cutoff_frequency_hz"], sr)
+    raise KeyError(plugin)
+
+
+def effect_values(chain: list[str], normalized: torch.Tensor) -> list[list[dict[str, torch.Tensor]]]:
+    """Normalised (P,) tensor -> per effect, per stage: physical parameter tensors (differentiable)."""
+    out: list[list[dict[str, torch.Tensor]]] = []
+    k = 0
+    for name in chain:
+        stages = []
+        for stage in EFFECTS[name].stages:
+            vals = {}
+            for p in stage.params:
+                vals[p.name] = p.to_physical(normalized[k].to(torch.float64))
+                k += 1
+            stages.append(vals)
+        out.append(stages)
+    return out
+
+
+def filter_response(plugins: list[tuple[str, dict[str, torch.Tensor], dict[str, float]]], freqs_hz: torch.Tensor, sr: float) -> torch.Tensor:
+    """Complex response of a cascade of filter plugins at freqs_hz."""
+    w = 2 * math.pi * freqs_hz.to(torch.float64) / sr
+    h = torch.ones_like(w, dtype=torch.complex128)
+    for plugin, vals, fixed in plugins:
+        b, a = stage_coefficients(plugin, vals, fixed, sr)
+        h = h * biquad_response(b, a, w)
+    return h
+
+
+def eq_curve_db(chain: list[str], normalized: np.ndarray | torch.Tensor, freqs_hz: np.ndarray, sr: float) -> np.ndarray:
+    """Magnitude (dB) of all the filters (eq, highpass, lowpass) of a chain at freqs_hz; gains are added."""
+    x = torch.as_tensor(np.asarray(normalized, dtype=np.float64))
+    vals = effect_values(chain, x)
+    plugins = []
+    for name, stages in zip(chain, vals):
+        if name in ("eq", "highpass", "lowpass"):
+            for stage, v in zip(EFFECTS[name].stages, stages):
+                plugins.append((stage.plugin, v, stage.fixed))
+    f = torch.as_tensor(np.asarray(freqs_hz, dtype=np.float64))
+    if not plugins:
+        return np.zeros(len(freqs_hz))
+    h = filter_response(plugins, f, sr)
+    db = 20 * torch.log10(torch.abs(h) + 1e-12)
+    if "gain" in chain:
+        for name, stages in zip(chain, vals):
+            if name == "gain":
+                db = db + stages[0]["gain_db"]
+    return db.detach().numpy()
+
+
+def fft_filter(x: torch.Tensor, plugins: list[tuple[str, dict[str, torch.Tensor], dict[str, float]]], sr: float, pad: int) -> torch.Tensor:
+    """Apply a filter cascade to (B, N) audio in the frequency domain (zero padding ``pad``)."""
+    n = x.shape[-1]
+    nfft = _good_size(n + pad)
+    freqs = torch.fft.rfftfreq(nfft, d=1.0 / sr).to(torch.float64)
+    h = filter_response(plugins, freqs, sr)
+    X = torch.fft.rfft(x.to(torch.float64), n=nfft)
+    y = torch.fft.irfft(X * h, n=nfft)[..., :n]
+    return y.to(x.dtype)
+
+
+def _good_size(n: int) -> int:
+    try:
+        import scipy.fft
+
+        return int(scipy.fft.next_fast_len(n, real=True))
+    except Exception:  # pragma: no cover
+        return 1 << (n - 1).bit_length()
+
+
+# ----------------------------------------------------------------------------- pedalboard inside autograd
+class _PedalboardLinear(torch.autograd.Function):
+    """y = f(x) by pedalboard for a linear effect; backward by the adjoint R f(R g) (exact when LTI)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, plugins: list[Any], sr: int) -> torch.Tensor:  # type: ignore[override]
+        ctx.plugins, ctx.sr = plugins, sr
+        return _pb_batch(x, plugins, sr)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor):  # type: ignore[override]
+        return torch.flip(_pb_batch(torch.flip(g, dims=[-1]), ctx.plugins, ctx.sr), dims=[-1]), None, None
+
+
+class _PedalboardFrozenGain(torch.autograd.Function):
+    """y = f(x) by pedalboard for a dynamics effect; backward through the frozen gain y / x."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, plugins: list[Any], sr: int) -> torch.Tensor:  # type: ignore[override]
+        y = _pb_batch(x, plugins, sr)
+        gain = (y * x) / (x * x + 1e-6)
+        ctx.save_for_backward(gain.clamp(0.0, 8.0))
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor):  # type: ignore[override]
+        (gain,) = ctx.saved_tensors
+        return g * gain, None, None
+
+
+def _pb_batch(x: torch.Tensor, plugins: list[Any], sr: int) -> torch.Tensor:
+    arr = x.detach().cpu().numpy().astype(np.float32)
+    rows = []
+    for row in arr:
+        y = render_plugins(plugins, row[None, :], sr).mean(axis=0)[: row.shape[0]]
+        if y.shape[0] < row.shape[0]:
+            y = np.pad(y, (0, row.shape[0] - y.shape[0]))
+        rows.append(y)
+    return torch.from_numpy(np.stack(rows)).to(x.dtype).to(x.device)
+
+
+# ----------------------------------------------------------------------------- the whole chain
+def apply_chain(chain: list[str], normalized: torch.Tensor, x: torch.Tensor, sr: int, *, pad: int | None = None) -> torch.Tensor:
+    """Differentiable (w.r.t. the twin parameters and the input) rendering of a chain on (B, N) mono audio.
+
+    Twin effects run in torch; the others run in pedalboard with the settings in ``normalized``
+    (detached) and pass gradients as described in the module docstring."""
+    import pedalboard
+
+    if pad is None:
+        pad = int(0.25 * sr)
+    vals = effect_values(chain, normalized)
+    y = x
+    pending: list[tuple[str, dict[str, torch.Tensor], dict[str, float]]] = []
+
+    def flush(sig: torch.Tensor) -> torch.Tensor:
+        if pending:
+            sig = fft_filter(sig, list(pending), sr, pad)
+            pending.clear()
+        return sig
+
+    for name, stages in zip(chain, vals):
+        eff = EFFECTS[name]
+        if name in ("eq", "highpass", "lowpass"):
+            for stage, v in zip(eff.stages, stages):
+                pending.append((stage.plugin, v, stage.fixed))
+            continue
+        y = flush(y)
+        if name == "gain":
+            y = y * (10 ** (stages[0]["gain_db"] / 20)).to(y.dtype)
+        elif name == "distortion":
+            y = torch.tanh(y * (10 ** (stages[0]["drive_db"] / 20)).to(y.dtype))
+        else:
+            plugins = []
+            for stage, v in zip(eff.stages, stages):
+                kwargs = dict(stage.fixed)
+                kwargs.update({k: float(t.detach()) for k, t in v.items()})
+                for k in kwargs:
+                    if k == "cutoff_frequency_hz":
+                        kwargs[k] = min(kwargs[k], MAX_FREQ_FRACTION * sr)
+                plugins.append(getattr(pedalboard, stage.plugin)(**kwargs))
+            fn = _PedalboardLinear if eff.linear else _PedalboardFrozenGain
+            y = fn.apply(y, plugins, sr)
+    return flush(y)
+
+
+def twin_mask(chain: list[str]) -> np.ndarray:
+    """True for the parameters that have a differentiable twin."""
+    return np.array([s.differentiable for s in chain_slots(chain)], dtype=bool)

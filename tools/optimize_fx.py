@@ -1,0 +1,267 @@
+"""optimize_fx: Text2FX over real effect chains ("make this drum loop brighter and a bit roomier").
+
+The chain's parameters are optimised so the embedder hears the processed audio as the prompt
+(``models/fx/optimize.py``); the final audio is always rendered by pedalboard, and the settings are
+reported in pedalboard's own names and units with a snippet that rebuilds the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from lstmabar.library.audio_input import AudioInput, load_audio_input
+from lstmabar.library.audio_io import preview_wav, resample
+from lstmabar.library.errors import ToolError
+from lstmabar.library.images import line_plot_png, spectrogram_png
+from lstmabar.models.fx.chain import (
+    EFFECT_NAMES,
+    default_chain,
+    menu_description,
+    neutral_normalized,
+    pedalboard_code,
+    physical_settings,
+    settings_to_normalized,
+    strength_from_prompt,
+)
+from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, loudest_excerpt, optimize_chain
+from lstmabar.models.fx.render import render, tail_seconds, trim_tail
+from lstmabar.models.fx.twins import eq_curve_db
+
+from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+
+EffectName = Literal["eq", "highpass", "lowpass", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
+assert set(EffectName.__args__) == set(EFFECT_NAMES)  # type: ignore[attr-defined]
+
+MAX_OPT_RATE = 48_000
+OPT_TAIL_S = 1.0  # tail kept during optimisation (the final render keeps the whole tail)
+
+
+class Input(BaseModel):
+    audio: AudioInput | None = Field(
+        None, description="The sound to process. May be left out with start_from: the dry input of that earlier result is used."
+    )
+    prompt: str = Field(min_length=1, max_length=300, description='What it should sound like, e.g. "brighter and a bit roomier".')
+    chain: list[EffectName] | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="Effects in processing order (default: picked from the prompt's words, or start_from's chain). Menu: " + menu_description(),
+    )
+    loss: Literal["cosine", "directional", "both"] = Field(
+        "both",
+        description='Text2FX loss: "cosine" to "this sound is {prompt}", "directional" (from the anchor towards the prompt), or their sum.',
+    )
+    anchor: str | None = Field(
+        None, max_length=300, description='Anchor text for the directional loss (default "this sound is not {prompt}"), e.g. the current description of the sound.'
+    )
+    strength: float | None = Field(
+        None,
+        ge=0.05,
+        le=1.0,
+        description="How far the effect amounts (gains, mixes, drive...) may move from the start, as a fraction of their range. "
+        'Default: 0.25 for "a bit/slightly", 1.0 for "much/very", else 0.5.',
+    )
+    iterations: int | None = Field(None, ge=1, le=600, description=f"Adam steps for the differentiable effects (default {DEFAULT_STEPS}; Text2FX used 600).")
+    generations: int | None = Field(None, ge=1, le=100, description=f"CMA-ES generations for reverb/delay/chorus/compressor (default {DEFAULT_GENERATIONS}).")
+    population: int | None = Field(None, ge=4, le=64, description="CMA-ES population (default 4 + 3 ln(number of parameters)).")
+    start_from: str | None = Field(None, description="ID of an earlier optimize_fx result: continue from its settings instead of restarting.")
+    excerpt_seconds: float = Field(5.0, ge=1.0, le=30.0, description="Longer inputs are optimised on their loudest excerpt of this length; the whole file is rendered.")
+    embedder: str | None = Field(None, description="Embedder (default: the configured one).")
+    seed: int = Field(0, description="Seed for the augmentation and the search.")
+
+
+class Output(BaseModel):
+    sound: SoundOut
+    input_sound_id: str
+    chain: list[str]
+    settings: list[dict[str, Any]] = Field(description="Per effect, its pedalboard plugins with their arguments (value, unit).")
+    pedalboard_code: str = Field(description="Python that rebuilds the chain with pedalboard.")
+    loss: str
+    loss_before: float
+    loss_after: float
+    text_similarity_before: float = Field(description='cos(audio, "this sound is {prompt}") before.')
+    text_similarity_after: float
+    directional_similarity_after: float
+    strength: float
+    adam_steps: int
+    es_evaluations: int = Field(description="Pedalboard renders scored by CMA-ES.")
+    excerpt_start_s: float
+    excerpt_end_s: float
+    seconds: float
+    embedder: str
+    notes: list[str] = Field(default_factory=list)
+
+
+def _start_settings(ctx: ToolContext, sound_id: str) -> dict[str, Any]:
+    rec = ctx.library.get(sound_id)
+    fx = rec.params.get("fx") if isinstance(rec.params, dict) else None
+    if not isinstance(fx, dict) or "chain" not in fx or "settings" not in fx:
+        raise ToolError(f"Sound {sound_id} has no effect settings to start from; give the id of an earlier optimize_fx result.")
+    return fx
+
+
+def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    prompt = inp.prompt.strip()
+    if not prompt:
+        raise ToolError("The prompt is empty; say how the sound should change, e.g. 'brighter'.")
+    notes: list[str] = []
+    prev = _start_settings(ctx, inp.start_from) if inp.start_from else None
+    audio_in = inp.audio
+    if audio_in is None:
+        if prev is None or not prev.get("input_sound_id"):
+            raise ToolError("Give the audio to process (audio), or start_from an earlier optimize_fx result.")
+        audio_in = AudioInput(sound_id=prev["input_sound_id"])
+    chain: list[str] = list(inp.chain) if inp.chain else (list(prev["chain"]) if prev else default_chain(prompt))
+    strength = inp.strength if inp.strength is not None else strength_from_prompt(prompt)
+
+    loaded = load_audio_input(audio_in, ctx.library, ctx.config)
+    sr0 = loaded.audio.sample_rate
+    samples = loaded.audio.samples
+    sr = min(sr0, MAX_OPT_RATE)
+    if sr != sr0:
+        samples = resample(samples, sr0, sr)
+        notes.append(f"Resampled from {sr0} Hz to {sr} Hz.")
+    mono = samples.mean(axis=0)
+    if float(np.max(np.abs(mono))) < 1e-5:
+        raise ToolError("The input is silent; effects have nothing to act on. Send a sound with signal in it.")
+    a, b = loudest_excerpt(mono, sr, inp.excerpt_seconds)
+    if b - a < mono.shape[0]:
+        notes.append(f"Optimised on the loudest {inp.excerpt_seconds:g} s ({a / sr:.2f}-{b / sr:.2f} s); the whole file was rendered.")
+    tail = tail_seconds(chain)
+    excerpt = np.pad(mono[a:b], (0, int(min(tail, OPT_TAIL_S) * sr)))
+
+    start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
+    embedder = ctx.embedder(inp.embedder)
+    ctx.progress(0, None, f"optimising {' -> '.join(chain)}")
+    result = optimize_chain(
+        chain,
+        excerpt,
+        sr,
+        embedder,
+        prompt,
+        anchor=inp.anchor,
+        loss=inp.loss,
+        strength=strength,
+        start=start,
+        steps=inp.iterations,
+        generations=inp.generations,
+        population=inp.population,
+        seed=inp.seed,
+        on_step=lambda d, t, m: ctx.progress(d, t, m),
+        check_cancelled=ctx.check_cancelled,
+    )
+
+    # final render by pedalboard: whole file, all channels, padded to keep tails
+    padded = np.pad(samples, ((0, 0), (0, int(tail * sr))))
+    out = render(chain, result.normalized, padded, sr)
+    out = trim_tail(out, samples.shape[1], sr) if tail else out[:, : samples.shape[1]]
+    peak = float(np.max(np.abs(out)))
+    if peak > 1.0:
+        out = out * (0.99 / peak)
+        notes.append(f"The processed audio peaked at {20 * np.log10(peak):+.1f} dBFS; it was scaled down to -0.1 dBFS.")
+    ctx.check_cancelled()
+
+    settings = physical_settings(chain, result.normalized, sr)
+    code = pedalboard_code(settings, sr)
+    freqs = np.geomspace(20.0, min(20000.0, 0.5 * sr), 256)
+    curve = eq_curve_db(chain, result.normalized, freqs, sr)
+    curves = [("result", curve)]
+    if prev:
+        curves.insert(0, ("start", eq_curve_db(chain, result.start, freqs, sr)))
+    eq_png = line_plot_png(freqs, curves, xlabel="frequency (Hz)", ylabel="gain (dB)", title=f"EQ curve for '{prompt}'")
+    n_spec = min(samples.shape[1], int(10 * sr))
+    spec_png = spectrogram_png([("before", mono[:n_spec], sr), ("after", out.mean(axis=0)[:n_spec], sr)])
+
+    # lineage: the dry input is the parent (stored first when it came from outside the library)
+    input_id = loaded.sound_id
+    if input_id is None:
+        in_rec = ctx.library.add(samples, sr, tool="optimize_fx", prompt=f"input: {loaded.label}", params={"source": loaded.label}, extra={"role": "optimize_fx input"})
+        input_id = in_rec.id
+    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+    fx_params = {
+        "chain": chain,
+        "settings": settings,
+        "normalized": [round(float(v), 6) for v in result.normalized],
+        "input_sound_id": input_id,
+        "strength": strength,
+        "loss": inp.loss,
+        "anchor": inp.anchor,
+        "embedder": emb_name,
+        "started_from": inp.start_from,
+    }
+    scores = {
+        "loss_before": result.loss_before,
+        "loss_after": result.loss_after,
+        "text_similarity_before": result.text_similarity_before,
+        "text_similarity_after": result.text_similarity_after,
+        "directional_similarity_after": result.directional_after,
+    }
+    rec = ctx.library.add(
+        out, sr, tool="optimize_fx", prompt=prompt, params={"fx": fx_params}, parents=[input_id], scores=scores, extra={"pedalboard_code": code}
+    )
+    output = Output(
+        sound=SoundOut.of(rec),
+        input_sound_id=input_id,
+        chain=chain,
+        settings=settings,
+        pedalboard_code=code,
+        loss=inp.loss,
+        loss_before=round(result.loss_before, 5),
+        loss_after=round(result.loss_after, 5),
+        text_similarity_before=round(result.text_similarity_before, 5),
+        text_similarity_after=round(result.text_similarity_after, 5),
+        directional_similarity_after=round(result.directional_after, 5),
+        strength=strength,
+        adam_steps=result.adam_steps,
+        es_evaluations=result.es_evaluations,
+        excerpt_start_s=round(a / sr, 3),
+        excerpt_end_s=round(b / sr, 3),
+        seconds=round(result.seconds, 2),
+        embedder=str(emb_name),
+        notes=notes,
+    )
+    key = _key_changes(settings)
+    summary = (
+        f"Processed {loaded.label} with {' -> '.join(chain)} for '{prompt}' (strength {strength:g}, {inp.loss} loss, "
+        f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {result.seconds:.1f} s) -> {rec.id}. "
+        f"Loss {result.loss_before:.4f} -> {result.loss_after:.4f}; similarity to 'this sound is {prompt}' "
+        f"{result.text_similarity_before:.3f} -> {result.text_similarity_after:.3f}. Main settings: {key}. "
+        f"The pedalboard_code field rebuilds the chain; refine with start_from={rec.id}. " + " ".join(notes)
+    ).strip()
+    return ToolOutcome(output=output, summary=summary, audio_previews=[preview_wav(out, sr)], images=[eq_png, spec_png], sounds=[rec])
+
+
+def _key_changes(settings: list[dict[str, Any]]) -> str:
+    parts = []
+    for eff in settings:
+        for pl in eff["plugins"]:
+            p = pl["params"]
+            if "gain_db" in p and "cutoff_frequency_hz" in p:
+                if abs(p["gain_db"]["value"]) >= 1.0:
+                    parts.append(f"{pl['plugin']} {p['gain_db']['value']:+.1f} dB at {p['cutoff_frequency_hz']['value']:.0f} Hz")
+            else:
+                vals = ", ".join(f"{k}={v['value']:.3g}{(' ' + v['unit']) if v['unit'] else ''}" for k, v in p.items() if not v.get("fixed"))
+                parts.append(f"{pl['plugin']}({vals})")
+    return "; ".join(parts) if parts else "all EQ bands within 1 dB of flat"
+
+
+TOOL = ToolSpec(
+    name="optimize_fx",
+    title="Apply effects described in words (Text2FX)",
+    description=(
+        "Process a sound with a chain of real audio effects (EQ, high/low-pass, compressor, distortion, gain, reverb, "
+        "delay, chorus) whose settings are optimised so the result matches a description such as 'brighter and a bit "
+        "roomier' (Text2FX). Returns the new sound, every knob in pedalboard's names and units, a Python snippet that "
+        "rebuilds the chain, the losses before and after, an EQ-curve image and a before/after spectrogram. "
+        "Use start_from with an earlier result to refine it; strength (or words like 'a bit' / 'much') sets how far it goes."
+    ),
+    input_model=Input,
+    output_model=Output,
+    run=run,
+    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True),
+    long_running=True,
+)
