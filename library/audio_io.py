@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from math import gcd
 
@@ -92,9 +93,8 @@ def decode(data: bytes, *, max_seconds: float) -> Audio:
     except AudioInputError:
         raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioInputError(
-            f"Could not decode the data as audio ({exc}). Send WAV, FLAC, OGG, MP3 or AIFF."
-        ) from exc
+        reason = re.sub(r"Error opening <[^>]*>: ", "", str(exc))
+        raise AudioInputError(f"Could not decode the data as audio ({reason}). Send WAV, FLAC, OGG, MP3 or AIFF.") from exc
     return check_audio(samples, sample_rate, max_seconds=max_seconds)
 
 

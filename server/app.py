@@ -16,6 +16,8 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError, UnknownSoundError
@@ -80,6 +82,11 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
         _add_tool(server, state, spec)
     register_resources(server, state)
     register_prompts(server)
+
+    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "tools": len(server._tool_manager.list_tools()), "queued": state.pool.waiting})
+
     return server
 
 

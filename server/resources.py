@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
+from lstmabar.library.errors import UnknownSoundError
 from lstmabar.library.images import spectrogram_png
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ def register_resources(server: MCPServer, state: "AppState") -> None:
         mime_type="audio/wav",
     )
     async def sound_wav(sound_id: str) -> bytes:
-        rec = await anyio.to_thread.run_sync(state.library.get, sound_id)
+        rec = await anyio.to_thread.run_sync(_get, state, sound_id)
         return await anyio.Path(rec.path).read_bytes()
 
     @server.resource(
@@ -37,7 +39,7 @@ def register_resources(server: MCPServer, state: "AppState") -> None:
     )
     async def sound_meta(sound_id: str) -> str:
         def read() -> str:
-            rec = state.library.get(sound_id)
+            rec = _get(state, sound_id)
             agg = state.library.aggregate(sound_id)
             return json.dumps(
                 {**rec.model_dump(mode="json"), "feedback": agg.model_dump(mode="json")}, indent=2
@@ -58,7 +60,7 @@ def register_resources(server: MCPServer, state: "AppState") -> None:
 
 def spectrogram_for(state: "AppState", sound_id: str) -> bytes:
     """Render once and keep the PNG beside the WAV."""
-    rec = state.library.get(sound_id)
+    rec = _get(state, sound_id)
     png_path = Path(rec.path).with_suffix(".png")
     if png_path.exists():
         return png_path.read_bytes()
@@ -68,3 +70,10 @@ def spectrogram_for(state: "AppState", sound_id: str) -> bytes:
     tmp.write_bytes(png)
     tmp.replace(png_path)
     return png
+
+
+def _get(state: "AppState", sound_id: str):
+    try:
+        return state.library.get(sound_id)
+    except UnknownSoundError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc

@@ -44,3 +44,15 @@ def shared_audio_dir() -> Path:
     if not d.is_dir():
         pytest.skip(f"../shared/audio not found at {d}")
     return d
+
+
+@pytest.fixture()
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture()
+def server(config: Config):
+    from lstmabar.server.app import build_server
+
+    return build_server(config)
