@@ -160,7 +160,7 @@ def optimize_chain(
         lval.backward()
         opt.step()
         current[twin] = twin_values()
-        history.append(float(lval))
+        history.append(float(lval.detach()))
         adam_done += 1
         done += 1
         if on_step:

@@ -1,0 +1,101 @@
+"""The optimize_fx tool end to end, with the fake embedder."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from lstmabar.library.audio_input import AudioInput
+from lstmabar.library.errors import ToolCancelled, ToolError
+from lstmabar.tools.optimize_fx import TOOL, Input, run
+
+torch.set_num_threads(1)
+SR = 16000
+
+
+@pytest.fixture()
+def ctx(tool_ctx, tiny_embedder):
+    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
+    return tool_ctx
+
+
+def _wav(tmp_path, seconds=1.0, channels=2):
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    x = np.stack([x, 0.8 * x][:channels], axis=1).astype(np.float32)
+    p = tmp_path / "in.wav"
+    sf.write(p, x, SR)
+    return str(p)
+
+
+def test_tool_spec():
+    assert TOOL.name == "optimize_fx" and TOOL.long_running
+    assert "prompt" in TOOL.input_model.model_json_schema()["properties"]
+
+
+def test_run_eq_reverb_from_path(ctx, tmp_path):
+    calls = []
+    ctx.progress_fn = lambda d, t, m: calls.append((d, t, m))
+    ctx.min_progress_interval = 0.0
+    out = run(Input(audio=AudioInput(path=_wav(tmp_path)), prompt="brighter and a bit roomier", iterations=4, generations=2, population=4), ctx)
+    o = out.output
+    assert o.chain == ["eq", "reverb"] and o.strength == 0.25
+    assert o.adam_steps == 4 and o.es_evaluations == 8
+    rec = ctx.library.get(o.sound.id)
+    assert rec.parents == [o.input_sound_id]
+    assert rec.channels == 2 and rec.duration_s > 1.0  # reverb tail kept
+    assert rec.params["fx"]["chain"] == ["eq", "reverb"]
+    assert "Reverb(" in o.pedalboard_code and "PeakFilter(" in o.pedalboard_code
+    assert o.settings[1]["plugins"][0]["params"]["wet_level"]["value"] <= 0.25 * 0.5 + 1e-6
+    assert len(out.images) == 2 and all(i.startswith(b"\x89PNG") for i in out.images)
+    assert out.audio_previews and out.audio_previews[0][:4] == b"RIFF"
+    dones = [c[0] for c in calls]
+    assert dones == sorted(dones) and len(calls) >= 3
+
+
+def test_start_from_continues_from_previous_settings(ctx, tmp_path):
+    first = run(Input(audio=AudioInput(path=_wav(tmp_path, channels=1)), prompt="much brighter", chain=["eq"], iterations=8), ctx).output
+    second = run(Input(start_from=first.sound.id, prompt="a bit brighter", iterations=1, strength=0.05), ctx).output
+    assert second.chain == ["eq"] and second.input_sound_id == first.input_sound_id
+    a = ctx.library.get(first.sound.id).params["fx"]["normalized"]
+    b = ctx.library.get(second.sound.id).params["fx"]["normalized"]
+    from lstmabar.models.fx.chain import chain_slots
+
+    amounts = np.array([s.is_amount for s in chain_slots(["eq"])])
+    moved = np.abs(np.array(a) - np.array(b))
+    assert moved[amounts].max() <= 0.05 + 1e-6  # the gains continue from the first result, within strength
+    assert np.abs(np.array(a)[amounts] - 0.5).max() > 0.05  # and the first result had moved away from flat
+    assert ctx.library.get(second.sound.id).parents == [first.input_sound_id]
+
+
+def test_start_from_needs_fx_settings(ctx, tmp_path):
+    rec = ctx.library.add(np.zeros((1, SR), np.float32) + 0.1, SR, tool="import_sound")
+    with pytest.raises(ToolError):
+        run(Input(start_from=rec.id, prompt="warmer"), ctx)
+    with pytest.raises(ToolError):
+        run(Input(prompt="warmer"), ctx)
+
+
+def test_cancel_leaves_no_sound(ctx, tmp_path):
+    path = _wav(tmp_path)
+    before = ctx.library.count()
+
+    def progress(d, t, m):
+        if d >= 2:
+            ctx.cancel_event.set()
+
+    ctx.progress_fn = progress
+    ctx.min_progress_interval = 0.0
+    with pytest.raises(ToolCancelled):
+        run(Input(audio=AudioInput(path=path), prompt="warmer", chain=["eq"], iterations=50), ctx)
+    assert ctx.library.count() == before
+
+
+def test_long_input_optimised_on_excerpt_and_rendered_whole(ctx, tmp_path):
+    out = run(Input(audio=AudioInput(path=_wav(tmp_path, seconds=4.0)), prompt="darker", chain=["eq", "gain"], iterations=2, excerpt_seconds=1.5), ctx).output
+    assert out.excerpt_end_s - out.excerpt_start_s == pytest.approx(1.5, abs=0.01)
+    assert ctx.library.get(out.sound.id).duration_s == pytest.approx(4.0, abs=0.01)
