@@ -16,8 +16,22 @@ import torch
 TWO_PI = 2.0 * math.pi
 
 
+ROW_ALIGN = 32  # elements per row that keep torch's vectorised kernels aligned to each row start
+
+
+def rowwise(fn, x: torch.Tensor) -> torch.Tensor:
+    """Apply an elementwise ``fn`` so that each row's result is bit-identical whatever batch the row
+    sits in: torch flattens contiguous tensors and some vectorised kernels (exp2, pow) give the
+    scalar tail slightly different roundings, so rows are padded to a multiple of ROW_ALIGN."""
+    n = x.shape[-1]
+    pad = (-n) % ROW_ALIGN
+    if pad == 0:
+        return fn(x)
+    return fn(torch.nn.functional.pad(x, (0, pad)))[..., :n]
+
+
 def midi_to_hz(midi: torch.Tensor) -> torch.Tensor:
-    return 440.0 * torch.exp2((midi - 69.0) / 12.0)
+    return rowwise(lambda m: 440.0 * torch.exp2((m - 69.0) / 12.0), midi)
 
 
 def adsr(
@@ -35,14 +49,15 @@ def adsr(
     Attack rises 0 -> 1 in ``attack`` seconds, decay falls 1 -> sustain in ``decay`` seconds, the
     level holds until note-off at ``duration`` and then falls to 0 in ``release`` seconds. If the key
     is released mid-attack or mid-decay, the release starts from the level reached (attack and
-    decay freeze at note-off). Each segment is a ramp raised to the power ``alpha``. ``dt`` (one
-    control period) makes zero-length segments jump at once instead of dividing by zero.
+    decay freeze at note-off). Each segment is a ramp raised to the power ``alpha``. Segments shorter
+    than ``dt`` (one control period) take one control period, so nothing divides by zero and a zero
+    attack is a 1-period fade-in rather than a click.
     """
     held = torch.minimum(t, duration)
-    a = ((held + dt) / (attack + dt)).clamp(0.0, 1.0).pow(alpha)
-    d = ((held - attack + dt) / (decay + dt)).clamp(0.0, 1.0)
+    a = (held / attack.clamp_min(dt)).clamp(0.0, 1.0).pow(alpha)
+    d = ((held - attack) / decay.clamp_min(dt)).clamp(0.0, 1.0)
     d = sustain + (1.0 - sustain) * (1.0 - d).pow(alpha)
-    r = ((t - duration + dt) / (release + dt)).clamp(0.0, 1.0)
+    r = ((t - duration) / release.clamp_min(dt)).clamp(0.0, 1.0)
     r = (1.0 - r).pow(alpha)
     return a * d * r
 
@@ -70,10 +85,15 @@ def lfo(
     rsaw = 1.0 - saw
     tri = 1.0 - (2.0 * saw - 1.0).abs()
     sqr = ((saw > 0.25) & (saw < 0.75)).to(phase.dtype)  # where cos(2 pi p + pi) > 0
-    w = shape_weights.clamp_min(0.0).pow(exponent)
+    # exponent as a per-column tensor: keeps the op row-wise (no flattening over the batch), so
+    # an item's result is bit-identical whatever batch it is rendered in
+    w = shape_weights.clamp_min(0.0).pow(torch.full_like(shape_weights[0], exponent))
     w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    shapes = torch.stack((cos, tri, saw, rsaw, sqr), dim=1)  # (B, 5, K)
-    return torch.einsum("bs,bsk->bk", w, shapes)
+    # explicit sum (not einsum/matmul) so an item's result does not depend on the batch around it
+    out = w[:, 0:1] * cos
+    for i, shape in enumerate((tri, saw, rsaw, sqr), start=1):
+        out = out + w[:, i : i + 1] * shape
+    return out
 
 
 def segment_phase_coeffs(freq_hz: torch.Tensor, hop: int, sample_rate: float, start_cycles: torch.Tensor):

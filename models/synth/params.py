@@ -33,6 +33,14 @@ class ParamSpec:
     symmetric: bool = False
 
     @property
+    def centre(self) -> float:
+        return (self.minimum + self.maximum) / 2.0
+
+    @property
+    def half(self) -> float:
+        return (self.maximum - self.minimum) / 2.0
+
+    @property
     def module(self) -> str:
         return self.name.split(".", 1)[0]
 
@@ -49,27 +57,27 @@ class ParamSpec:
                 return self.minimum + (self.maximum - self.minimum) * y
             d = 2.0 * x - 1.0
             y = d if self.curve == 1.0 else torch.sign(d) * d.abs().pow(1.0 / self.curve)
-            return self.minimum + (self.maximum - self.minimum) / 2.0 * (y + 1.0)
+            return self.centre + self.half * y  # = min + (max - min) / 2 * (y + 1), kept precise near the centre
         x = min(max(float(x), 0.0), 1.0)
         if not self.symmetric:
             return self.minimum + (self.maximum - self.minimum) * x ** (1.0 / self.curve)
         d = 2.0 * x - 1.0
         y = math.copysign(abs(d) ** (1.0 / self.curve), d)
-        return self.minimum + (self.maximum - self.minimum) / 2.0 * (y + 1.0)
+        return self.centre + self.half * y
 
     def to_normalized(self, v):
         """Physical value -> normalised [0, 1] (float or tensor; values are clamped to the range)."""
         span = self.maximum - self.minimum
         if isinstance(v, torch.Tensor):
-            n = ((v - self.minimum) / span).clamp(0.0, 1.0)
             if not self.symmetric:
+                n = ((v - self.minimum) / span).clamp(0.0, 1.0)
                 return n if self.curve == 1.0 else n.pow(self.curve)
-            d = 2.0 * n - 1.0
+            d = ((v - self.centre) / self.half).clamp(-1.0, 1.0)
             return (1.0 + torch.sign(d) * d.abs().pow(self.curve)) / 2.0
-        n = min(max((float(v) - self.minimum) / span, 0.0), 1.0)
         if not self.symmetric:
+            n = min(max((float(v) - self.minimum) / span, 0.0), 1.0)
             return n ** self.curve
-        d = 2.0 * n - 1.0
+        d = min(max((float(v) - self.centre) / self.half, -1.0), 1.0)
         return (1.0 + math.copysign(abs(d) ** self.curve, d)) / 2.0
 
 
@@ -152,8 +160,8 @@ def to_physical_tensor(x: torch.Tensor) -> torch.Tensor:
     d = 2.0 * x - 1.0
     sym_y = torch.sign(d) * d.abs().pow(inv_curve)
     plain_y = x.pow(inv_curve)
-    y = torch.where(sym, (sym_y + 1.0) / 2.0, plain_y)
-    return lo + (hi - lo) * y
+    centre, half = (lo + hi) / 2.0, (hi - lo) / 2.0
+    return torch.where(sym, centre + half * sym_y, lo + (hi - lo) * plain_y)
 
 
 _TABLES: dict = {}

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import torch
 
-from .modules import TWO_PI, adsr, harmonic_tables, lfo, midi_to_hz, segment_phase_coeffs
+from .modules import ROW_ALIGN, TWO_PI, adsr, harmonic_tables, lfo, midi_to_hz, segment_phase_coeffs
 from .params import ADSR_MODULES, LFO_SHAPES, MOD_SOURCES, MOD_TARGETS, NUM_PARAMS, PARAM_INDEX, to_physical_tensor
 
 _ADSR_FIELDS = ("attack", "decay", "sustain", "release", "alpha")
@@ -66,7 +66,11 @@ class Voice(torch.nn.Module):
         self.control_rate = self.sample_rate / self.hop
         self.seconds = float(seconds)
         self.num_samples = max(1, int(round(self.seconds * self.sample_rate)))
-        self.num_segments = -(-self.num_samples // self.hop)
+        # whole segments covering the sound, rounded up so that a row of audio (segments * hop) is a
+        # multiple of ROW_ALIGN samples: keeps every item bit-identical alone or in any batch
+        seg = -(-self.num_samples // self.hop)
+        unit = ROW_ALIGN // math.gcd(self.hop, ROW_ALIGN)
+        self.num_segments = -(-seg // unit) * unit
         self.num_control = self.num_segments + 1
         self.table_size = int(table_size)
         self.chunk_samples = int(chunk_samples)
@@ -133,7 +137,10 @@ class Voice(torch.nn.Module):
             lfos.append(raw * envs[f"{name}_amp_adsr"])
         sources = torch.stack((envs["adsr_1"], envs["adsr_2"], lfos[0], lfos[1]), dim=1)  # (B, 4, K)
         W = P[:, self._mod_idx.to(dev)].view(-1, len(MOD_SOURCES), len(MOD_TARGETS))
-        mods = torch.einsum("bio,bik->bok", W, sources)  # (B, 5, K)
+        # explicit sums (not einsum/matmul) so an item's result does not depend on the batch around it
+        mods = W[:, 0, :, None] * sources[:, 0:1]
+        for i in range(1, len(MOD_SOURCES)):
+            mods = mods + W[:, i, :, None] * sources[:, i : i + 1]  # (B, 5, K)
         out = {f"env.{k}": v for k, v in envs.items()}
         out["lfo_1"], out["lfo_2"] = lfos
         out.update({f"mod.{k}": mods[:, i] for i, k in enumerate(MOD_TARGETS)})
@@ -178,15 +185,15 @@ class Voice(torch.nn.Module):
         f2 = midi_to_hz(cs["vco_2.midi"])
         p1 = segment_phase_coeffs(f1, hop, self.sample_rate, col("vco_1.initial_phase") / TWO_PI)
         p2 = segment_phase_coeffs(f2, hop, self.sample_rate, col("vco_2.initial_phase") / TWO_PI)
-        coef1 = torch.stack(p1, dim=-1)  # (B, S, 3)
-        coef2 = torch.stack(p2, dim=-1)
+        p1 = [c.unsqueeze(-1) for c in p1]  # each (B, S, 1)
+        p2 = [c.unsqueeze(-1) for c in p2]
         m2 = cs["vco_2.midi"]
         band = torch.floor(torch.maximum(m2[:, :-1], m2[:, 1:])).clamp(0, 127).long()  # (B, S)
         offset = (band * self.table_size).unsqueeze(-1)  # (B, S, 1)
         shape = col("vco_2.shape").unsqueeze(-1)  # (B, 1, 1)
 
-        def seg(x: torch.Tensor) -> torch.Tensor:  # (B, K) -> (B, S, 2) segment end points
-            return torch.stack((x[:, :-1], x[:, 1:]), dim=-1)
+        def seg(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, K) -> start, slope (B, S, 1)
+            return x[:, :-1].unsqueeze(-1), (x[:, 1:] - x[:, :-1]).unsqueeze(-1)
 
         amp1 = seg(cs["mod.vco_1_amp"] * col("mixer.vco_1"))
         amp2 = seg(cs["mod.vco_2_amp"] * col("mixer.vco_2"))
@@ -194,8 +201,15 @@ class Voice(torch.nn.Module):
         noise = self._noise(seed, B, padded, dev)
         per_item_noise = noise.dim() == 2
 
-        pb = self.phase_basis.to(dev)
-        ab = self.amp_basis.to(dev)
+        j = self.phase_basis[1].to(dev)  # 0..hop-1
+        jj = self.phase_basis[2].to(dev)  # j (j - 1)
+        jn = self.amp_basis[1].to(dev)  # j / hop
+
+        def lin(a: tuple[torch.Tensor, torch.Tensor], lo: int, hi: int) -> torch.Tensor:
+            return torch.addcmul(a[0][lo:hi], a[1][lo:hi], jn)  # (c, S, hop)
+
+        def phase(pc, lo: int, hi: int) -> torch.Tensor:
+            return torch.addcmul(pc[0][lo:hi], pc[1][lo:hi], j).addcmul_(pc[2][lo:hi], jj)
         table = self.table.to(dev)
         n_tab = float(self.table_size)
         out = torch.empty(B, N, dtype=torch.float32, device=dev)
@@ -204,11 +218,11 @@ class Voice(torch.nn.Module):
             hi = min(B, lo + step)
             c = hi - lo
             # sine VCO
-            ph = torch.matmul(coef1[lo:hi], pb)  # (c, S, hop) cycles
+            ph = phase(p1, lo, hi)  # (c, S, hop) cycles
             y = torch.cos(ph.mul_(TWO_PI))
-            y.mul_(torch.matmul(amp1[lo:hi], ab))
+            y.mul_(lin(amp1, lo, hi))
             # square-saw VCO: band-limited wavetable, linear interpolation
-            ph = torch.matmul(coef2[lo:hi], pb)
+            ph = phase(p2, lo, hi)
             ph.sub_(torch.floor(ph)).mul_(n_tab)
             idx = torch.floor(ph)
             fr = ph.sub_(idx)
@@ -216,10 +230,10 @@ class Voice(torch.nn.Module):
             v = table.index_select(0, rows.view(-1)).view(c, S, hop, 4)
             w = torch.addcmul(v[..., 2], fr, v[..., 3]).mul_(shape[lo:hi])
             w.add_(v[..., 0]).addcmul_(fr, v[..., 1])
-            y.addcmul_(w, torch.matmul(amp2[lo:hi], ab))
+            y.addcmul_(w, lin(amp2, lo, hi))
             # noise
             nz = (noise[lo:hi] if per_item_noise else noise).view(-1 if per_item_noise else 1, S, hop)
-            y.addcmul_(nz, torch.matmul(ampn[lo:hi], ab))
+            y.addcmul_(nz, lin(ampn, lo, hi))
             y = y.view(c, padded)[:, :N]
             peak = y.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
             torch.div(y, peak, out=out[lo:hi])
