@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates .venv and installs lstmabar into it (editable), with the CPU build of torch.
+# Usage: scripts/install.sh [extras], e.g. scripts/install.sh test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# torch first and pinned: here 2.13.0 resolves to a local CPU wheel; an open range would pull GBs of CUDA.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+spec="."
+[ -n "$extras" ] && spec=".[$extras]"
+.venv/bin/python -m pip install -q -e "$spec"
