@@ -1,5 +1,5 @@
 """Measured descriptors of a sound, for text the assistant (who cannot listen) can read:
-pitch, brightness, noisiness, envelope. Plain numpy; about a millisecond per second of audio."""
+pitch (and its movement), brightness, noisiness, envelope. Plain numpy; about 0.1 s for a 2 s sound."""
 
 from __future__ import annotations
 
@@ -16,14 +16,20 @@ def _frames(x: np.ndarray, n: int, hop: int) -> np.ndarray:
     return x[idx]
 
 
-def estimate_f0(x: np.ndarray, sr: int, fmin: float = 30.0, fmax: float = 2000.0) -> tuple[float | None, float]:
-    """Autocorrelation pitch of the loudest 0.2 s; returns (Hz or None, periodicity 0..1)."""
-    n = min(x.size, int(0.2 * sr))
-    if n < int(sr / fmin) * 2:
-        return None, 0.0
-    hop = max(1, n // 4)
-    frames = _frames(x, n, hop)
-    seg = frames[int(np.argmax((frames**2).sum(axis=1)))]
+def estimate_f0(x: np.ndarray, sr: int, fmin: float = 30.0, fmax: float = 2000.0, *, whole: bool = False) -> tuple[float | None, float]:
+    """Autocorrelation pitch of the loudest 0.2 s (or of all of ``x``); returns (Hz or None,
+    periodicity 0..1)."""
+    if whole:
+        seg = x
+        if seg.size < int(sr / fmin) * 2:
+            fmin = 2.0 * sr / max(seg.size, 1)
+    else:
+        n = min(x.size, int(0.2 * sr))
+        if n < int(sr / fmin) * 2:
+            return None, 0.0
+        hop = max(1, n // 4)
+        frames = _frames(x, n, hop)
+        seg = frames[int(np.argmax((frames**2).sum(axis=1)))]
     seg = (seg - seg.mean()) * np.hanning(seg.size)
     spec = np.fft.rfft(seg, 2 * seg.size)
     ac = np.fft.irfft(np.abs(spec) ** 2)[: seg.size]
@@ -38,13 +44,30 @@ def estimate_f0(x: np.ndarray, sr: int, fmin: float = 30.0, fmax: float = 2000.0
     if strength < 0.3:
         return None, max(0.0, strength)
     # Parabolic refinement
+    lag_f = float(lag)
     if 1 <= lag < ac.size - 1:
         a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
         d = a - 2 * b + c
-        lag_f = lag + (0.5 * (a - c) / d if d != 0 else 0.0)
-    else:
-        lag_f = float(lag)
+        if d < 0:  # a proper peak: refine by a parabola through the three points
+            lag_f = lag + float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
+    if not np.isfinite(lag_f) or lag_f <= 0:
+        return None, 0.0
     return float(sr / lag_f), strength
+
+
+def pitch_track(x: np.ndarray, sr: int, frame_s: float = 0.05) -> np.ndarray:
+    """f0 (Hz) of each ``frame_s`` frame that is clearly periodic and not quiet; NaN elsewhere."""
+    n = int(frame_s * sr)
+    fr = _frames(x, n, n)
+    e = (fr**2).mean(axis=1)
+    out = np.full(fr.shape[0], np.nan)
+    if e.max() <= 0:
+        return out
+    for i in np.nonzero(e > 0.01 * e.max())[0]:
+        f, strength = estimate_f0(fr[i], sr, fmin=50.0, fmax=4000.0, whole=True)
+        if f and strength >= 0.5:
+            out[i] = f
+    return out
 
 
 def describe(mono: np.ndarray, sr: int) -> dict[str, float | str | None]:
@@ -81,10 +104,20 @@ def describe(mono: np.ndarray, sr: int) -> dict[str, float | str | None]:
     wobble = float(np.std(np.diff(env)) / (np.mean(env) + 1e-9)) if env.size > 2 else 0.0
     f0, periodicity = estimate_f0(x, sr)
     midi = 69 + 12 * math.log2(f0 / 440.0) if f0 else None
+    track = pitch_track(x, sr)
+    ok = track[np.isfinite(track)]
+    if ok.size >= 3:
+        semis = 12 * np.log2(ok / np.median(ok))
+        pitch_range = float(np.percentile(semis, 90) - np.percentile(semis, 10))
+    else:
+        pitch_range = 0.0
+    pitched_fraction = float(np.isfinite(track).mean()) if track.size else 0.0
     return {
         "f0_hz": round(f0, 1) if f0 else None,
         "midi": round(midi, 1) if midi is not None else None,
         "periodicity": round(periodicity, 3),
+        "pitch_range_semitones": round(pitch_range, 2),
+        "pitched_fraction": round(pitched_fraction, 3),
         "centroid_hz": round(centroid, 1),
         "rolloff85_hz": round(rolloff, 1),
         "flatness": round(flatness, 4),
@@ -112,6 +145,8 @@ def words_for(d: dict) -> str:
     a = d["attack_s"]
     parts.append("sharp attack" if a < 0.02 else "quick attack" if a < 0.1 else f"slow {a:.2f} s attack")
     parts.append("sustained" if d["sounding_fraction"] > 0.7 else "short" if d["sounding_fraction"] < 0.25 else "decaying")
+    if d.get("pitch_range_semitones", 0) > 2:
+        parts.append(f"pitch moves over {d['pitch_range_semitones']:.0f} semitones")
     if d["envelope_wobble"] > 0.15:
         parts.append("wobbling level (LFO-like)")
     return ", ".join(parts)

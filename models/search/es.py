@@ -125,6 +125,19 @@ class SNES:
         self._z = None
 
 
+def _one_blas_thread():
+    """CMA-ES's per-generation 78x78 eigendecomposition is ~40x slower with a multi-threaded BLAS
+    on a busy 2-core machine (thread contention) than single-threaded; pin it to one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 class CMAES:
     """CMA-ES with box bounds [0, 1]^d (the ``cmaes`` package's implementation)."""
 
@@ -147,7 +160,9 @@ class CMAES:
         # Keep the starting mean strictly inside the bounds (cmaes requires it).
         mean = np.clip(mean, 1e-6, 1 - 1e-6)
         bounds = np.tile(np.array([[0.0, 1.0]]), (dim, 1))
-        self._cma = CMA(mean=mean, sigma=float(sigma), bounds=bounds, seed=int(seed), population_size=self.popsize)
+        # n_max_resampling=1: in 78 dimensions almost every draw leaves the box somewhere, so
+        # resampling would cost ~100 draws per candidate; the package then clips to the bounds.
+        self._cma = CMA(mean=mean, sigma=float(sigma), bounds=bounds, seed=int(seed), population_size=self.popsize, n_max_resampling=1)
         self._last: list[np.ndarray] | None = None
 
     @property
@@ -155,14 +170,16 @@ class CMAES:
         return torch.as_tensor(np.clip(self._cma.mean, 0, 1), dtype=torch.float32)
 
     def ask(self) -> torch.Tensor:
-        self._last = [self._cma.ask() for _ in range(self.popsize)]
+        with _one_blas_thread():
+            self._last = [self._cma.ask() for _ in range(self.popsize)]
         return torch.as_tensor(np.clip(np.stack(self._last), 0.0, 1.0), dtype=torch.float32)
 
     def tell(self, x: torch.Tensor, fitness: torch.Tensor) -> None:
         if self._last is None:
             raise RuntimeError("tell() without a matching ask()")
         f = np.nan_to_num(np.asarray(torch.as_tensor(fitness).detach().cpu(), dtype=np.float64), nan=-1e9)
-        self._cma.tell([(xi, -float(fi)) for xi, fi in zip(self._last, f)])  # cmaes minimises
+        with _one_blas_thread():
+            self._cma.tell([(xi, -float(fi)) for xi, fi in zip(self._last, f)])  # cmaes minimises
         self._last = None
 
 
