@@ -107,7 +107,11 @@ def main() -> None:
     emb_name = getattr(emb, "name", args.embedder)
     second, why2 = load(args.second) if args.second else (None, "not requested")
 
+    from lstmabar.tools.synthesize_from_text import search_rate
+
     voice = Voice(sample_rate=SR, control_rate=480, seconds=SECONDS)
+    rate = search_rate(emb)
+    search_voice = voice if rate == SR else Voice(sample_rate=rate, control_rate=480, seconds=SECONDS)
     prompts = list(SYNTH_EVAL_PROMPTS[: args.prompts])
     methods = args.methods.split(",")
     checkpoints = [e for e in (100, 250, 500, 1000, 1500, 2500, 5000, 10000, 15000) if e <= args.evals]
@@ -120,7 +124,7 @@ def main() -> None:
     shares = {"render": 0.0, "embed": 0.0, "opt": 0.0, "total": 0.0}
     for p in prompts:
         for m in methods:
-            obj = TextAudioObjective(lambda x: voice.render(x, seed=0), emb, p, SR)
+            obj = TextAudioObjective(lambda x: search_voice.render(x, seed=0), emb, p, rate)
             t0 = time.perf_counter()
             res = run_search(obj, make_strategy(m, 78, POP, seed=0), ParamSpace(78), max_evaluations=args.evals, patience=None)
             dt = time.perf_counter() - t0
@@ -212,6 +216,7 @@ def main() -> None:
         ctx = ToolContext(library=lib, config=cfg, models=ModelCache())
         ctx.models._items[f"embedder:{args.embedder}"] = emb
         ctx.models._items[f"synth:voice:{SR}:{SECONDS:g}"] = voice
+        ctx.models._items[f"synth:voice:{rate}:{SECONDS:g}"] = search_voice
         for p in prompts[: args.tool_calls]:
             t0 = time.perf_counter()
             out = tool.run(tool.Input(prompt=p), ctx).output
@@ -236,7 +241,7 @@ def main() -> None:
     lines = []
     if fake:
         lines.append(f"**The default embedder could not be loaded ({why}); these figures use the test fake `TinyEmbedder` (band energies + hashed words), so the scores say nothing about semantic quality — rerun `python -m benchmarks.synthesize` once `load_embedder('{args.embedder}')` works.**\n")
-    lines.append(f"Embedder optimised: `{emb_name}`. Prompts: the {len(prompts)} held-out `SYNTH_EVAL_PROMPTS`. Voice synth, 2 s at 48 kHz, population {POP}, {args.evals} evaluations per search, seed 0, torch threads {args.threads}.\n")
+    lines.append(f"Embedder optimised: `{emb_name}`. Prompts: the {len(prompts)} held-out `SYNTH_EVAL_PROMPTS`. Voice synth, 2 s (rendered at {rate} Hz during search, the embedder's rate; results at 48 kHz), population {POP}, {args.evals} evaluations per search, seed 0, torch threads {args.threads}.\n")
     lines.append("### ES vs random search at equal evaluations (mean best cosine over prompts)\n")
     lines.append("| evaluations | " + " | ".join(methods) + " |")
     lines.append("|---|" + "---|" * len(methods))

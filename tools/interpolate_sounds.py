@@ -22,7 +22,7 @@ from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
-from .synthesize_from_text import OUTPUT_RATE, _synth, get_voice, patch_of_record, render_final
+from .synthesize_from_text import OUTPUT_RATE, _synth, get_voice, patch_of_record, render_final, score_audio
 
 TOOL_NAME = "interpolate_sounds"
 
@@ -85,11 +85,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if inp.score and all(prompts):
         embedder = ctx.embedder(inp.embedder)
         ctx.check_cancelled()
-        emb = torch.nn.functional.normalize(embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu(), dim=-1)
         for label, prompt in zip(("a", "b"), prompts):
-            obj = TextAudioObjective(lambda x: x, embedder, prompt, OUTPUT_RATE)
-            s = (emb @ obj.text).tolist()
-            for row, v in zip(score_rows, s):
+            text = TextAudioObjective(lambda x: x, embedder, prompt, OUTPUT_RATE).text
+            for row, v in zip(score_rows, score_audio(embedder, text, audio, OUTPUT_RATE)):
                 row[f"{label}: {prompt}"] = round(float(v), 4)
     ctx.check_cancelled()
 

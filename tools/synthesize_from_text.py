@@ -133,6 +133,26 @@ def resolve_name(name: str, P) -> str:
     return n
 
 
+SEARCH_RATES = (16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
+
+
+def search_rate(embedder) -> int:
+    """The rate to render at during search: the embedder's own rate when it is a common one at or
+    below 48 kHz, else 48 kHz."""
+    sr = int(getattr(embedder, "sample_rate", OUTPUT_RATE) or OUTPUT_RATE)
+    return sr if sr in SEARCH_RATES else OUTPUT_RATE
+
+
+def score_audio(embedder, text: torch.Tensor, audio: np.ndarray, sample_rate: int) -> list[float]:
+    """Cosine of each row of ``audio`` (already peak-normalised) to the text vector; silent rows -1."""
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    with torch.no_grad():
+        e = torch.nn.functional.normalize(embedder.embed_audio(x.to(embedder.device), sample_rate).float().cpu(), dim=-1)
+    s = e @ text.cpu()
+    silent = x.abs().amax(dim=-1) < 1e-4
+    return torch.where(silent | ~torch.isfinite(s), torch.full_like(s, -1.0), s).tolist()
+
+
 def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
     with torch.no_grad():
         audio, _ = normalize_peak(voice.render(params.reshape(-1, 78).float(), seed=seed))
@@ -184,15 +204,18 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
 
-    # ---- search (rendered at the output rate so the score is the score of the saved sound)
+    # ---- search: rendered at the embedder's own rate when the synth can (the embedder would
+    # resample to it anyway); the results are re-rendered at 48 kHz and re-scored from that audio.
+    rate = search_rate(embedder)
+    search_voice = get_voice(ctx, rate, inp.seconds)
     voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
-    objective = TextAudioObjective(lambda x: voice.render(x, seed=inp.seed), embedder, inp.prompt, OUTPUT_RATE)
+    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate)
     start_score = None
     if center is not None:
         c_full = center.clone()
         for i, v in fixed.items():
             c_full[i] = v
-        start_score = float(objective(c_full[None])[0][0])
+        start_score = score_audio(embedder, objective.text, render_final(voice, c_full, inp.seed), OUTPUT_RATE)[0]
     strategy = make_strategy(
         inp.method,
         space.free_dim,
@@ -236,8 +259,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     chosen = arch_x[picks]
 
     audio = render_final(voice, chosen, inp.seed)
-    with torch.no_grad():
-        final_scores = objective(chosen)[0].tolist()
+    final_scores = score_audio(embedder, objective.text, audio, OUTPUT_RATE)
     ctx.check_cancelled()
 
     # ---- save (only now: a cancelled call leaves nothing behind)
