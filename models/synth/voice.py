@@ -56,7 +56,7 @@ class Voice(torch.nn.Module):
         seconds: float = 2.0,
         *,
         table_size: int = 4096,
-        chunk_samples: int = 1 << 19,
+        chunk_samples: int = 1 << 18,
     ):
         super().__init__()
         if sample_rate <= 0 or control_rate <= 0 or seconds <= 0:
@@ -80,7 +80,8 @@ class Voice(torch.nn.Module):
         j = torch.arange(self.hop, dtype=torch.float32)
         self.register_buffer("phase_basis", torch.stack((torch.ones_like(j), j, j * (j - 1.0))), persistent=False)
         self.register_buffer("amp_basis", torch.stack((1.0 - j / self.hop, j / self.hop)), persistent=False)
-        self.register_buffer("table", harmonic_tables(self.table_size, self.sample_rate), persistent=False)
+        table = harmonic_tables(self.table_size, self.sample_rate)  # (bands * size, 4)
+        self.register_buffer("table_cols", table.t().contiguous(), persistent=False)  # (4, bands * size)
 
         self._adsr_idx = torch.stack([_idx([f"{m}.{f}" for m in ADSR_MODULES]) for f in _ADSR_FIELDS])  # (5, 6)
         self._mod_idx = _idx([f"mod_matrix.{s}->{d}" for s in MOD_SOURCES for d in MOD_TARGETS])
@@ -205,38 +206,54 @@ class Voice(torch.nn.Module):
         jj = self.phase_basis[2].to(dev)  # j (j - 1)
         jn = self.amp_basis[1].to(dev)  # j / hop
 
-        def lin(a: tuple[torch.Tensor, torch.Tensor], lo: int, hi: int) -> torch.Tensor:
-            return torch.addcmul(a[0][lo:hi], a[1][lo:hi], jn)  # (c, S, hop)
 
-        def phase(pc, lo: int, hi: int) -> torch.Tensor:
-            return torch.addcmul(pc[0][lo:hi], pc[1][lo:hi], j).addcmul_(pc[2][lo:hi], jj)
-        table = self.table.to(dev)
+        cols = self.table_cols.to(dev)  # (4, rows): square, d square, saw - square, d (saw - square)
         n_tab = float(self.table_size)
+        max_row = cols.shape[1] - 1
         out = torch.empty(B, N, dtype=torch.float32, device=dev)
-        step = max(1, self.chunk_samples // padded)
+        step = max(1, min(B, self.chunk_samples // padded))
+        # workspace reused by every chunk: fresh multi-MB tensors per op cost more in page faults
+        # than the arithmetic itself
+        shp = (step, S, hop)
+        y_buf, ph_buf, fl_buf, w_buf, amp_buf = (torch.empty(shp, device=dev) for _ in range(5))
+        v_buf = torch.empty((4, step * S * hop), device=dev)
+        idx_buf = torch.empty(shp, dtype=torch.long, device=dev)
+
+        def lin(a, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # amplitude, (c, S, hop)
+            return torch.addcmul(a[0][lo:hi], a[1][lo:hi], jn, out=out)
+
+        def phase(pc, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # cycles, (c, S, hop)
+            return torch.addcmul(pc[0][lo:hi], pc[1][lo:hi], j, out=out).addcmul_(pc[2][lo:hi], jj)
+
         for lo in range(0, B, step):
             hi = min(B, lo + step)
             c = hi - lo
-            # sine VCO
-            ph = phase(p1, lo, hi)  # (c, S, hop) cycles
-            y = torch.cos(ph.mul_(TWO_PI))
-            y.mul_(lin(amp1, lo, hi))
+            y, ph, fl, w, amp, idx = (b[:c] for b in (y_buf, ph_buf, fl_buf, w_buf, amp_buf, idx_buf))
+            v = v_buf[:, : c * S * hop]
+            # sine VCO (cos(2 pi phase) as sin(2 pi (phase + 1/4)): sin is the faster kernel)
+            phase(p1, lo, hi, ph).add_(0.25).mul_(TWO_PI)
+            torch.sin(ph, out=y)
+            y.mul_(lin(amp1, lo, hi, amp))
             # square-saw VCO: band-limited wavetable, linear interpolation
-            ph = phase(p2, lo, hi)
-            ph.sub_(torch.floor(ph)).mul_(n_tab)
-            idx = torch.floor(ph)
-            fr = ph.sub_(idx)
-            rows = idx.long().add_(offset[lo:hi]).clamp_(max=table.shape[0] - 1)
-            v = table.index_select(0, rows.view(-1)).view(c, S, hop, 4)
-            w = torch.addcmul(v[..., 2], fr, v[..., 3]).mul_(shape[lo:hi])
-            w.add_(v[..., 0]).addcmul_(fr, v[..., 1])
-            y.addcmul_(w, lin(amp2, lo, hi))
+            phase(p2, lo, hi, ph).frac_().mul_(n_tab)
+            torch.floor(ph, out=fl)
+            fr = ph.sub_(fl)
+            idx.copy_(fl)
+            idx.add_(offset[lo:hi]).clamp_(max=max_row)
+            flat = idx.view(-1)
+            for k in range(4):
+                torch.index_select(cols[k], 0, flat, out=v[k])
+            vv = v.view(4, c, S, hop)
+            torch.addcmul(vv[2], fr, vv[3], out=w).mul_(shape[lo:hi])
+            w.add_(vv[0]).addcmul_(fr, vv[1])
+            y.addcmul_(w, lin(amp2, lo, hi, amp))
             # noise
             nz = (noise[lo:hi] if per_item_noise else noise).view(-1 if per_item_noise else 1, S, hop)
-            y.addcmul_(nz, lin(ampn, lo, hi))
-            y = y.view(c, padded)[:, :N]
-            peak = y.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
-            torch.div(y, peak, out=out[lo:hi])
+            y.addcmul_(nz, lin(ampn, lo, hi, amp))
+            yv = y.view(c, padded)[:, :N]
+            lo_v, hi_v = torch.aminmax(yv, dim=1, keepdim=True)
+            peak = torch.maximum(hi_v, -lo_v).clamp_min(1.0)
+            torch.div(yv, peak, out=out[lo:hi])
         return out
 
     def forward(self, params: torch.Tensor, seed: int | None = 0) -> torch.Tensor:  # pragma: no cover
