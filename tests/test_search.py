@@ -184,3 +184,29 @@ def test_select_diverse_never_repeats_duplicates() -> None:
     scores = torch.tensor([0.4, 0.3, 0.2, 0.1])
     assert select_diverse(scores, feats, 3) == [0]
     assert select_diverse(torch.tensor([]), torch.zeros(0, 3), 3) == []
+
+
+def test_objective_scores_silence_low_and_chunks_consistently(tiny_embedder) -> None:
+    from lstmabar.models.search.objective import TextAudioObjective
+
+    t = torch.arange(8000) / 16000
+
+    def render(p: torch.Tensor) -> torch.Tensor:
+        f = 100 + 2000 * p[:, :1]
+        amp = (p[:, 1:2] > 0.2).float() * p[:, 1:2] * 0.01  # quiet but audible; p1 <= 0.2 is silence
+        return amp * torch.sin(2 * math.pi * f * t)
+
+    x = torch.rand(10, 2, generator=torch.Generator().manual_seed(0))
+    x[:, 1] = 0.3 + 0.7 * x[:, 1]
+    x[3, 1] = 0.0
+    whole = TextAudioObjective(render, tiny_embedder, "bright tone", 16000)
+    parts = TextAudioObjective(render, tiny_embedder, "bright tone", 16000, chunk=4)
+    s1, e1 = whole(x)
+    s2, e2 = parts(x)
+    assert s1.shape == (10,) and e1.shape == (10, tiny_embedder.dim)
+    assert torch.allclose(s1, s2, atol=1e-5)
+    assert float(s1[3]) == -1.0 and float(s1[torch.arange(10) != 3].min()) > -1.0
+    # Peak normalisation: the level of a render does not change its score.
+    louder = TextAudioObjective(lambda p: 50 * render(p), tiny_embedder, "bright tone", 16000)
+    assert torch.allclose(louder(x)[0], s1, atol=1e-4)
+    assert whole.render_seconds > 0 and whole.embed_seconds > 0 and whole.calls == 1

@@ -209,7 +209,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     rate = search_rate(embedder)
     search_voice = get_voice(ctx, rate, inp.seconds)
     voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
-    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate)
+    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate, chunk=64)
     start_score = None
     if center is not None:
         c_full = center.clone()

@@ -53,6 +53,8 @@ class TextAudioObjective:
 
     def render_normalized(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
+            if self.chunk and params.shape[0] > self.chunk:
+                return normalize_peak(torch.cat([self.render(p) for p in params.split(self.chunk)]))
             return normalize_peak(self.render(params))
 
     def __call__(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
