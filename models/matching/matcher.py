@@ -1,0 +1,280 @@
+"""The matching pipeline used by the ``match_sound`` tool and the benchmark.
+
+1. Prepare the target: mono, 16 kHz, leading silence trimmed, cut to 2 s (longer sounds: only the
+   first 2 s are matched, and the result says so).
+2. Pitch: CREPE (``pitch.estimate_pitch``) gives f0 when the sound is periodic enough.
+3. Amortised inference: the trained network (AST by default) maps the log-mel to normalised params.
+4. Note from f0: for the Voice the heard pitch is ``midi_f0 + vco tuning (+ modulation)``, so the
+   keyboard note is set so that the louder VCO lands on the CREPE pitch; a few variants (tunings
+   zeroed, the octave above/below, the raw prediction) are rendered and the best by MR-STFT is kept.
+5. Refinement: CMA-ES on the MR-STFT loss with the note held fixed, within the time budget.
+6. Final render at 48 kHz and the match metrics against the target.
+
+For ``synth="archetype"`` step 3 uses ``models/synth/analysis.estimate_archetypes`` (an analytic
+estimate of the five weights) instead of a trained network; the rest is the same.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .data import SynthSpec, archetype_spec, voice_spec
+from .features import FEATURE_SR, NUM_SAMPLES, SECONDS, log_mel, to_feature_rate
+from .metrics import all_metrics, mr_stft_torch
+from .networks import build
+from .pitch import PitchEstimate, estimate_pitch
+from .refine import SearchResult, cma_refine
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+OUTPUT_SR = 48_000
+
+# A match is flagged poor when either figure is above these (see MODEL_CARD.md for where they come from).
+POOR_SPECTRAL_CONVERGENCE = 0.85
+POOR_MR_STFT = 2.0
+
+ProgressFn = Callable[[float, str], None]  # (fraction done 0..1, message); may raise to cancel
+
+
+def load_network(synth: str = "voice", arch: str = "ast", weights_dir: Path = WEIGHTS_DIR) -> tuple[torch.nn.Module, dict]:
+    path = Path(weights_dir) / f"{synth}_{arch}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained {arch} weights for the {synth} synth at {path}; run python -m lstmabar.models.matching.train")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = dict(blob["config"])
+    num = cfg.pop("num_params")
+    if "stride" in cfg:
+        cfg["stride"] = tuple(cfg["stride"])
+    model = build(blob["arch"], num, **cfg)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+    model.eval()
+    return model, blob
+
+
+def trim_leading_silence(x: np.ndarray, sr: int, rel_db: float = -40.0) -> tuple[np.ndarray, float]:
+    """Drop what comes before the first 5 ms frame within ``rel_db`` of the loudest frame."""
+    hop = max(1, int(sr * 0.005))
+    n = len(x) // hop
+    if n < 2:
+        return x, 0.0
+    rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
+    thresh = rms.max() * 10 ** (rel_db / 20)
+    first = int(np.argmax(rms >= thresh))
+    return x[first * hop :], first * hop / sr
+
+
+@dataclass
+class PreparedTarget:
+    audio16k: np.ndarray  # (<= NUM_SAMPLES,), float32
+    original_seconds: float
+    trimmed_seconds: float  # leading silence removed
+    truncated: bool  # longer than the 2 s the synth renders
+
+
+def prepare_target(mono: np.ndarray, sample_rate: int) -> PreparedTarget:
+    x = to_feature_rate(np.asarray(mono, dtype=np.float32).reshape(-1), sample_rate)
+    orig = len(x) / FEATURE_SR
+    x, lead = trim_leading_silence(x, FEATURE_SR)
+    truncated = len(x) > NUM_SAMPLES + FEATURE_SR // 20
+    return PreparedTarget(np.ascontiguousarray(x[:NUM_SAMPLES], dtype=np.float32), orig, lead, truncated)
+
+
+@dataclass
+class MatchResult:
+    synth: str
+    normalized: torch.Tensor  # (P,)
+    param_names: tuple[str, ...]
+    audio: np.ndarray  # final render at OUTPUT_SR, mono float32
+    metrics: dict[str, float]
+    predicted_metrics: dict[str, float]  # the network's prediction (note set from CREPE) before refinement
+    pitch: PitchEstimate
+    pitch_source: str
+    refine: SearchResult | None
+    seconds: float
+    target: PreparedTarget
+    poor: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+class Matcher:
+    def __init__(self, synth: str = "voice", arch: str = "ast", weights_dir: Path = WEIGHTS_DIR, network: torch.nn.Module | None = None) -> None:
+        self.synth = synth
+        if synth == "voice":
+            self.spec: SynthSpec = voice_spec()
+            self.network = network if network is not None else load_network("voice", arch, weights_dir)[0]
+        elif synth == "archetype":
+            self.spec = archetype_spec()
+            self.network = network
+        else:
+            raise ValueError(f"unknown synth {synth!r}: 'voice' or 'archetype'")
+        self.arch = arch
+
+    # ---------------------------------------------------------------- prediction
+    @torch.no_grad()
+    def predict(self, audio16k: np.ndarray) -> torch.Tensor:
+        """The amortised guess (P,) before pitch fixing and refinement."""
+        if self.network is not None:
+            feats = log_mel(torch.from_numpy(np.asarray(audio16k, dtype=np.float32))[None])
+            return self.network(feats)[0].float()
+        from lstmabar.models.synth.analysis import estimate_archetypes
+        from lstmabar.models.synth.archetype import ARCHETYPES, CONTROL_INDEX, CONTROL_SPECS
+
+        est = estimate_archetypes(audio16k, FEATURE_SR)
+        x = torch.full((len(self.spec.param_names),), 0.5)
+        x[:5] = torch.tensor([est.weights[a] for a in ARCHETYPES], dtype=torch.float32)
+        for name, v in (("cutoff", est.cutoff_hz), ("resonance", est.resonance)):
+            if v:
+                x[5 + CONTROL_INDEX[name]] = float(CONTROL_SPECS[CONTROL_INDEX[name]].to_normalized(float(v)))
+        x[5 + CONTROL_INDEX["attack"]] = float(CONTROL_SPECS[CONTROL_INDEX["attack"]].to_normalized(0.01))
+        dur = min(max(len(audio16k) / FEATURE_SR - 0.2, 0.05), 1.8)
+        x[5 + CONTROL_INDEX["duration"]] = float(CONTROL_SPECS[CONTROL_INDEX["duration"]].to_normalized(dur))
+        return x
+
+    def _note_index_and_spec(self):
+        if self.synth == "voice":
+            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+            i = PARAM_INDEX["keyboard.midi_f0"]
+            return i, VOICE_PARAMS[i]
+        from lstmabar.models.synth.archetype import CONTROL_INDEX, CONTROL_SPECS
+
+        j = CONTROL_INDEX["midi_f0"]
+        return 5 + j, CONTROL_SPECS[j]
+
+    def note_candidates(self, pred: torch.Tensor, pitch: PitchEstimate) -> list[tuple[str, torch.Tensor]]:
+        """Variants of the prediction with the keyboard note set from the CREPE pitch."""
+        cands: list[tuple[str, torch.Tensor]] = [("network", pred.clone())]
+        if pitch.midi is None:
+            return cands
+        i_f0, s_f0 = self._note_index_and_spec()
+        if self.synth == "voice":
+            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+            i1, i2 = PARAM_INDEX["vco_1.tuning"], PARAM_INDEX["vco_2.tuning"]
+            m1, m2 = PARAM_INDEX["mixer.vco_1"], PARAM_INDEX["mixer.vco_2"]
+            tune = {i: float(VOICE_PARAMS[i].to_physical(float(pred[i]))) for i in (i1, i2)}
+            loud = i1 if float(pred[m1]) >= float(pred[m2]) else i2
+            for octave in (0, -12, 12):
+                c = pred.clone()
+                c[i_f0] = float(s_f0.to_normalized(pitch.midi + octave - tune[loud]))
+                cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
+            c = pred.clone()
+            c[i1] = float(VOICE_PARAMS[i1].to_normalized(0.0))
+            c[i2] = float(VOICE_PARAMS[i2].to_normalized(0.0))
+            c[i_f0] = float(s_f0.to_normalized(pitch.midi))
+            cands.append(("crepe, tunings 0", c))
+        else:
+            for octave in (0, -12, 12):
+                c = pred.clone()
+                c[i_f0] = float(s_f0.to_normalized(pitch.midi + octave))
+                cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
+        return cands
+
+    # ---------------------------------------------------------------- the whole match
+    def match(
+        self,
+        mono: np.ndarray,
+        sample_rate: int,
+        *,
+        budget_s: float = 5.0,
+        refine: bool = True,
+        use_pitch: bool = True,
+        seed: int = 0,
+        population: int = 12,
+        progress: ProgressFn | None = None,
+    ) -> MatchResult:
+        t0 = time.monotonic()
+        report = progress or (lambda f, m: None)
+        report(0.0, "preparing the target")
+        tgt = prepare_target(mono, sample_rate)
+        if len(tgt.audio16k) < FEATURE_SR // 20 or float(np.sqrt(np.mean(tgt.audio16k**2))) < 1e-5:
+            raise ValueError("the target is silent or shorter than 50 ms")
+        target_t = torch.from_numpy(tgt.audio16k)
+        report(0.05, "estimating pitch (CREPE)")
+        pitch = estimate_pitch(tgt.audio16k, FEATURE_SR) if use_pitch else PitchEstimate(None, None, 0.0, 0.0, np.zeros(0))
+        report(0.15, f"predicting the patch ({self.arch if self.network is not None else 'analysis'})")
+        pred = self.predict(tgt.audio16k)
+        cands = self.note_candidates(pred, pitch)
+        stack = torch.stack([c for _, c in cands])
+        with torch.no_grad():
+            losses = mr_stft_torch(target_t, self.spec.render(stack, seed))
+        losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
+        # trust CREPE's own octave unless a variant is clearly (10 %) better
+        prefer = torch.tensor([1.0 if name in ("crepe", "network") and (name == "crepe" or pitch.midi is None) else 1 / 0.9 for name, _ in cands])
+        k = int(torch.argmin(losses * prefer))
+        pitch_source, start = cands[k][0], cands[k][1]
+        predicted = start.clone()
+        i_f0, _ = self._note_index_and_spec()
+        result: SearchResult | None = None
+        if refine and budget_s > 0:
+            spent = time.monotonic() - t0
+            remaining = max(0.0, budget_s - spent - 0.6)  # keep time for the final render and metrics
+            fixed = {i_f0: float(start[i_f0])} if pitch.midi is not None else {}
+
+            def on_gen(gen: int, best: float, elapsed: float) -> None:
+                report(0.2 + 0.7 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: generation {gen}, MR-STFT {best:.3f}")
+
+            result = cma_refine(self.spec.render, target_t, start, budget_s=remaining, population=population, fixed=fixed, seed=seed, on_generation=on_gen)
+            best = result.params
+        else:
+            best = start
+        report(0.92, "rendering the match")
+        out = self.render_output(best, seed=seed)
+        out16 = to_feature_rate(out, OUTPUT_SR)
+        pred16 = self.spec.render(predicted[None], seed)[0].numpy()
+        metrics = all_metrics(tgt.audio16k, out16, FEATURE_SR)
+        pmetrics = all_metrics(tgt.audio16k, pred16, FEATURE_SR)
+        warnings = self._warnings(tgt, pitch)
+        poor = metrics["spectral_convergence"] > POOR_SPECTRAL_CONVERGENCE or metrics["mr_stft"] > POOR_MR_STFT
+        report(1.0, "done")
+        return MatchResult(
+            synth=self.synth,
+            normalized=best.detach().clone(),
+            param_names=self.spec.param_names,
+            audio=out,
+            metrics=metrics,
+            predicted_metrics=pmetrics,
+            pitch=pitch,
+            pitch_source=pitch_source,
+            refine=result,
+            seconds=time.monotonic() - t0,
+            target=tgt,
+            poor=poor,
+            warnings=warnings,
+        )
+
+    def render_output(self, normalized: torch.Tensor, *, seed: int = 0) -> np.ndarray:
+        with torch.no_grad():
+            if self.synth == "voice":
+                from lstmabar.models.synth.patch import Patch
+
+                return Patch.from_normalized(normalized).render(sample_rate=OUTPUT_SR, seconds=SECONDS, seed=seed).astype(np.float32)
+            from lstmabar.models.synth.archetype import ArchetypeParams, render_archetypes
+
+            p = ArchetypeParams.from_normalized(normalized[None])
+            return render_archetypes(p, sample_rate=OUTPUT_SR, seconds=SECONDS, seed=seed)[0].numpy().astype(np.float32)
+
+    def physical(self, normalized: torch.Tensor) -> dict[str, dict]:
+        if self.synth == "voice":
+            from lstmabar.models.synth.patch import Patch
+
+            return Patch.from_normalized(normalized).physical()
+        from lstmabar.models.synth.archetype import ArchetypeParams
+
+        return ArchetypeParams.from_normalized(normalized[None]).physical(0)
+
+    @staticmethod
+    def _warnings(tgt: PreparedTarget, pitch: PitchEstimate) -> list[str]:
+        w = []
+        if tgt.truncated:
+            w.append(f"the target lasts {tgt.original_seconds:.1f} s; only its first {SECONDS:.0f} s (after leading silence) were matched")
+        if pitch.midi is None:
+            w.append("no clear pitch was found (noise-like, very inharmonic or polyphonic sound); the note comes from the network alone")
+        elif pitch.voiced_fraction < 0.5:
+            w.append(f"pitch is clear in only {100 * pitch.voiced_fraction:.0f} % of the sound (a melody, chord or noisy passage?); the synth plays one note")
+        return w

@@ -1,0 +1,92 @@
+"""Match metrics: spectral convergence, log-spectral distance, MFCC L1, multi-resolution STFT loss.
+
+Both signals are mono, at the same rate, cut/padded to the same length and scaled to the same RMS
+before comparison (a user's sample and the synth differ in level, which a fader fixes; we measure
+spectral shape over time). ``mr_stft`` also has a batched torch form used by the refinement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+MR_RESOLUTIONS = ((2048, 512), (1024, 256), (512, 128))
+
+
+def _prep(target: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(target, dtype=np.float64).reshape(-1)
+    e = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    n = max(len(t), 1)
+    e = e[:n] if len(e) >= n else np.pad(e, (0, n - len(e)))
+    rt, re_ = np.sqrt(np.mean(t**2)) + 1e-12, np.sqrt(np.mean(e**2)) + 1e-12
+    return t / rt * 0.1, e / re_ * 0.1
+
+
+def stft_mag(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    if x.size < n_fft:
+        x = np.pad(x, (0, n_fft - x.size))
+    x = np.pad(x, (n_fft // 2, n_fft // 2), mode="constant")
+    frames = 1 + (x.size - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
+    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)).T  # (freq, frames)
+
+
+def spectral_convergence(target: np.ndarray, estimate: np.ndarray, n_fft: int = 2048, hop: int = 512) -> float:
+    """||S - S_hat||_F / ||S||_F on linear magnitude spectrograms (seed 002's measure)."""
+    t, e = _prep(target, estimate)
+    s, s_hat = stft_mag(t, n_fft, hop), stft_mag(e, n_fft, hop)
+    return float(np.linalg.norm(s - s_hat) / (np.linalg.norm(s) + 1e-12))
+
+
+def log_spectral_distance(target: np.ndarray, estimate: np.ndarray, n_fft: int = 2048, hop: int = 512) -> float:
+    """dB: mean over frames of the RMS over bins of 10 log10(S^2 / S_hat^2)."""
+    t, e = _prep(target, estimate)
+    p, p_hat = stft_mag(t, n_fft, hop) ** 2, stft_mag(e, n_fft, hop) ** 2
+    eps = 1e-8
+    d = 10 * np.log10(p + eps) - 10 * np.log10(p_hat + eps)
+    return float(np.mean(np.sqrt(np.mean(d**2, axis=0))))
+
+
+def mfcc_l1(target: np.ndarray, estimate: np.ndarray, sample_rate: int, n_mfcc: int = 20) -> float:
+    """Mean absolute difference of 20 MFCCs per frame (librosa defaults otherwise)."""
+    import librosa
+
+    t, e = _prep(target, estimate)
+    a = librosa.feature.mfcc(y=t.astype(np.float32), sr=sample_rate, n_mfcc=n_mfcc)
+    b = librosa.feature.mfcc(y=e.astype(np.float32), sr=sample_rate, n_mfcc=n_mfcc)
+    return float(np.mean(np.abs(a - b)))
+
+
+def mr_stft_torch(target: torch.Tensor, estimates: torch.Tensor, resolutions=MR_RESOLUTIONS) -> torch.Tensor:
+    """Multi-resolution STFT loss: mean over resolutions of (spectral convergence + mean |log S - log S_hat|).
+
+    target (T,) or (1, T); estimates (B, T) -> (B,). Both RMS-normalised first."""
+    tgt = target.reshape(1, -1).float()
+    est = estimates.float()
+    n = tgt.shape[-1]
+    est = est[..., :n] if est.shape[-1] >= n else torch.nn.functional.pad(est, (0, n - est.shape[-1]))
+    tgt = tgt / tgt.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
+    est = est / est.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
+    total = torch.zeros(est.shape[0], device=est.device)
+    for n_fft, hop in resolutions:
+        w = torch.hann_window(n_fft, device=est.device)
+        s = torch.stft(tgt, n_fft, hop, window=w, return_complex=True).abs()
+        s_hat = torch.stft(est, n_fft, hop, window=w, return_complex=True).abs()
+        sc = torch.linalg.norm((s - s_hat).flatten(1), dim=1) / torch.linalg.norm(s.flatten(1), dim=1).clamp_min(1e-8)
+        mag = (torch.log(s + 1e-5) - torch.log(s_hat + 1e-5)).abs().mean(dim=(1, 2))
+        total = total + sc + mag
+    return total / len(resolutions)
+
+
+def mr_stft(target: np.ndarray, estimate: np.ndarray) -> float:
+    t, e = _prep(target, estimate)
+    return float(mr_stft_torch(torch.from_numpy(t), torch.from_numpy(e)[None])[0])
+
+
+def all_metrics(target: np.ndarray, estimate: np.ndarray, sample_rate: int) -> dict[str, float]:
+    return {
+        "spectral_convergence": spectral_convergence(target, estimate),
+        "log_spectral_distance_db": log_spectral_distance(target, estimate),
+        "mfcc_l1": mfcc_l1(target, estimate, sample_rate),
+        "mr_stft": mr_stft(target, estimate),
+    }
