@@ -42,8 +42,13 @@ def text_similarity(e: torch.Tensor, targets: TextTargets) -> torch.Tensor:
     return (e * targets.target).sum(-1)
 
 
+DIRECTION_EPS = 1e-3  # an embedding change shorter than this counts as (nearly) no direction at all
+
+
 def directional_similarity(e: torch.Tensor, targets: TextTargets) -> torch.Tensor:
-    return (F.normalize(e - targets.source, dim=-1, eps=1e-12) * targets.direction).sum(-1)
+    """cos(E_a(fx(x)) - E_a(x), direction); changes shorter than DIRECTION_EPS are scaled down towards 0,
+    so float rounding of an unchanged sound does not count as a random direction."""
+    return (F.normalize(e - targets.source, dim=-1, eps=DIRECTION_EPS) * targets.direction).sum(-1)
 
 
 def fx_loss(e: torch.Tensor, targets: TextTargets, kind: str) -> torch.Tensor:

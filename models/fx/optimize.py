@@ -58,6 +58,7 @@ class FxResult:
     generations: int
     seconds: float
     history: list[float] = field(default_factory=list)
+    kept_start: bool = False  # no setting found beat the starting settings
 
 
 def strength_box(chain: list[str], start: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +142,8 @@ def optimize_chain(
             return (lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin)).numpy()
 
     history: list[float] = []
+    snapshots: list[np.ndarray] = []  # judged on the unshifted input at the end; the best is returned
+    snap_every = max(1, steps // 5) if not has_es else 0
     total = steps + generations
     done = 0
     evaluations = 0
@@ -163,6 +166,8 @@ def optimize_chain(
         history.append(float(lval.detach()))
         adam_done += 1
         done += 1
+        if snap_every and adam_done % snap_every == 0:
+            snapshots.append(current.copy())
         if on_step:
             on_step(done, total, f"Adam step {adam_done}/{steps}: loss {float(lval):.4f}")
 
@@ -211,8 +216,17 @@ def optimize_chain(
                 if check_cancelled:
                     check_cancelled()
                 adam_step()
+            if g >= generations // 2:
+                snapshots.append(current.copy())
 
-    e1 = losses_of(pb_render(current, x_np)[None])
+    # the final settings and a few earlier snapshots, judged on the unshifted input (start included:
+    # when nothing beats the starting settings they are returned unchanged)
+    cands = [current.copy()] + snapshots[-5:] + [start.copy()]
+    e_all = losses_of(np.stack([pb_render(c, x_np) for c in cands]))
+    l_all = fx_loss(e_all, targets, loss).numpy()
+    best_i = int(np.argmin(l_all))
+    current = cands[best_i]
+    e1 = e_all[best_i : best_i + 1]
     return FxResult(
         normalized=current,
         start=start,
@@ -226,6 +240,7 @@ def optimize_chain(
         generations=generations,
         seconds=time.perf_counter() - t0,
         history=history,
+        kept_start=best_i == len(cands) - 1,
     )
 
 
