@@ -194,3 +194,21 @@ def test_sounds_to_rate(tool_ctx, tiny_embedder):
     assert res.output.reward_version == "v1" and res.output.pairs[0].basis == "reward"
     assert all(s.reward is not None for s in res.output.sounds) and "v1" in res.summary
     assert sounds_to_rate.TOOL.annotations.read_only_hint is True
+
+
+@pytest.mark.anyio
+async def test_sounds_to_rate_over_mcp(server):
+    from mcp import Client
+
+    lib = server.state.library
+    a = lib.add(_tone(200), SR, tool="t", prompt="pad", scores={"cos": 0.5})
+    b = lib.add(_tone(300), SR, tool="t", prompt="pad", scores={"cos": 0.6})
+    async with Client(server) as client:
+        res = await client.call_tool("sounds_to_rate", {"limit": 2, "use_reward": False})
+        assert not res.is_error, res.content[0].text
+        pair = res.structured_content["pairs"][0]
+        assert {pair["a"]["sound"]["id"], pair["b"]["sound"]["id"]} == {a.id, b.id}
+        ok = await client.call_tool("rate_feedback", {"sound_id": b.id, "preferred_over": a.id, "request_id": "m1"})
+        assert not ok.is_error
+        res = await client.call_tool("sounds_to_rate", {"limit": 2, "use_reward": False})
+        assert res.structured_content["pairs"] == [] and res.structured_content["total_feedback"] == 1

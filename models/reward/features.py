@@ -57,17 +57,24 @@ def _numbers(params: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, fl
 
 def param_vector(rec: SoundRecord) -> torch.Tensor:
     """The (PARAM_DIM,) parameter features of a stored sound."""
+    return params_features(rec.params, rec.extra)
+
+
+def params_features(params: dict[str, Any] | None, extra: dict[str, Any] | None = None) -> torch.Tensor:
+    """(PARAM_DIM,) features from a parameter dict (physical values, e.g. an FX chain's settings) and
+    the sound's ``extra`` (where a Voice patch is kept as ``patch_normalized``). Tools that search
+    something other than the Voice (optimize_fx) build their candidates' features with this."""
     out = torch.zeros(PARAM_DIM)
-    patch = patch_vector(rec)
-    if patch is not None:
-        out[:PATCH_DIM] = patch
+    norm = (extra or {}).get("patch_normalized")
+    if isinstance(norm, list) and len(norm) == PATCH_DIM:
+        out[:PATCH_DIM] = torch.tensor([float(v) for v in norm], dtype=torch.float32).clamp(0, 1)
         out[PATCH_DIM] = 1.0
-    else:
-        for name, v in _numbers(rec.params):
-            if not math.isfinite(v):
-                continue
-            b, sign = _bucket(name)
-            out[PATCH_DIM + 1 + b] += sign * math.copysign(math.log1p(abs(v)), v)
+        return out
+    for name, v in _numbers(params or {}):
+        if not math.isfinite(v):
+            continue
+        b, sign = _bucket(name)
+        out[PATCH_DIM + 1 + b] += sign * math.copysign(math.log1p(abs(v)), v)
     return out
 
 

@@ -53,10 +53,24 @@ class GuidedObjective:
     """Wraps a search objective ``params (B, 78) -> (fitness (B,), audio embeddings (B, D))`` (e.g.
     ``TextAudioObjective``): fitness + weight * reward.score(embeddings, text, params). The text
     embedding is taken from ``objective.text`` unless given. ``last_reward`` holds the latest batch's
-    reward scores; other attributes (timers, render, embed) pass through to the wrapped objective."""
+    reward scores; other attributes (timers, render, embed) pass through to the wrapped objective.
+    ``invalid_at``: fitness at or below it is left alone (None: always add the term). ``params_fn``:
+    maps the search vector to reward parameter features (e.g. FX settings through
+    ``features.params_features``); by default a 78-wide vector is taken as a Voice patch."""
 
-    def __init__(self, objective: Any, reward: RewardModel | None, weight: float, text: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        objective: Any,
+        reward: RewardModel | None,
+        weight: float,
+        text: torch.Tensor | None = None,
+        *,
+        invalid_at: float | None = -1.0,
+        params_fn: Callable[[torch.Tensor], torch.Tensor | None] | None = None,
+    ) -> None:
         self.objective = objective
+        self.invalid_at = invalid_at
+        self.params_fn = params_fn
         self.reward = reward
         self.weight = float(weight)
         self.text = text if text is not None else getattr(objective, "text", None)
@@ -74,10 +88,13 @@ class GuidedObjective:
         if not self.active or emb is None:
             return fitness, emb
         text = self.text if self.text is not None else torch.zeros(emb.shape[-1])
-        r = self.reward.score(emb, text, params)
+        r = self.reward.score(emb, text, self.params_fn(params) if self.params_fn else params)
         self.last_reward = r
-        bad = fitness <= -1.0  # silent / invalid renders stay at the bottom
-        return torch.where(bad, fitness, fitness + self.weight * r.to(fitness.device)), emb
+        guided = fitness + self.weight * r.to(fitness.device)
+        if self.invalid_at is None:
+            return guided, emb
+        bad = fitness <= self.invalid_at  # silent / invalid renders (TextAudioObjective gives -1) stay at the bottom
+        return torch.where(bad, fitness, guided), emb
 
 
 def rerank(fitness: torch.Tensor, reward_scores: torch.Tensor | None, weight: float) -> list[int]:

@@ -69,18 +69,19 @@ class RewardModel:
         if t.dim() == 1:
             t = t[None]
         t = t.expand(a.shape[0], -1) if t.shape[0] == 1 else t
-        if params is None:
-            p = torch.zeros(a.shape[0], PARAM_DIM)
-        elif params.shape[-1] == 78:
+        if params is not None and params.shape[-1] == 78:
             p = patch_params(params.detach().cpu())
-        else:
+        elif params is not None and params.shape[-1] == PARAM_DIM:
             p = params.detach().float().cpu()
+        else:  # unknown or no parameters: the audio and prompt carry the prediction
+            p = torch.zeros(a.shape[0], PARAM_DIM)
         with torch.no_grad():
             return self.net(a, t, p)
 
     def score(self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None = None) -> torch.Tensor:
         """(B,) standardised reward. ``params``: (B, 78) normalised Voice patches, (B, PARAM_DIM)
-        parameter features, or None (no parameters known)."""
+        parameter features (``features.params_features`` for e.g. FX settings), or None / any other
+        shape (parameters unknown: zeros)."""
         return (self.raw(audio_embeddings, text_embedding, params) - self.score_mean) / self.score_std
 
     def expected_rating(self, audio_embeddings, text_embedding, params=None) -> torch.Tensor:
