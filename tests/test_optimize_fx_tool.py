@@ -99,3 +99,12 @@ def test_long_input_optimised_on_excerpt_and_rendered_whole(ctx, tmp_path):
     out = run(Input(audio=AudioInput(path=_wav(tmp_path, seconds=4.0)), prompt="darker", chain=["eq", "gain"], iterations=2, excerpt_seconds=1.5), ctx).output
     assert out.excerpt_end_s - out.excerpt_start_s == pytest.approx(1.5, abs=0.01)
     assert ctx.library.get(out.sound.id).duration_s == pytest.approx(4.0, abs=0.01)
+
+
+def test_high_rate_input_optimised_at_embedder_rate_rendered_at_input_rate(ctx, tmp_path):
+    t = np.arange(44100) / 44100
+    p = tmp_path / "hi.wav"
+    sf.write(p, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100)
+    out = run(Input(audio=AudioInput(path=str(p)), prompt="warmer", chain=["eq"], iterations=2), ctx).output
+    assert out.sound.sample_rate == 44100
+    assert any("22050 Hz" in n for n in out.notes)

@@ -36,7 +36,7 @@ from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
 EffectName = Literal["eq", "highpass", "lowpass", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
 assert set(EffectName.__args__) == set(EFFECT_NAMES)  # type: ignore[attr-defined]
 
-MAX_OPT_RATE = 48_000
+MIN_OPT_RATE = 22_050
 OPT_TAIL_S = 1.0  # tail kept during optimisation (the final render keeps the whole tail)
 
 
@@ -119,28 +119,29 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     strength = inp.strength if inp.strength is not None else strength_from_prompt(prompt)
 
     loaded = load_audio_input(audio_in, ctx.library, ctx.config)
-    sr0 = loaded.audio.sample_rate
+    sr = loaded.audio.sample_rate
     samples = loaded.audio.samples
-    sr = min(sr0, MAX_OPT_RATE)
-    if sr != sr0:
-        samples = resample(samples, sr0, sr)
-        notes.append(f"Resampled from {sr0} Hz to {sr} Hz.")
     mono = samples.mean(axis=0)
     if float(np.max(np.abs(mono))) < 1e-5:
         raise ToolError("The input is silent; effects have nothing to act on. Send a sound with signal in it.")
+    embedder = ctx.embedder(inp.embedder)
+    # optimise at a rate the embedder can use (it hears nothing above its own Nyquist), render at the input's
+    opt_sr = min(sr, max(MIN_OPT_RATE, int(getattr(embedder, "sample_rate", sr))))
     a, b = loudest_excerpt(mono, sr, inp.excerpt_seconds)
     if b - a < mono.shape[0]:
         notes.append(f"Optimised on the loudest {inp.excerpt_seconds:g} s ({a / sr:.2f}-{b / sr:.2f} s); the whole file was rendered.")
+    if opt_sr != sr:
+        notes.append(f"Optimised at {opt_sr} Hz (the embedder's rate), rendered at {sr} Hz.")
     tail = tail_seconds(chain)
-    excerpt = np.pad(mono[a:b], (0, int(min(tail, OPT_TAIL_S) * sr)))
+    excerpt = resample(mono[a:b], sr, opt_sr) if opt_sr != sr else mono[a:b]
+    excerpt = np.pad(excerpt, (0, int(min(tail, OPT_TAIL_S) * opt_sr)))
 
     start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
-    embedder = ctx.embedder(inp.embedder)
     ctx.progress(0, None, f"optimising {' -> '.join(chain)}")
     result = optimize_chain(
         chain,
         excerpt,
-        sr,
+        opt_sr,
         embedder,
         prompt,
         anchor=inp.anchor,
