@@ -186,43 +186,48 @@ class Voice(torch.nn.Module):
         f2 = midi_to_hz(cs["vco_2.midi"])
         p1 = segment_phase_coeffs(f1, hop, self.sample_rate, col("vco_1.initial_phase") / TWO_PI)
         p2 = segment_phase_coeffs(f2, hop, self.sample_rate, col("vco_2.initial_phase") / TWO_PI)
-        p1 = [c.unsqueeze(-1) for c in p1]  # each (B, S, 1)
-        p2 = [c.unsqueeze(-1) for c in p2]
+        # Audio-rate work uses the layout (item, j, segment): sample n = segment * hop + j. Per-segment
+        # coefficients then broadcast along a middle dim and every op's inner loop runs over
+        # segments contiguously, which torch vectorises (broadcasting along the inner dim does not).
+        p1 = [c.unsqueeze(1).contiguous() for c in p1]  # each (B, 1, S)
+        p2 = [c.unsqueeze(1).contiguous() for c in p2]
         m2 = cs["vco_2.midi"]
         band = torch.floor(torch.maximum(m2[:, :-1], m2[:, 1:])).clamp(0, 127).long()  # (B, S)
-        offset = (band * self.table_size).unsqueeze(-1)  # (B, S, 1)
+        offset = (band * self.table_size).unsqueeze(1)  # (B, 1, S)
         shape = col("vco_2.shape").unsqueeze(-1)  # (B, 1, 1)
 
-        def seg(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, K) -> start, slope (B, S, 1)
-            return x[:, :-1].unsqueeze(-1), (x[:, 1:] - x[:, :-1]).unsqueeze(-1)
+        def seg(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, K) -> start, slope (B, 1, S)
+            return x[:, :-1].unsqueeze(1).contiguous(), (x[:, 1:] - x[:, :-1]).unsqueeze(1)
 
         amp1 = seg(cs["mod.vco_1_amp"] * col("mixer.vco_1"))
         amp2 = seg(cs["mod.vco_2_amp"] * col("mixer.vco_2"))
         ampn = seg(cs["mod.noise_amp"] * col("mixer.noise"))
         noise = self._noise(seed, B, padded, dev)
-        per_item_noise = noise.dim() == 2
+        if noise.dim() == 1:
+            noise_t = self._noise_transposed(noise, S, hop)  # (1, hop, S)
+        else:
+            noise_t = noise.view(B, S, hop).transpose(1, 2)  # (B, hop, S), strided
 
-        j = self.phase_basis[1].to(dev)  # 0..hop-1
-        jj = self.phase_basis[2].to(dev)  # j (j - 1)
-        jn = self.amp_basis[1].to(dev)  # j / hop
-
+        j = self.phase_basis[1].to(dev).view(1, hop, 1)  # 0..hop-1
+        jj = self.phase_basis[2].to(dev).view(1, hop, 1)  # j (j - 1)
+        jn = self.amp_basis[1].to(dev).view(1, hop, 1)  # j / hop
 
         cols = self.table_cols.to(dev)  # (4, rows): square, d square, saw - square, d (saw - square)
         n_tab = float(self.table_size)
         max_row = cols.shape[1] - 1
-        out = torch.empty(B, N, dtype=torch.float32, device=dev)
+        out = torch.empty(B, padded, dtype=torch.float32, device=dev)
         step = max(1, min(B, self.chunk_samples // padded))
         # workspace reused by every chunk: fresh multi-MB tensors per op cost more in page faults
         # than the arithmetic itself
-        shp = (step, S, hop)
+        shp = (step, hop, S)
         y_buf, ph_buf, fl_buf, w_buf, amp_buf = (torch.empty(shp, device=dev) for _ in range(5))
         v_buf = torch.empty((4, step * S * hop), device=dev)
         idx_buf = torch.empty(shp, dtype=torch.long, device=dev)
 
-        def lin(a, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # amplitude, (c, S, hop)
+        def lin(a, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # amplitude, (c, hop, S)
             return torch.addcmul(a[0][lo:hi], a[1][lo:hi], jn, out=out)
 
-        def phase(pc, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # cycles, (c, S, hop)
+        def phase(pc, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # cycles, (c, hop, S)
             return torch.addcmul(pc[0][lo:hi], pc[1][lo:hi], j, out=out).addcmul_(pc[2][lo:hi], jj)
 
         for lo in range(0, B, step):
@@ -243,18 +248,27 @@ class Voice(torch.nn.Module):
             flat = idx.view(-1)
             for k in range(4):
                 torch.index_select(cols[k], 0, flat, out=v[k])
-            vv = v.view(4, c, S, hop)
+            vv = v.view(4, c, hop, S)
             torch.addcmul(vv[2], fr, vv[3], out=w).mul_(shape[lo:hi])
             w.add_(vv[0]).addcmul_(fr, vv[1])
             y.addcmul_(w, lin(amp2, lo, hi, amp))
             # noise
-            nz = (noise[lo:hi] if per_item_noise else noise).view(-1 if per_item_noise else 1, S, hop)
+            nz = noise_t if noise_t.shape[0] == 1 else noise_t[lo:hi]
             y.addcmul_(nz, lin(ampn, lo, hi, amp))
-            yv = y.view(c, padded)[:, :N]
-            lo_v, hi_v = torch.aminmax(yv, dim=1, keepdim=True)
-            peak = torch.maximum(hi_v, -lo_v).clamp_min(1.0)
-            torch.div(yv, peak, out=out[lo:hi])
-        return out
+            # back to time order, then peak-normalise the items that would clip (peak over the sound)
+            chunk = out[lo:hi]
+            chunk.view(c, S, hop).copy_(y.transpose(1, 2))
+            chunk.div_(chunk[:, :N].abs().amax(dim=1, keepdim=True).clamp_min(1.0))
+        return out[:, :N] if padded == N else out[:, :N].contiguous()
+
+    def _noise_transposed(self, noise: torch.Tensor, S: int, hop: int) -> torch.Tensor:
+        key = (noise.data_ptr(), S, hop)
+        cached = getattr(self, "_noise_t_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        nt = noise.view(S, hop).t().contiguous().unsqueeze(0)
+        self._noise_t_cache = (key, nt)
+        return nt
 
     def forward(self, params: torch.Tensor, seed: int | None = 0) -> torch.Tensor:  # pragma: no cover
         return self.render(params, seed=seed)
