@@ -111,6 +111,38 @@ def parity_figures() -> dict[str, float]:
     }
 
 
+# ----------------------------------------------------------------------------- strength
+def _centroid(x: np.ndarray, sr: int) -> float:
+    mag = np.abs(np.fft.rfft(x))
+    f = np.fft.rfftfreq(x.shape[-1], 1 / sr)
+    return float((mag * f).sum() / max(mag.sum(), 1e-12))
+
+
+def strength_figures(embedder, quick: bool) -> tuple[dict[str, float], str]:
+    """"a bit brighter" vs "brighter" vs "much brighter" (strength from the words) on the trumpet and the
+    jazz clip: how far the EQ curve moves (RMS dB over 40 log-spaced points) and the spectral centroid."""
+    figs: dict[str, float] = {}
+    lines = []
+    freqs = np.geomspace(30, 9900, 40)
+    for src in (["trumpet"] if quick else ["trumpet", "jazz"]):
+        x, sr = load_source(src, 5.0)
+        c0 = _centroid(x, sr)
+        for label, prompt in (("a_bit", "a bit brighter"), ("plain", "brighter"), ("much", "much brighter")):
+            from lstmabar.models.fx.chain import strength_from_prompt
+
+            st = strength_from_prompt(prompt)
+            r = optimize_chain(["eq"], x, sr, embedder, prompt, strength=st, seed=0)
+            db = twins.eq_curve_db(["eq"], r.normalized, freqs, sr)
+            y = render(["eq"], r.normalized, x[None], sr)[0]
+            figs[f"strength_{src}_{label}_eq_rms_db"] = float(np.sqrt(np.mean(db**2)))
+            figs[f"strength_{src}_{label}_centroid_shift_hz"] = _centroid(y, sr) - c0
+            lines.append(f"| {src} | {prompt} | {st:g} | {figs[f'strength_{src}_{label}_eq_rms_db']:.2f} | {figs[f'strength_{src}_{label}_centroid_shift_hz']:+.0f} |")
+            print(lines[-1], flush=True)
+    md = ("\n### Strength (EQ, default budget)\n\n| source | prompt | strength | EQ curve RMS dB | spectral centroid shift Hz |\n|---|---|---|---|---|\n"
+          + "\n".join(lines))
+    return figs, md
+
+
 # ----------------------------------------------------------------------------- 2. speed
 def speed_figures(embedder, emb_name: str, prompts: list[str], quick: bool) -> tuple[dict[str, float], list[str]]:
     from lstmabar.library.audio_input import AudioInput
@@ -169,6 +201,7 @@ def main() -> None:
     ap.add_argument("--embedder", default=os.environ.get("LSTMABAR_EMBEDDER", "lstmabar"))
     ap.add_argument("--quick", action="store_true", help="small budgets for a smoke run (figures not comparable)")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-strength", action="store_true")
     ap.add_argument("--prompts", default="brighter,warmer,more spacious")
     args = ap.parse_args()
     embedder, emb_label = load_embedder_or_fallback(args.embedder)
@@ -196,6 +229,10 @@ def main() -> None:
             + f"\n\nEQ only: mean {figs['speed_eq_wall_s_mean']:.1f} s per call (goal < 20 s), score {figs['speed_eq_score_vs_600_mean']:.2f} (goal >= 0.9). "
             f"EQ -> reverb -> compressor: mean {figs['speed_eq_reverb_comp_wall_s_mean']:.1f} s, score {figs['speed_eq_reverb_comp_score_vs_600_mean']:.2f}."
         )
+    if not args.skip_strength:
+        sf_, smd = strength_figures(embedder, args.quick)
+        figs.update(sf_)
+        md.append(smd)
     crowd_path = ROOT / "docs" / "results" / "fx_crowd_study.json"
     if crowd_path.exists():
         crowd = json.loads(crowd_path.read_text())
