@@ -287,3 +287,31 @@ def test_offline_missing_model_names_what_to_put_where(monkeypatch):
     assert "LSTMABAR_CLAP_PATH" in msg and "models--lstmabar-tests--no-such-clap-model" in msg and "LSTMABAR_ALLOW_DOWNLOADS" in msg
     with pytest.raises(EmbedderUnavailable, match="neither an existing file"):
         load_embedder("clap:/no/such/path.pt")
+
+
+def test_hub_id_loads_from_local_cache_offline(tmp_path, tiny, monkeypatch, no_fallback_tokenizers):
+    """A hub id resolves from the Hugging Face cache with downloads off (the common offline user setup)."""
+    import shutil
+
+    import huggingface_hub.constants as hf_constants
+
+    _, _, folder, _ = tiny
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--lstmabar-tests--tiny-clap"
+    shutil.copytree(folder, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    emb = load_embedder("clap:lstmabar-tests/tiny-clap", allow_downloads=False)
+    assert emb.source == "hub lstmabar-tests/tiny-clap" and emb.tokenizer_source == "lstmabar-tests/tiny-clap"
+    assert emb.load_notes[0] == "lstmabar-tests/tiny-clap feature extractor" and emb.settings.f_min == 50.0
+    ref = load_embedder(f"clap:{folder}")
+    x = _noise(2, 2.0, seed=31)
+    torch.testing.assert_close(emb.embed_audio(x, SR), ref.embed_audio(x, SR))
+
+
+def test_default_source_comes_from_environment(tiny, monkeypatch, no_fallback_tokenizers):
+    _, _, folder, _ = tiny
+    monkeypatch.setenv("LSTMABAR_CLAP_PATH", str(folder))
+    assert load_embedder("clap").source == f"folder {folder}"
