@@ -1,0 +1,72 @@
+"""Audio front end of the LSTMABAR audio tower, in plain torch (no torchaudio): differentiable
+band-limited resampling, an HTK mel filterbank and log-mel spectrograms."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+SAMPLE_RATE = 16_000
+N_FFT = 1024
+HOP = 256
+N_MELS = 64
+FMIN = 20.0
+FMAX = 8000.0
+
+
+def hz_to_mel(f):
+    return 2595.0 * torch.log10(1.0 + torch.as_tensor(f, dtype=torch.float64) / 700.0)
+
+
+def mel_to_hz(m):
+    return 700.0 * (10.0 ** (torch.as_tensor(m, dtype=torch.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE,
+                   fmin: float = FMIN, fmax: float = FMAX) -> torch.Tensor:
+    """(n_mels, n_fft // 2 + 1) triangular filters on the HTK mel scale, area-normalised (Slaney)."""
+    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    mels = torch.linspace(float(hz_to_mel(fmin)), float(hz_to_mel(fmax)), n_mels + 2, dtype=torch.float64)
+    hz = mel_to_hz(mels)
+    lo, ce, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
+    up = (freqs[None] - lo) / (ce - lo)
+    down = (hi - freqs[None]) / (hi - ce)
+    fb = torch.clamp(torch.minimum(up, down), min=0.0)
+    fb = fb * (2.0 / (hi - lo))  # equal area
+    return fb.float()
+
+
+def resample(x: torch.Tensor, from_rate: int, to_rate: int) -> torch.Tensor:
+    """Band-limited resampling of (..., samples) by FFT (differentiable; exact for periodic signals,
+    good enough for clips). Identity when the rates match."""
+    if int(from_rate) == int(to_rate):
+        return x
+    n = x.shape[-1]
+    m = max(1, int(round(n * to_rate / from_rate)))
+    spec = torch.fft.rfft(x, dim=-1)
+    keep = min(spec.shape[-1], m // 2 + 1)
+    out = torch.zeros(*spec.shape[:-1], m // 2 + 1, dtype=spec.dtype, device=x.device)
+    out = torch.cat([spec[..., :keep], out[..., keep:]], dim=-1)
+    return torch.fft.irfft(out, n=m, dim=-1) * (m / n)
+
+
+class LogMel(torch.nn.Module):
+    """(B, samples) at SAMPLE_RATE -> (B, 1, n_mels, frames) log-mel, loudness-normalised per clip
+    (the waveform is scaled to unit RMS first, so the tower hears timbre, not level)."""
+
+    def __init__(self, n_mels: int = N_MELS, n_fft: int = N_FFT, hop: int = HOP, sample_rate: int = SAMPLE_RATE):
+        super().__init__()
+        self.n_fft, self.hop = n_fft, hop
+        self.register_buffer("fb", mel_filterbank(n_mels, n_fft, sample_rate), persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x / (x.pow(2).mean(-1, keepdim=True).sqrt() + 1e-4)
+        spec = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
+        power = spec.real**2 + spec.imag**2
+        mel = torch.einsum("mf,bft->bmt", self.fb, power)
+        return (torch.log(mel + 1e-6) / math.log(10.0))[:, None]
+
+
+__all__ = ["LogMel", "mel_filterbank", "resample", "SAMPLE_RATE"]

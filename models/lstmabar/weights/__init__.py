@@ -1,0 +1,1 @@
+"""Shipped LSTMABAR weights (lstmabar.pt, ood_bank.pt); see ../MODEL_CARD.md."""
