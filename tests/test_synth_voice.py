@@ -164,6 +164,14 @@ def test_saw_at_4khz_aliasing_is_60db_down():
         assert 10 * np.log10(other_n / harm_n[0]) > -20  # the measure does see aliasing
 
 
+@pytest.mark.parametrize("freq", [41.7, 97.3, 1000.3, 2500.7])
+@pytest.mark.parametrize("shape", [0.0, 1.0])
+def test_square_saw_band_limited_across_the_range(freq, shape):
+    y = _vco2_patch(freq, shape).render(seconds=1.0).astype(np.float64)
+    harm, other = _band_energy(y, freq)
+    assert 10 * np.log10(other / harm[0]) < -70
+
+
 # ------------------------------------------------------------------ robustness and determinism
 def test_no_nan_inf_or_clipping_over_10000_random_patches():
     g = torch.Generator().manual_seed(1234)

@@ -117,32 +117,53 @@ def segment_phase_coeffs(freq_hz: torch.Tensor, hop: int, sample_rate: float, st
     return p.to(dtype), b.to(dtype), c.to(dtype)
 
 
-def harmonic_tables(table_size: int, sample_rate: float, n_bands: int = 128) -> torch.Tensor:
+def harmonic_tables(
+    sample_rate: float,
+    n_bands: int = 128,
+    max_harmonics: int = 1023,
+    oversample: int = 32,
+    min_size: int = 1024,
+    max_size: int = 16384,
+):
     """Band-limited square and saw wavetables, one per semitone band of MIDI pitch.
 
     Band b serves fundamentals below midi_to_hz(b + 1) and holds only the harmonics h with
-    h * midi_to_hz(b + 1) < sample_rate / 2 (and h < table_size / 2), so nothing it plays aliases.
+    h * midi_to_hz(b + 1) < sample_rate / 2 (and h <= max_harmonics), so nothing it plays aliases.
     Square: (4/pi) sum_{odd h} sin(2 pi h p) / h; saw: -(2/pi) sum_h sin(2 pi h p) / h = 2p - 1.
 
-    Returns a float32 table shaped (n_bands * table_size, 4) with rows
-    [square_i, square_{i+1} - square_i, (saw - square)_i, (saw - square)_{i+1} - (saw - square)_i],
-    so that linear interpolation of the shape mix ``(1 - s) * square + s * saw`` at position i + fr
-    is ``row[0] + fr * row[1] + s * (row[2] + fr * row[3])``.
+    Each band's table length is the power of two >= ``oversample`` x its harmonic count (clamped to
+    [min_size, max_size]): linear interpolation's images of harmonic h fall near multiples of the
+    table length with relative level about (h / size)^2, so a table 32x longer than its top harmonic
+    keeps them below -80 dB, while high notes get small tables that stay in cache.
+
+    Returns ``(table, offsets, sizes)``: a float32 table (rows, 4) with rows
+    [square_i, square_{i+1} - square_i, (saw - square)_i, (saw - square)_{i+1} - (saw - square)_i]
+    (wrapping within each band), so that linear interpolation of the shape mix
+    ``(1 - s) * square + s * saw`` at position i + fr is ``row[0] + fr * row[1] + s * (row[2] + fr * row[3])``;
+    and each band's first row and length, (n_bands,) int64.
     """
-    n = table_size
     nyq = sample_rate / 2.0
-    h = torch.arange(n // 2 + 1, dtype=torch.float64)
-    top = 440.0 * 2.0 ** ((torch.arange(n_bands, dtype=torch.float64) + 1.0 - 69.0) / 12.0)
-    max_h = torch.floor((nyq - 1e-9) / top).clamp(max=n // 2 - 1)  # (n_bands,)
-    keep = (h[None, :] >= 1) & (h[None, :] <= max_h[:, None])
-    inv_h = torch.where(h > 0, 1.0 / h.clamp_min(1.0), torch.zeros_like(h))
-    # irfft convention: x[m] = (1/N) sum X[k] e^{2 pi i k m / N}; a*sin(2 pi h m / N) <-> X[h] = -i a N / 2
-    sq_amp = torch.where((h % 2) == 1, 4.0 / math.pi * inv_h, torch.zeros_like(h))
-    saw_amp = -2.0 / math.pi * inv_h
-    sq = torch.fft.irfft(torch.complex(torch.zeros_like(sq_amp), -sq_amp * n / 2.0)[None, :] * keep, n=n)
-    saw = torch.fft.irfft(torch.complex(torch.zeros_like(saw_amp), -saw_amp * n / 2.0)[None, :] * keep, n=n)
-    diff = saw - sq
-    d_sq = torch.roll(sq, -1, dims=1) - sq
-    d_diff = torch.roll(diff, -1, dims=1) - diff
-    table = torch.stack((sq, d_sq, diff, d_diff), dim=-1)  # (bands, n, 4)
-    return table.reshape(n_bands * n, 4).float().contiguous()
+    tables, offsets, sizes = [], [], []
+    row = 0
+    for b in range(n_bands):
+        top = 440.0 * 2.0 ** ((b + 1.0 - 69.0) / 12.0)
+        n_h = int(min(max_harmonics, math.floor((nyq - 1e-9) / top)))
+        size = min_size
+        while size < oversample * n_h and size < max_size:
+            size *= 2
+        n_h = min(n_h, size // 2 - 1)
+        h = torch.arange(size // 2 + 1, dtype=torch.float64)
+        keep = (h >= 1) & (h <= n_h)
+        inv_h = torch.where(keep, 1.0 / h.clamp_min(1.0), torch.zeros_like(h))
+        # irfft: x[m] = (1/N) sum X[k] e^{2 pi i k m / N}; a sin(2 pi h m / N) <-> X[h] = -i a N / 2
+        sq_amp = torch.where((h % 2) == 1, 4.0 / math.pi * inv_h, torch.zeros_like(h))
+        saw_amp = -2.0 / math.pi * inv_h
+        sq = torch.fft.irfft(torch.complex(torch.zeros_like(sq_amp), -sq_amp * size / 2.0), n=size)
+        saw = torch.fft.irfft(torch.complex(torch.zeros_like(saw_amp), -saw_amp * size / 2.0), n=size)
+        diff = saw - sq
+        tables.append(torch.stack((sq, torch.roll(sq, -1) - sq, diff, torch.roll(diff, -1) - diff), dim=-1))
+        offsets.append(row)
+        sizes.append(size)
+        row += size
+    table = torch.cat(tables).float().contiguous()
+    return table, torch.tensor(offsets, dtype=torch.long), torch.tensor(sizes, dtype=torch.long)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .modules import ROW_ALIGN, TWO_PI, adsr, harmonic_tables, lfo, midi_to_hz, segment_phase_coeffs
@@ -44,7 +45,8 @@ class Voice(torch.nn.Module):
         control_rate: control rate in Hz (effective rate is ``sample_rate / hop`` with
             ``hop = round(sample_rate / control_rate)``).
         seconds: length of every rendered sound.
-        table_size: wavetable length of the square-saw VCO.
+        max_harmonics: most partials the square-saw VCO plays (default 1023), so notes below about
+            MIDI 24 (33 Hz) lose partials above 1023 x f0 (all below Nyquist are kept above that).
         chunk_samples: audio-rate work is done a few items at a time, about this many samples per
             chunk, to stay in cache and bound memory.
     """
@@ -55,7 +57,7 @@ class Voice(torch.nn.Module):
         control_rate: float = 480,
         seconds: float = 2.0,
         *,
-        table_size: int = 4096,
+        max_harmonics: int = 1023,
         chunk_samples: int = 1 << 18,
     ):
         super().__init__()
@@ -72,7 +74,7 @@ class Voice(torch.nn.Module):
         unit = ROW_ALIGN // math.gcd(self.hop, ROW_ALIGN)
         self.num_segments = -(-seg // unit) * unit
         self.num_control = self.num_segments + 1
-        self.table_size = int(table_size)
+        self.max_harmonics = int(max_harmonics)
         self.chunk_samples = int(chunk_samples)
 
         t = torch.arange(self.num_control, dtype=torch.float32) * (self.hop / self.sample_rate)
@@ -80,8 +82,12 @@ class Voice(torch.nn.Module):
         j = torch.arange(self.hop, dtype=torch.float32)
         self.register_buffer("phase_basis", torch.stack((torch.ones_like(j), j, j * (j - 1.0))), persistent=False)
         self.register_buffer("amp_basis", torch.stack((1.0 - j / self.hop, j / self.hop)), persistent=False)
-        table = harmonic_tables(self.table_size, self.sample_rate)  # (bands * size, 4)
-        self.register_buffer("table_cols", table.t().contiguous(), persistent=False)  # (4, bands * size)
+        table, offsets, sizes = harmonic_tables(self.sample_rate, max_harmonics=self.max_harmonics)  # (rows, 4)
+        if table.shape[0] >= 2**24:
+            raise ValueError("wavetables too large for float32 row indices")
+        self.register_buffer("table_cols", table.t().contiguous(), persistent=False)  # (4, rows)
+        self.register_buffer("band_offset", offsets.float(), persistent=False)  # exact in float32
+        self.register_buffer("band_size", sizes.float(), persistent=False)
 
         self._adsr_idx = torch.stack([_idx([f"{m}.{f}" for m in ADSR_MODULES]) for f in _ADSR_FIELDS])  # (5, 6)
         self._mod_idx = _idx([f"mod_matrix.{s}->{d}" for s in MOD_SOURCES for d in MOD_TARGETS])
@@ -193,7 +199,8 @@ class Voice(torch.nn.Module):
         p2 = [c.unsqueeze(1).contiguous() for c in p2]
         m2 = cs["vco_2.midi"]
         band = torch.floor(torch.maximum(m2[:, :-1], m2[:, 1:])).clamp(0, 127).long()  # (B, S)
-        offset = (band * self.table_size).unsqueeze(1)  # (B, 1, S)
+        offset = self.band_offset.to(dev)[band].unsqueeze(1)  # (B, 1, S): first row of the segment's table
+        size = self.band_size.to(dev)[band].unsqueeze(1)  # (B, 1, S): its length
         shape = col("vco_2.shape").unsqueeze(-1)  # (B, 1, 1)
 
         def seg(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, K) -> start, slope (B, 1, S)
@@ -213,8 +220,6 @@ class Voice(torch.nn.Module):
         jn = self.amp_basis[1].to(dev).view(1, hop, 1)  # j / hop
 
         cols = self.table_cols.to(dev)  # (4, rows): square, d square, saw - square, d (saw - square)
-        n_tab = float(self.table_size)
-        max_row = cols.shape[1] - 1
         out = torch.empty(B, padded, dtype=torch.float32, device=dev)
         step = max(1, min(B, self.chunk_samples // padded))
         # workspace reused by every chunk: fresh multi-MB tensors per op cost more in page faults
@@ -223,6 +228,8 @@ class Voice(torch.nn.Module):
         y_buf, ph_buf, fl_buf, w_buf, amp_buf = (torch.empty(shp, device=dev) for _ in range(5))
         v_buf = torch.empty((4, step * S * hop), device=dev)
         idx_buf = torch.empty(shp, dtype=torch.long, device=dev)
+        abs_buf = torch.empty((step, N), device=dev)
+        np_transpose = dev.type == "cpu"  # numpy's transposing copy is ~4x faster than torch's on CPU
 
         def lin(a, lo: int, hi: int, out: torch.Tensor) -> torch.Tensor:  # amplitude, (c, hop, S)
             return torch.addcmul(a[0][lo:hi], a[1][lo:hi], jn, out=out)
@@ -240,11 +247,10 @@ class Voice(torch.nn.Module):
             torch.sin(ph, out=y)
             y.mul_(lin(amp1, lo, hi, amp))
             # square-saw VCO: band-limited wavetable, linear interpolation
-            phase(p2, lo, hi, ph).frac_().mul_(n_tab)
+            phase(p2, lo, hi, ph).frac_().mul_(size[lo:hi])
             torch.floor(ph, out=fl)
-            fr = ph.sub_(fl)
-            idx.copy_(fl)
-            idx.add_(offset[lo:hi]).clamp_(max=max_row)
+            fr = ph.sub_(fl)  # phase >= 0 and frac < 1, so fl is in [0, size - 1]
+            idx.copy_(fl.add_(offset[lo:hi]))
             flat = idx.view(-1)
             for k in range(4):
                 torch.index_select(cols[k], 0, flat, out=v[k])
@@ -257,8 +263,12 @@ class Voice(torch.nn.Module):
             y.addcmul_(nz, lin(ampn, lo, hi, amp))
             # back to time order, then peak-normalise the items that would clip (peak over the sound)
             chunk = out[lo:hi]
-            chunk.view(c, S, hop).copy_(y.transpose(1, 2))
-            chunk.div_(chunk[:, :N].abs().amax(dim=1, keepdim=True).clamp_min(1.0))
+            if np_transpose:
+                np.copyto(chunk.view(c, S, hop).numpy(), y.numpy().transpose(0, 2, 1))
+            else:
+                chunk.view(c, S, hop).copy_(y.transpose(1, 2))
+            peak = torch.abs(chunk[:, :N], out=abs_buf[:c]).amax(dim=1, keepdim=True)
+            chunk.div_(peak.clamp_min(1.0))
         return out[:, :N] if padded == N else out[:, :N].contiguous()
 
     def _noise_transposed(self, noise: torch.Tensor, S: int, hop: int) -> torch.Tensor:
