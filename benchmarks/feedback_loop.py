@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     fig["opposite_minus_control_utility_rounds1plus"] = round(float((util["opposite"][:, later] - util["control"][:, later]).mean()), 4)
     fig["guided_win_rate_vs_control_last_round"] = round(float(win["guided"][:, -1].mean()), 4)
     fig["opposite_win_rate_vs_control_last_round"] = round(float(win["opposite"][:, -1].mean()), 4)
+    for name in ("guided", "opposite"):
+        fig[f"{name}_centroid_ratio_vs_control_rounds1plus"] = round(float(np.exp((np.log(cent[name][:, later]) - np.log(cent["control"][:, later])).mean())), 3)
+        fig[f"{name}_attack_ratio_vs_control_rounds1plus"] = round(float(np.exp((np.log(att[name][:, later]) - np.log(att["control"][:, later])).mean())), 3)
     fig["guided_minus_control_utility_rounds1plus_min_over_seeds"] = round(float((util["guided"][:, later] - util["control"][:, later]).mean(1).min()), 4)
 
     # the curve, as a picture
@@ -165,7 +168,10 @@ loop's output over a control output of the same round. Means over seeds; round 0
 
 Mean utility gain over control in rounds 1+: guided {fig['guided_minus_control_utility_rounds1plus']:+.2f}
 (worst seed {fig['guided_minus_control_utility_rounds1plus_min_over_seeds']:+.2f}), opposite taste
-{fig['opposite_minus_control_utility_rounds1plus']:+.2f}. {fig['seconds_per_round']:.1f} s per round (generation + rating +
+{fig['opposite_minus_control_utility_rounds1plus']:+.2f}. Which part of the taste moved (geometric mean ratio to control, rounds 1+):
+spectral centroid x{fig['guided_centroid_ratio_vs_control_rounds1plus']:.2f} guided, x{fig['opposite_centroid_ratio_vs_control_rounds1plus']:.2f} opposite;
+attack time x{fig['guided_attack_ratio_vs_control_rounds1plus']:.2f} guided, x{fig['opposite_attack_ratio_vs_control_rounds1plus']:.2f} opposite.
+{fig['seconds_per_round']:.1f} s per round (generation + rating +
 retraining) on this CPU. Curve: `docs/results/feedback_loop.png`.
 
 Caveats: a simulated rater whose taste is a simple function of the audio; a toy embedder when the project's embedder is not
