@@ -315,3 +315,16 @@ def test_default_source_comes_from_environment(tiny, monkeypatch, no_fallback_to
     _, _, folder, _ = tiny
     monkeypatch.setenv("LSTMABAR_CLAP_PATH", str(folder))
     assert load_embedder("clap").source == f"folder {folder}"
+
+
+def test_int16_quantisation_only_when_asked(tiny):
+    model, tok, _, _ = tiny
+    x = _noise(1, 1.0, seed=41)
+    q = torch.round(x.clamp(-1, 1) * 32767) / 32767
+    plain = ClapEmbedder(model, tok, device="cpu")
+    quant = ClapEmbedder(model, tok, device="cpu", quantize=True)
+    f_plain, _ = plain.features(x, SR)
+    f_quant, _ = quant.features(x, SR)
+    f_ref, _ = plain.features(q, SR)
+    assert not torch.equal(f_plain, f_quant)
+    torch.testing.assert_close(f_quant, f_ref)
