@@ -204,6 +204,10 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
 
+    budget = inp.max_evaluations
+    if budget < inp.population:
+        raise ToolError(f"max_evaluations={budget} is smaller than one generation (population {inp.population}); raise it or lower population.")
+
     # ---- search: rendered at the embedder's own rate when the synth can (the embedder would
     # resample to it anyway); the results are re-rendered at 48 kHz and re-scored from that audio.
     rate = search_rate(embedder)
@@ -224,9 +228,6 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         sigma=inp.spread if center is not None else None,
         seed=inp.seed,
     )
-    budget = inp.max_evaluations
-    if budget < inp.population:
-        raise ToolError(f"max_evaluations={budget} is smaller than one generation (population {inp.population}); raise it or lower population.")
 
     def on_gen(state) -> None:
         if inp.max_seconds is not None:
@@ -253,7 +254,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     r0_search = (objective.render_seconds - r0, objective.embed_seconds - e0)
     ctx.check_cancelled()
 
-    # ---- pick k different results; include the start sound's patch as a candidate when refining
+    # ---- pick k different results from the archive (the best few of every generation)
     arch_x, arch_f, arch_e = res.archive_params, res.archive_fitness, res.archive_features
     picks = select_diverse(arch_f, arch_e if arch_e is not None else arch_x, inp.k)
     chosen = arch_x[picks]
