@@ -38,13 +38,18 @@ def _err(status: int, message: str) -> JSONResponse:
 
 
 def next_item(state: "AppState", skip: set[str]) -> dict[str, Any]:
-    q = build_queue(state.library, limit=1, exclude=skip)
+    q = build_queue(state.library, limit=6, exclude=skip)
     if q.pairs:
         p = q.pairs[0]
-        return {"mode": "pair", "prompt": p.a.record.prompt, "a": candidate_json(p.a), "b": candidate_json(p.b), "basis": p.basis}
-    if q.singles:
-        return {"mode": "single", "prompt": q.singles[0].record.prompt, "a": candidate_json(q.singles[0])}
-    return {"mode": "empty"}
+        item = {"mode": "pair", "prompt": p.a.record.prompt, "a": candidate_json(p.a), "b": candidate_json(p.b), "basis": p.basis}
+    elif q.singles:
+        item = {"mode": "single", "prompt": q.singles[0].record.prompt, "a": candidate_json(q.singles[0])}
+    else:
+        item = {"mode": "empty"}
+    shown = {item[k]["id"] for k in ("a", "b") if k in item}
+    item["upcoming"] = [candidate_json(c) for c in q.singles if c.record.id not in shown][:5]
+    item["unjudged"] = q.unjudged
+    return item
 
 
 def register_rating_routes(server: MCPServer, state: "AppState") -> None:
@@ -139,10 +144,12 @@ main{display:flex;gap:16px;padding:16px;flex-wrap:wrap}
 footer{padding:0 16px 16px} textarea{width:100%;box-sizing:border-box;background:#23232e;color:#eee;border:1px solid #444;border-radius:6px;padding:8px}
 .bar{display:flex;gap:10px;margin-top:8px;align-items:center} .bar button{padding:8px 16px;border-radius:6px;border:none;cursor:pointer}
 #submit{background:#6aa9ff;color:#000} #skip{background:#444;color:#eee} #status{color:#9fd;font-size:14px}
+#queue{padding:6px 20px;font-size:12px;color:#aaa} #queue li{display:inline-block;margin-right:14px}
 kbd{background:#333;border-radius:3px;padding:0 4px;font-size:12px} .keys{color:#999;font-size:12px;margin-top:8px;line-height:1.8}
 </style></head>
 <body>
 <header><h1>Rate sounds</h1><span id="prompt"></span><span id="count"></span></header>
+<aside id="queue" aria-label="queue"></aside>
 <main id="cards"></main>
 <footer>
 <textarea id="comment" rows="2" placeholder="Comment (optional): what is good or wrong about it?"></textarea>
@@ -163,21 +170,24 @@ const q = (p) => token ? p + (p.includes("?") ? "&" : "?") + "token=" + encodeUR
 let item = null, cards = [], active = 0, preferred = null, skipped = [], answerKey = null, busy = false;
 const $ = (id) => document.getElementById(id);
 function status(t){ $("status").textContent = t; }
+function esc(t){ return String(t).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c])); }
 function render(){
   const main = $("cards"); main.innerHTML = ""; cards = [];
   $("comment").value = ""; preferred = null; active = 0;
   answerKey = "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
   if (item.mode === "empty"){ $("prompt").textContent = "Nothing to rate yet: make some sounds first."; return; }
   $("prompt").textContent = item.prompt ? "\u201c" + item.prompt + "\u201d" : "(no prompt)";
-  $("count").textContent = item.total_feedback + " answers so far";
+  $("count").textContent = item.total_feedback + " answers so far \u00b7 " + item.unjudged + " sound(s) never judged";
+  $("queue").innerHTML = item.upcoming.length ? "Up next: <ul style='display:inline;padding:0'>" + item.upcoming.map(u =>
+    "<li>" + esc(u.prompt || u.id) + " <span>(" + u.ratings + "\u2605, " + u.comparisons + " cmp)</span></li>").join("") + "</ul>" : "";
   const list = item.mode === "pair" ? [["A", item.a], ["B", item.b]] : [["A", item.a]];
   list.forEach(([label, s], i) => {
     const el = document.createElement("section"); el.className = "card"; el.dataset.sound = s.id; el.dataset.label = label;
     el.innerHTML = '<h2>' + label + '</h2>' +
-      '<audio controls preload="auto" src="' + q("/rate/audio/" + s.id) + '"></audio>' +
-      '<img alt="spectrogram of ' + label + '" src="' + q("/rate/spectrogram/" + s.id) + '">' +
+      '<audio controls preload="auto" src="' + esc(q("/rate/audio/" + encodeURIComponent(s.id))) + '"></audio>' +
+      '<img alt="spectrogram of ' + label + '" src="' + esc(q("/rate/spectrogram/" + encodeURIComponent(s.id))) + '">' +
       '<div class="stars" role="radiogroup" aria-label="stars for ' + label + '"></div>' +
-      '<div class="meta">' + s.id + ' &middot; ' + s.tool + ' &middot; ' + s.duration_s + ' s &middot; ' + s.ratings + ' rating(s)</div>' +
+      '<div class="meta">' + esc(s.id) + ' &middot; ' + esc(s.tool) + ' &middot; ' + s.duration_s + ' s &middot; ' + s.ratings + ' rating(s)</div>' +
       (item.mode === "pair" ? '<button class="prefer">' + label + ' is better (' + label + ')</button>' : '');
     const stars = el.querySelector(".stars");
     for (let k = 1; k <= 5; k++){ const b = document.createElement("button"); b.textContent = "\u2605"; b.title = k + " star(s)"; b.dataset.value = k;

@@ -83,7 +83,7 @@ def test_api_next_audio_and_idempotent_feedback(served):
     h = {"Authorization": f"Bearer {TOKEN}"}
     nxt = httpx.get(f"{base}/rate/api/next", headers=h).json()
     assert nxt["mode"] == "pair" and {nxt["a"]["id"], nxt["b"]["id"]} == {a.id, b.id}
-    assert nxt["basis"] == "score:cosine:tiny"
+    assert nxt["basis"] == "score:cosine:tiny" and nxt["unjudged"] == 2 and nxt["upcoming"] == []
     wav = httpx.get(f"{base}/rate/audio/{a.id}", headers=h)
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
     png = httpx.get(f"{base}/rate/spectrogram/{a.id}", headers=h)
@@ -114,7 +114,7 @@ def test_browser_play_and_rate(served):
     if not CHROMIUM.exists():
         print(f"SKIP REASON: {CHROMIUM} is not installed (apt-get install -y chromium)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # a test dependency: installed with the suite, never skipped
     base, lib, a, b = served["base"], served["lib"], served["a"], served["b"]
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -123,6 +123,7 @@ def test_browser_play_and_rate(served):
             page.goto(f"{base}/rate?token={TOKEN}")
             page.wait_for_selector("body[data-ready='1']", timeout=15_000)
             assert "soft hum" in page.inner_text("#prompt")
+            assert "2 sound(s) never judged" in page.inner_text("#count")
             # both spectrograms load (served through the auth cookie)
             page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", timeout=15_000)
             shown = page.eval_on_selector_all(".card", "els => els.map(e => e.dataset.sound)")

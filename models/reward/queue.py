@@ -36,6 +36,8 @@ class PairCandidate:
 class Queue:
     singles: list[Candidate] = field(default_factory=list)
     pairs: list[PairCandidate] = field(default_factory=list)
+    unjudged: int = 0  # sounds in the pool with no rating and no comparison
+    pool: int = 0
 
 
 def _numeric_score(rec: SoundRecord) -> tuple[str, float] | None:
@@ -97,7 +99,8 @@ def build_queue(
                     gap, basis = None, "none"
             pairs.append(PairCandidate(a, b, gap, basis))
     pairs.sort(key=lambda p: (p.a.judgements + p.b.judgements, p.gap if p.gap is not None else 0.0, rank[p.a.record.id]))
-    return Queue(singles=singles, pairs=pairs[:limit])
+    unjudged = sum(1 for c in order if c.judgements == 0)
+    return Queue(singles=singles, pairs=pairs[:limit], unjudged=unjudged, pool=len(order))
 
 
 def candidate_json(c: Candidate) -> dict[str, Any]:
