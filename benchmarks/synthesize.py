@@ -205,6 +205,17 @@ def main() -> None:
                 f"| {p} | {results['snes'][p]['best']:.3f} | {words_for(d)}; centroid {d.get('centroid_hz', 0):.0f} Hz, flatness {d.get('flatness', 0):.3f}, "
                 f"attack {d.get('attack_s', 0):.3f} s, sounding {100 * d.get('sounding_fraction', 0):.0f} % | {', '.join(met) or '-'} | {', '.join(miss) or '-'} |"
             )
+    if "snes" in methods:
+        try:
+            from lstmabar.library.images import spectrogram_png
+
+            xs = torch.stack([results["snes"][p]["x"] for p in prompts[:6]])
+            with torch.no_grad():
+                a, _ = normalize_peak(voice.render(xs, seed=0))
+            panels = [(f"{p}  (score {results['snes'][p]['best']:.3f})", a[i].numpy(), SR) for i, p in enumerate(prompts[:6])]
+            (DOCS / "results" / "synthesize_examples.png").write_bytes(spectrogram_png(panels, height=1.8))
+        except Exception as exc:
+            print("example figure failed:", exc)
     for k, v in exp.items():
         fig[f"expectations_met_{k}"] = round(float(np.mean(v)), 3)
     # Same-embedder retrieval (not independent): is each result closer to its own prompt than to
@@ -289,6 +300,7 @@ def main() -> None:
         lines.append(f"The tool at its defaults (SNES, population {tool.DEFAULT_POPULATION}, up to {tool.DEFAULT_EVALUATIONS} evaluations or {tool.DEFAULT_SECONDS:g} s, patience {tool.DEFAULT_PATIENCE} generations, k = 3 saved): wall time per call mean {fig['tool_default_wall_s_mean']:.1f} s (max {fig['tool_default_wall_s_max']:.1f} s) over {len(calls)} prompts; best-so-far within 0.01 of its final value after {fig['tool_default_time_to_good_s_mean']:.1f} s on average. Share of search time: render {fig['tool_share_render']:.1%}, embedding {fig['tool_share_embedding']:.1%}, optimiser {fig['tool_share_optimizer']:.1%}.")
     lines.append(f"Ablation runs: render {fig['ablation_share_render']:.1%}, embedding {fig['ablation_share_embedding']:.1%}, optimiser (ask/tell/bookkeeping) {fig['ablation_share_optimizer']:.1%} of search time; {fig['seconds_per_generation_of_50']:.2f} s per generation of 50, so 100 x 50 would take about {fig['projected_seconds_100x50']:.0f} s here (CTAG: 18 s on one V100 with HTSAT). No GPU was lent to this task.\n")
     lines.append("### Listen-proxy (SNES results; measured, not heard)\n")
+    lines.append("Spectrograms of the first six: `docs/results/synthesize_examples.png`.\n")
     lines.append("| prompt | score | measured character | demands met | demands missed |\n|---|---|---|---|---|")
     lines.extend(listen)
     write_report("synthesize", fig, "\n".join(lines))
