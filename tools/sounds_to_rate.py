@@ -63,7 +63,7 @@ def _out(c: Candidate) -> SoundToRate:
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     lib = ctx.library
-    recs = lib.list(tool=inp.tool, prompt_contains=inp.prompt_contains, limit=300)
+    recs = lib.list(tool=inp.tool, prompt_contains=inp.prompt_contains, limit=150)
     if not recs:
         what = " matching the filters" if (inp.tool or inp.prompt_contains) else ""
         raise ToolError(f"No sounds{what} in the library yet; make or import some first (synthesize_from_text, import_sound).")

@@ -25,6 +25,7 @@ PATCH_DIM = 78
 HASH_DIM = 16
 PARAM_DIM = PATCH_DIM + 1 + HASH_DIM
 TARGET_PEAK = 0.9
+MAX_SECONDS = 30.0  # longer sounds are judged from their first 30 s
 
 
 def embedder_name(embedder: Any) -> str:
@@ -121,7 +122,8 @@ class FeatureStore:
         missing = [r for r in records if r.id not in self._cache]
         for r in missing:
             audio = library.read(r.id)
-            x = torch.from_numpy(np.ascontiguousarray(audio.mono(), dtype=np.float32))[None]
+            mono = audio.mono()[: int(MAX_SECONDS * audio.sample_rate)]
+            x = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))[None]
             dev = getattr(self.embedder, "device", torch.device("cpu"))
             with torch.no_grad():
                 e = self.embedder.embed_audio(normalize_peak(x).to(dev), audio.sample_rate).float().cpu()[0]

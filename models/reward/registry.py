@@ -91,7 +91,7 @@ class RewardModel:
 
 def load_version(folder: Path, n: int) -> RewardModel:
     pt, js = version_paths(folder, n)
-    payload = torch.load(pt, map_location="cpu", weights_only=False)
+    payload = torch.load(pt, map_location="cpu", weights_only=True)
     if payload.get("format") != FORMAT:
         raise ValueError(f"{pt} is not a {FORMAT} file")
     manifest = json.loads(js.read_text()) if js.exists() else {}
