@@ -160,9 +160,13 @@ def test_cli_train_eval_export(library, tiny_embedder, tmp_path, monkeypatch, ca
     assert printed["version"] == 1 and printed["feedback_count"] == 26
     assert reward_train.main(["eval", "--output-dir", out_dir]) == 0
     assert json.loads(capsys.readouterr().out)["new_feedback"] == 0
+    from lstmabar.server import cli
+
+    assert cli.main(["train", "reward", "--output-dir", out_dir, "--epochs", "20"]) == 0  # `lstmabar train reward`
+    assert json.loads(capsys.readouterr().out)["version"] == 2
     out = tmp_path / "x.jsonl"
     assert reward_train.main(["export", "--output-dir", out_dir, "--out", str(out)]) == 0
-    assert all(json.loads(line)["reward_version"] == "v1" for line in out.read_text().splitlines())
+    assert all(json.loads(line)["reward_version"] == "v2" for line in out.read_text().splitlines())
 
 
 def test_sounds_to_rate(tool_ctx, tiny_embedder):
