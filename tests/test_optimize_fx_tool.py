@@ -108,3 +108,14 @@ def test_high_rate_input_optimised_at_embedder_rate_rendered_at_input_rate(ctx, 
     out = run(Input(audio=AudioInput(path=str(p)), prompt="warmer", chain=["eq"], iterations=2), ctx).output
     assert out.sound.sample_rate == 44100
     assert any("22050 Hz" in n for n in out.notes)
+
+
+def test_every_effect_in_one_chain(ctx, tmp_path):
+    chain = ["highpass", "eq", "distortion", "compressor", "chorus", "delay", "reverb", "lowpass"]  # at most 8
+    out = run(Input(audio=AudioInput(path=_wav(tmp_path, seconds=0.5, channels=1)), prompt="gritty distant echo", chain=chain,
+                    iterations=2, generations=1, population=4), ctx).output
+    plugins = [pl["plugin"] for eff in out.settings for pl in eff["plugins"]]
+    for name in ("HighpassFilter", "PeakFilter", "Distortion", "Compressor", "Chorus", "Delay", "Reverb", "LowpassFilter"):
+        assert name in plugins
+    assert np.isfinite(out.loss_after)
+    assert ctx.library.get(out.sound.id).duration_s > 0.5  # delay/reverb tails
