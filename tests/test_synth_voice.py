@@ -208,6 +208,16 @@ def test_batch_invariance_and_seed_determinism():
     assert torch.equal(per_item[0], batch[0]) and torch.equal(per_item[1], other[1])
 
 
+def test_noise_cache_follows_the_seed():
+    x = Patch.default().replace(mixer__noise=1.0).normalized().unsqueeze(0)
+    x[0, PARAM_INDEX["mod_matrix.adsr_1->noise_amp"]] = 1.0
+    voice = Voice(seconds=0.2)
+    runs = [voice.render(x, seed=s) for s in (1, 2, 1, 3, 2)]
+    for s, got in zip((1, 2, 1, 3, 2), runs):
+        assert torch.equal(got, Voice(seconds=0.2).render(x, seed=s)), s
+    assert not torch.equal(runs[0], runs[1])
+
+
 def test_voice_shapes_and_bad_input():
     v = Voice(sample_rate=44100, control_rate=441, seconds=0.37)
     y = v.render(torch.rand(3, 78), seed=0)

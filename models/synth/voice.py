@@ -92,6 +92,7 @@ class Voice(torch.nn.Module):
         self._adsr_idx = torch.stack([_idx([f"{m}.{f}" for m in ADSR_MODULES]) for f in _ADSR_FIELDS])  # (5, 6)
         self._mod_idx = _idx([f"mod_matrix.{s}->{d}" for s in MOD_SOURCES for d in MOD_TARGETS])
         self._noise_cache: tuple | None = None
+        self._noise_t_cache: tuple | None = None
 
     # ------------------------------------------------------------------ helpers
     def _noise(self, seed, batch: int, length: int, device) -> torch.Tensor:
@@ -195,7 +196,10 @@ class Voice(torch.nn.Module):
         # Audio-rate work uses the layout (item, j, segment): sample n = segment * hop + j. Per-segment
         # coefficients then broadcast along a middle dim and every op's inner loop runs over
         # segments contiguously, which torch vectorises (broadcasting along the inner dim does not).
-        p1 = [c.unsqueeze(1).contiguous() for c in p1]  # each (B, 1, S)
+        # sine VCO: cos(2 pi phase) = sin(2 pi (phase + 1/4)), computed in radians directly (sin is
+        # the faster kernel); the start phases are < 1.25 cycles, so float32 radians stay precise
+        p1 = [((p1[0] + 0.25) * TWO_PI).unsqueeze(1).contiguous()] + [(c * TWO_PI).unsqueeze(1).contiguous() for c in p1[1:]]
+        p1 = [p.float() for p in p1]
         p2 = [c.unsqueeze(1).contiguous() for c in p2]
         m2 = cs["vco_2.midi"]
         band = torch.floor(torch.maximum(m2[:, :-1], m2[:, 1:])).clamp(0, 127).long()  # (B, S)
@@ -209,11 +213,7 @@ class Voice(torch.nn.Module):
         amp1 = seg(cs["mod.vco_1_amp"] * col("mixer.vco_1"))
         amp2 = seg(cs["mod.vco_2_amp"] * col("mixer.vco_2"))
         ampn = seg(cs["mod.noise_amp"] * col("mixer.noise"))
-        noise = self._noise(seed, B, padded, dev)
-        if noise.dim() == 1:
-            noise_t = self._noise_transposed(noise, S, hop)  # (1, hop, S)
-        else:
-            noise_t = noise.view(B, S, hop).transpose(1, 2)  # (B, hop, S), strided
+        noise_t = self._noise_t(seed, B, S, hop, dev)  # (1 or B, hop, S)
 
         j = self.phase_basis[1].to(dev).view(1, hop, 1)  # 0..hop-1
         jj = self.phase_basis[2].to(dev).view(1, hop, 1)  # j (j - 1)
@@ -242,9 +242,8 @@ class Voice(torch.nn.Module):
             c = hi - lo
             y, ph, fl, w, amp, idx = (b[:c] for b in (y_buf, ph_buf, fl_buf, w_buf, amp_buf, idx_buf))
             v = v_buf[:, : c * S * hop]
-            # sine VCO (cos(2 pi phase) as sin(2 pi (phase + 1/4)): sin is the faster kernel)
-            phase(p1, lo, hi, ph).add_(0.25).mul_(TWO_PI)
-            torch.sin(ph, out=y)
+            # sine VCO
+            torch.sin(phase(p1, lo, hi, ph), out=y)
             y.mul_(lin(amp1, lo, hi, amp))
             # square-saw VCO: band-limited wavetable, linear interpolation
             phase(p2, lo, hi, ph).frac_().mul_(size[lo:hi])
@@ -271,14 +270,20 @@ class Voice(torch.nn.Module):
             chunk.div_(peak.clamp_min(1.0))
         return out[:, :N] if padded == N else out[:, :N].contiguous()
 
-    def _noise_transposed(self, noise: torch.Tensor, S: int, hop: int) -> torch.Tensor:
-        key = (noise.data_ptr(), S, hop)
-        cached = getattr(self, "_noise_t_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        nt = noise.view(S, hop).t().contiguous().unsqueeze(0)
-        self._noise_t_cache = (key, nt)
-        return nt
+    def _noise_t(self, seed, batch: int, S: int, hop: int, device) -> torch.Tensor:
+        """The noise in the (item, j, segment) layout: (1, hop, S) for an int seed (cached), or a
+        strided (B, hop, S) view for per-item seeds."""
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        if isinstance(seed, (int, np.integer)):
+            key = (int(seed), S, hop, str(device))
+            cached = self._noise_t_cache
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            nt = self._noise(int(seed), batch, S * hop, device).view(S, hop).t().contiguous().unsqueeze(0)
+            self._noise_t_cache = (key, nt)
+            return nt
+        return self._noise(seed, batch, S * hop, device).view(batch, S, hop).transpose(1, 2)
 
     def forward(self, params: torch.Tensor, seed: int | None = 0) -> torch.Tensor:  # pragma: no cover
         return self.render(params, seed=seed)
