@@ -70,7 +70,7 @@ def test_train_heldout_versions_and_pickup(library, tiny_embedder, tool_ctx):
     assert man["pair_count"] == 70 and man["rating_count"] == 18 and man["feedback_count"] == 88
     assert {r["feedback_id"] for r in man["snapshot"]} == {f.id for f in library.feedback()}
     held = man["heldout"]
-    assert held["pairwise_count"] >= 10
+    assert held["pairwise_count"] >= 5  # the split hashes random feedback ids: about 18 on average
     # lower tones are preferred; the band energies of the embedding carry pitch: well above chance
     assert held["pairwise_accuracy"] >= 0.75, held
     assert (folder / "features-tiny.pt").exists()
@@ -92,6 +92,11 @@ def test_train_heldout_versions_and_pickup(library, tiny_embedder, tool_ctx):
     # eval counts only feedback newer than a model's snapshot
     ev = reward_train.evaluate(library, tiny_embedder, got, folder)
     assert ev["new_feedback"] == 1 and ev["version"] == "v1"
+
+    # a damaged newer file does not break the tools: the last good version stays in use
+    (folder / "reward-v3.pt").write_bytes(b"not a model")
+    assert reg.latest().version == "v2"
+    (folder / "reward-v3.pt").unlink()
 
     # tools see it through the context, only with a matching embedder
     assert load_reward(tool_ctx, tiny_embedder).version == "v2"

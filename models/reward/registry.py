@@ -11,6 +11,7 @@ file only when the newest version or its mtime changed: a server picks up a mode
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from pathlib import Path
@@ -20,6 +21,8 @@ import torch
 
 from .features import PARAM_DIM, patch_params
 from .model import RewardNet
+
+log = logging.getLogger("lstmabar")
 
 FORMAT = "lstmabar-reward/1"
 _NAME = re.compile(r"^reward-v(\d+)\.pt$")
@@ -117,6 +120,10 @@ class RewardRegistry:
             return self._model
         with self._lock:
             if key != self._key:
-                self._model = load_version(self.folder, n)
+                try:
+                    self._model = load_version(self.folder, n)
+                except Exception as exc:  # a damaged file must not break the tools: keep the last good one
+                    log.warning("could not load reward model %s (%s); keeping %s", pt.name, exc,
+                                self._model.version if self._model else "none")
                 self._key = key
             return self._model

@@ -288,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         if model is None:
             print(f"No reward model in {folder}; run `lstmabar train reward` first.", file=sys.stderr)
             return 1
+        if not model.compatible(emb):
+            print(f"Reward {model.version} was trained with embedder {model.embedder!r} ({model.emb_dim} dims); "
+                  f"pass --embedder {model.embedder} (now: {embedder_name(emb)!r}).", file=sys.stderr)
+            return 1
         if args.action == "eval":
             print(json.dumps(evaluate(lib, emb, model, folder), indent=2, default=str))
             return 0
