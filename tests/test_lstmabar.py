@@ -156,3 +156,27 @@ def test_shipped_model_knows_its_archetypes():
     assert pa[0].dominant == "noise" and pa[1].dominant in ("sawtooth", "square")
     silent = emb.predict_audio(np.zeros((1, 16000)), 16000)[0]
     assert not silent.in_distribution
+
+
+def test_training_captions_never_contain_held_out_words():
+    import random
+
+    from lstmabar.models.lstmabar.data import (
+        ARCH_WORDS,
+        caption_clean_strict,
+        make_captions,
+        word_held_out,
+        words_for,
+    )
+
+    rng = random.Random(0)
+    d = {"bright": "bright", "attack": "plucky", "noisy": "", "decay": "short", "mod": "steady", "reg": "low"}
+    for i in range(200):
+        t = np.random.default_rng(i).dirichlet(np.full(5, 0.5))
+        for cap in make_captions(t, d, rng, held_out=False, n=3, word="muffled"):
+            assert caption_clean_strict(cap), cap
+        held = make_captions(t, d, rng, held_out=True, n=2)
+        assert held and all(not caption_clean_strict(c) for c in held), held
+    # "kazoo-like" hides a probe word behind a hyphen: it must count as held out
+    assert word_held_out("kazoo-like") and "kazoo-like" not in words_for("sawtooth", False)
+    assert all(words_for(a, False) for a in ARCH_WORDS)

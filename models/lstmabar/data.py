@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,8 +84,19 @@ TEST_TEMPLATES = [  # phrasings no training caption uses
 ]
 
 
+def word_held_out(w: str) -> bool:
+    """A word is held out when it or any hyphen/space part of it is ("kazoo-like" contains "kazoo")."""
+    parts = [p for p in re.split(r"[-\s]+", w) if p]
+    return is_held_out(w) or any(is_held_out(p) for p in parts)
+
+
+def caption_clean_strict(caption: str) -> bool:
+    """holdout.caption_is_clean, also on the parts of hyphenated tokens."""
+    return caption_is_clean(caption) and caption_is_clean(re.sub(r"[-/]", " ", caption))
+
+
 def words_for(arch: str, held_out: bool) -> list[str]:
-    return [w for w in ARCH_WORDS[arch] if is_held_out(w) == held_out and " " not in w]
+    return [w for w in ARCH_WORDS[arch] if word_held_out(w) == held_out and " " not in w]
 
 
 @dataclass
@@ -162,7 +174,7 @@ def make_captions(target: np.ndarray, d: dict[str, str], rng: random.Random, *, 
             cap = f"{source_noun}, {cap}"
         if word:
             cap = rng.choice([f"{cap}, made {word}", f"{word} {cap}", f"a {word} version: {cap}"])
-        if held_out or caption_is_clean(cap):
+        if held_out or caption_clean_strict(cap):
             out.append(cap)
     return out
 
@@ -275,7 +287,7 @@ def recording_clips() -> list[tuple[str, np.ndarray]]:
     from lstmabar.library.audio_io import decode, resample
 
     names = {"trumpet": "sorohanro_-_solo-trumpet-06.ogg", "birdsong": "456440__inspectorj__bird-whistling-robin-single-13.ogg",
-             "jazz": "Kevin_MacLeod_-_Vibe_Ace.ogg", "speech": "198-209-0000.ogg"}
+             "music": "Kevin_MacLeod_-_Vibe_Ace.ogg", "speech": "198-209-0000.ogg"}
     out = []
     for noun, fn in names.items():
         p = SHARED / "audio" / fn
@@ -312,9 +324,9 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
     rng = random.Random(seed)
     eq_words = load_eq_words()
     rv_words = load_reverb_words()
-    eq_train = [(w, c) for w, c in eq_words if not is_held_out(w)]
-    eq_held = [(w, c) for w, c in eq_words if is_held_out(w)]
-    rv_train = [(w, c) for w, c in rv_words if not is_held_out(w)]
+    eq_train = [(w, c) for w, c in eq_words if not word_held_out(w)]
+    eq_held = [(w, c) for w, c in eq_words if word_held_out(w)]
+    rv_train = [(w, c) for w, c in rv_words if not word_held_out(w)]
 
     def with_fx(ex: Example, pool_eq, pool_rv) -> Example:
         r = rng.random()
@@ -378,7 +390,7 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
         ex.captions = [f"{ex.captions[0]}, made {ex.word}"]
     for ex in train:
         for c in ex.captions:
-            assert caption_is_clean(c), c
+            assert caption_clean_strict(c), c
     return {"train": train, "test": test, "eq_test": eq_test}
 
 
