@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--weight", type=float, default=1.5)
     ap.add_argument("--embedder", default="lstmabar")
+    ap.add_argument("--sweep", default="0.25,0.5", help="extra feedback weights for the guided loop (trade-off table); '' for none")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     embedder, emb_label = get_embedder(args.embedder)
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     util = {n: np.zeros((args.seeds, args.rounds)) for n, _, _ in loops}
     cent = {n: np.zeros((args.seeds, args.rounds)) for n, _, _ in loops}
     att = {n: np.zeros((args.seeds, args.rounds)) for n, _, _ in loops}
+    cosv = {n: np.zeros((args.seeds, args.rounds)) for n, _, _ in loops}
     acc = {n: np.full((args.seeds, args.rounds), np.nan) for n, _, _ in loops}
     win = {n: np.zeros((args.seeds, args.rounds)) for n in ("guided", "opposite")}
     t0 = time.perf_counter()
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 util[name][seed, st.round] = sign * st.utility
                 cent[name][seed, st.round] = st.centroid_hz
                 att[name][seed, st.round] = st.attack_s
+                cosv[name][seed, st.round] = st.cosine
                 acc[name][seed, st.round] = np.nan if st.heldout_accuracy is None else st.heldout_accuracy
             per_round_u[name] = [[sign * u for u in st.utilities] for st in stats]
             print(f"seed {seed} {name}: " + " ".join(f"{v:+.2f}" for v in util[name][seed]), file=sys.stderr, flush=True)
@@ -95,6 +98,24 @@ def main(argv: list[str] | None = None) -> int:
                 g = np.array(per_round_u[name][r])[:, None]
                 c = np.array(per_round_u["control"][r])[None, :]
                 win[name][seed, r] = float(((g > c) + 0.5 * (g == c)).mean())
+    # trade-off: the guided loop at other weights (same seeds, same rater)
+    sweep_w = [float(w) for w in args.sweep.split(",") if w.strip()]
+    sweep_u = {w: np.zeros((args.seeds, args.rounds)) for w in sweep_w}
+    sweep_c = {w: np.zeros((args.seeds, args.rounds)) for w in sweep_w}
+    for w in sweep_w:
+        for seed in range(args.seeds):
+            sw = LoopSettings(prompts=s.prompts, per_prompt=s.per_prompt, population=s.population, evaluations=s.evaluations,
+                              rounds=args.rounds, weight=w, epochs=s.epochs, seed=seed)
+            voice = Voice(sample_rate=sw.sample_rate, control_rate=200, seconds=sw.seconds)
+            rater = SimulatedRater.calibrated(voice, sw.sample_rate, sign=1.0, seed=seed)
+            with tempfile.TemporaryDirectory() as d:
+                cfg = Config(output_dir=Path(d))
+                ctx = ToolContext(library=SoundLibrary(cfg), config=cfg, models=ModelCache())
+                for st in run_loop(ctx, embedder, rater, sw, use_reward=True):
+                    sweep_u[w][seed, st.round] = st.utility
+                    sweep_c[w][seed, st.round] = st.cosine
+                ctx.library.close()
+            print(f"seed {seed} weight {w}: " + " ".join(f"{v:+.2f}" for v in sweep_u[w][seed]), file=sys.stderr, flush=True)
     total = time.perf_counter() - t0
 
     fig: dict[str, float] = {
@@ -115,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     later = slice(1, args.rounds)
     fig["guided_minus_control_utility_rounds1plus"] = round(float((util["guided"][:, later] - util["control"][:, later]).mean()), 4)
     fig["opposite_minus_control_utility_rounds1plus"] = round(float((util["opposite"][:, later] - util["control"][:, later]).mean()), 4)
+    for name in util:
+        fig[f"{name}_prompt_cosine_rounds1plus"] = round(float(cosv[name][:, later].mean()), 4)
+    trade = [(0.0, util["control"], cosv["control"])] + [(w, sweep_u[w], sweep_c[w]) for w in sweep_w] + [(args.weight, util["guided"], cosv["guided"])]
+    for w, u, c in trade:
+        fig[f"weight_{w:g}_utility_gain_rounds1plus"] = round(float((u[:, later] - util["control"][:, later]).mean()), 4)
+        fig[f"weight_{w:g}_prompt_cosine_rounds1plus"] = round(float(c[:, later].mean()), 4)
+    fig["prompt_cosine_round0"] = round(float(cosv["control"][:, 0].mean()), 4)
     fig["guided_win_rate_vs_control_last_round"] = round(float(win["guided"][:, -1].mean()), 4)
     fig["opposite_win_rate_vs_control_last_round"] = round(float(win["opposite"][:, -1].mean()), 4)
     for name in ("guided", "opposite"):
@@ -171,8 +199,16 @@ Mean utility gain over control in rounds 1+: guided {fig['guided_minus_control_u
 {fig['opposite_minus_control_utility_rounds1plus']:+.2f}. Which part of the taste moved (geometric mean ratio to control, rounds 1+):
 spectral centroid x{fig['guided_centroid_ratio_vs_control_rounds1plus']:.2f} guided, x{fig['opposite_centroid_ratio_vs_control_rounds1plus']:.2f} opposite;
 attack time x{fig['guided_attack_ratio_vs_control_rounds1plus']:.2f} guided, x{fig['opposite_attack_ratio_vs_control_rounds1plus']:.2f} opposite.
+What it costs in prompt match (mean cosine of outputs to their prompt under the embedder, rounds 1+): guided
+{fig['guided_prompt_cosine_rounds1plus']:.3f}, control {fig['control_prompt_cosine_rounds1plus']:.3f}, opposite {fig['opposite_prompt_cosine_rounds1plus']:.3f}.
 {fig['seconds_per_round']:.1f} s per round (generation + rating +
 retraining) on this CPU. Curve: `docs/results/feedback_loop.png`.
+
+Trade-off between the rater's taste and the prompt (rounds 1+, same seeds; weight 0 is the control loop):
+
+| feedback_weight | utility gain over control | prompt cosine |
+|---|---|---|
+""" + "\n".join(f"| {w:g} | {fig[f'weight_{w:g}_utility_gain_rounds1plus']:+.2f} | {fig[f'weight_{w:g}_prompt_cosine_rounds1plus']:.3f} |" for w, _, _ in trade) + f"""
 
 Caveats: a simulated rater whose taste is a simple function of the audio; a toy embedder when the project's embedder is not
 available; small searches. It shows the mechanism closes the loop, not how fast real listeners' taste is learned.

@@ -96,6 +96,7 @@ class RoundStats:
     centroid_hz: float
     attack_s: float
     mean_rating: float
+    cosine: float = 0.0  # mean cosine(audio, prompt) of the outputs: what the reward term costs in prompt match
     heldout_accuracy: float | None = None  # of the model trained after this round
     utilities: list[float] = field(default_factory=list)
 
@@ -132,11 +133,15 @@ def run_loop(
     stats: list[RoundStats] = []
     for rnd in range(s.rounds):
         reward = load_reward(ctx, embedder) if use_reward else None
-        us, cs, ats, rs = [], [], [], []
+        us, cs, ats, rs, coss = [], [], [], [], []
         for pi, prompt in enumerate(s.prompts):
             seed = s.seed * 1000 + rnd * 10 + pi
             patches, audio = generate(voice, embedder, prompt, reward, s.weight if use_reward else 0.0, s, seed)
             a = audio.numpy()
+            with torch.no_grad():
+                e = torch.nn.functional.normalize(embedder.embed_audio(audio, s.sample_rate).float(), dim=-1)
+                t = torch.nn.functional.normalize(embedder.embed_text([prompt]).float(), dim=-1)[0]
+            coss.extend((e @ t).tolist())
             u = rater.utility(a, s.sample_rate)
             c, at = taste_measures(a, s.sample_rate)
             ids = []
@@ -173,6 +178,7 @@ def run_loop(
             centroid_hz=float(np.exp(np.mean(np.log(cs)))),
             attack_s=float(np.exp(np.mean(np.log(ats)))),
             mean_rating=float(np.mean(rs)),
+            cosine=float(np.mean(coss)),
             heldout_accuracy=model.manifest["heldout"].get("pairwise_accuracy"),
             utilities=[float(v) for v in us],
         )
