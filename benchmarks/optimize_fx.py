@@ -144,7 +144,7 @@ def strength_figures(embedder, quick: bool) -> tuple[dict[str, float], str]:
 
 
 # ----------------------------------------------------------------------------- 2. speed
-def speed_figures(embedder, emb_name: str, prompts: list[str], quick: bool) -> tuple[dict[str, float], list[str]]:
+def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick: bool) -> tuple[dict[str, float], list[str]]:
     from lstmabar.library.audio_input import AudioInput
     from lstmabar.library.config import Config
     from lstmabar.library.store import SoundLibrary
@@ -163,7 +163,7 @@ def speed_figures(embedder, emb_name: str, prompts: list[str], quick: bool) -> t
         models._items["embedder:bench"] = embedder
         for label, chain in (("eq", ["eq"]), ("eq_reverb_comp", ["eq", "reverb", "compressor"])):
             walls, scores, evals, steps = [], [], [], []
-            for prompt in prompts:
+            for prompt in prompts[label]:
                 ctx = ToolContext(library=lib, config=cfg, models=models)
                 t0 = time.perf_counter()
                 out = run(Input(audio=AudioInput(path=str(wav)), prompt=prompt, chain=chain), ctx).output
@@ -202,7 +202,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small budgets for a smoke run (figures not comparable)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-strength", action="store_true")
-    ap.add_argument("--prompts", default="brighter,warmer,more spacious")
+    ap.add_argument("--eq-prompts", default="brighter,warmer")
+    ap.add_argument("--chain-prompts", default="brighter and roomier,warm and punchy")
     args = ap.parse_args()
     embedder, emb_label = load_embedder_or_fallback(args.embedder)
     figs: dict[str, float] = {}
@@ -217,7 +218,9 @@ def main() -> None:
         "float64 IIR filter (tests: < 1e-5); the residual is pedalboard's float32 IIR arithmetic, largest for low, narrow, boosted bands."
     )
     if not args.skip_speed:
-        prompts = args.prompts.split(",") if not args.quick else ["brighter"]
+        prompts = {"eq": args.eq_prompts.split(","), "eq_reverb_comp": args.chain_prompts.split(",")}
+        if args.quick:
+            prompts = {k: v[:1] for k, v in prompts.items()}
         s, rows = speed_figures(embedder, args.embedder, prompts, args.quick)
         figs.update(s)
         md.append(
