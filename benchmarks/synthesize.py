@@ -270,6 +270,16 @@ def main() -> None:
     lines = []
     if fake:
         lines.append(f"**The default embedder could not be loaded ({why}); these figures use the test fake `TinyEmbedder` (band energies + hashed words), so the scores say nothing about semantic quality — rerun `python -m benchmarks.synthesize` once `load_embedder('{args.embedder}')` works.**\n")
+    wfile = Path(args.embedder.partition(":")[2]) if ":" in args.embedder else None
+    if wfile is None and emb_name == "lstmabar":
+        from lstmabar.models.lstmabar import embedder as _lem
+
+        wfile = Path(getattr(_lem, "WEIGHTS", ""))
+    if wfile is not None and wfile.is_file():
+        import hashlib
+
+        digest = hashlib.sha256(wfile.read_bytes()).hexdigest()[:12]
+        lines.append(f"Weights: `{wfile.name}` sha256 {digest}… ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(wfile.stat().st_mtime))}).\n")
     lines.append(f"Embedder optimised: `{emb_name}`. Prompts: the {len(prompts)} held-out `SYNTH_EVAL_PROMPTS`. Voice synth, 2 s (rendered at {rate} Hz during search, the embedder's rate; results at 48 kHz), population {POP}, {args.evals} evaluations per search, seed 0, torch threads {args.threads}.\n")
     lines.append("### ES vs random search at equal evaluations (mean best cosine over prompts)\n")
     lines.append("| evaluations | " + " | ".join(methods) + " |")
