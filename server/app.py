@@ -26,6 +26,7 @@ from lstmabar.prompts import register_prompts
 from lstmabar.tools import all_tools
 from lstmabar.tools.base import ModelCache, ToolContext, ToolOutcome, ToolSpec
 
+from .rating_page import register_rating_routes
 from .resources import register_resources
 from .workers import WorkerPool, run_cancellable
 
@@ -82,6 +83,7 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
         _add_tool(server, state, spec)
     register_resources(server, state)
     register_prompts(server)
+    register_rating_routes(server, state)
 
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
     async def healthz(_request: Request) -> JSONResponse:

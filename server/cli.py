@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--database-url")
     e.set_defaults(func=cmd_feedback)
 
+    r = sub.add_parser("reward", help="reward model from ratings: train, eval (held-out pairwise accuracy), export with predictions")
+    r.add_argument("reward_action", choices=["train", "eval", "export"])
+    r.set_defaults(func=None)
+
     t = sub.add_parser("train", help="train a model; further arguments go to its trainer")
     t.add_argument("model", choices=sorted(TRAINERS))
     t.set_defaults(func=None)
@@ -114,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "train":
         return cmd_train(args, rest)
+    if args.command == "reward":
+        from lstmabar.models.reward.train import main as reward_main
+
+        return int(reward_main([args.reward_action, *rest]) or 0)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     return int(args.func(args) or 0)
