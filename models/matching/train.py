@@ -73,9 +73,10 @@ def train_one(
     seed: int = 0,
     log=print,
     arch_kwargs: dict | None = None,
+    init: torch.nn.Module | None = None,
 ) -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(seed)
-    model = build(arch, pool.spec.num_params, **(arch_kwargs or {})).to(device)
+    model = (init if init is not None else build(arch, pool.spec.num_params, **(arch_kwargs or {}))).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", action="store_true", help="continue from the weights in --out (a new cosine cycle); figures accumulate")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -164,12 +166,23 @@ def main(argv: list[str] | None = None) -> None:
 
     summary = {"synth": spec.name, "pool": len(pool), "pool_render_seconds": round(render_s, 1), "device": str(device)}
     for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
+        init, previous = None, None
+        if args.resume:
+            from .matcher import load_network
+
+            init, blob = load_network(spec.name, arch, args.out)
+            init.train()
+            previous = blob["stats"]
         model, stats = train_one(
             arch, pool, val, steps=steps, batch=args.batch, lr=args.lr if arch != "mlp" else args.lr * 0.5, device=device,
             refresh_every=args.refresh_every, refresh_fraction=args.refresh_fraction, seed=args.seed,
-            log=lambda m: print(m, flush=True),
+            log=lambda m: print(m, flush=True), init=init,
         )
         stats.update(summary)
+        if previous:
+            stats["previous_runs"] = previous.get("previous_runs", []) + [{k: v for k, v in previous.items() if k != "previous_runs"}]
+            stats["examples_seen"] += sum(r["examples_seen"] for r in stats["previous_runs"])
+            stats["train_seconds"] = round(stats["train_seconds"] + sum(r["train_seconds"] for r in stats["previous_runs"]), 1)
         path = save(model, arch, spec, stats, args.out)
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) val MSE {stats['val_mse']:.4f}", flush=True)
         (args.out / f"{spec.name}_{arch}.json").write_text(json.dumps(stats, indent=2) + "\n")
