@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---------------------------------------------------------------- 2. AST + CREPE + refinement vs random search
     matcher = Matcher("voice")
+    matcher_cnn = Matcher("voice", arch="cnn")
     n_ref = min(args.refined, len(params))
-    ast_only, ast_pitch, full, rand, times, pitch_err = [], [], [], [], [], []
+    ast_only, ast_pitch, full, rand, times, cnn_full = [], [], [], [], [], []
     full_mse = []
     for i in range(n_ref):
         tgt = audio[i].numpy()
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         ast_pitch.append(res.predicted_metrics)
         full.append(res.metrics)
         full_mse.append(float(((res.normalized - params[i]) ** 2).mean()))
+        cnn_full.append(matcher_cnn.match(tgt, FEATURE_SR, budget_s=args.budget, seed=0).metrics)
         fixed = {}
         pe = res.pitch
         if pe.midi is not None:
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     md.append("| pipeline | spectral conv. | log-spectral dist. (dB) | MFCC L1 | MR-STFT |")
     md.append("|---|---|---|---|---|")
     for label, key, rows in (("AST alone", "ast_subset", ast_only), ("AST + CREPE note", "ast_pitch", ast_pitch),
-                             ("AST + CREPE + CMA-ES refinement", "ast_refined", full), ("random search, same time", "random_search", rand)):
+                             ("AST + CREPE + CMA-ES refinement", "ast_refined", full), ("CNN + CREPE + CMA-ES refinement", "cnn_refined", cnn_full),
+                             ("random search, same time", "random_search", rand)):
         m = mean_metrics(rows)
         fig.update({f"synthetic_{key}_{k}": v for k, v in m.items()})
         md.append(f"| {label} | {m['spectral_convergence']:.3f} | {m['log_spectral_distance_db']:.2f} | {m['mfcc_l1']:.2f} | {m['mr_stft']:.3f} |")

@@ -22,6 +22,7 @@ MAX_INPUT_SECONDS = 30.0
 class Input(BaseModel):
     audio: AudioInput = Field(description="The sound to imitate: a library sound_id, an allowed path, a URL or base64 bytes. Only its first 2 s (after leading silence) are matched.")
     synth: Literal["voice", "archetype"] = Field("voice", description="'voice': the 78-parameter modular synth; 'archetype': the five-archetype engine (sine/square/sawtooth/triangle/noise weights + envelope and filter).")
+    network: Literal["ast", "cnn", "mlp"] = Field("ast", description="For synth='voice': the network that makes the first guess: 'ast' (audio spectrogram transformer, seed 002's method) or the 'cnn' / 'mlp' baselines.")
     budget_seconds: float = Field(5.0, ge=0.0, le=120.0, description="Wall-clock budget for the whole call; the time left after the network's guess goes to refinement (0: network guess only).")
     refine: bool = Field(True, description="Refine the network's guess with CMA-ES on a multi-resolution STFT loss.")
     use_pitch: bool = Field(True, description="Set the keyboard note from the target's f0 (CREPE) instead of trusting the network alone.")
@@ -64,16 +65,17 @@ def _metrics(d: dict[str, float]) -> MatchMetrics:
     return MatchMetrics(**{k: round(float(v), 4) for k, v in d.items()})
 
 
-def get_matcher(ctx: ToolContext, synth: str):
+def get_matcher(ctx: ToolContext, synth: str, network: str = "ast"):
     from lstmabar.models.matching.matcher import Matcher
 
     def factory():
         try:
-            return Matcher(synth)
+            return Matcher(synth, arch=network)
         except FileNotFoundError as exc:
             raise ToolError(f"match_sound is not ready for the {synth} synth: {exc}") from exc
 
-    return ctx.models.get(f"matcher:{synth}", factory)
+    key = f"matcher:{synth}:{network}" if synth == "voice" else f"matcher:{synth}"
+    return ctx.models.get(key, factory)
 
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
@@ -88,7 +90,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if len(mono) < sr // 20 or float(np.sqrt(np.mean(mono.astype(np.float64) ** 2))) < 1e-5:
         raise ToolError("The target is silent or shorter than 50 ms; send a sound with audible content.")
     ctx.progress(0, 100, "loading the matcher")
-    matcher = get_matcher(ctx, inp.synth)
+    matcher = get_matcher(ctx, inp.synth, inp.network)
 
     def progress(frac: float, message: str) -> None:
         ctx.progress(round(5 + 90 * frac, 1), 100, message)
