@@ -23,6 +23,8 @@ SEED_PER = {  # MSE / Pearson / F1
     "sawtooth": (0.0572, 0.503, 0.4685), "sine": (0.1131, 0.520, 0.6836),
 }
 ARCH = ("sine", "square", "sawtooth", "triangle", "noise")
+ATT_WORDS = {"none": "no attention block (the ablation's winner)", "quantum": "8-qubit quantum attention",
+             "classical": "classical attention"}
 
 
 def probe_expectations() -> dict[str, str]:
@@ -59,7 +61,8 @@ def main() -> None:
     figs["probe_words_n"] = float(2 * len(probes))
     figs["probe_words_top1"] = round(ok / max(1, 2 * len(probes)), 4)
     # out-of-distribution detection: nonsense vs held-out test captions
-    nonsense = ["qzxv blorptang wuggle", "asdf jkl", "the quarterly tax report", "my cat sat on the mat", "", "lorem ipsum dolor"]
+    nonsense = ["qzxv blorptang wuggle", "asdf jkl", "the quarterly tax report", "my cat sat on the mat", "", "lorem ipsum dolor",
+                "please book a flight to paris", "what is the capital of France", "1234 5678", "SELECT * FROM users", "banana", "hello world"]
     test_caps = [blob["caption_text"][c[0]] for c in blob["test"]["captions"]][:200]
     pn = emb.predict_text(nonsense)
     pt = emb.predict_text(test_caps)
@@ -102,7 +105,7 @@ def main() -> None:
         per.append(f"| {a} | {s[0]:.4f} / {s[1]:.3f} / {s[2]:.3f} | {figs['text_' + a + '_mse']:.4f} / {figs['text_' + a + '_pearson']:.3f} / {figs['text_' + a + '_f1']:.3f} | "
                    f"{figs['audio_' + a + '_mse']:.4f} / {figs['audio_' + a + '_pearson']:.3f} / {figs['audio_' + a + '_f1']:.3f} |")
     md = f"""
-LSTMABAR (seed 000) trained here: frozen all-MiniLM-L6-v2 + {ckpt['config']['attention']} attention + projection (text),
+LSTMABAR (seed 000) trained here: frozen all-MiniLM-L6-v2 + {ATT_WORDS[ckpt["config"]["attention"]]} + projection (text),
 ResNet-18-layout CNN on 64-band log-mel (audio), joint space {ckpt['config']['dim']}-d, InfoNCE + archetype head.
 Trained {int(figs['train_steps'])} steps in {figs['train_seconds'] / 60:.1f} min on this CPU, {int(figs['train_sounds'])} training sounds.
 Run `python -m benchmarks.lstmabar_model`; the figures are in docs/results/lstmabar_model.json.
