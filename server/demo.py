@@ -20,10 +20,12 @@ from mcp_types import BlobResourceContents
 # Calls made when the tool exists in this build, in order; "$name" refers to a sound id saved earlier.
 STEPS: list[tuple[str, str, dict[str, Any]]] = [
     ("predict", "predict_archetypes", {"texts": ["a warm, smooth pad", "harsh digital buzz", "airy breathy noise"]}),
-    ("pad", "synthesize_from_text", {"prompt": "a warm, evolving pad", "top_k": 2, "max_evaluations": 400, "seed": 1}),
-    ("darker", "synthesize_from_text", {"prompt": "darker", "start_from": "$pad", "top_k": 1, "max_evaluations": 200, "seed": 2}),
+    ("pad", "synthesize_from_text", {"prompt": "a warm, evolving pad", "k": 2, "max_evaluations": 600, "seed": 1}),
+    ("darker", "synthesize_from_text", {"prompt": "darker", "start_from": "$pad", "k": 1, "max_evaluations": 300, "seed": 2}),
+    ("between", "interpolate_sounds", {"a": "$pad", "b": "$darker", "steps": 2}),
     ("fx", "optimize_fx", {"audio": {"sound_id": "$chord"}, "prompt": "brighter and a bit roomier", "seed": 1}),
-    ("match", "match_sound", {"target": {"sound_id": "$chord"}, "seed": 1}),
+    ("match", "match_sound", {"audio": {"sound_id": "$chord"}, "seed": 1}),
+    ("to_rate", "sounds_to_rate", {}),
 ]
 
 
@@ -34,22 +36,9 @@ def _chord(path: Path, sr: int = 44_100, seconds: float = 2.0) -> None:
     sf.write(path, (0.3 * env * x).astype(np.float32), sr)
 
 
-def _first_sound_id(result: Any) -> str | None:
-    data = result.structured_content or {}
-    for key in ("sound", "sounds", "candidates", "results", "match", "preview"):
-        v = data.get(key)
-        if isinstance(v, dict) and "id" in v:
-            return v["id"]
-        if isinstance(v, dict) and isinstance(v.get("sound"), dict):
-            return v["sound"]["id"]
-        if isinstance(v, list) and v:
-            item = v[0]
-            if isinstance(item, dict):
-                if "id" in item:
-                    return item["id"]
-                if isinstance(item.get("sound"), dict):
-                    return item["sound"]["id"]
-    return None
+def _sound_ids(result: Any) -> list[str]:
+    """Every sound a call stored, from the resource links in its content."""
+    return [str(c.uri).removeprefix("sound://") for c in result.content if getattr(c, "type", "") == "resource_link"]
 
 
 def _resolve(args: dict[str, Any], ids: dict[str, str]) -> dict[str, Any] | None:
@@ -80,6 +69,7 @@ async def _session(out: Path, embedder: str | None) -> dict[str, Any]:
     params = StdioServerParameters(command=sys.executable, args=["-m", "lstmabar.server.cli", "serve"], env=env)
     summary: dict[str, Any] = {"calls": [], "files": []}
     ids: dict[str, str] = {}
+    all_sounds: list[tuple[str, str]] = []
     async with Client(params, read_timeout_seconds=900) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
         summary["tools"] = tools
@@ -105,9 +95,11 @@ async def _session(out: Path, embedder: str | None) -> dict[str, Any]:
             }
             summary["calls"].append(entry)
             print(f"[{name}] {'ERROR ' if res.is_error else ''}{text[:300]}", file=sys.stderr)
-            sid = None if res.is_error or name in ("rate_feedback", "list_sounds") else _first_sound_id(res)
-            if sid:
-                ids[label] = sid
+            made = [] if res.is_error else _sound_ids(res)
+            entry["sounds"] = made
+            if made:
+                ids[label] = made[0]
+                all_sounds.extend((label, sid) for sid in made)
             return res
 
         await call("chord", "import_sound", {"audio": {"path": str(chord.resolve())}, "name": "demo chord"})
@@ -124,7 +116,7 @@ async def _session(out: Path, embedder: str | None) -> dict[str, Any]:
             await call("prefer", "rate_feedback", {"sound_id": rated[0], "preferred_over": rated[1], "request_id": "demo-2"})
         await call("list", "list_sounds", {"limit": 20})
 
-        for label, sid in ids.items():
+        for label, sid in all_sounds:
             res = await client.read_resource(f"sound://{sid}")
             blob = next(c for c in res.contents if isinstance(c, BlobResourceContents))
             path = out / f"{label}_{sid}.wav"
