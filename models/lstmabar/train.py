@@ -157,7 +157,8 @@ def _noisy(v: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def train_joint(blob: dict, cfg: ModelConfig, *, minutes: float, max_steps: int, seed: int, device,
-                batch: int = 64, lr: float = 1e-3, eval_every: int = 200, text_noise: float = TEXT_NOISE) -> tuple[LSTMABARModel, dict]:
+                batch: int = 64, lr: float = 1e-3, eval_every: int = 200, text_noise: float = TEXT_NOISE,
+                fixed_steps: bool = False) -> tuple[LSTMABARModel, dict]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = LSTMABARModel(cfg).to(device)
@@ -174,7 +175,7 @@ def train_joint(blob: dict, cfg: ModelConfig, *, minutes: float, max_steps: int,
     for idx in _batches(len(caps), batch, rng):
         if step >= planned or (time.time() - t0) > minutes * 60:
             break
-        if step == 20:  # plan the schedule from the measured speed
+        if step == 20 and not fixed_steps:  # plan the schedule from the measured speed
             per = (time.time() - t0) / 20
             planned = min(max_steps, int(minutes * 60 / per))
             log(f"{per:.2f} s/step -> {planned} steps")
@@ -276,6 +277,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=25.0, help="training time budget")
     ap.add_argument("--max-steps", type=int, default=20000)
+    ap.add_argument("--steps", type=int, default=None, help="plan the schedule for exactly this many steps (--minutes stays a hard cap)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--attention", default="none", choices=["quantum", "classical", "none"],
@@ -299,8 +301,8 @@ def main(argv=None) -> None:
         (CACHE / f"ablation_noise{args.text_noise:g}.json").write_text(json.dumps(res, indent=1))
         return
     cfg = ModelConfig(attention=args.attention)
-    model, info = train_joint(blob, cfg, minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
-                              device=device, batch=args.batch, text_noise=args.text_noise)
+    model, info = train_joint(blob, cfg, minutes=args.minutes, max_steps=args.steps or args.max_steps, seed=args.seed,
+                              device=device, batch=args.batch, text_noise=args.text_noise, fixed_steps=args.steps is not None)
     metrics = evaluate(model, blob, device, "test")
     metrics.update(evaluate(model, blob, device, "eq_test", prefix="eq_"))
     log(json.dumps({k: round(v, 4) for k, v in metrics.items()}))
