@@ -185,7 +185,7 @@ class Matcher:
         refine: bool = True,
         use_pitch: bool = True,
         seed: int = 0,
-        population: int = 12,
+        population: int = 24,
         progress: ProgressFn | None = None,
     ) -> MatchResult:
         t0 = time.monotonic()

@@ -34,6 +34,19 @@ class SearchResult:
     history: list[float] = field(default_factory=list)  # best loss after each generation
 
 
+def _one_blas_thread():
+    """CMA-ES's per-generation eigendecomposition is far slower with a multi-threaded BLAS on a busy
+    2-core machine than single-threaded (thread contention); pin it to one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 def _loss(render: RenderFn, target: torch.Tensor, cand: torch.Tensor, seed: int) -> torch.Tensor:
     with torch.no_grad():
         audio = render(cand, seed)
@@ -79,14 +92,18 @@ def cma_refine(
     evals, gen = 1, 0
     x0 = start[free].double().numpy().clip(1e-3, 1 - 1e-3)
     bounds = np.tile([0.0, 1.0], (len(free), 1))
-    es = CMA(mean=x0, sigma=sigma, bounds=bounds, population_size=population, seed=seed)
+    # n_max_resampling=1: in ~77 dimensions nearly every draw leaves the box somewhere and
+    # resampling costs up to 100 draws per candidate; the package clips instead.
+    es = CMA(mean=x0, sigma=sigma, bounds=bounds, population_size=population, seed=seed, n_max_resampling=1)
     # leave room for one more generation within the budget
     gen_time = 0.0
     while gen < max_generations and time.monotonic() - t0 + gen_time <= budget_s:
         g0 = time.monotonic()
-        xs = np.stack([es.ask() for _ in range(es.population_size)])
+        with _one_blas_thread():
+            xs = np.clip(np.stack([es.ask() for _ in range(es.population_size)]), 0.0, 1.0)
         losses = _loss(render, target, full(xs), seed)
-        es.tell([(x, float(l)) for x, l in zip(xs, losses)])
+        with _one_blas_thread():
+            es.tell([(x, float(l)) for x, l in zip(xs, losses)])
         evals += len(xs)
         gen += 1
         k = int(torch.argmin(losses))
