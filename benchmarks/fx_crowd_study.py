@@ -131,8 +131,9 @@ def _init(emb_name: str) -> None:
 
 def _job(kind: str, word: str, source: str, excerpt_s: float, steps: int | None, generations: int | None) -> tuple[str, str, str, list[float]]:
     x, sr = load_source(source, excerpt_s)
-    if kind == "eq":
-        res = optimize_chain(["eq"], x, sr, _EMB, word, seed=0, steps=steps)
+    if kind.startswith("eq"):
+        loss = kind.split(":", 1)[1] if ":" in kind else "both"
+        res = optimize_chain(["eq"], x, sr, _EMB, word, seed=0, steps=steps, loss=loss)
         keep = BANDS < 0.45 * sr
         return kind, word, source, twins.eq_curve_db(["eq"], res.normalized, BANDS[keep], sr).tolist()
     res = optimize_chain(["reverb"], np.pad(x, (0, sr)), sr, _EMB, word, seed=0, generations=generations)
@@ -179,6 +180,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="Adam steps (default: optimize_fx's default)")
     ap.add_argument("--generations", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="print only, do not write the report")
+    ap.add_argument("--loss-ablation", default="cosine,directional", help="extra EQ runs with these losses (mean r only)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     _, emb_label = load_embedder_or_fake(args.embedder)
@@ -191,6 +193,8 @@ def main() -> None:
 
     jobs = [("eq", w, s, args.excerpt, args.steps, args.generations) for w in words for s in sources]
     jobs += [("reverb", w, s, args.excerpt, args.steps, args.generations) for w in rwords for s in rsources]
+    ablations = [a for a in args.loss_ablation.split(",") if a]
+    jobs += [(f"eq:{a}", w, s, args.excerpt, args.steps, args.generations) for a in ablations for w in words for s in sources]
     results: dict[tuple[str, str, str], list[float]] = {}
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init, initargs=(args.embedder,)) as pool:
         futs = [pool.submit(_job, *j) for j in jobs]
@@ -239,6 +243,19 @@ def main() -> None:
     }
     for s, v in r_by_source.items():
         figs[f"eq_r_mean_source_{s}"] = float(np.mean(v))
+    ablation_lines = []
+    for a in ablations:
+        per_w = []
+        for w in words:
+            rs_a = []
+            for s in sources:
+                sr = load_source(s, 0.1)[1]
+                keep = BANDS < 0.45 * sr
+                rs_a.append(pearson(np.array(results[(f"eq:{a}", w, s)]), curve[w][keep]))
+            per_w.append(float(np.mean(rs_a)))
+        figs[f"eq_r_mean_loss_{a}"] = float(np.mean(per_w))
+        figs[f"eq_words_r_positive_share_loss_{a}"] = float(np.mean([v > 0 for v in per_w]))
+        ablation_lines.append(f"{a} loss: mean r {np.mean(per_w):+.3f} (r > 0 for {np.mean([v > 0 for v in per_w]):.0%} of words)")
     for w, v in r_word.items():
         figs[f"eq_r_word_{w.replace('-', '_').replace(' ', '_')}"] = v
 
@@ -301,6 +318,7 @@ Baselines: random settings (10 draws per source); the crowd curve of the nearest
 
 Mean r: optimize_fx **{figs['eq_r_mean']:+.3f}** (median {figs['eq_r_median']:+.3f}; r > 0 for {figs['eq_words_r_positive_share']:.0%} of words), random settings {figs['eq_r_random_mean']:+.3f}, nearest known word's crowd curve {figs['eq_r_nearest_known_word_mean']:+.3f} (optimize_fx beats it on {figs['eq_words_beating_nearest_word_share']:.0%} of words), single SocialFX contributors {figs['eq_r_socialfx_individual_mean'] if figs['eq_r_socialfx_individual_mean'] is not None else float('nan'):+.3f}.
 Per source: {', '.join(f"{s} {figs['eq_r_mean_source_' + s]:+.2f}" for s in sources)}.
+Same words and sources with the other Text2FX losses (the table uses the default, cosine + directional): {'; '.join(ablation_lines) if ablation_lines else 'not run'}.
 
 ### Reverb: {len(rwords)} held-out Audealize reverb words with the most contributors; sources: {', '.join(rsources)}
 

@@ -152,7 +152,10 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
     from lstmabar.tools.optimize_fx import Input, run
 
     figs: dict[str, float] = {}
-    rows = []
+    rows: list[str] = []
+    sweep_rows: list[str] = []
+    sweeps = {"eq": [(30, None), (60, None), (100, None), (150, None), (200, None)],
+              "eq_reverb_comp": [(30, 4), (60, 8), (100, 12), (150, 16)]}
     x, sr = load_source("trumpet", 5.0)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "clip.wav"
@@ -166,6 +169,8 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
             ToolContext(library=lib, config=cfg, models=models))
         for label, chain in (("eq", ["eq"]), ("eq_reverb_comp", ["eq", "reverb", "compressor"])):
             walls, scores, evals, steps = [], [], [], []
+            sweep_scores: dict[tuple, list[float]] = {}
+            sweep_secs: dict[tuple, list[float]] = {}
             for prompt in prompts[label]:
                 ctx = ToolContext(library=lib, config=cfg, models=models)
                 t0 = time.perf_counter()
@@ -182,6 +187,14 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
                 gain_default = out.loss_before - out.loss_after
                 gain_ref = ref.loss_before - ref.loss_after
                 score = gain_default / gain_ref if gain_ref > 1e-9 else float("nan")
+                # budget sweep on the same excerpt against the same reference
+                for budget in (sweeps[label] if not quick else sweeps[label][:1]):
+                    st_, gen_ = budget
+                    r = optimize_chain(chain, ex, sr, embedder, prompt, loss=out.loss, strength=strength, steps=st_,
+                                       generations=gen_, seed=0)
+                    g = r.loss_before - r.loss_after
+                    sweep_scores.setdefault(budget, []).append(g / gain_ref if gain_ref > 1e-9 else float("nan"))
+                    sweep_secs.setdefault(budget, []).append(r.seconds)
                 walls.append(wall)
                 scores.append(score)
                 evals.append(out.es_evaluations)
@@ -189,6 +202,18 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
                 rows.append(f"| {label} | {prompt} | {wall:.1f} ({out.seconds:.1f}) | {out.adam_steps} | {out.es_evaluations} | {out.loss_before:.4f} | {out.loss_after:.4f} | "
                             f"{ref.loss_after:.4f} ({ref.adam_steps} steps, {ref.es_evaluations} renders, {ref.seconds:.0f} s) | {score:.2f} |")
                 print(rows[-1], flush=True)
+            needed = None
+            for budget in sorted(sweep_scores, key=lambda b: (b[0], b[1] or 0)):
+                st_, gen_ = budget
+                tag = f"{st_}_steps" + (f"_{gen_}_generations" if gen_ else "")
+                figs[f"sweep_{label}_{tag}_score_mean"] = float(np.nanmean(sweep_scores[budget]))
+                figs[f"sweep_{label}_{tag}_optimise_s_mean"] = float(np.mean(sweep_secs[budget]))
+                sweep_rows.append(f"| {label} | {st_} | {gen_ or '-'} | {np.nanmean(sweep_scores[budget]):.2f} ({', '.join(f'{v:.2f}' for v in sweep_scores[budget])}) | {np.mean(sweep_secs[budget]):.1f} |")
+                if needed is None and np.nanmean(sweep_scores[budget]) >= 0.9:
+                    needed = budget
+            figs[f"speed_{label}_budget_needed_adam_steps"] = float(needed[0]) if needed else float("nan")
+            if label != "eq":
+                figs[f"speed_{label}_budget_needed_generations"] = float(needed[1]) if needed else float("nan")
             figs[f"speed_{label}_wall_s_mean"] = float(np.mean(walls))
             figs[f"speed_{label}_wall_s_max"] = float(np.max(walls))
             figs[f"speed_{label}_score_vs_600_mean"] = float(np.nanmean(scores))
@@ -196,7 +221,7 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
             figs[f"speed_{label}_adam_steps"] = float(np.mean(steps))
             figs[f"speed_{label}_es_evaluations"] = float(np.mean(evals))
         lib.close()
-    return figs, rows
+    return figs, rows, sweep_rows
 
 
 def main() -> None:
@@ -224,7 +249,7 @@ def main() -> None:
         prompts = {"eq": args.eq_prompts.split(","), "eq_reverb_comp": args.chain_prompts.split(",")}
         if args.quick:
             prompts = {k: v[:1] for k, v in prompts.items()}
-        s, rows = speed_figures(embedder, args.embedder, prompts, args.quick)
+        s, rows, sweep_rows = speed_figures(embedder, args.embedder, prompts, args.quick)
         figs.update(s)
         md.append(
             "\n### Speed (5 s trumpet clip, 22.05 kHz, default budget, embedder already loaded)\n\n"
@@ -234,6 +259,11 @@ def main() -> None:
             + "\n".join(rows)
             + f"\n\nEQ only: mean {figs['speed_eq_wall_s_mean']:.1f} s per call (goal < 20 s), score {figs['speed_eq_score_vs_600_mean']:.2f} (goal >= 0.9). "
             f"EQ -> reverb -> compressor: mean {figs['speed_eq_reverb_comp_wall_s_mean']:.1f} s, score {figs['speed_eq_reverb_comp_score_vs_600_mean']:.2f}."
+            "\n\nBudget sweep (optimiser only, same excerpt and reference; default lr schedule lr = min(0.1, 6 / steps)):\n\n"
+            "| chain | Adam steps | CMA-ES generations | score mean (per prompt) | optimise s |\n|---|---|---|---|---|\n" + "\n".join(sweep_rows)
+            + f"\n\nSmallest budget reaching a mean score of 0.9: EQ {figs['speed_eq_budget_needed_adam_steps']} Adam steps; "
+            f"EQ -> reverb -> compressor {figs['speed_eq_reverb_comp_budget_needed_adam_steps']} Adam steps with "
+            f"{figs.get('speed_eq_reverb_comp_budget_needed_generations')} CMA-ES generations (nan: none of the sweep did)."
         )
     if not args.skip_strength:
         sf_, smd = strength_figures(embedder, args.quick)
