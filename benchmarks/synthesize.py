@@ -30,7 +30,7 @@ from benchmarks._report import DOCS, write_report
 from lstmabar.models.lstmabar.holdout import SYNTH_EVAL_PROMPTS
 from lstmabar.models.search import ParamSpace, make_strategy, run_search
 from lstmabar.models.search.describe import describe, words_for
-from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
+from lstmabar.models.search.objective import TextAudioObjective
 
 SR = 48_000
 SECONDS = 2.0
@@ -113,7 +113,7 @@ def main() -> None:
     emb_name = getattr(emb, "name", args.embedder)
     second, why2 = load(args.second) if args.second else (None, "not requested")
 
-    from lstmabar.tools.synthesize_from_text import search_rate
+    from lstmabar.tools.synthesize_from_text import render_final, search_rate
 
     voice = Voice(sample_rate=SR, control_rate=480, seconds=SECONDS)
     rate = search_rate(emb)
@@ -179,7 +179,7 @@ def main() -> None:
     rng = torch.Generator().manual_seed(123)
     rand_x = torch.rand(20, 78, generator=rng)
     with torch.no_grad():
-        rand_audio, _ = normalize_peak(voice.render(rand_x, seed=0))
+        rand_audio, _ = torch.from_numpy(render_final(voice, rand_x, 0)), None
     rand_desc = [describe(a.numpy(), SR) for a in rand_audio]
     exp = {m: [] for m in methods}
     exp["random_patches"] = []
@@ -190,7 +190,7 @@ def main() -> None:
         for m in methods:
             x = results[m][p]["x"]
             with torch.no_grad():
-                a, _ = normalize_peak(voice.render(x[None], seed=0))
+                a, _ = torch.from_numpy(render_final(voice, x[None], 0)), None
             d = describe(a[0].numpy(), SR)
             results[m][p]["desc"] = d
             exp[m].append(expectation_score(p, d))
@@ -211,7 +211,7 @@ def main() -> None:
 
             xs = torch.stack([results["snes"][p]["x"] for p in prompts[:6]])
             with torch.no_grad():
-                a, _ = normalize_peak(voice.render(xs, seed=0))
+                a, _ = torch.from_numpy(render_final(voice, xs, 0)), None
             panels = [(f"{p}  (score {results['snes'][p]['best']:.3f})", a[i].numpy(), SR) for i, p in enumerate(prompts[:6])]
             (DOCS / "results" / "synthesize_examples.png").write_bytes(spectrogram_png(panels, height=1.8))
         except Exception as exc:
@@ -224,7 +224,7 @@ def main() -> None:
         tvec = torch.nn.functional.normalize(emb.embed_text(prompts).float().cpu(), dim=-1)
         for m in methods:
             xs = torch.stack([results[m][p]["x"] for p in prompts])
-            a, _ = normalize_peak(voice.render(xs, seed=0))
+            a, _ = torch.from_numpy(render_final(voice, xs, 0)), None
             e = torch.nn.functional.normalize(emb.embed_audio(a, SR).float().cpu(), dim=-1)
             fig[f"retrieval_top1_{m}"] = round(float(((e @ tvec.T).argmax(dim=1) == torch.arange(len(prompts))).float().mean()), 3)
     fig["retrieval_chance"] = round(1 / len(prompts), 3)

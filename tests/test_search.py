@@ -210,3 +210,16 @@ def test_objective_scores_silence_low_and_chunks_consistently(tiny_embedder) -> 
     louder = TextAudioObjective(lambda p: 50 * render(p), tiny_embedder, "bright tone", 16000)
     assert torch.allclose(louder(x)[0], s1, atol=1e-4)
     assert whole.render_seconds > 0 and whole.embed_seconds > 0 and whole.calls == 1
+
+
+def test_objective_rejects_inaudible_rumble(tiny_embedder) -> None:
+    from lstmabar.models.search.objective import TextAudioObjective, remove_subsonic
+
+    t = torch.arange(32000) / 16000
+    rumble = torch.sin(2 * math.pi * 5 * t)[None]  # 5 Hz: below hearing
+    tone = torch.sin(2 * math.pi * 440 * t)[None]
+    obj = TextAudioObjective(lambda p: torch.cat([rumble, tone + rumble]), tiny_embedder, "tone", 16000)
+    s, _ = obj(torch.zeros(2, 1))
+    assert float(s[0]) == -1.0 and float(s[1]) > -1.0
+    cleaned = remove_subsonic(tone + rumble, 16000)
+    assert torch.allclose(cleaned, tone, atol=0.02)

@@ -34,9 +34,9 @@ OUTPUT_RATE = 48_000
 # Defaults chosen on this project's 2-core CPU with the default embedder: see docs/benchmarks.md
 # (section "synthesize") for the wall time and score-vs-evaluations curves behind them.
 DEFAULT_POPULATION = 50
-DEFAULT_EVALUATIONS = 1500
+DEFAULT_EVALUATIONS = 5000
 DEFAULT_SECONDS = 25.0
-DEFAULT_PATIENCE = 12
+DEFAULT_PATIENCE = 20
 
 
 class Input(BaseModel):
@@ -155,7 +155,7 @@ def score_audio(embedder, text: torch.Tensor, audio: np.ndarray, sample_rate: in
 
 def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
     with torch.no_grad():
-        audio, _ = normalize_peak(voice.render(params.reshape(-1, 78).float(), seed=seed))
+        audio, _ = normalize_peak(voice.render(params.reshape(-1, 78).float(), seed=seed), sample_rate=int(getattr(voice, "sample_rate", OUTPUT_RATE)))
     return audio.cpu().numpy().astype(np.float32)
 
 

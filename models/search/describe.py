@@ -41,6 +41,8 @@ def estimate_f0(x: np.ndarray, sr: int, fmin: float = 30.0, fmax: float = 2000.0
         return None, 0.0
     lag = lo + int(np.argmax(ac[lo:hi]))
     strength = float(ac[lag])
+    if lag <= lo:  # the maximum sits on the search boundary: no pitch in range
+        return None, max(0.0, strength)
     if strength < 0.3:
         return None, max(0.0, strength)
     # Parabolic refinement

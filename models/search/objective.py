@@ -1,7 +1,8 @@
 """CTAG's fitness: cosine(embed_audio(render(params)), embed_text(prompt)), a population per batch.
 
-Each rendered sound is peak-normalised before embedding (the same level the saved file gets), and
-a silent render scores -1 so the search never returns silence. The objective keeps its own timers
+Each rendered sound has its sub-audio content (< 15-30 Hz) removed and is peak-normalised before
+embedding (the same processing the saved file gets); a silent render, or one that is almost all
+sub-audio, scores -1 so the search never returns silence or inaudible rumble. The objective keeps its own timers
 (synth render, embedding) so a caller can split wall time into render / embedding / optimiser.
 """
 
@@ -18,19 +19,43 @@ SILENCE_PEAK = 1e-4
 TARGET_PEAK = 0.9
 
 
-def normalize_peak(audio: torch.Tensor, target: float = TARGET_PEAK) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale each row to ``target`` peak; returns (audio, silent mask). Non-finite samples become 0."""
+def remove_subsonic(x: torch.Tensor, sample_rate: int, lo: float = 15.0, hi: float = 30.0) -> torch.Tensor:
+    """Zero-phase high-pass: nothing below ``lo`` Hz, a raised-cosine ramp to ``hi`` Hz. The synth can
+    put most of its output below hearing (MIDI 0 is 8 Hz, LFO-rate amplitude swings, DC); without this
+    the search learns to please the embedder with inaudible rumble."""
+    n = x.shape[-1]
+    spec = torch.fft.rfft(x, dim=-1)
+    f = torch.fft.rfftfreq(n, 1.0 / sample_rate)
+    ramp = ((f - lo) / (hi - lo)).clamp(0.0, 1.0)
+    gain = 0.5 - 0.5 * torch.cos(torch.pi * ramp)
+    return torch.fft.irfft(spec * gain.to(spec.device), n=n, dim=-1)
+
+
+def normalize_peak(
+    audio: torch.Tensor, target: float = TARGET_PEAK, *, sample_rate: int | None = None, min_audible: float = 0.01
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale each row to ``target`` peak; returns (audio, silent mask). Non-finite samples become 0.
+    With ``sample_rate``, sub-audio content is removed first, and a row whose audible part peaks
+    below ``min_audible`` of its raw peak (-40 dB) counts as silent."""
     x = torch.nan_to_num(audio.float(), nan=0.0, posinf=0.0, neginf=0.0)
+    raw_peak = x.abs().amax(dim=-1)
+    if sample_rate is not None:
+        x = remove_subsonic(x, sample_rate)
     peak = x.abs().amax(dim=-1, keepdim=True)
     silent = peak.squeeze(-1) < SILENCE_PEAK
+    if sample_rate is not None:
+        silent = silent | (peak.squeeze(-1) < min_audible * raw_peak)
     return torch.where(peak >= SILENCE_PEAK, x * (target / peak.clamp(min=SILENCE_PEAK)), x), silent
 
 
 class TextAudioObjective:
     """Callable for ``run_search``: params (B, D) -> (cosine scores (B,), audio embeddings (B, dim))."""
 
-    def __init__(self, render: RenderFn, embedder, prompt: str | list[str], sample_rate: int, *, chunk: int = 0) -> None:
+    def __init__(
+        self, render: RenderFn, embedder, prompt: str | list[str], sample_rate: int, *, chunk: int = 0, audible_only: bool = True
+    ) -> None:
         self.render = render
+        self.audible_only = audible_only
         self.embedder = embedder
         self.sample_rate = int(sample_rate)
         self.chunk = int(chunk)
@@ -54,8 +79,10 @@ class TextAudioObjective:
     def render_normalized(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             if self.chunk and params.shape[0] > self.chunk:
-                return normalize_peak(torch.cat([self.render(p) for p in params.split(self.chunk)]))
-            return normalize_peak(self.render(params))
+                raw = torch.cat([self.render(p) for p in params.split(self.chunk)])
+            else:
+                raw = self.render(params)
+            return normalize_peak(raw, sample_rate=self.sample_rate if self.audible_only else None)
 
     def __call__(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.calls += 1
