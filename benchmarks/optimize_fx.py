@@ -154,8 +154,8 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
     figs: dict[str, float] = {}
     rows: list[str] = []
     sweep_rows: list[str] = []
-    sweeps = {"eq": [(30, None), (60, None), (100, None), (150, None), (200, None)],
-              "eq_reverb_comp": [(30, 4), (60, 8), (100, 12), (150, 16)]}
+    sweeps = {"eq": [(60, None), (100, None), (150, None), (200, None)],
+              "eq_reverb_comp": [(30, 4), (60, 8), (100, 12)]}
     x, sr = load_source("trumpet", 5.0)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "clip.wav"

@@ -27,7 +27,7 @@ from lstmabar.models.fx.chain import (
     settings_to_normalized,
     strength_from_prompt,
 )
-from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, loudest_excerpt, optimize_chain
+from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, DEFAULT_STEPS_MIXED, loudest_excerpt, optimize_chain
 from lstmabar.models.fx.render import render, tail_seconds, trim_tail
 from lstmabar.models.fx.twins import eq_curve_db
 
@@ -65,7 +65,7 @@ class Input(BaseModel):
         description="How far the effect amounts (gains, mixes, drive...) may move from the start, as a fraction of their range. "
         'Default: 0.25 for "a bit/slightly", 1.0 for "much/very", else 0.5.',
     )
-    iterations: int | None = Field(None, ge=1, le=600, description=f"Adam steps for the differentiable effects (default {DEFAULT_STEPS}; Text2FX used 600).")
+    iterations: int | None = Field(None, ge=1, le=600, description=f"Adam steps for the differentiable effects (default {DEFAULT_STEPS}, or {DEFAULT_STEPS_MIXED} when the chain also has reverb/delay/chorus/compressor; Text2FX used 600).")
     generations: int | None = Field(None, ge=1, le=100, description=f"CMA-ES generations for reverb/delay/chorus/compressor (default {DEFAULT_GENERATIONS}).")
     population: int | None = Field(None, ge=4, le=64, description="CMA-ES population (default 4 + 3 ln(number of parameters)).")
     start_from: str | None = Field(None, description="ID of an earlier optimize_fx result: continue from its settings instead of restarting.")

@@ -32,8 +32,11 @@ from .twins import apply_chain
 
 StepFn = Callable[[int, int, str], None]
 
-DEFAULT_STEPS = 60  # Adam steps (twin parameters)
-DEFAULT_GENERATIONS = 8  # CMA-ES generations (pedalboard-only parameters)
+# Defaults set from the budget sweep in docs/benchmarks.md (benchmarks/optimize_fx.py): the smallest budgets
+# whose loss improvement reached >= 90 % of 600 Text2FX iterations with the lstmabar embedder, with margin.
+DEFAULT_STEPS = 200  # Adam steps (twin parameters) when every effect has a twin
+DEFAULT_STEPS_MIXED = 100  # Adam steps in a chain that also has pedalboard-only effects
+DEFAULT_GENERATIONS = 12  # CMA-ES generations (pedalboard-only parameters)
 TEXT2FX_LR = 1e-2
 TEXT2FX_STEPS = 600
 
@@ -105,7 +108,7 @@ def optimize_chain(
     twin = np.array([s.differentiable for s in slots], dtype=bool)
     es = ~twin
     has_twin, has_es = bool(twin.any()), bool(es.any())
-    steps = (DEFAULT_STEPS if steps is None else int(steps)) if has_twin else 0
+    steps = ((DEFAULT_STEPS_MIXED if has_es else DEFAULT_STEPS) if steps is None else int(steps)) if has_twin else 0
     generations = (DEFAULT_GENERATIONS if generations is None else int(generations)) if has_es else 0
     lr = default_lr(steps) if lr is None else float(lr)
     rng = np.random.default_rng(seed)
