@@ -193,7 +193,8 @@ TOOL = ToolSpec(
         "refines the patch on a multi-resolution STFT loss within the time budget. Returns the patch with units, the "
         "matched sound (stored with the target as its parent), match metrics, a 'poor_match' flag and a target-vs-match "
         "spectrogram. synth='archetype' fits the five-archetype engine instead and returns its five weights. "
-        "Works best on single pitched notes; noise-like, polyphonic and long sounds match poorly."
+        "Works best on single synth-like notes; speech, birdsong, polyphonic music and sounds longer than 2 s match "
+        "poorly (flagged), and noise only in broad colour."
     ),
     input_model=Input,
     output_model=Output,
