@@ -153,3 +153,14 @@ def test_tool_spec_registered() -> None:
     assert spec.long_running and spec.input_model is synth.Input
     assert spec.input_model.model_json_schema()["properties"]["k"]["maximum"] == 8
 
+
+
+def test_anchor_weight_changes_the_objective(ctx, tiny_embedder) -> None:
+    plain = run(ctx, prompt="soft pad", k=1, seed=2).output
+    anchored = run(ctx, prompt="soft pad", k=1, seed=2, anchor_weight=1.0, anchor="a sound").output
+    # The curve is the search objective; the reported score stays the plain cosine of the saved sound.
+    assert anchored.best_by_generation != plain.best_by_generation
+    rec = ctx.library.get(anchored.candidates[0].sound.id)
+    audio = torch.from_numpy(ctx.library.read(rec.id).mono())[None]
+    text = tiny_embedder.embed_text(["soft pad"])[0]
+    assert float(tiny_embedder.embed_audio(audio, 48000)[0] @ text) == pytest.approx(anchored.candidates[0].score, abs=2e-3)

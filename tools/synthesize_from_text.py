@@ -56,6 +56,8 @@ class Input(BaseModel):
     patience: int | None = Field(DEFAULT_PATIENCE, ge=1, le=1000, description="Stop early after this many generations without a gain of 0.001 in the best score (null: never).")
     seed: int = Field(0, description="Seed for the search and the synth's noise; the same inputs give the same sounds.")
     embedder: str | None = Field(None, description="Text-audio embedder to score with ('lstmabar' default, 'clap' when configured).")
+    anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
+    anchor: str = Field("a sound", max_length=200, description="The generic text used with anchor_weight.")
 
     @field_validator("prompt")
     @classmethod
@@ -213,7 +215,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     rate = search_rate(embedder)
     search_voice = get_voice(ctx, rate, inp.seconds)
     voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
-    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate, chunk=64)
+    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate, chunk=64, anchor=inp.anchor, anchor_weight=inp.anchor_weight)
     start_score = None
     if center is not None:
         c_full = center.clone()

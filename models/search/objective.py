@@ -52,7 +52,16 @@ class TextAudioObjective:
     """Callable for ``run_search``: params (B, D) -> (cosine scores (B,), audio embeddings (B, dim))."""
 
     def __init__(
-        self, render: RenderFn, embedder, prompt: str | list[str], sample_rate: int, *, chunk: int = 0, audible_only: bool = True
+        self,
+        render: RenderFn,
+        embedder,
+        prompt: str | list[str],
+        sample_rate: int,
+        *,
+        chunk: int = 0,
+        audible_only: bool = True,
+        anchor: str | None = None,
+        anchor_weight: float = 0.0,
     ) -> None:
         self.render = render
         self.audible_only = audible_only
@@ -65,6 +74,13 @@ class TextAudioObjective:
         t = torch.nn.functional.normalize(t, dim=-1)
         # Several prompts: the mean direction (used for "blend" style objectives).
         self.text = torch.nn.functional.normalize(t.mean(dim=0), dim=-1)
+        # Optional anchor: fitness = cos(audio, prompt) - w * cos(audio, anchor). With a generic
+        # anchor ("a sound") this penalises sounds the embedder finds close to every prompt.
+        self.anchor_weight = float(anchor_weight)
+        self.anchor = None
+        if anchor and self.anchor_weight:
+            with torch.no_grad():
+                self.anchor = torch.nn.functional.normalize(embedder.embed_text([anchor]).float()[0], dim=-1)
         self.render_seconds = 0.0
         self.embed_seconds = 0.0
         self.calls = 0
@@ -95,5 +111,7 @@ class TextAudioObjective:
         self.render_seconds += t1 - t0
         self.embed_seconds += t2 - t1
         score = emb @ self.text.to(emb.device)
+        if self.anchor is not None:
+            score = score - self.anchor_weight * (emb @ self.anchor.to(emb.device))
         score = torch.where(silent | ~torch.isfinite(score), torch.full_like(score, -1.0), score)
         return score, emb
