@@ -222,6 +222,11 @@ def main() -> None:
             print("example figure failed:", exc)
     for k, v in exp.items():
         fig[f"expectations_met_{k}"] = round(float(np.mean(v)), 3)
+    fig["median_centroid_hz_random_patches"] = round(float(np.median([d.get("centroid_hz") or 0.0 for d in rand_desc])), 1)
+    for m in methods:
+        fig[f"median_centroid_hz_{m}"] = round(float(np.median([results[m][p]["desc"].get("centroid_hz") or 0.0 for p in prompts])), 1)
+        fig[f"pitched_share_{m}"] = round(float(np.mean([(results[m][p]["desc"].get("pitched_fraction") or 0) >= 0.5 for p in prompts])), 3)
+    fig["pitched_share_random_patches"] = round(float(np.mean([(d.get("pitched_fraction") or 0) >= 0.5 for d in rand_desc])), 3)
     # Same-embedder retrieval (not independent): is each result closer to its own prompt than to
     # the other prompts? CTAG's classification check, with the optimised embedder as the judge.
     with torch.no_grad():
@@ -308,6 +313,18 @@ def main() -> None:
     lines.append("| source | expectations met |\n|---|---|")
     for k in list(methods) + ["random_patches"]:
         lines.append(f"| {k} | {fig[f'expectations_met_{k}']:.3f} |")
+    lines.append("\n| source | median spectral centroid (Hz) | share clearly pitched |\n|---|---|---|")
+    for k in list(methods) + ["random_patches"]:
+        lines.append(f"| {k} | {fig[f'median_centroid_hz_{k}']:.0f} | {fig[f'pitched_share_{k}']:.2f} |")
+    if "snes" in methods:
+        worse = fig["expectations_met_snes"] < fig["expectations_met_random_patches"]
+        lines.append(
+            "\nReading: the search raises the embedder's score well above random patches, but its results meet "
+            + ("*fewer*" if worse else "more")
+            + f" of the prompts' plain acoustic demands than random patches do ({fig['expectations_met_snes']:.2f} vs {fig['expectations_met_random_patches']:.2f})"
+            + (", so with this embedder the search mostly pleases the scorer rather than the prompt" if worse else "")
+            + f"; median centroid of SNES results {fig['median_centroid_hz_snes']:.0f} Hz vs {fig['median_centroid_hz_random_patches']:.0f} Hz for random patches. See the `synthesize_anchor` section for a partial remedy (`anchor_weight`)."
+        )
     lines.append("\nSame-embedder retrieval (not independent; CTAG's classification check with the optimised model as judge): top-1 of its own prompt among the " + str(len(prompts)) + " prompts: " + ", ".join(f"{m} {fig[f'retrieval_top1_{m}']:.2f}" for m in methods) + f" (chance {fig['retrieval_chance']:.2f}).")
     lines.append("\n### Speed\n")
     if calls:
