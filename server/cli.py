@@ -61,9 +61,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     module = importlib.import_module(TRAINERS[args.model])
-    return int(module.main(rest) or 0)
+    return int(module.main(args.args) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,10 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reward", help="reward model from ratings: train, eval (held-out pairwise accuracy), export with predictions")
     r.add_argument("reward_action", choices=["train", "eval", "export"])
+    r.add_argument("args", nargs=argparse.REMAINDER, help="passed to the reward trainer")
     r.set_defaults(func=None)
 
     t = sub.add_parser("train", help="train a model; further arguments go to its trainer")
     t.add_argument("model", choices=sorted(TRAINERS))
+    t.add_argument("args", nargs=argparse.REMAINDER, help="passed to the model's trainer (try --help)")
     t.set_defaults(func=None)
     return p
 
@@ -110,20 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "train":
-        return cmd_train(args, rest)
+        return cmd_train(args)
     if args.command == "reward":
         from lstmabar.models.reward.train import main as reward_main
 
-        return int(reward_main([args.reward_action, *rest]) or 0)
-    if rest:
-        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+        return int(reward_main([args.reward_action, *args.args]) or 0)
     return int(args.func(args) or 0)
 
 
