@@ -55,7 +55,14 @@ def load_embedder_or_fallback(name: str):
         from tests.fakes import TinyEmbedder
 
         return TinyEmbedder(), "tiny (fake: band energies and hashed words; NOT a real text-audio model)"
-    return load_embedder(name), name
+    label = name
+    if name == "lstmabar":
+        import hashlib
+
+        from lstmabar.models.lstmabar.embedder import WEIGHTS
+
+        label += f" (weights/lstmabar.pt sha256 {hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:12]})"
+    return load_embedder(name), label
 
 
 def load_source(name: str, seconds: float) -> tuple[np.ndarray, int]:
