@@ -24,6 +24,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
 from lstmabar.models.search.describe import describe, words_for
+from lstmabar.models.reward.guidance import GuidedObjective, load_reward, rerank, reward_status
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
@@ -56,6 +57,7 @@ class Input(BaseModel):
     patience: int | None = Field(DEFAULT_PATIENCE, ge=1, le=1000, description="Stop early after this many generations without a gain of 0.001 in the best score (null: never).")
     seed: int = Field(0, description="Seed for the search and the synth's noise; the same inputs give the same sounds.")
     embedder: str | None = Field(None, description="Text-audio embedder to score with ('lstmabar' default, 'clap' when configured).")
+    feedback_weight: float = Field(0.0, ge=0.0, le=5.0, description="Weight of the reward model learnt from people's ratings (rate_feedback), added to the search fitness and used to rerank the results; 0 = off. Try 0.1-0.5. Used only when a reward model trained with the same embedder exists.")
     anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
     anchor: str = Field("a sound", max_length=200, description="The generic text used with anchor_weight.")
 
@@ -92,6 +94,8 @@ class Output(BaseModel):
     time_share: dict[str, float] = Field(description="Fractions of search time in synth render, embedding and the optimiser's own work.")
     start_from: str | None = None
     fixed: dict[str, float] = Field(default_factory=dict, description="Held parameters (physical values).")
+    reward_version: str | None = Field(None, description="The reward model version that shaped the search and ranking (null: none).")
+    reward_status: str = Field("", description="Whether a reward model was used, and why not when it was not.")
 
 
 _ALIASES = {"pitch": "keyboard.midi_f0", "note": "keyboard.midi_f0", "midi_f0": "keyboard.midi_f0", "duration": "keyboard.duration", "note_duration": "keyboard.duration"}
@@ -242,10 +246,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             f"generation {state.generation}: best score {state.best_fitness:.3f} after {state.evaluations} renders ({state.seconds:.1f} s)",
         )
 
+    reward = load_reward(ctx, embedder) if inp.feedback_weight > 0 else None
+    status = reward_status(ctx, embedder) if inp.feedback_weight > 0 else "Reward model off (feedback_weight 0)."
+    search_objective = GuidedObjective(objective, reward, inp.feedback_weight)
+
     r0, e0 = objective.render_seconds, objective.embed_seconds
     ctx.progress(0.0, 1.0, f"searching {inp.method} for {inp.prompt!r}", force=True)
     res = run_search(
-        objective,
+        search_objective,
         strategy,
         space,
         max_evaluations=budget,
@@ -270,7 +278,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     records = []
     previews: list[bytes] = []
     panels = []
-    order = sorted(range(len(picks)), key=lambda j: -final_scores[j])
+    reward_scores = None
+    if reward is not None:
+        with torch.no_grad():
+            e = embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu()
+        reward_scores = reward.score(e, objective.text, chosen).tolist()
+    order = rerank(
+        torch.tensor(final_scores), None if reward_scores is None else torch.tensor(reward_scores), inp.feedback_weight
+    )
     for rank, j in enumerate(order, start=1):
         patch = Patch.from_normalized(chosen[j])
         physical = patch.physical()
@@ -284,7 +299,10 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             prompt=inp.prompt,
             params=physical,
             parents=parents,
-            scores={f"cosine:{emb_name}": round(final_scores[j], 5)},
+            scores={
+                f"cosine:{emb_name}": round(final_scores[j], 5),
+                **({f"reward:{reward.version}": round(reward_scores[j], 5)} if reward_scores is not None else {}),
+            },
             extra={
                 "patch_normalized": [round(float(v), 6) for v in chosen[j]],
                 "method": res.strategy,
@@ -295,6 +313,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
                 "start_from": inp.start_from,
                 "fixed": fixed_phys,
                 "descriptors": d,
+                "feedback_weight": inp.feedback_weight,
+                "reward_version": reward.version if reward is not None else None,
             },
         )
         records.append(rec)
@@ -331,6 +351,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         time_share=time_share,
         start_from=inp.start_from,
         fixed=fixed_phys,
+        reward_version=reward.version if reward is not None else None,
+        reward_status=status,
     )
     phys = best.patch
     refine = f" (it started from {inp.start_from} at score {start_score:.3f})" if start_score is not None else ""
@@ -340,6 +362,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         f"key held {phys['keyboard.duration']['value']:.2f} s. Search: {res.strategy}, {res.evaluations} renders in "
         f"{res.seconds:.1f} s, stopped by {res.stopped}. "
         + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
+        + (f"{status} " if inp.feedback_weight > 0 else "")
         + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack'), "
         "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
     )
