@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -30,6 +31,8 @@ from lstmabar.models.fx.chain import (
 from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, DEFAULT_STEPS_MIXED, loudest_excerpt, optimize_chain
 from lstmabar.models.fx.render import render, tail_seconds, trim_tail
 from lstmabar.models.fx.twins import eq_curve_db
+from lstmabar.models.reward.features import params_features
+from lstmabar.models.reward.guidance import load_reward, reward_status
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
 
@@ -72,6 +75,11 @@ class Input(BaseModel):
     excerpt_seconds: float = Field(5.0, ge=1.0, le=30.0, description="Longer inputs are optimised on their loudest excerpt of this length; the whole file is rendered.")
     embedder: str | None = Field(None, description="Embedder (default: the configured one).")
     seed: int = Field(0, description="Seed for the augmentation and the search.")
+    feedback_weight: float = Field(
+        0.0, ge=0.0, le=5.0,
+        description="Weight of the reward model learnt from people's ratings (rate_feedback), subtracted from the loss; "
+        "0 = off. Used only when a reward model trained with the same embedder exists.",
+    )
 
 
 class Output(BaseModel):
@@ -94,6 +102,37 @@ class Output(BaseModel):
     seconds: float
     embedder: str
     notes: list[str] = Field(default_factory=list)
+    reward_version: str | None = Field(None, description="The reward model version that shaped the settings (null: none).")
+    reward_status: str = Field("", description="Whether a reward model was used, and why not when it was not.")
+
+
+def fx_params(chain: list[str], normalized: np.ndarray, sample_rate: int, strength: float, **meta: Any) -> dict[str, Any]:
+    """The parameters stored with a result (and the reward model's parameter features for a candidate)."""
+    return {
+        "chain": chain,
+        "settings": physical_settings(chain, normalized, sample_rate),
+        "normalized": [round(float(v), 6) for v in normalized],
+        "strength": strength,
+        **meta,
+    }
+
+
+def _reward_fn(ctx: ToolContext, embedder: Any, prompt: str, chain: list[str], sr: int, strength: float, weight: float):
+    """(reward_fn for optimize_chain or None, reward version or None, status sentence)."""
+    if weight <= 0:
+        return None, None, "Reward model off (feedback_weight 0)."
+    reward = load_reward(ctx, embedder)
+    status = reward_status(ctx, embedder)
+    if reward is None:
+        return None, None, status
+    with torch.no_grad():
+        text = embedder.embed_text([prompt])[0].float()
+
+    def fn(e: torch.Tensor, settings: np.ndarray) -> torch.Tensor:
+        feats = torch.stack([params_features({"fx": fx_params(chain, row, sr, strength)}) for row in settings])
+        return reward.score(e, text, feats, grad=e.requires_grad)
+
+    return fn, reward.version, status
 
 
 def _start_settings(ctx: ToolContext, sound_id: str) -> dict[str, Any]:
@@ -137,6 +176,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     excerpt = np.pad(excerpt, (0, int(min(tail, OPT_TAIL_S) * opt_sr)))
 
     start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
+    reward_fn, reward_version, reward_note = _reward_fn(ctx, embedder, prompt, chain, sr, strength, inp.feedback_weight)
     ctx.progress(0, None, f"optimising {' -> '.join(chain)}")
     result = optimize_chain(
         chain,
@@ -154,6 +194,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         seed=inp.seed,
         on_step=lambda d, t, m: ctx.progress(d, t, m),
         check_cancelled=ctx.check_cancelled,
+        reward_fn=reward_fn,
+        reward_weight=inp.feedback_weight,
     )
 
     # final render by pedalboard: whole file, all channels, padded to keep tails
@@ -183,17 +225,17 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         in_rec = ctx.library.add(samples, sr, tool="optimize_fx", prompt=f"input: {loaded.label}", params={"source": loaded.label}, extra={"role": "optimize_fx input"})
         input_id = in_rec.id
     emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
-    fx_params = {
-        "chain": chain,
-        "settings": settings,
-        "normalized": [round(float(v), 6) for v in result.normalized],
-        "input_sound_id": input_id,
-        "strength": strength,
-        "loss": inp.loss,
-        "anchor": inp.anchor,
-        "embedder": emb_name,
-        "started_from": inp.start_from,
-    }
+    params = fx_params(
+        chain,
+        result.normalized,
+        sr,
+        strength,
+        input_sound_id=input_id,
+        loss=inp.loss,
+        anchor=inp.anchor,
+        embedder=emb_name,
+        started_from=inp.start_from,
+    )
     scores = {
         "loss_before": result.loss_before,
         "loss_after": result.loss_after,
@@ -202,7 +244,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         "directional_similarity_after": result.directional_after,
     }
     rec = ctx.library.add(
-        out, sr, tool="optimize_fx", prompt=prompt, params={"fx": fx_params}, parents=[input_id], scores=scores, extra={"pedalboard_code": code}
+        out, sr, tool="optimize_fx", prompt=prompt, params={"fx": params}, parents=[input_id], scores=scores,
+        extra={"pedalboard_code": code, "feedback_weight": inp.feedback_weight, "reward_version": reward_version}
     )
     output = Output(
         sound=SoundOut.of(rec),
@@ -224,6 +267,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         seconds=round(result.seconds, 2),
         embedder=str(emb_name),
         notes=notes,
+        reward_version=reward_version,
+        reward_status=reward_note,
     )
     key = _key_changes(settings)
     summary = (
@@ -231,7 +276,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {result.seconds:.1f} s) -> {rec.id}. "
         f"Loss {result.loss_before:.4f} -> {result.loss_after:.4f}; similarity to 'this sound is {prompt}' "
         f"{result.text_similarity_before:.3f} -> {result.text_similarity_after:.3f}. Main settings: {key}. "
-        f"The pedalboard_code field rebuilds the chain; refine with start_from={rec.id}. " + " ".join(notes)
+        f"The pedalboard_code field rebuilds the chain; refine with start_from={rec.id}. "
+        + (f"{reward_note} " if inp.feedback_weight > 0 else "")
+        + " ".join(notes)
     ).strip()
     return ToolOutcome(output=output, summary=summary, audio_previews=[preview_wav(out, sr)], images=[eq_png, spec_png], sounds=[rec])
 

@@ -98,8 +98,14 @@ def optimize_chain(
     seed: int = 0,
     on_step: StepFn | None = None,
     check_cancelled: Callable[[], None] | None = None,
+    reward_fn: Callable[[torch.Tensor, np.ndarray], torch.Tensor] | None = None,
+    reward_weight: float = 0.0,
 ) -> FxResult:
-    """Optimise ``chain`` on mono ``audio`` (already excerpted and padded) for ``prompt``."""
+    """Optimise ``chain`` on mono ``audio`` (already excerpted and padded) for ``prompt``.
+
+    ``reward_fn(audio_embeddings (B, D), normalised settings (B, n)) -> (B,)`` (a reward model learnt
+    from ratings), when given, is subtracted from the loss with ``reward_weight``; the reported
+    losses stay the Text2FX losses."""
     t0 = time.perf_counter()
     slots = chain_slots(chain)
     n = len(slots)
@@ -118,6 +124,14 @@ def optimize_chain(
     x = torch.from_numpy(x_np.copy())
     N = x.shape[0]
     targets = TextTargets.build(embedder, prompt, anchor, x, sample_rate)
+    use_reward = reward_fn is not None and reward_weight != 0.0
+
+    def objective(e: torch.Tensor, settings: np.ndarray) -> torch.Tensor:
+        """The loss the search minimises: Text2FX loss minus the weighted reward."""
+        value = fx_loss(e, targets, loss)
+        if use_reward:
+            value = value - reward_weight * reward_fn(e, np.atleast_2d(settings)).to(value.dtype)
+        return value
 
     def losses_of(batch: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
@@ -161,7 +175,7 @@ def optimize_chain(
         p = p.index_put((twin_idx,), lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin))
         y = apply_chain(chain, p, xs, sample_rate)
         e = embedder.embed_audio(y.float(), sample_rate).float()
-        lval = fx_loss(e, targets, loss).mean()
+        lval = objective(e, p.detach().numpy()).mean()
         opt.zero_grad()
         lval.backward()
         opt.step()
@@ -207,7 +221,9 @@ def optimize_chain(
                 if check_cancelled:
                     check_cancelled()
             e = losses_of(np.stack(renders))
-            lv = fx_loss(e, targets, loss).numpy().astype(float)
+            batch = np.tile(current, (len(cands), 1))
+            batch[:, es_idx] = np.asarray(cands)
+            lv = objective(e, batch).detach().numpy().astype(float)
             evaluations += len(cands)
             cma.tell(list(zip(cands, lv.tolist())))
             i = int(np.argmin(lv))
@@ -229,7 +245,7 @@ def optimize_chain(
     # when nothing beats the starting settings they are returned unchanged)
     cands = [current.copy()] + snapshots[-5:] + [start.copy()]
     e_all = losses_of(np.stack([pb_render(c, x_np) for c in cands]))
-    l_all = fx_loss(e_all, targets, loss).numpy()
+    l_all = objective(e_all, np.stack(cands)).detach().numpy()
     best_i = int(np.argmin(l_all))
     current = cands[best_i]
     e1 = e_all[best_i : best_i + 1]

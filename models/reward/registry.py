@@ -57,7 +57,7 @@ class RewardModel:
         self.score_std = float(payload.get("score_std", 1.0)) or 1.0
         self.net = RewardNet(self.emb_dim, int(payload.get("param_dim", PARAM_DIM)), int(payload.get("hidden", 32)))
         self.net.load_state_dict(payload["state_dict"])
-        self.net.eval()
+        self.net.eval().requires_grad_(False)  # a loaded model is only scored; gradients flow to its inputs
 
     @property
     def label(self) -> str:
@@ -66,8 +66,12 @@ class RewardModel:
     def compatible(self, embedder: Any) -> bool:
         return getattr(embedder, "name", None) == self.embedder and int(getattr(embedder, "dim", -1)) == self.emb_dim
 
-    def raw(self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None) -> torch.Tensor:
-        a = torch.nn.functional.normalize(audio_embeddings.detach().float().cpu(), dim=-1)
+    def raw(
+        self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None, *, grad: bool = False
+    ) -> torch.Tensor:
+        """``grad=True`` keeps the graph back to ``audio_embeddings`` (for gradient-based optimisers)."""
+        a = audio_embeddings if grad else audio_embeddings.detach()
+        a = torch.nn.functional.normalize(a.float().cpu(), dim=-1)
         t = text_embedding.detach().float().cpu()
         if t.dim() == 1:
             t = t[None]
@@ -78,14 +82,16 @@ class RewardModel:
             p = params.detach().float().cpu()
         else:  # unknown or no parameters: the audio and prompt carry the prediction
             p = torch.zeros(a.shape[0], PARAM_DIM)
-        with torch.no_grad():
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
             return self.net(a, t, p)
 
-    def score(self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None = None) -> torch.Tensor:
+    def score(
+        self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None = None, *, grad: bool = False
+    ) -> torch.Tensor:
         """(B,) standardised reward. ``params``: (B, 78) normalised Voice patches, (B, PARAM_DIM)
         parameter features (``features.params_features`` for e.g. FX settings), or None / any other
         shape (parameters unknown: zeros)."""
-        return (self.raw(audio_embeddings, text_embedding, params) - self.score_mean) / self.score_std
+        return (self.raw(audio_embeddings, text_embedding, params, grad=grad) - self.score_mean) / self.score_std
 
     def expected_rating(self, audio_embeddings, text_embedding, params=None) -> torch.Tensor:
         with torch.no_grad():
