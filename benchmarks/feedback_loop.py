@@ -208,7 +208,7 @@ Trade-off between the rater's taste and the prompt (rounds 1+, same seeds; weigh
 
 | feedback_weight | utility gain over control | prompt cosine |
 |---|---|---|
-""" + "\n".join(f"| {w:g} | {fig[f'weight_{w:g}_utility_gain_rounds1plus']:+.2f} | {fig[f'weight_{w:g}_prompt_cosine_rounds1plus']:.3f} |" for w, _, _ in trade) + f"""
+""" + "\n".join(f"| {w:g} | {fig[f'weight_{w:g}_utility_gain_rounds1plus']:+.2f} | {fig[f'weight_{w:g}_prompt_cosine_rounds1plus']:.3f} |" for w, _, _ in trade) + """
 
 Caveats: a simulated rater whose taste is a simple function of the audio; a toy embedder when the project's embedder is not
 available; small searches. It shows the mechanism closes the loop, not how fast real listeners' taste is learned.

@@ -30,64 +30,17 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from benchmarks._report import write_report
 from lstmabar.models.fx import twins
 from lstmabar.models.fx.chain import chain_slots
-from lstmabar.models.fx.optimize import loudest_excerpt, optimize_chain
+from lstmabar.models.fx.optimize import optimize_chain
 from lstmabar.models.lstmabar.holdout import is_held_out
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-AUDIO = SHARED / "audio"
-DATA = SHARED / "data"
-BANDS = np.array([20, 50, 83, 120, 161, 208, 259, 318, 383, 455, 537, 628, 729, 843, 971, 1114, 1273, 1452, 1652, 1875, 2126, 2406,
-                  2719, 3070, 3462, 3901, 4392, 4941, 5556, 6244, 7014, 7875, 8839, 9917, 11124, 12474, 13984, 15675, 17566, 19682], float)
-SOURCES = {
-    "trumpet": "sorohanro_-_solo-trumpet-06.ogg",
-    "speech": "198-209-0000.ogg",
-    "jazz": "Kevin_MacLeod_-_Vibe_Ace.ogg",
-    "robin": "456440__inspectorj__bird-whistling-robin-single-13.ogg",
-}
-
-
-def load_embedder_or_fake(name: str):
-    if name == "tiny":
-        from tests.fakes import TinyEmbedder
-
-        return TinyEmbedder(), "tiny (fake: band energies and hashed words; NOT a real text-audio model)"
-    from lstmabar.models.embedders import load_embedder
-
-    label = name
-    if name == "lstmabar":
-        import hashlib
-
-        from lstmabar.models.lstmabar.embedder import WEIGHTS
-
-        label += f" (weights/lstmabar.pt sha256 {hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:12]})"
-    return load_embedder(name), label
-
-
-def load_source(name: str, seconds: float) -> tuple[np.ndarray, int]:
-    if name == "pink_noise":
-        sr = 44100
-        n = int(seconds * sr)
-        rng = np.random.default_rng(0)
-        spec = np.fft.rfft(rng.standard_normal(n))
-        f = np.fft.rfftfreq(n, 1 / sr)
-        spec[1:] /= np.sqrt(f[1:])
-        spec[0] = 0
-        x = np.fft.irfft(spec, n)
-        return (0.25 * x / np.abs(x).max()).astype(np.float32), sr
-    x, sr = sf.read(AUDIO / SOURCES[name], dtype="float32", always_2d=True)
-    mono = x.mean(axis=1)
-    a, b = loudest_excerpt(mono, sr, seconds)
-    return mono[a:b], sr
+from benchmarks._fx_common import AUDIO, BANDS, DATA, ROOT, SHARED, SOURCES, load_labelled_embedder, load_source  # noqa: F401
 
 
 def _sbert():
@@ -133,7 +86,7 @@ _EMB = None
 def _init(emb_name: str) -> None:
     global _EMB
     torch.set_num_threads(1)
-    _EMB = load_embedder_or_fake(emb_name)[0]
+    _EMB = load_labelled_embedder(emb_name)[0]
 
 
 def _job(kind: str, word: str, source: str, excerpt_s: float, steps: int | None, generations: int | None) -> tuple[str, str, str, list[float]]:
@@ -190,7 +143,7 @@ def main() -> None:
     ap.add_argument("--loss-ablation", default="cosine,directional", help="extra EQ runs with these losses (mean r only)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    _, emb_label = load_embedder_or_fake(args.embedder)
+    _, emb_label = load_labelled_embedder(args.embedder)
     words = held_out_eq_words(args.min_contributors)
     rwords = held_out_reverb_words(args.reverb_words)
     sources = args.sources.split(",")

@@ -12,7 +12,7 @@ import torch
 
 from lstmabar.models.lstmabar.data import ARCH_WORDS
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_checkpoint, load_lstmabar_embedder
-from lstmabar.models.lstmabar.holdout import PROBE_WORDS, is_held_out
+from lstmabar.models.lstmabar.holdout import PROBE_WORDS
 from lstmabar.models.lstmabar.train import CACHE, evaluate, prepare
 
 from ._report import write_report

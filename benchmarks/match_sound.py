@@ -26,9 +26,8 @@ import torch
 from benchmarks._report import write_report
 from lstmabar.models.matching.data import voice_spec
 from lstmabar.models.matching.features import FEATURE_SR, log_mel
-from lstmabar.models.matching.matcher import POOR_MR_STFT, POOR_SPECTRAL_CONVERGENCE, Matcher, load_network, prepare_target
-from lstmabar.models.matching.metrics import all_metrics, mr_stft_torch
-from lstmabar.models.matching.pitch import estimate_pitch
+from lstmabar.models.matching.matcher import POOR_MR_STFT, POOR_SPECTRAL_CONVERGENCE, Matcher, load_network
+from lstmabar.models.matching.metrics import all_metrics
 from lstmabar.models.matching.refine import random_search
 
 TEST_SEED = 9_090_909  # not used by train.py (pool seeds 0.., validation 424242)

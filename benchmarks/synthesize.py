@@ -18,7 +18,6 @@ Run: ``python -m benchmarks.synthesize`` (options: --embedder, --evals, --method
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path

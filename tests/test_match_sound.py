@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +88,7 @@ def test_training_loop_saves_and_loads(tmp_path):
     val = validation_set(spec, 32, seed=5)
     model, stats = train_one("cnn", pool, val, steps=3, batch=16, lr=1e-3, device=torch.device("cpu"), log=lambda m: None, arch_kwargs={"width": 8})
     assert stats["steps"] == 3 and np.isfinite(stats["val_mse"])
-    path = save(model, "cnn", spec, stats, tmp_path)
+    save(model, "cnn", spec, stats, tmp_path)
     loaded, blob = load_network("toy", "cnn", tmp_path)
     x = pool.feats[:4]
     assert torch.allclose(loaded(x), model(x), atol=2e-2)

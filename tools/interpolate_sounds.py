@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field

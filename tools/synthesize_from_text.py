@@ -11,7 +11,6 @@ patch with a smaller spread, so a conversation can refine a sound step by step (
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 import numpy as np

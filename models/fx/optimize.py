@@ -108,7 +108,6 @@ def optimize_chain(
     losses stay the Text2FX losses."""
     t0 = time.perf_counter()
     slots = chain_slots(chain)
-    n = len(slots)
     start = neutral_normalized(chain) if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, 1)
     lo, hi = strength_box(chain, start, float(strength))
     twin = np.array([s.differentiable for s in slots], dtype=bool)
