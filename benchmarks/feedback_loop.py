@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
 SNES on the Voice synth, {s.evaluations} renders per prompt, {s.seconds} s at {s.sample_rate} Hz), each rated 1-5 and paired once
 through the `rate_feedback` tool, then `train_reward` writes a new version that the next round loads through the registry.
 Guided and opposite loops add `feedback_weight` = {args.weight} x the standardised reward to the cosine fitness
-(`GuidedObjective`, the term `synthesize_from_text` is meant to take as `feedback_weight`; this benchmark drives the search
-itself because that tool does not take `feedback_weight` yet). Utility: the dark/slow rater's taste, z units against random
+(`GuidedObjective`, the same term `synthesize_from_text` applies for its `feedback_weight`; this benchmark drives the search
+itself, at a small budget, so that 3 seeds x 6 rounds x 3 loops fit in minutes). Utility: the dark/slow rater's taste, z units against random
 patches (-z log spectral centroid + z log attack time, /sqrt 2). Win rate: how often that rater (noiseless) prefers a
 loop's output over a control output of the same round. Means over seeds; round 0 has no reward model (identical loops).
 
