@@ -185,7 +185,7 @@ def optimize_chain(
         if snap_every and adam_done % snap_every == 0:
             snapshots.append(current.copy())
         if on_step:
-            on_step(done, total, f"Adam step {adam_done}/{steps}: loss {float(lval):.4f}")
+            on_step(done, total, f"Adam step {adam_done}/{steps}: loss {history[-1]:.4f}")
 
     if not has_es:
         for _ in range(steps):
