@@ -28,6 +28,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from lstmabar.library.errors import ToolError, UnknownSoundError
 from lstmabar.models.reward.queue import build_queue, candidate_json
 from lstmabar.tools.rate_feedback import Input as FeedbackInput
+from lstmabar.tools.rate_feedback import record as record_feedback
 
 if TYPE_CHECKING:
     from .app import AppState
@@ -105,18 +106,7 @@ def register_rating_routes(server: MCPServer, state: "AppState") -> None:
             return _err(400, "request_id is required (any unique string per answer; retries reuse it)")
 
         def store() -> dict[str, Any]:
-            rec, created = state.library.add_feedback(
-                inp.sound_id,
-                rating=inp.rating,
-                preferred_over=inp.preferred_over,
-                comment=inp.comment,
-                tags=inp.tags,
-                rater_id=inp.rater_id,
-                request_id=inp.request_id,
-                source="web",
-            )
-            agg = state.library.aggregate(rec.sound_id)
-            return {"feedback_id": rec.id, "created": created, "aggregate": agg.model_dump(mode="json")}
+            return record_feedback(inp, state.library, source="web").model_dump(mode="json")
 
         try:
             out = await anyio.to_thread.run_sync(store)

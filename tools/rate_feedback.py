@@ -6,6 +6,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from lstmabar.library.records import Aggregate
+from lstmabar.library.store import SoundLibrary
 
 from .base import ToolContext, ToolOutcome, ToolSpec
 
@@ -27,11 +28,13 @@ class Output(BaseModel):
     created: bool = Field(description="False when request_id was seen before and nothing new was stored.")
     aggregate: Aggregate
     other_aggregate: Aggregate | None = Field(None, description="Aggregate of preferred_over, when given.")
+    rating: int | None = Field(None, description="The stored rating (the first one, for a repeated request_id).")
+    preferred_over: str | None = Field(None, description="The stored preference (likewise).")
 
 
-def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
-    lib = ctx.library
-    rec, created = lib.add_feedback(
+def record(inp: Input, library: SoundLibrary, *, source: str = "mcp") -> Output:
+    """Store one judgement durably (the tool and the /rate page both come through here)."""
+    rec, created = library.add_feedback(
         inp.sound_id,
         rating=inp.rating,
         preferred_over=inp.preferred_over,
@@ -39,20 +42,32 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         tags=inp.tags,
         rater_id=inp.rater_id,
         request_id=inp.request_id,
+        source=source,
     )
-    agg = lib.aggregate(rec.sound_id)
-    other = lib.aggregate(rec.preferred_over) if rec.preferred_over else None
+    return Output(
+        feedback_id=rec.id,
+        created=created,
+        aggregate=library.aggregate(rec.sound_id),
+        other_aggregate=library.aggregate(rec.preferred_over) if rec.preferred_over else None,
+        rating=rec.rating,
+        preferred_over=rec.preferred_over,
+    )
+
+
+def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    out = record(inp, ctx.library)
+    agg = out.aggregate
     what = []
-    if rec.rating is not None:
-        what.append(f"rating {rec.rating}/5")
-    if rec.preferred_over:
-        what.append(f"preferred over {rec.preferred_over}")
+    if out.rating is not None:
+        what.append(f"rating {out.rating}/5")
+    if out.preferred_over:
+        what.append(f"preferred over {out.preferred_over}")
     mean = "unrated" if agg.mean_rating is None else f"mean {agg.mean_rating:.2f} from {agg.rating_count} rating(s)"
     summary = (
-        f"{'Recorded' if created else 'Already recorded (same request_id)'} feedback {rec.id} for {rec.sound_id}: "
+        f"{'Recorded' if out.created else 'Already recorded (same request_id)'} feedback {out.feedback_id} for {agg.sound_id}: "
         f"{', '.join(what)}. The sound now has {mean}, {agg.wins} win(s), {agg.losses} loss(es)."
     )
-    return ToolOutcome(output=Output(feedback_id=rec.id, created=created, aggregate=agg, other_aggregate=other), summary=summary)
+    return ToolOutcome(output=out, summary=summary)
 
 
 TOOL = ToolSpec(
