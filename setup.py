@@ -18,6 +18,7 @@ for root in ROOTS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.json", "*.pt", "*.safetensors", "*.html", "*.js", "*.css", "*.md", "*.txt"]},
+    # Shipped weights also sit in plain data folders (e.g. models/matching/weights/), hence "weights/*".
+    package_data={"": ["*.json", "*.pt", "*.safetensors", "*.html", "*.js", "*.css", "*.md", "*.txt", "weights/*"]},
     include_package_data=True,
 )
