@@ -48,25 +48,31 @@ def as_channels_first(samples: np.ndarray) -> np.ndarray:
     return x
 
 
-def check_audio(samples: np.ndarray, sample_rate: int, *, max_seconds: float) -> Audio:
-    """Validate decoded audio; every failure is an AudioInputError that says what to send instead."""
-    x = as_channels_first(samples)
+def check_layout(channels: int, frames: int, sample_rate: int, *, max_seconds: float) -> None:
+    """Rate, channel count and length limits; ``decode`` also applies them to a file's header before
+    reading it, so a multi-hour file is refused without being decoded."""
     if not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
         raise AudioInputError(
             f"Sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz; "
             "resample the file to a normal rate such as 44100 or 48000 Hz."
         )
-    if x.shape[0] > MAX_CHANNELS:
+    if channels > MAX_CHANNELS:
         raise AudioInputError(
-            f"The audio has {x.shape[0]} channels; at most {MAX_CHANNELS} are accepted. Send a mono or stereo mix."
+            f"The audio has {channels} channels; at most {MAX_CHANNELS} are accepted. Send a mono or stereo mix."
         )
-    if x.shape[1] == 0:
+    if frames == 0:
         raise AudioInputError("The audio is empty (zero samples). Send a recording with sound in it.")
-    if x.shape[1] / sample_rate > max_seconds:
+    if frames / sample_rate > max_seconds:
         raise AudioInputError(
-            f"The audio lasts {x.shape[1] / sample_rate:.1f} s; the limit is {max_seconds:.0f} s. "
+            f"The audio lasts {frames / sample_rate:.1f} s; the limit is {max_seconds:.0f} s. "
             "Trim it to the part that matters."
         )
+
+
+def check_audio(samples: np.ndarray, sample_rate: int, *, max_seconds: float) -> Audio:
+    """Validate decoded audio; every failure is an AudioInputError that says what to send instead."""
+    x = as_channels_first(samples)
+    check_layout(x.shape[0], x.shape[1], sample_rate, max_seconds=max_seconds)
     if not np.isfinite(x).all():
         raise AudioInputError("The audio contains NaN or infinite samples; it is corrupt. Re-export it.")
     return Audio(np.ascontiguousarray(x), int(sample_rate))
@@ -78,16 +84,7 @@ def decode(data: bytes, *, max_seconds: float) -> Audio:
         raise AudioInputError("The audio file is empty (0 bytes).")
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
-            if f.samplerate and f.frames / max(f.samplerate, 1) > max_seconds:
-                raise AudioInputError(
-                    f"The audio lasts {f.frames / f.samplerate:.1f} s; the limit is {max_seconds:.0f} s. "
-                    "Trim it to the part that matters."
-                )
-            if f.channels > MAX_CHANNELS:
-                raise AudioInputError(
-                    f"The audio has {f.channels} channels; at most {MAX_CHANNELS} are accepted. "
-                    "Send a mono or stereo mix."
-                )
+            check_layout(f.channels, f.frames, f.samplerate, max_seconds=max_seconds)
             samples = f.read(dtype="float32", always_2d=True).T
             sample_rate = f.samplerate
     except AudioInputError:

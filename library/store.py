@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -120,13 +119,6 @@ class SoundLibrary:
                 raise UnknownSoundError(str(sound_id))
             return self._record(s, row)
 
-    def exists(self, sound_id: str) -> bool:
-        with self._sessions() as s:
-            return s.get(SoundRow, sound_id) is not None
-
-    def path(self, sound_id: str) -> Path:
-        return Path(self.get(sound_id).path)
-
     def read(self, sound_id: str) -> Audio:
         rec = self.get(sound_id)
         data, sr = sf.read(rec.path, dtype="float32", always_2d=True)
@@ -155,14 +147,6 @@ class SoundLibrary:
     def count(self) -> int:
         with self._sessions() as s:
             return int(s.scalar(select(func.count()).select_from(SoundRow)) or 0)
-
-    def update_scores(self, sound_id: str, scores: dict[str, Any]) -> SoundRecord:
-        with self._sessions.begin() as s:
-            row = s.get(SoundRow, sound_id)
-            if row is None:
-                raise UnknownSoundError(sound_id)
-            row.scores = {**(row.scores or {}), **_jsonable(scores)}
-        return self.get(sound_id)
 
     def repair(self) -> list[str]:
         """Delete partial files and files without a row (left by a crash). Returns what was removed."""

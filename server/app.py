@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import inspect
-import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator
@@ -185,6 +184,3 @@ def _validation_text(exc: ValidationError) -> str:
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

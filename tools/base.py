@@ -42,9 +42,6 @@ class ModelCache:
                 self._items[key] = factory()
             return self._items[key]
 
-    def invalidate(self, key: str) -> None:
-        self._items.pop(key, None)
-
     def keys(self) -> list[str]:
         return list(self._items)
 
