@@ -71,7 +71,9 @@ def main() -> None:
     # the ablation (train.py --ablation writes it), without and with the text-vector noise
     abl_parts = []
     for tag, fname, title in (("noise0", "ablation_noise0.json", "plain training"),
-                              ("noise006", "ablation_noise0.06.json", "with the shipped recipe's text-vector noise (0.06)")):
+                              ("noise006", "ablation_noise0.06.json", "with the shipped recipe's text-vector noise (0.06)"),
+                              ("noise006_more", "ablation_noise0.06_seeds3-4-5-6-7-8.json",
+                               "the same, six more seeds (3-8), run because the first three put quantum narrowly ahead")):
         abl_path = CACHE / fname
         if not abl_path.is_file():
             continue

@@ -13,12 +13,13 @@ word's curve (40 peaking filters, Q 4.31, gain 5 * amount * normalised curve dB,
 reverb word's settings translated to pedalboard's Reverb (feedback g -> room size, low-pass f ->
 damping, level E and wet -> wet level); the word then enters the caption ("..., made muffled").
 
-Captions are built from (a) the archetype vocabulary and its synonyms (seed 000: sine smooth/mellow,
-square harsh/digital, sawtooth bright/cutting, triangle soft/muted, noise airy/textured, plus common
-timbre synonyms), (b) acoustic descriptors measured on the audio (brightness from the spectral
-centroid, attack time, noisiness from spectral flatness, register from pitch, decay, modulation),
-(c) crowd EQ/reverb words. Held-out words (``holdout.is_held_out``) never appear in a training
-caption (``caption_is_clean`` is asserted); they make the test captions, with held-out templates.
+Captions are built from (a) the archetype vocabulary (seed 000: sine smooth/mellow, square
+harsh/digital, sawtooth bright/cutting, triangle soft/muted, noise airy/textured) widened to a timbre
+lexicon of 150 words and 50 instrument/source nouns filed by acoustics (``ARCH_WORDS``, ``ARCH_NOUNS``),
+(b) acoustic descriptors measured on the audio (brightness from the spectral centroid, attack time,
+noisiness from spectral flatness, register from pitch, decay, modulation), (c) crowd EQ/reverb words.
+Held-out words (``holdout.is_held_out``, a hash) never appear in a training caption
+(``caption_is_clean`` is asserted); they make the test captions, with held-out templates.
 A separate set of sounds (different seeds, the speech recording) is the test set.
 """
 
@@ -41,26 +42,45 @@ CLIP_S = 1.5
 CLIP = int(SR * CLIP_S)
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
-# Words per archetype. Which are held out is decided by holdout.is_held_out, never here.
+# Words per archetype: the seed's five descriptor pairs, their common synonyms, and a sound designer's
+# timbre lexicon filed by acoustics (sine: one partial, no edge; square: odd harmonics, hollow/reedy;
+# sawtooth: every harmonic, bright/brassy; triangle: weak odd harmonics, soft/dim; noise: no pitch,
+# breath/hiss/grain). Which words are held out is decided by holdout.is_held_out (a hash), never here,
+# so a word added to this list lands in training or in the test by chance, not by choice.
 ARCH_WORDS: dict[str, list[str]] = {
     "sine": ["sine", "pure", "smooth", "mellow", "round", "clean", "flute-like", "gentle", "sweet",
-             "velvety", "silky", "glassy", "mellifluous"],
-    "square": ["square", "harsh", "digital", "reedy", "chiptune", "retro", "8-bit",
-               "hollow", "nasal", "clarinet-like", "tinny"],
+             "velvety", "silky", "glassy", "mellifluous", "clear", "simple", "whistly", "crystalline",
+             "liquid", "delicate", "dulcet", "tonal", "bell-like", "subby", "transparent", "pristine",
+             "flawless", "calm", "serene", "theremin-like", "whistle-like"],
+    "square": ["square", "harsh", "digital", "reedy", "chiptune", "retro", "8-bit", "hollow", "nasal",
+               "clarinet-like", "tinny", "pulse", "blocky", "boxy", "honky", "robotic", "pixelated",
+               "arcade", "gameboy", "bitcrushed", "lo-fi", "oboe-like", "bassoon-like", "organ-like",
+               "electronic", "synthetic", "squarish", "beepy", "vintage", "chunky"],
     "sawtooth": ["sawtooth", "saw", "bright", "cutting", "brassy", "raspy", "aggressive", "sharp", "strident",
-                 "buzzy", "edgy", "metallic", "kazoo-like"],
+                 "buzzy", "edgy", "metallic", "kazoo-like", "rich", "fizzy", "biting", "piercing",
+                 "trumpet-like", "violin-like", "string-like", "gnarly", "abrasive", "sizzling", "shrill",
+                 "penetrating", "powerful", "intense", "blaring", "snarling", "brilliant"],
     "triangle": ["triangle", "soft", "muted", "warm", "subdued", "ocarina-like", "dull", "tender",
-                 "woody", "muffled"],
+                 "woody", "muffled", "mild", "cozy", "dim", "veiled", "cushioned", "padded", "hushed",
+                 "faint", "dampened", "plush", "fluffy", "cottony", "blurry", "recorder-like", "rounded",
+                 "soothing", "lullaby-like", "kalimba-like", "marimba-like", "comforting"],
     "noise": ["noise", "noisy", "airy", "textured", "hissy", "windy", "static", "rushing",
-              "breathy", "wispy", "shimmering", "gritty"],
+              "breathy", "wispy", "shimmering", "gritty", "crackly", "grainy", "sandy", "whooshing",
+              "staticky", "scratchy", "hazy", "steamy", "splashy", "rainy", "whispery", "dusty",
+              "granular", "crackling", "hissing", "frothy", "rustling", "foamy"],
 }
-# Nouns for "like a ..." phrasings.
+# Nouns for "like a ..." phrasings; held out by the same hash (any word of the noun).
 ARCH_NOUNS: dict[str, list[str]] = {
-    "sine": ["flute", "whistle", "tuning fork"],
-    "square": ["clarinet", "game console", "chip tune"],
-    "sawtooth": ["kazoo", "brass section", "synth lead"],
-    "triangle": ["ocarina", "soft recorder", "muted pad"],
-    "noise": ["wind", "breath", "radio static"],
+    "sine": ["flute", "whistle", "tuning fork", "theremin", "sub bass", "test tone", "glass harmonica", "pan flute",
+             "hum", "sine bass"],
+    "square": ["clarinet", "game console", "chip tune", "oboe", "bassoon", "arcade machine", "pipe organ",
+               "pulse lead", "retro console", "video game"],
+    "sawtooth": ["kazoo", "brass section", "synth lead", "trumpet", "violin", "cello section", "trombone",
+                 "supersaw", "string section", "saxophone"],
+    "triangle": ["ocarina", "soft recorder", "muted pad", "kalimba", "marimba", "music box", "soft organ",
+                 "lullaby", "felt piano", "wooden flute"],
+    "noise": ["wind", "breath", "radio static", "rain", "ocean wave", "steam vent", "waterfall", "whisper",
+              "vinyl crackle", "shaker"],
 }
 
 TRAIN_TEMPLATES = [
@@ -74,6 +94,17 @@ TRAIN_TEMPLATES = [
     "a {arch} wave, {a}",
     "{a} {arch} timbre",
     "a {a} synth, {desc}",
+    "{a}",
+    "very {a}",
+    "{a}, {b}, {desc}",
+    "a {a} patch",
+    "{a} in the {reg} register",
+    "the timbre is {a}",
+    "could you do {a}?",
+    "{a} sounding, {desc}",
+    "a {a} {arch}-ish voice",
+    "a {noun} kind of sound",
+    "{a}, reminiscent of a {noun}",
 ]
 TEST_TEMPLATES = [  # phrasings no training caption uses
     "something that sounds {a}",
@@ -97,6 +128,13 @@ def caption_clean_strict(caption: str) -> bool:
 
 def words_for(arch: str, held_out: bool) -> list[str]:
     return [w for w in ARCH_WORDS[arch] if word_held_out(w) == held_out and " " not in w]
+
+
+def nouns_for(arch: str, held_out: bool) -> list[str]:
+    """Training gets the nouns with no held-out word; the test prefers held-out ones (else any)."""
+    if held_out:
+        return [n for n in ARCH_NOUNS[arch] if word_held_out(n)] or list(ARCH_NOUNS[arch])
+    return [n for n in ARCH_NOUNS[arch] if not word_held_out(n)]
 
 
 @dataclass
@@ -166,10 +204,11 @@ def make_captions(target: np.ndarray, d: dict[str, str], rng: random.Random, *, 
         reg = d.get("reg") or "mid"
         reg = {"low": "low", "mid": "middle", "high": "high"}[reg] if reg in ("low", "mid", "high") else "middle"
         t = rng.choice(templates)
-        if "{noun}" in t and not held_out:
+        nouns = nouns_for(arch, held_out)
+        if "{noun}" in t and not nouns:
             continue
         cap = t.format(a=a, b=b, reg=reg, desc=_desc_phrase(d, rng), arch=arch, arch2=arch2 if second else arch,
-                       noun=rng.choice(ARCH_NOUNS[arch]))
+                       noun=rng.choice(nouns) if nouns else "")
         if source_noun:
             cap = f"{source_noun}, {cap}"
         if word:

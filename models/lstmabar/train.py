@@ -286,6 +286,7 @@ def main(argv=None) -> None:
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--ablation", action="store_true", help="run the text-tower ablation and exit")
     ap.add_argument("--ablation-steps", type=int, default=300)
+    ap.add_argument("--ablation-seeds", default="0,1,2", help="comma-separated seeds of the ablation")
     ap.add_argument("--small", action="store_true", help="tiny data (smoke test)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LSTMABAR_THREADS", "1")))
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
@@ -297,8 +298,10 @@ def main(argv=None) -> None:
         return
     blob = torch.load(path, weights_only=False)
     if args.ablation:
-        res = run_ablation(blob, steps=args.ablation_steps, device=device, text_noise=args.text_noise)
-        (CACHE / f"ablation_noise{args.text_noise:g}.json").write_text(json.dumps(res, indent=1))
+        seeds = tuple(int(x) for x in args.ablation_seeds.split(","))
+        res = run_ablation(blob, seeds=seeds, steps=args.ablation_steps, device=device, text_noise=args.text_noise)
+        suffix = "" if seeds == (0, 1, 2) else "_seeds" + "-".join(map(str, seeds))
+        (CACHE / f"ablation_noise{args.text_noise:g}{suffix}.json").write_text(json.dumps(res, indent=1))
         return
     cfg = ModelConfig(attention=args.attention)
     model, info = train_joint(blob, cfg, minutes=args.minutes, max_steps=args.steps or args.max_steps, seed=args.seed,
