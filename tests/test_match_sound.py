@@ -72,10 +72,10 @@ def test_log_mel_shape_and_level_invariance():
 # ------------------------------------------------------------------ networks and training loop
 @pytest.mark.parametrize("arch", ["ast", "mlp", "cnn"])
 def test_networks_output_normalised_params(arch):
-    net = build(arch, 78).eval()
+    net = build(arch, 16).eval()
     out = net(torch.randn(3, 1, features.N_MELS, features.NUM_FRAMES))
     out = out.detach()
-    assert out.shape == (3, 78) and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert out.shape == (3, 16) and float(out.min()) >= 0 and float(out.max()) <= 1
     assert count_params(net) * 2 < 30e6  # float16 weights under 30 MB
 
 
@@ -121,17 +121,44 @@ def test_matcher_sets_note_from_crepe():
     from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
     torch.manual_seed(0)
-    m = Matcher("voice", network=build("ast", 78).eval())  # untrained: the note must come from CREPE
+    m = Matcher("voice", network=build("ast", 16).eval())  # untrained: the note must come from CREPE
     target = tone(261.63, "saw", seconds=1.5)
     res = m.match(target, SR, budget_s=0, refine=False)
     assert res.pitch_source.startswith("crepe")
     i = PARAM_INDEX["keyboard.midi_f0"]
     midi = VOICE_PARAMS[i].to_physical(float(res.normalized[i]))
-    tunings = {k: VOICE_PARAMS[PARAM_INDEX[k]].to_physical(float(res.normalized[PARAM_INDEX[k]])) for k in ("vco_1.tuning", "vco_2.tuning")}
-    heard = [midi + t for t in tunings.values()]
-    octave_dist = [min((h - 60.0) % 12, 12 - (h - 60.0) % 12) for h in heard]
-    assert min(octave_dist) < 0.3
+    depth = VOICE_PARAMS[PARAM_INDEX["vco_1.mod_depth"]].to_physical(float(res.normalized[PARAM_INDEX["vco_1.mod_depth"]]))
+    heard = midi + depth / 2  # the layout's vibrato bends upwards only
+    assert 0.0 <= depth <= 1.0 + 1e-4
+    assert min((heard - 60.0) % 12, 12 - (heard - 60.0) % 12) < 0.15
+    assert len(res.normalized) == 78 and len(res.searched) == 16
+    assert VOICE_PARAMS[PARAM_INDEX["vco_2.tuning"]].to_physical(float(res.normalized[PARAM_INDEX["vco_2.tuning"]])) == pytest.approx(0.0, abs=1e-4)
     assert res.audio.shape == (2 * 48_000,) and np.isfinite(res.audio).all()
+
+
+def test_core_layout_round_trips_and_sounds_like_its_parameters():
+    from lstmabar.models.matching.voice_core import CORE_INDEX, core_from_patch, expand, sample_core, voice_core_spec
+
+    g = torch.Generator().manual_seed(3)
+    x = sample_core(32, g)
+    assert torch.allclose(x[:, 2:5].max(1).values, torch.ones(32))  # loudest mixer source at 1
+    back = torch.stack([core_from_patch(p) for p in expand(x)])
+    assert (back - x).abs().max() < 1e-4
+    spec = voice_core_spec()
+    pure = torch.full((2, 16), 0.5)
+    pure[:, CORE_INDEX["vibrato.depth"]] = 0.0
+    pure[:, CORE_INDEX["adsr_1.sustain"]] = pure[:, CORE_INDEX["adsr_2.sustain"]] = 1.0
+    pure[0, 2:5] = torch.tensor([1.0, 0.0, 0.0])  # sine only
+    pure[1, 2:5] = torch.tensor([0.0, 1.0, 0.0])  # square-saw only
+    a = spec.render(pure, 0).numpy()
+    spec_db = [np.abs(np.fft.rfft(s[4000:12000])) for s in a]
+    f = np.fft.rfftfreq(8000, 1 / features.FEATURE_SR)
+
+    def share_above(s, hz):
+        return float((s[f > hz] ** 2).sum() / (s**2).sum())
+
+    f0 = 440 * 2 ** ((24 + 72 * 0.5 - 69) / 12)
+    assert share_above(spec_db[0], 1.5 * f0) < 0.01 < share_above(spec_db[1], 1.5 * f0)
 
 
 def test_matcher_archetype_finds_weights():
@@ -157,12 +184,14 @@ def _b64(x: np.ndarray, sr: int = SR) -> str:
 def test_shipped_weights_small_and_loadable():
     from lstmabar.models.matching.matcher import load_network
 
-    files = sorted(WEIGHTS.glob("voice_*.pt"))
-    assert {f.stem for f in files} >= {"voice_ast", "voice_mlp", "voice_cnn"}
+    from lstmabar.models.matching.voice_core import CORE_NAMES
+
+    files = sorted(WEIGHTS.glob("*.pt"))
+    assert {f.stem for f in files} >= {"voice_core_ast", "voice_core_mlp", "voice_core_cnn"}
     assert sum(f.stat().st_size for f in files) < 30e6
-    net, blob = load_network("voice", "ast")
+    net, blob = load_network("voice_core", "ast")
     assert blob["stats"]["examples_seen"] > 10_000
-    assert len(blob["param_names"]) == 78
+    assert tuple(blob["param_names"]) == CORE_NAMES
 
 
 def test_tool_matches_and_stores_lineage(tool_ctx):
@@ -179,6 +208,7 @@ def test_tool_matches_and_stores_lineage(tool_ctx):
     assert o.target_id in rec.parents
     assert tool_ctx.library.get(o.target_id).tool == "import_sound"
     assert len(o.patch) == 78 and all("unit" in v for v in o.patch.values())
+    assert len(o.searched) == 16 and all(0.0 <= v <= 1.0 for v in o.searched.values())
     assert o.pitch.f0_hz == pytest.approx(196.0, rel=0.02)
     assert out.images and out.images[0][:4] == b"\x89PNG"
     assert o.refinement["final_mr_stft"] <= o.refinement["start_mr_stft"] + 1e-6

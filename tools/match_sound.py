@@ -21,8 +21,8 @@ MAX_INPUT_SECONDS = 30.0
 
 class Input(BaseModel):
     audio: AudioInput = Field(description="The sound to imitate: a library sound_id, an allowed path, a URL or base64 bytes. Only its first 2 s (after leading silence) are matched.")
-    synth: Literal["voice", "archetype"] = Field("voice", description="'voice': the 78-parameter modular synth; 'archetype': the five-archetype engine (sine/square/sawtooth/triangle/noise weights + envelope and filter).")
-    network: Literal["ast", "cnn", "mlp"] = Field("ast", description="For synth='voice': the network that makes the first guess: 'ast' (audio spectrogram transformer, seed 002's method) or the 'cnn' / 'mlp' baselines.")
+    synth: Literal["voice", "archetype"] = Field("voice", description="'voice': the modular Voice synth, matched through 16 audible parameters of a two-oscillator layout (the full 78-parameter patch is returned); 'archetype': the five-archetype engine (sine/square/sawtooth/triangle/noise weights + envelope and filter).")
+    network: Literal["cnn", "ast", "mlp"] = Field("cnn", description="For synth='voice': the network that makes the first guess: 'cnn' (seed 002's CNN baseline, the most accurate at our training scale, so the default), 'ast' (audio spectrogram transformer, seed 002's method) or 'mlp'.")
     budget_seconds: float = Field(5.0, ge=0.0, le=120.0, description="Wall-clock budget for the whole call; the time left after the network's guess goes to refinement (0: network guess only).")
     refine: bool = Field(True, description="Refine the network's guess with CMA-ES on a multi-resolution STFT loss.")
     use_pitch: bool = Field(True, description="Set the keyboard note from the target's f0 (CREPE) instead of trusting the network alone.")
@@ -42,7 +42,7 @@ class PitchOut(BaseModel):
     midi: float | None
     confidence: float = Field(description="CREPE periodicity of the voiced frames (0-1).")
     voiced_fraction: float = Field(description="Share of the non-silent frames with a clear pitch.")
-    note_source: str = Field(description="Which note setting won: 'crepe', 'crepe-12'/'crepe+12' (octave), 'crepe, tunings 0', or 'network'.")
+    note_source: str = Field(description="Which note setting won: 'crepe', 'crepe-12'/'crepe+12' (octave), or 'network'.")
 
 
 class Output(BaseModel):
@@ -50,7 +50,8 @@ class Output(BaseModel):
     target: SoundOut | None = Field(None, description="The target as imported into the library (when it was not there yet).")
     target_id: str
     synth: str
-    patch: dict[str, dict[str, Any]] = Field(description="The matched parameters in physical units ({name: {value, unit}}); for 'archetype' the five weight.* shares come first.")
+    patch: dict[str, dict[str, Any]] = Field(description="The whole matched patch in physical units ({name: {value, unit}}): all 78 Voice parameters, or for 'archetype' the five weight.* shares first, then the engine's controls.")
+    searched: dict[str, float] = Field(description="The parameters the network predicted and the search refined, normalised 0-1 (Voice: the 16 audible parameters of a two-oscillator layout; the rest of the patch is fixed by that layout).")
     weights: dict[str, float] | None = Field(None, description="For synth='archetype': the five archetype weights.")
     metrics: MatchMetrics = Field(description="Target vs match, after refinement.")
     network_metrics: MatchMetrics = Field(description="Target vs the network's guess (note from CREPE) before refinement.")
@@ -65,7 +66,7 @@ def _metrics(d: dict[str, float]) -> MatchMetrics:
     return MatchMetrics(**{k: round(float(v), 4) for k, v in d.items()})
 
 
-def get_matcher(ctx: ToolContext, synth: str, network: str = "ast"):
+def get_matcher(ctx: ToolContext, synth: str, network: str = "cnn"):
     from lstmabar.models.matching.matcher import Matcher
 
     def factory():
@@ -165,6 +166,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         target_id=target_id,
         synth=inp.synth,
         patch=physical,
+        searched={k: round(float(v), 5) for k, v in res.searched.items()},
         weights=weights,
         metrics=_metrics(res.metrics),
         network_metrics=_metrics(res.predicted_metrics),
@@ -188,8 +190,8 @@ TOOL = ToolSpec(
     name=TOOL_NAME,
     title="Match a sound on the synth",
     description=(
-        "Find the synth patch that best reproduces a given sound (seed 002's sound matching): an audio spectrogram "
-        "transformer predicts the Voice synth's 78 parameters, CREPE sets the note from the sound's pitch, and CMA-ES "
+        "Find the synth patch that best reproduces a given sound (seed 002's sound matching): a network trained on "
+        "synth renders (a CNN by default; seed 002's audio spectrogram transformer with network='ast') predicts 16 audible parameters of the Voice synth (a two-oscillator layout; the full 78-parameter patch is returned), CREPE sets the note from the sound's pitch, and CMA-ES "
         "refines the patch on a multi-resolution STFT loss within the time budget. Returns the patch with units, the "
         "matched sound (stored with the target as its parent), match metrics, a 'poor_match' flag and a target-vs-match "
         "spectrogram. synth='archetype' fits the five-archetype engine instead and returns its five weights. "

@@ -3,12 +3,15 @@
 1. Prepare the target: mono, 16 kHz, leading silence trimmed, cut to 2 s (longer sounds: only the
    first 2 s are matched, and the result says so).
 2. Pitch: CREPE (``pitch.estimate_pitch``) gives f0 when the sound is periodic enough.
-3. Amortised inference: the trained network (AST by default) maps the log-mel to normalised params.
-4. Note from f0: for the Voice the heard pitch is ``midi_f0 + vco tuning (+ modulation)``, so the
-   keyboard note is set so that the louder VCO lands on the CREPE pitch; a few variants (tunings
-   zeroed, the octave above/below, the raw prediction) are rendered and the best by MR-STFT is kept.
-5. Refinement: CMA-ES on the MR-STFT loss with the note held fixed, within the time budget.
-6. Final render at 48 kHz and the match metrics against the target.
+3. Amortised inference: the trained network (the CNN by default; the AST or the MLP on request) maps the log-mel to the 16 normalised
+   core parameters of the Voice (``voice_core.py``: the parameters a listener hears, on a fixed
+   two-oscillator layout), as seed 002 matched 16 parameters of its synth.
+4. Note from f0: the keyboard note is set to the CREPE pitch (less half the predicted vibrato depth,
+   which only bends upwards); a few variants (the octave above/below, the raw prediction) are
+   rendered and the best by MR-STFT is kept.
+5. Refinement: CMA-ES on the MR-STFT loss over the core parameters with the note held fixed, within
+   the time budget.
+6. Final render of the full 78-parameter Voice patch at 48 kHz and the match metrics against the target.
 
 For ``synth="archetype"`` step 3 uses ``models/synth/analysis.estimate_archetypes`` (an analytic
 estimate of the five weights) instead of a trained network; the rest is the same.
@@ -24,12 +27,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .data import SynthSpec, archetype_spec, voice_spec
+from .data import SynthSpec, archetype_spec
 from .features import FEATURE_SR, NUM_SAMPLES, SECONDS, log_mel, to_feature_rate
 from .metrics import all_metrics, mr_stft_torch
 from .networks import build
 from .pitch import PitchEstimate, estimate_pitch
 from .refine import SearchResult, cma_refine
+from .voice_core import CORE_INDEX, CORE_PARAMS, expand, voice_core_spec
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 OUTPUT_SR = 48_000
@@ -41,7 +45,7 @@ POOR_MR_STFT = 2.0
 ProgressFn = Callable[[float, str], None]  # (fraction done 0..1, message); may raise to cancel
 
 
-def load_network(synth: str = "voice", arch: str = "ast", weights_dir: Path = WEIGHTS_DIR) -> tuple[torch.nn.Module, dict]:
+def load_network(synth: str = "voice_core", arch: str = "ast", weights_dir: Path = WEIGHTS_DIR) -> tuple[torch.nn.Module, dict]:
     path = Path(weights_dir) / f"{synth}_{arch}.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no trained {arch} weights for the {synth} synth at {path}; run python -m lstmabar.models.matching.train")
@@ -87,8 +91,9 @@ def prepare_target(mono: np.ndarray, sample_rate: int) -> PreparedTarget:
 @dataclass
 class MatchResult:
     synth: str
-    normalized: torch.Tensor  # (P,)
+    normalized: torch.Tensor  # (78,) Voice patch, or (13,) archetype-engine values
     param_names: tuple[str, ...]
+    searched: dict[str, float]  # the values the network and the search worked on (normalised 0-1), by name
     audio: np.ndarray  # final render at OUTPUT_SR, mono float32
     metrics: dict[str, float]
     predicted_metrics: dict[str, float]  # the network's prediction (note set from CREPE) before refinement
@@ -102,11 +107,11 @@ class MatchResult:
 
 
 class Matcher:
-    def __init__(self, synth: str = "voice", arch: str = "ast", weights_dir: Path = WEIGHTS_DIR, network: torch.nn.Module | None = None) -> None:
+    def __init__(self, synth: str = "voice", arch: str = "cnn", weights_dir: Path = WEIGHTS_DIR, network: torch.nn.Module | None = None) -> None:
         self.synth = synth
         if synth == "voice":
-            self.spec: SynthSpec = voice_spec()
-            self.network = network if network is not None else load_network("voice", arch, weights_dir)[0]
+            self.spec: SynthSpec = voice_core_spec()
+            self.network = network if network is not None else load_network("voice_core", arch, weights_dir)[0]
         elif synth == "archetype":
             self.spec = archetype_spec()
             self.network = network
@@ -137,10 +142,8 @@ class Matcher:
 
     def _note_index_and_spec(self):
         if self.synth == "voice":
-            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
-
-            i = PARAM_INDEX["keyboard.midi_f0"]
-            return i, VOICE_PARAMS[i]
+            i = CORE_INDEX["keyboard.midi_f0"]
+            return i, CORE_PARAMS[i]
         from lstmabar.models.synth.archetype import CONTROL_INDEX, CONTROL_SPECS
 
         j = CONTROL_INDEX["midi_f0"]
@@ -152,27 +155,16 @@ class Matcher:
         if pitch.midi is None:
             return cands
         i_f0, s_f0 = self._note_index_and_spec()
+        heard = pitch.midi
         if self.synth == "voice":
-            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
-
-            i1, i2 = PARAM_INDEX["vco_1.tuning"], PARAM_INDEX["vco_2.tuning"]
-            m1, m2 = PARAM_INDEX["mixer.vco_1"], PARAM_INDEX["mixer.vco_2"]
-            tune = {i: float(VOICE_PARAMS[i].to_physical(float(pred[i]))) for i in (i1, i2)}
-            loud = i1 if float(pred[m1]) >= float(pred[m2]) else i2
-            for octave in (0, -12, 12):
-                c = pred.clone()
-                c[i_f0] = float(s_f0.to_normalized(pitch.midi + octave - tune[loud]))
-                cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
+            # the layout's vibrato only bends upwards (a unipolar LFO), so the heard pitch sits half
+            # the predicted depth above the note
+            iv = CORE_INDEX["vibrato.depth"]
+            heard -= 0.5 * float(CORE_PARAMS[iv].to_physical(pred[iv]))
+        for octave in (0, -12, 12):
             c = pred.clone()
-            c[i1] = float(VOICE_PARAMS[i1].to_normalized(0.0))
-            c[i2] = float(VOICE_PARAMS[i2].to_normalized(0.0))
-            c[i_f0] = float(s_f0.to_normalized(pitch.midi))
-            cands.append(("crepe, tunings 0", c))
-        else:
-            for octave in (0, -12, 12):
-                c = pred.clone()
-                c[i_f0] = float(s_f0.to_normalized(pitch.midi + octave))
-                cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
+            c[i_f0] = float(s_f0.to_normalized(heard + octave))
+            cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
         return cands
 
     # ---------------------------------------------------------------- the whole match
@@ -224,7 +216,8 @@ class Matcher:
         else:
             best = start
         report(0.92, "rendering the match")
-        out = self.render_output(best, seed=seed)
+        full = self.full_patch(best)
+        out = self.render_output(full, seed=seed)
         out16 = to_feature_rate(out, OUTPUT_SR)
         pred16 = self.spec.render(predicted[None], seed)[0].numpy()
         metrics = all_metrics(tgt.audio16k, out16, FEATURE_SR)
@@ -234,8 +227,9 @@ class Matcher:
         report(1.0, "done")
         return MatchResult(
             synth=self.synth,
-            normalized=best.detach().clone(),
-            param_names=self.spec.param_names,
+            normalized=full,
+            param_names=self.full_names(),
+            searched={n: float(v) for n, v in zip(self.spec.param_names, best)},
             audio=out,
             metrics=metrics,
             predicted_metrics=pmetrics,
@@ -248,7 +242,20 @@ class Matcher:
             warnings=warnings,
         )
 
+    def full_patch(self, searched: torch.Tensor) -> torch.Tensor:
+        """The synth's own normalised values for a point of the search space (Voice: 16 -> 78)."""
+        x = searched.detach().float().clone()
+        return expand(x) if self.synth == "voice" else x
+
+    def full_names(self) -> tuple[str, ...]:
+        if self.synth == "voice":
+            from lstmabar.models.synth.params import VOICE_PARAMS
+
+            return tuple(p.name for p in VOICE_PARAMS)
+        return self.spec.param_names
+
     def render_output(self, normalized: torch.Tensor, *, seed: int = 0) -> np.ndarray:
+        """Render a full patch (``full_patch``) at the output rate."""
         with torch.no_grad():
             if self.synth == "voice":
                 from lstmabar.models.synth.patch import Patch
@@ -260,6 +267,7 @@ class Matcher:
             return render_archetypes(p, sample_rate=OUTPUT_SR, seconds=SECONDS, seed=seed)[0].numpy().astype(np.float32)
 
     def physical(self, normalized: torch.Tensor) -> dict[str, dict]:
+        """Physical units of a full patch (``MatchResult.normalized``)."""
         if self.synth == "voice":
             from lstmabar.models.synth.patch import Patch
 

@@ -28,6 +28,10 @@ VAL_SEED = 424_242
 
 def get_spec(synth: str) -> SynthSpec:
     if synth == "voice":
+        from .voice_core import voice_core_spec
+
+        return voice_core_spec()
+    if synth == "voice78":
         return voice_spec()
     if synth == "toy":
         return toy_spec()
@@ -124,7 +128,7 @@ def save(model: torch.nn.Module, arch: str, spec: SynthSpec, stats: dict, out_di
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--synth", default="voice", choices=["voice", "toy", "archetype"])
+    ap.add_argument("--synth", default="voice", choices=["voice", "voice78", "toy", "archetype"])
     ap.add_argument("--archs", default="ast,mlp,cnn")
     ap.add_argument("--pool", type=int, default=12_000, help="rendered examples kept in memory")
     ap.add_argument("--val", type=int, default=512)
@@ -179,10 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             log=lambda m: print(m, flush=True), init=init,
         )
         stats.update(summary)
-        if previous:
+        if previous:  # its figures are already totals over every run before it
             stats["previous_runs"] = previous.get("previous_runs", []) + [{k: v for k, v in previous.items() if k != "previous_runs"}]
-            stats["examples_seen"] += sum(r["examples_seen"] for r in stats["previous_runs"])
-            stats["train_seconds"] = round(stats["train_seconds"] + sum(r["train_seconds"] for r in stats["previous_runs"]), 1)
+            stats["examples_seen"] += previous["examples_seen"]
+            stats["train_seconds"] = round(stats["train_seconds"] + previous["train_seconds"], 1)
         path = save(model, arch, spec, stats, args.out)
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) val MSE {stats['val_mse']:.4f}", flush=True)
         (args.out / f"{spec.name}_{arch}.json").write_text(json.dumps(stats, indent=2) + "\n")
