@@ -131,7 +131,6 @@ def aliasing_figures() -> dict[str, float]:
     to the fundamental's, for 1 s saws/squares at 48 kHz. At exactly 4 kHz aliases would fold onto
     harmonics, so 4 kHz is measured a quarter-tone either side, plus the worst harmonic-amplitude
     error against the 1/h series at exactly 4 kHz."""
-    import math
 
     import numpy as np
     from scipy.signal import windows
@@ -140,20 +139,7 @@ def aliasing_figures() -> dict[str, float]:
 
     sr = 48000
 
-    def patch(freq: float, shape: float) -> Patch:
-        return Patch.from_physical(
-            {
-                "keyboard.midi_f0": 69.0 + 12.0 * math.log2(freq / 440.0),
-                "keyboard.duration": 4.0,
-                "adsr_1.attack": 0.0,
-                "adsr_1.sustain": 1.0,
-                "mod_matrix.adsr_1->vco_1_amp": 0.0,
-                "mod_matrix.adsr_1->vco_2_amp": 1.0,
-                "mixer.vco_1": 0.0,
-                "mixer.vco_2": 1.0,
-                "vco_2.shape": shape,
-            }
-        )
+    patch = Patch.steady_vco2
 
     def measure(y: np.ndarray, freq: float):
         spec = np.abs(np.fft.rfft(y * windows.blackmanharris(len(y)))) ** 2

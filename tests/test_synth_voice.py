@@ -22,23 +22,6 @@ def _spec(name):
     return VOICE_PARAMS[PARAM_INDEX[name]]
 
 
-def _vco2_patch(freq: float, shape: float) -> Patch:
-    """Only the square-saw VCO, at a constant level (attack 0, sustain 1, key held past the end)."""
-    return Patch.from_physical(
-        {
-            "keyboard.midi_f0": 69.0 + 12.0 * math.log2(freq / 440.0),
-            "keyboard.duration": 4.0,
-            "adsr_1.attack": 0.0,
-            "adsr_1.sustain": 1.0,
-            "mod_matrix.adsr_1->vco_1_amp": 0.0,
-            "mod_matrix.adsr_1->vco_2_amp": 1.0,
-            "mixer.vco_1": 0.0,
-            "mixer.vco_2": 1.0,
-            "vco_2.shape": shape,
-        }
-    )
-
-
 def _band_energy(y: np.ndarray, freq: float, halfwidth: float = 6.0):
     """Blackman-Harris power spectrum; energy near each harmonic below Nyquist and the rest."""
     spec = np.abs(np.fft.rfft(y * windows.blackmanharris(len(y)))) ** 2
@@ -137,7 +120,7 @@ def test_adsr_in_rendered_audio():
 
 @pytest.mark.parametrize("shape,expected", [(0.0, {2: 0.0, 3: 1 / 3, 4: 0.0, 5: 1 / 5, 7: 1 / 7}), (1.0, {2: 1 / 2, 3: 1 / 3, 4: 1 / 4, 5: 1 / 5, 9: 1 / 9})])
 def test_square_and_saw_harmonic_ratios(shape, expected):
-    y = _vco2_patch(440.0, shape).render(seconds=1.0).astype(np.float64)
+    y = Patch.steady_vco2(440.0, shape).render(seconds=1.0).astype(np.float64)
     harm, _ = _band_energy(y, 440.0)
     amp = np.sqrt(harm / harm[0])
     for h, ratio in expected.items():
@@ -148,7 +131,7 @@ def test_saw_at_4khz_aliasing_is_60db_down():
     """A 4 kHz saw at 48 kHz. Exactly 4 kHz folds any alias onto harmonics, so there the harmonic
     amplitudes must be the exact 1/h series; slightly off 4 kHz, aliases land between harmonics
     and their energy is measured directly. A naive (not band-limited) saw fails both measures."""
-    y = _vco2_patch(4000.0, 1.0).render(seconds=1.0).astype(np.float64)
+    y = Patch.steady_vco2(4000.0, 1.0).render(seconds=1.0).astype(np.float64)
     harm, other = _band_energy(y, 4000.0)
     amp = np.sqrt(harm / harm[0])
     ideal = 1.0 / np.arange(1, len(amp) + 1)
@@ -156,7 +139,7 @@ def test_saw_at_4khz_aliasing_is_60db_down():
     assert 20 * np.log10(np.abs(amp - ideal).max()) < -60
     assert 10 * np.log10(other / harm[0]) < -60
     for f in (4000.0 * 2 ** (1 / 24), 4000.0 * 2 ** (-1 / 24)):
-        y = _vco2_patch(f, 1.0).render(seconds=1.0).astype(np.float64)
+        y = Patch.steady_vco2(f, 1.0).render(seconds=1.0).astype(np.float64)
         harm, other = _band_energy(y, f)
         assert 10 * np.log10(other / harm[0]) < -60, f
         naive = 2.0 * ((f * np.arange(SR) / SR) % 1.0) - 1.0
@@ -167,7 +150,7 @@ def test_saw_at_4khz_aliasing_is_60db_down():
 @pytest.mark.parametrize("freq", [41.7, 97.3, 1000.3, 2500.7])
 @pytest.mark.parametrize("shape", [0.0, 1.0])
 def test_square_saw_band_limited_across_the_range(freq, shape):
-    y = _vco2_patch(freq, shape).render(seconds=1.0).astype(np.float64)
+    y = Patch.steady_vco2(freq, shape).render(seconds=1.0).astype(np.float64)
     harm, other = _band_energy(y, freq)
     assert 10 * np.log10(other / harm[0]) < -70
 

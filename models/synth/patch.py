@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
@@ -92,6 +93,22 @@ class Patch:
         p = cls.__new__(cls)
         p._x = x
         return p
+
+    @classmethod
+    def steady_vco2(cls, freq_hz: float, shape: float) -> "Patch":
+        """Only the square-saw VCO at a constant level (attack 0, sustain 1, key held past the end):
+        the tone the aliasing checks and the synth_speed report measure."""
+        return cls.from_physical({
+            "keyboard.midi_f0": 69.0 + 12.0 * math.log2(freq_hz / 440.0),
+            "keyboard.duration": 4.0,
+            "adsr_1.attack": 0.0,
+            "adsr_1.sustain": 1.0,
+            "mod_matrix.adsr_1->vco_1_amp": 0.0,
+            "mod_matrix.adsr_1->vco_2_amp": 1.0,
+            "mixer.vco_1": 0.0,
+            "mixer.vco_2": 1.0,
+            "vco_2.shape": shape,
+        })
 
     @classmethod
     def random(cls, seed: int | None = None) -> "Patch":
