@@ -13,7 +13,7 @@ import torch
 from lstmabar.models.lstmabar.data import ARCH_WORDS
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_checkpoint, load_lstmabar_embedder
 from lstmabar.models.lstmabar.holdout import PROBE_WORDS
-from lstmabar.models.lstmabar.train import CACHE, evaluate, prepare
+from lstmabar.models.lstmabar.train import ablation_path, evaluate, prepare
 
 from ._report import write_report
 
@@ -70,11 +70,10 @@ def main() -> None:
     figs["ood_heldout_captions_accepted"] = round(float(np.mean([p.in_distribution for p in pt])), 4)
     # the ablation (train.py --ablation writes it), without and with the text-vector noise
     abl_parts = []
-    for tag, fname, title in (("noise0", "ablation_noise0.json", "plain training"),
-                              ("noise006", "ablation_noise0.06.json", "with the shipped recipe's text-vector noise (0.06)"),
-                              ("noise006_more", "ablation_noise0.06_seeds3-4-5-6-7-8.json",
-                               "the same, six more seeds (3-8), run because the first three put quantum narrowly ahead")):
-        abl_path = CACHE / fname
+    for tag, abl_path, title in (("noise0", ablation_path(0.0), "plain training"),
+                                 ("noise006", ablation_path(0.06), "with the shipped recipe's text-vector noise (0.06)"),
+                                 ("noise006_more", ablation_path(0.06, (3, 4, 5, 6, 7, 8)),
+                                  "the same, six more seeds (3-8), run because the first three put quantum narrowly ahead")):
         if not abl_path.is_file():
             continue
         abl = json.loads(abl_path.read_text())

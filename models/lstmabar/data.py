@@ -189,6 +189,7 @@ def make_captions(target: np.ndarray, d: dict[str, str], rng: random.Random, *, 
     arch, arch2 = ARCHETYPES[order[0]], ARCHETYPES[order[1]]
     second = target[order[1]] > 0.25
     templates = TEST_TEMPLATES if held_out else TRAIN_TEMPLATES
+    nouns = nouns_for(arch, held_out)
     out: list[str] = []
     tries = 0
     while len(out) < n and tries < 50:
@@ -204,7 +205,6 @@ def make_captions(target: np.ndarray, d: dict[str, str], rng: random.Random, *, 
         reg = d.get("reg") or "mid"
         reg = {"low": "low", "mid": "middle", "high": "high"}[reg] if reg in ("low", "mid", "high") else "middle"
         t = rng.choice(templates)
-        nouns = nouns_for(arch, held_out)
         if "{noun}" in t and not nouns:
             continue
         cap = t.format(a=a, b=b, reg=reg, desc=_desc_phrase(d, rng), arch=arch, arch2=arch2 if second else arch,

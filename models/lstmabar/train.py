@@ -247,6 +247,12 @@ def train_text_only(blob: dict, attention: str, seed: int, steps: int, device, b
     return out
 
 
+def ablation_path(text_noise: float, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
+    """Where ``--ablation`` writes its runs (the report reads them back)."""
+    suffix = "" if seeds == (0, 1, 2) else "_seeds" + "-".join(map(str, seeds))
+    return CACHE / f"ablation_noise{text_noise:g}{suffix}.json"
+
+
 def run_ablation(blob: dict, seeds=(0, 1, 2), steps: int = 300, device="cpu", text_noise: float = TEXT_NOISE) -> dict:
     res: dict = {}
     for att in ("quantum", "classical", "none"):
@@ -300,8 +306,7 @@ def main(argv=None) -> None:
     if args.ablation:
         seeds = tuple(int(x) for x in args.ablation_seeds.split(","))
         res = run_ablation(blob, seeds=seeds, steps=args.ablation_steps, device=device, text_noise=args.text_noise)
-        suffix = "" if seeds == (0, 1, 2) else "_seeds" + "-".join(map(str, seeds))
-        (CACHE / f"ablation_noise{args.text_noise:g}{suffix}.json").write_text(json.dumps(res, indent=1))
+        ablation_path(args.text_noise, seeds).write_text(json.dumps(res, indent=1))
         return
     cfg = ModelConfig(attention=args.attention)
     model, info = train_joint(blob, cfg, minutes=args.minutes, max_steps=args.steps or args.max_steps, seed=args.seed,
