@@ -1,11 +1,16 @@
 """LSTMABAR model report: archetype metrics on held-out words and sounds, retrieval, probe words,
 the attention ablation. ``python -m benchmarks.lstmabar_model`` (after training; it reuses the cached
-dataset in .cache/lstmabar or rebuilds it with the same seeds)."""
+dataset in .cache/lstmabar or rebuilds it with the same seeds). ``--baseline PATH`` also scores
+another checkpoint on the same test set, e.g. earlier weights:
+``git show <rev>:models/lstmabar/weights/lstmabar.pt > /tmp/prev.pt``."""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,6 +44,10 @@ def probe_expectations() -> dict[str, str]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkpoint (e.g. earlier weights from git history) to score on the same test set")
+    args = ap.parse_args()
     torch.set_num_threads(1)
     if not WEIGHTS.is_file():
         sys.exit("no shipped weights; train first: python -m lstmabar.models.lstmabar.train")
@@ -47,6 +56,13 @@ def main() -> None:
     dev = torch.device("cpu")
     m = evaluate(model, blob, dev, "test")
     m.update(evaluate(model, blob, dev, "eq_test", prefix="eq_"))
+    baseline_md = ""
+    if args.baseline:
+        old, _ = load_checkpoint(args.baseline)
+        m.update(evaluate(old, blob, dev, "test", prefix="baseline_"))
+        sha = hashlib.sha256(args.baseline.read_bytes()).hexdigest()[:12]
+        baseline_md = f"\n| text (held-out words), baseline weights sha256 {sha} | " + " | ".join(
+            f"{m['baseline_text_' + k]:.4f}" if k != "top1" else f"{100 * m['baseline_text_top1']:.1f} %" for k in ("mse", "cosine", "top1", "pearson")) + " |"
     figs: dict[str, float] = {k: round(float(v), 5) for k, v in m.items()}
     # probe words, one at a time, in two phrasings nobody trained on
     emb = load_lstmabar_embedder(None, device="cpu")
@@ -128,7 +144,7 @@ rarely the minor shares.
 {row('text (held-out words)', 'text_')}
 {row('audio (held-out sounds)', 'audio_')}
 {row('text + audio', 'both_')}
-{row('text, EQ-word set', 'eq_text_')}
+{row('text, EQ-word set', 'eq_text_')}{baseline_md}
 
 Per archetype (F1 of "is the dominant one"):
 
