@@ -134,6 +134,38 @@ def test_embedder_text_interface():
     assert not preds[1].in_distribution and preds[1].dominant == "none"
 
 
+def test_minilm_top_reproduces_minilm_and_trains():
+    from lstmabar.models.lstmabar.minilm_top import MiniLMTop
+    from lstmabar.models.lstmabar.text_encoder import MiniLM, minilm_dir
+
+    m = MiniLM()
+    texts = ["make it velvety please", "a bright buzzy saw lead with a long tail", ""]
+    top = MiniLMTop(2).load_pretrained(minilm_dir()).eval()
+    h, mask = m.hidden(texts, top.start)
+    with torch.no_grad():
+        assert torch.allclose(top(h, mask), m.encode(texts), atol=1e-5)  # untuned top == MiniLM itself
+        assert not torch.allclose(MiniLMTop(2).eval()(h, mask), m.encode(texts), atol=1e-2)  # the weights matter
+        # padding does not leak into the sentence vector
+        h1, m1 = m.hidden(texts[:1], top.start)
+        assert torch.allclose(top(h1, m1), top(h, mask)[:1], atol=1e-5)
+    with pytest.raises(ValueError):
+        MiniLMTop(7)
+    # a tower that tunes MiniLM reads token states and passes gradients into the tuned layers
+    cfg = ModelConfig(dim=32, attention="none", widths=(4, 8, 8, 8), head_hidden=16, tune_layers=1)
+    model = LSTMABARModel(cfg)
+    model.text.top.load_pretrained(minilm_dir())
+    h, mask = m.hidden(texts, model.text.top.start)
+    model.encode_text_vectors((h, mask), noise=0.05)[:, 0].sum().backward()
+    assert model.text.top.layers[0].query.weight.grad.abs().sum() > 0
+    with pytest.raises(TypeError, match="token states"):
+        model.encode_text_vectors(m.encode(texts))
+    # and the embedder feeds it token states
+    from lstmabar.models.lstmabar.embedder import LSTMABAREmbedder
+
+    e = LSTMABAREmbedder(model, device="cpu").embed_text(texts)
+    assert e.shape == (3, 32) and torch.allclose(e.norm(dim=-1), torch.ones(3), atol=1e-5)
+
+
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "lstmabar" / "weights" / "lstmabar.pt"
 
 

@@ -70,13 +70,20 @@ class LSTMABAREmbedder:
         return self._minilm
 
     def sentence_vectors(self, texts: list[str]) -> torch.Tensor:
+        """Frozen MiniLM sentence vectors (the out-of-distribution check compares these)."""
         return self.minilm.encode(list(texts)).to(self.device)
 
     @torch.no_grad()
-    def embed_text(self, texts: list[str]) -> torch.Tensor:
+    def embed_text(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
+        texts = list(texts)
         if len(texts) == 0:
             return torch.zeros(0, self.dim, device=self.device)
-        return self.model.encode_text_vectors(self.sentence_vectors(texts)).float()
+        top = self.model.text.top
+        if top is None:
+            return self.model.encode_text_vectors(self.sentence_vectors(texts)).float()
+        chunks = [self.model.encode_text_vectors(self.minilm.hidden(texts[i : i + batch_size], top.start))
+                  for i in range(0, len(texts), batch_size)]
+        return torch.cat(chunks).float()
 
     # -- audio
     def embed_audio(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
-"""The LSTMABAR two-tower model (seed 000): text tower (frozen Sentence-BERT all-MiniLM-L6-v2 ->
-8-qubit quantum attention -> projection), audio tower (ResNet-18-style CNN on log-mel), InfoNCE with
-a learnable temperature, and an MLP head to a 5-way softmax over the archetypes."""
+"""The LSTMABAR two-tower model (seed 000): text tower (Sentence-BERT all-MiniLM-L6-v2, frozen or with
+its last layers tuned -> 8-qubit quantum attention -> projection), audio tower (ResNet-18-style CNN on
+log-mel), InfoNCE with a learnable temperature, and an MLP head to a 5-way softmax over the archetypes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .features import LogMel
+from .minilm_top import MiniLMTop
 
 N_QUBITS = 8
 TEXT_DIM = 384  # all-MiniLM-L6-v2
@@ -25,6 +26,7 @@ class ModelConfig:
     widths: tuple[int, ...] = (24, 48, 96, 192)
     head_hidden: int = 128
     dropout: float = 0.1
+    tune_layers: int = 0  # MiniLM's last layers fine-tuned inside the text tower (0: MiniLM fully frozen)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -96,16 +98,35 @@ class HeadAttention(nn.Module):
         return x + self.out(heads.reshape(b, d))
 
 
+# What the text tower reads: pooled MiniLM sentence vectors (B, 384) when MiniLM is frozen, or token
+# states and their mask ((B, L, 384), (B, L) bool) from ``MiniLM.hidden`` when its top layers are tuned.
+TextInput = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
 class TextTower(nn.Module):
-    """Pooled MiniLM sentence vectors (B, 384) -> joint space (B, dim). MiniLM itself is frozen and
-    kept outside (``text_encoder.MiniLM``), so training can use precomputed vectors."""
+    """MiniLM output -> joint space (B, dim). The frozen part of MiniLM is kept outside
+    (``text_encoder.MiniLM``), so training can use precomputed vectors or token states."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.top = MiniLMTop(cfg.tune_layers, cfg.dropout) if cfg.tune_layers else None
         self.attn = HeadAttention(cfg.attention, TEXT_DIM, cfg.q_layers) if cfg.attention != "none" else nn.Identity()
         self.proj = nn.Sequential(nn.Linear(TEXT_DIM, 512), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(512, cfg.dim))
 
-    def forward(self, s: torch.Tensor) -> torch.Tensor:
+    def sentence(self, x: TextInput) -> torch.Tensor:
+        """Unit sentence vectors (B, 384): MiniLM's own, or those of its tuned top layers."""
+        if self.top is None:
+            if isinstance(x, tuple):
+                raise TypeError("this text tower reads sentence vectors, not token states")
+            return x
+        if not isinstance(x, tuple):
+            raise TypeError(f"this text tower tunes MiniLM's last {self.top.n_layers} layers and reads token states (MiniLM.hidden)")
+        return self.top(*x)
+
+    def forward(self, x: TextInput, noise: float = 0.0) -> torch.Tensor:
+        s = self.sentence(x)
+        if noise > 0:  # augmentation: unseen words near training words in MiniLM space map alike
+            s = F.normalize(s + noise * torch.randn_like(s), dim=-1)
         return self.proj(self.attn(s))
 
 
@@ -170,8 +191,8 @@ class LSTMABARModel(nn.Module):
         self.head = ArchetypeHead(self.cfg)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
-    def encode_text_vectors(self, s: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.text(s), dim=-1)
+    def encode_text_vectors(self, x: TextInput, noise: float = 0.0) -> torch.Tensor:
+        return F.normalize(self.text(x, noise), dim=-1)
 
     def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.audio(mel), dim=-1)

@@ -94,12 +94,23 @@ class MiniLM:
         for p in self.model.parameters():
             p.requires_grad_(False)
 
+    def _tokens(self, texts: list[str]):
+        chunk = [t if t.strip() else "" for t in texts]
+        return self.tokenizer(chunk, padding=True, truncation=True, max_length=128, return_tensors="pt").to(self.device)
+
+    @torch.no_grad()
+    def hidden(self, texts: list[str], layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token states after ``layer`` (0 = embeddings) and the token mask: the input of a tuned
+        ``minilm_top.MiniLMTop``. Returns ((B, L, 384) float, (B, L) bool)."""
+        enc = self._tokens(list(texts))
+        out = self.model(**enc, output_hidden_states=True)
+        return out.hidden_states[layer], enc["attention_mask"].bool()
+
     @torch.no_grad()
     def encode(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
         out = []
         for i in range(0, len(texts), batch_size):
-            chunk = [t if t.strip() else "" for t in texts[i : i + batch_size]]
-            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=128, return_tensors="pt").to(self.device)
+            enc = self._tokens(texts[i : i + batch_size])
             h = self.model(**enc).last_hidden_state
             m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
             v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)

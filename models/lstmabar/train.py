@@ -13,6 +13,7 @@ CUDA is used when present.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .model import LSTMABARModel, ModelConfig, TextTower, ArchetypeHead, count_parameters, info_nce, soft_ce
+from .model import LSTMABARModel, ModelConfig, TextInput, TextTower, ArchetypeHead, count_parameters, info_nce, soft_ce
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "lstmabar"
@@ -83,6 +84,53 @@ def prepare(cache: Path = CACHE, seed: int = 0, small: bool = False) -> Path:
     return out
 
 
+def add_caption_states(blob: dict, layer: int, cache: Path = CACHE) -> dict:
+    """Token states of every caption after MiniLM layer ``layer`` (the input of the tuned top layers),
+    padded to one length, fp16, cached beside data.pt under a key of the caption list."""
+    from .text_encoder import MiniLM
+
+    caps = blob["caption_text"]
+    key = hashlib.sha1("\n".join(caps).encode()).hexdigest()[:12]
+    path = cache / f"states_L{layer}_{key}.pt"
+    if path.is_file():
+        blob.update(torch.load(path, weights_only=False))
+        return blob
+    minilm = MiniLM()
+    chunks = [minilm.hidden(caps[i : i + 256], layer) for i in range(0, len(caps), 256)]
+    n = max(h.shape[1] for h, _ in chunks)
+    states = torch.cat([F.pad(h, (0, 0, 0, n - h.shape[1])).half() for h, _ in chunks])
+    mask = torch.cat([F.pad(m, (0, n - m.shape[1])) for _, m in chunks])
+    part = {"caption_states": states, "caption_mask": mask, "states_layer": layer}
+    cache.mkdir(parents=True, exist_ok=True)
+    torch.save(part, path)
+    blob.update(part)
+    return blob
+
+
+def text_input(blob: dict, cids: torch.Tensor, tower: TextTower, device) -> TextInput:
+    """What this text tower reads for these captions: sentence vectors, or trimmed token states."""
+    if tower.top is None:
+        return blob["caption_vecs"][cids].float().to(device)
+    if blob.get("states_layer") != tower.top.start:
+        add_caption_states(blob, tower.top.start)
+    mask = blob["caption_mask"][cids]
+    n = int(mask.sum(1).max())
+    return blob["caption_states"][cids, :n].float().to(device), mask[:, :n].to(device)
+
+
+def _param_groups(model: torch.nn.Module, tower: TextTower, lr: float, tune_lr: float) -> list[dict]:
+    """MiniLM's own tuned layers (initialised from its weights here) move slowly, at ``tune_lr``, so what
+    they know about words never seen in training survives; everything else trains at ``lr``."""
+    if tower.top is None:
+        return [{"params": list(model.parameters()), "base_lr": lr}]
+    from .text_encoder import verify_minilm
+
+    tower.top.load_pretrained(verify_minilm())
+    tuned = {id(p) for p in tower.top.parameters()}
+    return [{"params": [p for p in model.parameters() if id(p) not in tuned], "base_lr": lr},
+            {"params": list(tower.top.parameters()), "base_lr": tune_lr}]
+
+
 # ------------------------------------------------------------------------------- metrics
 ARCH = ("sine", "square", "sawtooth", "triangle", "noise")
 
@@ -120,10 +168,10 @@ def recall_at(t: torch.Tensor, a: torch.Tensor, ks=(1, 10)) -> dict[int, float]:
 def evaluate(model: LSTMABARModel, blob: dict, device, split: str = "test", prefix: str = "") -> dict[str, float]:
     model.eval()
     d = blob[split]
-    vecs = blob["caption_vecs"].float()
     targets = d["targets"].numpy()
     first = torch.tensor([c[0] for c in d["captions"]])
-    t = model.encode_text_vectors(vecs[first].to(device))
+    t = torch.cat([model.encode_text_vectors(text_input(blob, first[i : i + 256], model.text, device))
+                   for i in range(0, len(first), 256)])
     a = torch.cat([model.encode_mel(d["mels"][i : i + 128].float().to(device)) for i in range(0, len(first), 128)])
     m: dict[str, float] = {}
     pt = model.archetypes(t).cpu().numpy()
@@ -148,26 +196,24 @@ def _batches(n: int, bs: int, rng: np.random.Generator):
             yield perm[i : i + bs]
 
 
+TUNE_LR = 2e-5  # MiniLM's tuned top layers (the rest of the model trains at lr)
+TUNE_LAYERS = 2  # chosen on validation words (MODEL_CARD.md)
 TEXT_NOISE = 0.06  # Gaussian noise on the unit MiniLM vectors (then renormalised); chosen on validation words
-
-
-def _noisy(v: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Augment sentence vectors so that unseen words near training words in MiniLM space map alike."""
-    return F.normalize(v + sigma * torch.randn_like(v), dim=-1) if sigma > 0 else v
 
 
 def train_joint(blob: dict, cfg: ModelConfig, *, minutes: float, max_steps: int, seed: int, device,
                 batch: int = 64, lr: float = 1e-3, eval_every: int = 200, text_noise: float = TEXT_NOISE,
-                fixed_steps: bool = False) -> tuple[LSTMABARModel, dict]:
+                fixed_steps: bool = False, tune_lr: float = TUNE_LR) -> tuple[LSTMABARModel, dict]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = LSTMABARModel(cfg).to(device)
+    model = LSTMABARModel(cfg)
+    groups = _param_groups(model, model.text, lr, tune_lr)
+    model = model.to(device)
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=1e-4)
     tr = blob["train"]
     mels = tr["mels"]
     targets = tr["targets"]
     caps = tr["captions"]
-    vecs = blob["caption_vecs"].float()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.time()
     planned = max_steps
     step = 0
@@ -181,12 +227,12 @@ def train_joint(blob: dict, cfg: ModelConfig, *, minutes: float, max_steps: int,
             log(f"{per:.2f} s/step -> {planned} steps")
         frac = step / max(planned, 1)
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+            g["lr"] = g["base_lr"] * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
         cid = torch.tensor([caps[i][rng.integers(len(caps[i]))] for i in idx])
         mel = mels[idx].float().to(device)
         # augmentation: random time roll and a little mel noise
         mel = torch.roll(mel, int(rng.integers(0, mel.shape[-1])), dims=-1) + 0.05 * torch.randn_like(mel)
-        tv = model.encode_text_vectors(_noisy(vecs[cid].to(device), text_noise))
+        tv = model.encode_text_vectors(text_input(blob, cid, model.text, device), noise=text_noise)
         av = model.encode_mel(mel)
         y = targets[idx].to(device)
         l_nce = info_nce(tv, av, model.logit_scale, group=cid.to(device))
@@ -205,22 +251,25 @@ def train_joint(blob: dict, cfg: ModelConfig, *, minutes: float, max_steps: int,
             history.append({"step": step, **{k: m[k] for k in ("text_mse", "text_top1", "audio_top1", "recall_at_10")}})
             log("eval", history[-1])
     info = {"steps": step, "seconds": time.time() - t0, "batch": batch, "lr": lr, "seed": seed, "text_noise": text_noise,
+            "tune_layers": cfg.tune_layers, "tune_lr": tune_lr,
             "history": history}
     return model, info
 
 
 def train_text_only(blob: dict, attention: str, seed: int, steps: int, device, batch: int = 128, lr: float = 2e-3,
-                    text_noise: float = TEXT_NOISE) -> dict:
-    """The ablation's small-scale setting: text tower + archetype head on frozen MiniLM vectors."""
+                    text_noise: float = TEXT_NOISE, tune_layers: int = 0, tune_lr: float = TUNE_LR) -> dict:
+    """The ablation's small-scale setting: text tower + archetype head on MiniLM (frozen, or with its
+    last ``tune_layers`` layers tuned as in the shipped recipe)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    cfg = ModelConfig(attention=attention)
-    tower, head = TextTower(cfg).to(device), ArchetypeHead(cfg).to(device)
-    params = list(tower.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    cfg = ModelConfig(attention=attention, tune_layers=tune_layers)
+    tower, head = TextTower(cfg), ArchetypeHead(cfg)
+    both = torch.nn.ModuleList([tower, head])
+    groups = _param_groups(both, tower, lr, tune_lr)
+    both.to(device)
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=1e-4)
     tr = blob["train"]
     pairs = [(c, i) for i, cs in enumerate(tr["captions"]) for c in cs]
-    vecs = blob["caption_vecs"].float()
     targets = tr["targets"]
     t0 = time.time()
     for step in range(steps):
@@ -228,35 +277,38 @@ def train_text_only(blob: dict, attention: str, seed: int, steps: int, device, b
         cid = torch.tensor([pairs[s][0] for s in sel])
         y = targets[[pairs[s][1] for s in sel]].to(device)
         for g in opt.param_groups:
-            g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-        e = F.normalize(tower(_noisy(vecs[cid].to(device), text_noise)), dim=-1)
+            g["lr"] = g["base_lr"] * 0.5 * (1 + math.cos(math.pi * step / steps))
+        e = F.normalize(tower(text_input(blob, cid, tower, device), noise=text_noise), dim=-1)
         loss = soft_ce(head(e), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
     tower.eval()
-    out = {"seconds": time.time() - t0, "params_text_tower": count_parameters(tower)}
+    out = {"seconds": time.time() - t0, "params_text_tower": count_parameters(tower) - (count_parameters(tower.top) if tower.top else 0)}
     with torch.no_grad():
         for split in ("test", "eq_test"):
             d = blob[split]
-            cids = [c for cs in d["captions"] for c in cs]
+            cids = torch.tensor([c for cs in d["captions"] for c in cs])
             tg = np.concatenate([np.repeat(d["targets"][i : i + 1].numpy(), len(cs), 0) for i, cs in enumerate(d["captions"])])
-            p = torch.softmax(head(F.normalize(tower(vecs[cids].to(device)), dim=-1)), -1).cpu().numpy()
+            e = torch.cat([F.normalize(tower(text_input(blob, cids[i : i + 256], tower, device)), dim=-1) for i in range(0, len(cids), 256)])
+            p = torch.softmax(head(e), -1).cpu().numpy()
             m = archetype_metrics(p, tg)
             out.update({f"{split}_{k}": m[k] for k in ("mse", "cosine", "top1", "pearson")})
     return out
 
 
-def ablation_path(text_noise: float, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
+def ablation_path(text_noise: float, seeds: tuple[int, ...] = (0, 1, 2), tune_layers: int = 0) -> Path:
     """Where ``--ablation`` writes its runs (the report reads them back)."""
     suffix = "" if seeds == (0, 1, 2) else "_seeds" + "-".join(map(str, seeds))
-    return CACHE / f"ablation_noise{text_noise:g}{suffix}.json"
+    tuned = f"_tune{tune_layers}" if tune_layers else ""
+    return CACHE / f"ablation_noise{text_noise:g}{tuned}{suffix}.json"
 
 
-def run_ablation(blob: dict, seeds=(0, 1, 2), steps: int = 300, device="cpu", text_noise: float = TEXT_NOISE) -> dict:
+def run_ablation(blob: dict, seeds=(0, 1, 2), steps: int = 300, device="cpu", text_noise: float = TEXT_NOISE,
+                 tune_layers: int = 0) -> dict:
     res: dict = {}
     for att in ("quantum", "classical", "none"):
-        runs = [train_text_only(blob, att, s, steps, device, text_noise=text_noise) for s in seeds]
+        runs = [train_text_only(blob, att, s, steps, device, text_noise=text_noise, tune_layers=tune_layers) for s in seeds]
         res[att] = runs
         agg = {k: (float(np.mean([r[k] for r in runs])), float(np.std([r[k] for r in runs]))) for k in runs[0]}
         log("ablation", att, {k: f"{v[0]:.4f}±{v[1]:.4f}" for k, v in agg.items()})
@@ -289,10 +341,15 @@ def main(argv=None) -> None:
     ap.add_argument("--attention", default="none", choices=["quantum", "classical", "none"],
                     help="text attention block; 'none' won the ablation here (see MODEL_CARD.md)")
     ap.add_argument("--text-noise", type=float, default=TEXT_NOISE)
+    ap.add_argument("--tune-layers", type=int, default=TUNE_LAYERS,
+                    help="MiniLM's last layers fine-tuned in the text tower (0 keeps MiniLM frozen)")
+    ap.add_argument("--tune-lr", type=float, default=TUNE_LR)
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--ablation", action="store_true", help="run the text-tower ablation and exit")
     ap.add_argument("--ablation-steps", type=int, default=300)
     ap.add_argument("--ablation-seeds", default="0,1,2", help="comma-separated seeds of the ablation")
+    ap.add_argument("--ablation-tune-layers", type=int, default=0,
+                    help="run the ablation with MiniLM's last layers tuned (the shipped recipe: 2) or frozen (0)")
     ap.add_argument("--small", action="store_true", help="tiny data (smoke test)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LSTMABAR_THREADS", "1")))
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
@@ -305,12 +362,14 @@ def main(argv=None) -> None:
     blob = torch.load(path, weights_only=False)
     if args.ablation:
         seeds = tuple(int(x) for x in args.ablation_seeds.split(","))
-        res = run_ablation(blob, seeds=seeds, steps=args.ablation_steps, device=device, text_noise=args.text_noise)
-        ablation_path(args.text_noise, seeds).write_text(json.dumps(res, indent=1))
+        tune = args.ablation_tune_layers
+        res = run_ablation(blob, seeds=seeds, steps=args.ablation_steps, device=device, text_noise=args.text_noise, tune_layers=tune)
+        ablation_path(args.text_noise, seeds, tune).write_text(json.dumps(res, indent=1))
         return
-    cfg = ModelConfig(attention=args.attention)
+    cfg = ModelConfig(attention=args.attention, tune_layers=args.tune_layers)
     model, info = train_joint(blob, cfg, minutes=args.minutes, max_steps=args.steps or args.max_steps, seed=args.seed,
-                              device=device, batch=args.batch, text_noise=args.text_noise, fixed_steps=args.steps is not None)
+                              device=device, batch=args.batch, text_noise=args.text_noise, fixed_steps=args.steps is not None,
+                              tune_lr=args.tune_lr)
     metrics = evaluate(model, blob, device, "test")
     metrics.update(evaluate(model, blob, device, "eq_test", prefix="eq_"))
     log(json.dumps({k: round(v, 4) for k, v in metrics.items()}))
