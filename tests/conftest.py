@@ -38,6 +38,13 @@ def tiny_embedder():
     return TinyEmbedder()
 
 
+@pytest.fixture()
+def ctx(tool_ctx: ToolContext, tiny_embedder) -> ToolContext:
+    """A tool context whose default embedder is the tiny offline one (tests.fakes.TinyEmbedder)."""
+    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
+    return tool_ctx
+
+
 @pytest.fixture(scope="session")
 def shared_audio_dir() -> Path:
     d = SHARED / "audio"

@@ -14,12 +14,6 @@ interp = pytest.importorskip("lstmabar.tools.interpolate_sounds")
 from lstmabar.models.synth.patch import Patch  # noqa: E402
 
 
-@pytest.fixture()
-def ctx(tool_ctx, tiny_embedder):
-    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
-    return tool_ctx
-
-
 def add_patch_sound(ctx, x: torch.Tensor, prompt: str | None):
     p = Patch.from_normalized(x)
     audio = p.render(sample_rate=48000, seconds=0.5, seed=0)

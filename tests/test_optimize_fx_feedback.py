@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import soundfile as sf
 import torch
 
@@ -16,12 +15,6 @@ from lstmabar.tools.optimize_fx import Input, fx_params, run
 
 torch.set_num_threads(1)
 SR = 16_000
-
-
-@pytest.fixture()
-def ctx(tool_ctx, tiny_embedder):
-    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
-    return tool_ctx
 
 
 def _noise_wav(tmp_path) -> str:

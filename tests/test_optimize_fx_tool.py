@@ -16,12 +16,6 @@ torch.set_num_threads(1)
 SR = 16000
 
 
-@pytest.fixture()
-def ctx(tool_ctx, tiny_embedder):
-    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
-    return tool_ctx
-
-
 def _wav(tmp_path, seconds=1.0, channels=2):
     t = np.arange(int(seconds * SR)) / SR
     x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))

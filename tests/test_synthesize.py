@@ -16,12 +16,6 @@ from lstmabar.models.synth.params import PARAM_INDEX  # noqa: E402
 SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5)
 
 
-@pytest.fixture()
-def ctx(tool_ctx, tiny_embedder):
-    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
-    return tool_ctx
-
-
 def run(ctx, **kw):
     args = {**SMALL, **kw}
     return synth.run(synth.Input(**args), ctx)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from lstmabar.library.analysis import spectral_centroid
@@ -13,12 +12,6 @@ from lstmabar.tools import synthesize_from_text as synth
 
 torch.set_num_threads(1)
 SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5)
-
-
-@pytest.fixture()
-def ctx(tool_ctx, tiny_embedder):
-    tool_ctx.models._items["embedder:lstmabar"] = tiny_embedder
-    return tool_ctx
 
 
 def _rate_darker_higher(ctx) -> None:
