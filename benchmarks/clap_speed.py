@@ -163,31 +163,30 @@ def main() -> None:
         torch.set_num_threads(THREADS)
         for b in AUDIO_BATCHES:
             reps, budget = (1, 0.0) if b == 64 else (3, 15.0)
-            t_ours, c_ours, n1 = _time(lambda: ours_audio(b), reps, budget)
-            t_peer, c_peer, n2 = _time(lambda: peer_audio(b), reps, budget)
-            figures[f"{arch}_audio_b{b}_ours_cpu_s"] = round(c_ours, 4)
-            figures[f"{arch}_audio_b{b}_peer_cpu_s"] = round(c_peer, 4)
-            figures[f"{arch}_audio_b{b}_ours_s"] = round(t_ours, 4)
-            figures[f"{arch}_audio_b{b}_ours_per_s"] = round(b / t_ours, 3)
-            figures[f"{arch}_audio_b{b}_peer_s"] = round(t_peer, 4)
-            figures[f"{arch}_audio_b{b}_peer_per_s"] = round(b / t_peer, 3)
-            figures[f"{arch}_audio_b{b}_ours_over_peer_time"] = round(t_ours / t_peer, 3)
-            rows.append(f"| {arch} | audio | {b} | {t_ours:.3f} | {b / t_ours:.2f} | {c_ours:.2f} | {t_peer:.3f} | {b / t_peer:.2f} | {c_peer:.2f} | {t_ours / t_peer:.2f} | {n1}/{n2} |")
-            print(rows[-1], flush=True)
+            _compare(figures, rows, arch, "audio", b, ours_audio, peer_audio, reps, budget, rate_digits=3)
         for b in TEXT_BATCHES:
-            t_ours, c_ours, n1 = _time(lambda: ours_text(b), 7, 10.0)
-            t_peer, c_peer, n2 = _time(lambda: peer_text(b), 7, 10.0)
-            figures[f"{arch}_text_b{b}_ours_cpu_s"] = round(c_ours, 4)
-            figures[f"{arch}_text_b{b}_peer_cpu_s"] = round(c_peer, 4)
-            figures[f"{arch}_text_b{b}_ours_s"] = round(t_ours, 4)
-            figures[f"{arch}_text_b{b}_ours_per_s"] = round(b / t_ours, 2)
-            figures[f"{arch}_text_b{b}_peer_s"] = round(t_peer, 4)
-            figures[f"{arch}_text_b{b}_peer_per_s"] = round(b / t_peer, 2)
-            figures[f"{arch}_text_b{b}_ours_over_peer_time"] = round(t_ours / t_peer, 3)
-            rows.append(f"| {arch} | text | {b} | {t_ours:.3f} | {b / t_ours:.1f} | {c_ours:.2f} | {t_peer:.3f} | {b / t_peer:.1f} | {c_peer:.2f} | {t_ours / t_peer:.2f} | {n1}/{n2} |")
-            print(rows[-1], flush=True)
+            _compare(figures, rows, arch, "text", b, ours_text, peer_text, 7, 10.0, rate_digits=2)
         del emb, model
         _report(figures, rows, n_tokens, partial=arch != list(ARCHS)[-1])
+
+
+def _compare(figures: dict, rows: list[str], arch: str, kind: str, b: int, ours, peer, reps: int, budget: float,
+             *, rate_digits: int) -> None:
+    """Time our embedder and the peer pipeline on a batch of ``b``; record the figures and a table row."""
+    t_ours, c_ours, n1 = _time(lambda: ours(b), reps, budget)
+    t_peer, c_peer, n2 = _time(lambda: peer(b), reps, budget)
+    key = f"{arch}_{kind}_b{b}"
+    figures[f"{key}_ours_cpu_s"] = round(c_ours, 4)
+    figures[f"{key}_peer_cpu_s"] = round(c_peer, 4)
+    figures[f"{key}_ours_s"] = round(t_ours, 4)
+    figures[f"{key}_ours_per_s"] = round(b / t_ours, rate_digits)
+    figures[f"{key}_peer_s"] = round(t_peer, 4)
+    figures[f"{key}_peer_per_s"] = round(b / t_peer, rate_digits)
+    figures[f"{key}_ours_over_peer_time"] = round(t_ours / t_peer, 3)
+    d = rate_digits - 1
+    rows.append(f"| {arch} | {kind} | {b} | {t_ours:.3f} | {b / t_ours:.{d}f} | {c_ours:.2f} | {t_peer:.3f} | {b / t_peer:.{d}f} | "
+                f"{c_peer:.2f} | {t_ours / t_peer:.2f} | {n1}/{n2} |")
+    print(rows[-1], flush=True)
 
 
 def _report(figures: dict, rows: list[str], n_tokens: float, *, partial: bool) -> None:
