@@ -196,7 +196,7 @@ Probe words alone ("a <word> sound", "make it <word>"), filed under the archetyp
 {chr(10).join(rows)}
 
 Out-of-distribution check (MiniLM cosine to the training bank): {figs['ood_nonsense_flagged']:.0%} of {len(nonsense)} nonsense or
-off-topic texts are flagged; {figs['ood_heldout_captions_accepted']:.0%} of held-out test captions are accepted.
+off-topic texts are flagged; {figs['ood_heldout_captions_accepted']:.1%} of held-out test captions are accepted.
 
 **Ablation** (text tower + archetype head only, on MiniLM vectors (frozen unless the table says tuned), 3 seeds each, a reduced
 setting: the joint model was trained once, with the default chosen from this table). The classical block has the same

@@ -46,11 +46,10 @@ class EncoderLayer(nn.Module):
         def heads(x: torch.Tensor) -> torch.Tensor:
             return x.view(b, n, HEADS, HIDDEN // HEADS).transpose(1, 2)
 
-        att = F.scaled_dot_product_attention(
-            heads(self.query(h)), heads(self.key(h)), heads(self.value(h)), attn_mask=mask[:, None, None, :],
-            dropout_p=self.dropout if self.training else 0.0)
-        att = att.transpose(1, 2).reshape(b, n, HIDDEN)
         drop = self.dropout if self.training else 0.0
+        att = F.scaled_dot_product_attention(
+            heads(self.query(h)), heads(self.key(h)), heads(self.value(h)), attn_mask=mask[:, None, None, :], dropout_p=drop)
+        att = att.transpose(1, 2).reshape(b, n, HIDDEN)
         h = self.attn_norm(h + F.dropout(self.attn_out(att), drop, self.training))
         ff = self.ffn_out(F.gelu(self.ffn_in(h)))
         return self.out_norm(h + F.dropout(ff, drop, self.training))
