@@ -25,15 +25,17 @@ import numpy as np
 import torch
 
 from benchmarks._report import write_report
-from lstmabar.models.matching.voice_core import CORE_INDEX, CORE_PARAMS, voice_core_spec
-from lstmabar.tools.match_sound import Input
 from lstmabar.models.matching.features import FEATURE_SR, log_mel
 from lstmabar.models.matching.matcher import POOR_MR_STFT, POOR_SPECTRAL_CONVERGENCE, Matcher, load_network
 from lstmabar.models.matching.metrics import all_metrics
 from lstmabar.models.matching.refine import random_search
+from lstmabar.models.matching.voice_core import CORE_INDEX, CORE_PARAMS, voice_core_spec
+from lstmabar.tools.match_sound import Input
 
 TEST_SEED = 9_090_909  # not used by train.py (pool seeds 0.., validation 424242)
 SHARED_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio"
+
+
 def synthetic_targets(spec, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(TEST_SEED)
     params, audio = [], []

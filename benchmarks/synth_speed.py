@@ -131,7 +131,6 @@ def aliasing_figures() -> dict[str, float]:
     to the fundamental's, for 1 s saws/squares at 48 kHz. At exactly 4 kHz aliases would fold onto
     harmonics, so 4 kHz is measured a quarter-tone either side, plus the worst harmonic-amplitude
     error against the 1/h series at exactly 4 kHz."""
-
     import numpy as np
     from scipy.signal import windows
 

@@ -353,7 +353,7 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
     with torch.no_grad():
         re_ = torch.nn.functional.normalize(emb.embed_audio(torch.from_numpy(render_final(v48, rx, 0)), SR).float(), dim=-1)
     fig = {"anchor_study_prompts": len(prompts), "anchor_study_evals": evals, "random_patches_cos_anchor": round(float((re_ @ anchor).mean()), 4)}
-    rows = []
+    rows, e, c = [], [], []  # e, c: expectations met and median centroid per weight, for the reading
     for w in weights:
         cos_p, cos_a, exp_, cent = [], [], [], []
         for p in prompts:
@@ -374,8 +374,8 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
         fig[f"anchor_{key}_expectations_met"] = round(float(np.mean(exp_)), 3)
         fig[f"anchor_{key}_median_centroid_hz"] = round(float(np.median(cent)), 1)
         rows.append(f"| {w:g} | {np.mean(cos_p):.3f} | {np.mean(cos_a):.3f} | {np.mean(exp_):.2f} | {np.median(cent):.0f} |")
-    e = [fig[f"anchor_w{w:g}_expectations_met".replace(".", "_")] for w in weights]
-    c = [fig[f"anchor_w{w:g}_median_centroid_hz".replace(".", "_")] for w in weights]
+        e.append(fig[f"anchor_{key}_expectations_met"])
+        c.append(fig[f"anchor_{key}_median_centroid_hz"])
     reading = (f"Against w = 0, the anchored searches meet {'more' if max(e[1:]) > e[0] else 'fewer'} of the prompts' plain acoustic demands "
                f"({' / '.join(f'{v:.2f}' for v in e)} at w = {' / '.join(f'{w:g}' for w in weights)}), and their median centroid goes "
                f"{' -> '.join(f'{v:.0f}' for v in c)} Hz.")
