@@ -18,6 +18,7 @@ class Config:
     allowed_dirs: tuple[Path, ...] = ()
     embedder: str = "lstmabar"
     workers: int = 2
+    threads: int | None = None  # torch/BLAS threads per call; None: sized from the free cores (library/threads.py)
     token: str | None = None
     allow_downloads: bool = False
     max_audio_seconds: float = 600.0
@@ -53,6 +54,11 @@ class Config:
             values["embedder"] = env["LSTMABAR_EMBEDDER"]
         if env.get("LSTMABAR_WORKERS"):
             values["workers"] = max(1, int(env["LSTMABAR_WORKERS"]))
+        if env.get("LSTMABAR_THREADS"):
+            raw = env["LSTMABAR_THREADS"].strip()
+            if not raw.isdigit() or int(raw) < 1:
+                raise ValueError(f"LSTMABAR_THREADS must be a whole number of threads, at least 1 (got {raw!r}); unset it to size from the free cores.")
+            values["threads"] = int(raw)
         if env.get("LSTMABAR_TOKEN"):
             values["token"] = env["LSTMABAR_TOKEN"]
         if env.get("LSTMABAR_ALLOW_DOWNLOADS"):

@@ -8,10 +8,13 @@ from __future__ import annotations
 import base64
 import inspect
 import logging
+import time
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any, AsyncIterator
 
 import anyio
+import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import Field, ValidationError
@@ -21,10 +24,12 @@ from starlette.responses import JSONResponse
 from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError, UnknownSoundError
 from lstmabar.library.store import SoundLibrary
+from lstmabar.library.threads import apply_threads, plan_threads
 from lstmabar.prompts import register_prompts
 from lstmabar.tools import all_tools
 from lstmabar.tools.base import ModelCache, ToolContext, ToolOutcome, ToolSpec
 
+from .jobs import JobManager
 from .rating_page import register_rating_routes
 from .resources import register_resources
 from .workers import WorkerPool, run_cancellable
@@ -45,7 +50,11 @@ class AppState:
         self.config = config
         self.models = ModelCache()
         self.pool = WorkerPool(config.workers)
+        self.jobs = JobManager(self.pool, all_tools(), self.context)
         self._library: SoundLibrary | None = None
+
+    def context(self, **kwargs: Any) -> ToolContext:
+        return ToolContext(library=self.library, config=self.config, models=self.models, **kwargs)
 
     @property
     def library(self) -> SoundLibrary:
@@ -62,19 +71,43 @@ class AppState:
             self._library = None
 
 
+def warm_up() -> None:
+    """Pay once, at start, for first uses that cost seconds and would otherwise come out of the first
+    call's time budget: torch's first Adam imports torch._dynamo (about 5 s on a 2-core machine),
+    matplotlib's first import about 1.5 s."""
+    import torch
+
+    from lstmabar.library.images import _matplotlib
+
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    _matplotlib()
+
+
 def build_server(config: Config | None = None, *, preload: bool = False) -> MCPServer:
     state = AppState(config or Config.from_env())
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
+        apply_threads(plan_threads(state.config.workers, state.config.threads))
         state.library  # open the database and repair before the first request
         if preload:
-            ctx = ToolContext(library=state.library, config=state.config, models=state.models)
-            await anyio.to_thread.run_sync(ctx.embedder)
+            await anyio.to_thread.run_sync(state.context().embedder)
+        error: BaseException | None = None
         try:
-            yield state
+            async with anyio.create_task_group() as jobs:
+                state.jobs.attach(jobs)
+                jobs.start_soon(partial(anyio.to_thread.run_sync, warm_up, abandon_on_cancel=True))
+                try:
+                    yield state
+                except BaseException as exc:  # re-raised below as it came, not wrapped in the task group's ExceptionGroup
+                    error = exc
+                finally:
+                    state.jobs.detach()
+                    jobs.cancel_scope.cancel()  # unfinished jobs stop; nothing of theirs is saved
         finally:
             state.close()
+        if error is not None:
+            raise error
 
     server = MCPServer("lstmabar", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
     server.state = state  # type: ignore[attr-defined]
@@ -124,16 +157,20 @@ async def _call(state: AppState, spec: ToolSpec[Any], inp: Any, ctx: Context) ->
         except Exception:  # a client that went away must not break the tool
             log.debug("progress report failed", exc_info=True)
 
-    def progress_from_thread(done: float, total: float | None, message: str | None) -> None:
-        anyio.from_thread.run(report, done, total, message)
+    token = anyio.lowlevel.current_token()
 
-    tool_ctx = ToolContext(library=state.library, config=state.config, models=state.models, progress_fn=progress_from_thread)
+    def progress_from_thread(done: float, total: float | None, message: str | None) -> None:
+        anyio.from_thread.run(report, done, total, message, token=token)  # also from the keepalive thread
+
+    tool_ctx = state.context(progress_fn=progress_from_thread, jobs=state.jobs)
 
     async def on_queued(position: int) -> None:
         await report(0, None, f"queued: position {position} in line ({state.pool.size} running)")
 
     def work() -> ToolOutcome:
-        return spec.run(inp, tool_ctx)
+        tool_ctx.begun = time.monotonic()
+        with tool_ctx.keepalive():
+            return spec.run(inp, tool_ctx)
 
     try:
         if spec.long_running:

@@ -30,7 +30,7 @@ async def test_every_tool_success_and_error(server, tiny_embedder, tmp_path: Pat
         names = {t.name for t in (await client.list_tools()).tools}
         assert names == {
             "predict_archetypes", "synthesize_from_text", "interpolate_sounds", "optimize_fx", "match_sound",
-            "import_sound", "list_sounds", "rate_feedback", "sounds_to_rate",
+            "import_sound", "list_sounds", "rate_feedback", "sounds_to_rate", "start_job", "job_status", "cancel_job",
         }
 
         async def ok(name: str, args: dict) -> dict:
@@ -64,7 +64,7 @@ async def test_every_tool_success_and_error(server, tiny_embedder, tmp_path: Pat
         assert "PeakFilter" in fx["pedalboard_code"] and fx["input_sound_id"] == src
         await bad("optimize_fx", {"audio": {"sound_id": "snd_missing"}, "prompt": "brighter", **TINY}, "no sound")
 
-        match = await ok("match_sound", {"audio": {"sound_id": src}, "budget_seconds": 1.0})
+        match = await ok("match_sound", {"audio": {"sound_id": src}, "time_budget_s": 1.0})
         assert match["target_id"] == src and "keyboard.midi_f0" in match["patch"]
         await bad("match_sound", {"audio": {"path": "/etc/hostname"}}, "outside the folders")
 

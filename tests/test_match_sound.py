@@ -200,7 +200,7 @@ def test_tool_matches_and_stores_lineage(tool_ctx):
     events = []
     tool_ctx.progress_fn = lambda d, t, m: events.append((d, m))
     tool_ctx.min_progress_interval = 0.0
-    inp = Input(audio=AudioInput(base64=_b64(tone(196.0, "saw", 1.2))), budget_seconds=2.0, name="saw G3")
+    inp = Input(audio=AudioInput(base64=_b64(tone(196.0, "saw", 1.2))), time_budget_s=2.0, name="saw G3")
     out = TOOL.run(inp, tool_ctx)
     o = out.output
     assert o.target is not None and o.sound.id != o.target_id
@@ -221,7 +221,7 @@ def test_tool_archetype_returns_weights(tool_ctx):
     from lstmabar.tools.match_sound import TOOL, Input
 
     src = tool_ctx.library.add(tone(330.0, "sine", 1.0)[None], SR, tool="import_sound")
-    out = TOOL.run(Input(audio=AudioInput(sound_id=src.id), synth="archetype", budget_seconds=1.0), tool_ctx)
+    out = TOOL.run(Input(audio=AudioInput(sound_id=src.id), synth="archetype", time_budget_s=1.0), tool_ctx)
     o = out.output
     assert o.target is None and o.target_id == src.id
     assert set(o.weights) == {"sine", "square", "sawtooth", "triangle", "noise"}
@@ -241,7 +241,7 @@ def test_tool_cancel_leaves_no_sound(tool_ctx):
     tool_ctx.progress_fn = cancel_on_refine
     tool_ctx.min_progress_interval = 0.0
     with pytest.raises(ToolCancelled):
-        TOOL.run(Input(audio=AudioInput(base64=_b64(tone(440.0, "saw", 1.0))), budget_seconds=5.0), tool_ctx)
+        TOOL.run(Input(audio=AudioInput(base64=_b64(tone(440.0, "saw", 1.0))), time_budget_s=30.0), tool_ctx)
     assert len(tool_ctx.library.list()) == before
 
 

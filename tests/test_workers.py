@@ -22,6 +22,7 @@ pytestmark = pytest.mark.anyio
 class SlowIn(BaseModel):
     steps: int = 20
     step_s: float = 0.05
+    silent_s: float = 0.0  # a first stage that reports nothing
 
 
 class SlowOut(BaseModel):
@@ -32,6 +33,8 @@ def make_slow_tool(stopped: threading.Event, running: list[int]) -> ToolSpec:
     def run(inp: SlowIn, ctx: ToolContext) -> ToolOutcome:
         running.append(1)
         try:
+            ctx.progress(0, inp.steps, "silent stage")
+            time.sleep(inp.silent_s)
             for i in range(inp.steps):
                 ctx.progress(i + 1, inp.steps, f"step {i + 1}")
                 time.sleep(inp.step_s)
@@ -112,3 +115,22 @@ async def test_queue_reports_place_in_line(slow_server) -> None:
     assert all(not r.is_error for r in results)
     assert any(m.startswith("queued: position 1") for m in messages), messages
     assert slow_server.state.library.count() == 2
+
+
+async def test_progress_keeps_coming_through_a_silent_stage(slow_server) -> None:
+    """Clients that reset their timeout only on progress see a report at least every few seconds."""
+    stamps: list[float] = []
+    messages: list[str] = []
+
+    async def on_progress(p: float, total: float | None, msg: str | None) -> None:
+        stamps.append(time.monotonic())
+        messages.append(msg or "")
+
+    async with Client(slow_server) as client:
+        t0 = time.monotonic()
+        res = await client.call_tool("slow", {"steps": 2, "step_s": 0.01, "silent_s": 4.5}, progress_callback=on_progress)
+        t1 = time.monotonic()
+    assert not res.is_error
+    times = [t0, *stamps, t1]
+    assert max(b - a for a, b in zip(times, times[1:])) < 3.0  # the keepalive beats every 2 s
+    assert any(m.startswith("silent stage (") for m in messages)

@@ -18,6 +18,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "list_sounds",
     "rate_feedback",
     "sounds_to_rate",
+    "jobs",
 )
 
 
@@ -27,5 +28,6 @@ def all_tools() -> list[ToolSpec]:
         full = f"{__name__}.{name}"
         if importlib.util.find_spec(full) is None:
             continue
-        specs.append(importlib.import_module(full).TOOL)
+        module = importlib.import_module(full)
+        specs.extend(getattr(module, "TOOLS", None) or [module.TOOL])  # a module may hold several tools
     return specs

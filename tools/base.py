@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -19,6 +20,8 @@ from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError
 from lstmabar.library.records import SoundRecord
 from lstmabar.library.store import SoundLibrary
+
+from .budget import Budget, Timing
 
 T = TypeVar("T")
 ProgressFn = Callable[[float, float | None, str | None], None]
@@ -54,19 +57,84 @@ class ToolContext:
     progress_fn: ProgressFn | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     min_progress_interval: float = 0.2
+    heartbeat_s: float = 2.0  # keepalive(): the longest silence between progress reports
+    started: float = field(default_factory=time.monotonic)  # when the call arrived (budgets count from here)
+    begun: float | None = None  # when computing started (after any wait for a worker)
+    jobs: Any = None  # the server's job manager (tools/jobs.py), when there is one
     _last_progress: float = field(default=-1.0, init=False)
     _last_time: float = field(default=0.0, init=False)
+    _last_total: float | None = field(default=None, init=False)
+    _last_message: str | None = field(default=None, init=False)
+    _pending: tuple[float, float | None, str | None] | None = field(default=None, init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def progress(self, done: float, total: float | None = None, message: str | None = None, *, force: bool = False) -> None:
-        """Report progress: monotonic (lower values are dropped) and rate-limited."""
+        """Report progress: monotonic (lower values are dropped) and rate-limited (the latest report
+        held back by the rate limit goes out with the next keepalive beat)."""
         self.check_cancelled()
-        if self.progress_fn is None or done < self._last_progress:
+        if self.progress_fn is None:
             return
-        now = time.monotonic()
-        if not force and now - self._last_time < self.min_progress_interval and done != total:
-            return
-        self._last_progress, self._last_time = done, now
+        with self._lock:
+            if message:
+                self._last_message = message
+            if done < self._last_progress:
+                return
+            now = time.monotonic()
+            if not force and now - self._last_time < self.min_progress_interval and done != total:
+                self._pending = (done, total, message)
+                return
+            self._send(done, total, message, now)
+
+    def note(self, message: str) -> None:
+        """Report a new stage ("loading the embedder") without a new figure: the value creeps up a little."""
+        with self._lock:
+            self.progress(self._creep(), self._last_total, message, force=True)
+
+    def _creep(self) -> float:
+        last, total = max(self._last_progress, 0.0), self._last_total
+        return last + (0.01 * (total - last) if total is not None and total > last else 1e-3)
+
+    def _send(self, done: float, total: float | None, message: str | None, now: float) -> None:
+        self._last_progress, self._last_time, self._last_total, self._pending = done, now, total, None
+        assert self.progress_fn is not None
         self.progress_fn(done, total, message)
+
+    @contextmanager
+    def keepalive(self) -> Iterator[None]:
+        """While the block runs, a report goes out at least every ``heartbeat_s`` (some clients reset
+        their timeout only on progress): the held-back latest report, or the last stage's message with
+        the seconds elapsed and a slightly higher value."""
+        if self.progress_fn is None or self.heartbeat_s <= 0:
+            yield
+            return
+        stop = threading.Event()
+        t0 = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(min(0.25, self.heartbeat_s / 4)):
+                with self._lock:
+                    now = time.monotonic()
+                    quiet = now - self._last_time
+                    try:
+                        if self._pending is not None and quiet >= max(self.min_progress_interval, self.heartbeat_s / 2):
+                            self._send(*self._pending, now)
+                        elif quiet >= self.heartbeat_s:
+                            msg = f"{self._last_message or 'working'} ({now - t0:.0f} s)"
+                            self._send(self._creep(), self._last_total, msg, now)
+                    except Exception:  # a client that went away must not break the tool
+                        self._last_time = now
+
+        thread = threading.Thread(target=beat, name="lstmabar-keepalive", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def budget(self, seconds: float) -> Budget:
+        """The call's wall-clock budget, counted from its arrival (``started``)."""
+        return Budget(seconds, start=self.started, begun=self.begun)
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():
@@ -81,6 +149,8 @@ class ToolContext:
         def _load() -> Any:
             return load_embedder(spec, device=self.config.device, allow_downloads=self.config.allow_downloads)
 
+        if f"embedder:{spec}" not in self.models.keys():
+            self.note(f"loading the {spec} embedder")
         try:
             return self.models.get(f"embedder:{spec}", _load)
         except EmbedderUnavailable as exc:
@@ -134,6 +204,7 @@ class SoundOut(BaseModel):
 
 
 __all__ = [
+    "Budget",
     "ModelCache",
     "SoundOut",
     "ToolCancelled",
@@ -141,4 +212,5 @@ __all__ = [
     "ToolError",
     "ToolOutcome",
     "ToolSpec",
+    "Timing",
 ]

@@ -14,16 +14,24 @@ from lstmabar.library.errors import AudioInputError, ToolError
 from lstmabar.library.images import spectrogram_png
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .budget import Timing, budget_field_description
 
 TOOL_NAME = "match_sound"
 MAX_INPUT_SECONDS = 30.0
+# 8 s for the whole call: the matching pipeline gets about the 5 s its model card measured, after loading,
+# and the spectrogram and saving (about 1.5 s on an idle 2-core machine) fit after it.
+DEFAULT_BUDGET_S = 8.0
+FINISH_RESERVE_S = 1.5
 
 
 class Input(BaseModel):
     audio: AudioInput = Field(description="The sound to imitate: a library sound_id, an allowed path, a URL or base64 bytes. Only its first 2 s (after leading silence) are matched.")
     synth: Literal["voice", "archetype"] = Field("voice", description="'voice': the modular Voice synth, matched through 16 audible parameters of a two-oscillator layout (the full 78-parameter patch is returned); 'archetype': the five-archetype engine (sine/square/sawtooth/triangle/noise weights + envelope and filter).")
     network: Literal["cnn", "ast", "mlp"] = Field("cnn", description="For synth='voice': the network that makes the first guess: 'cnn' (seed 002's CNN baseline, the most accurate at our training scale, so the default), 'ast' (audio spectrogram transformer, seed 002's method) or 'mlp'.")
-    budget_seconds: float = Field(5.0, ge=0.0, le=120.0, description="Wall-clock budget for the whole call; the time left after the network's guess goes to refinement (0: network guess only).")
+    time_budget_s: float = Field(
+        DEFAULT_BUDGET_S, ge=1.0, le=600.0,
+        description=budget_field_description(DEFAULT_BUDGET_S, "the refinement gets the time left after the network's guess and") + " refine=false skips the refinement.",
+    )
     refine: bool = Field(True, description="Refine the network's guess with CMA-ES on a multi-resolution STFT loss.")
     use_pitch: bool = Field(True, description="Set the keyboard note from the target's f0 (CREPE) instead of trusting the network alone.")
     seed: int = Field(0, description="Seed for the refinement and the synth's noise.")
@@ -60,6 +68,7 @@ class Output(BaseModel):
     seconds: float
     poor_match: bool = Field(description="True when spectral convergence or MR-STFT is above the level where matches stop sounding alike.")
     warnings: list[str]
+    timing: Timing = Field(description="How the time budget was spent: stages, refinement generations, whether the budget cut the refinement short.")
 
 
 def _metrics(d: dict[str, float]) -> MatchMetrics:
@@ -71,17 +80,30 @@ def get_matcher(ctx: ToolContext, synth: str, network: str = "cnn"):
 
     def factory():
         try:
-            return Matcher(synth, arch=network)
+            matcher = Matcher(synth, arch=network)
         except FileNotFoundError as exc:
             raise ToolError(f"match_sound is not ready for the {synth} synth: {exc}") from exc
+        _warm_up(matcher)
+        return matcher
 
     key = f"matcher:{synth}:{network}" if synth == "voice" else f"matcher:{synth}"
     return ctx.models.get(key, factory)
 
 
+def _warm_up(matcher) -> None:
+    """The first MFCC imports librosa and compiles its kernels (about 4 s) and the first 48 kHz render sets
+    the synth up: pay that once while loading, not inside the time given to a match's refinement."""
+    from lstmabar.models.matching.metrics import all_metrics
+
+    x = (0.1 * np.sin(np.linspace(0.0, 2000.0, 16_000))).astype(np.float32)
+    all_metrics(x, x, 16_000)
+    matcher.render_output(matcher.full_patch(matcher.predict(x)))
+
+
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     from lstmabar.models.matching.matcher import OUTPUT_SR, POOR_MR_STFT, POOR_SPECTRAL_CONVERGENCE
 
+    budget = ctx.budget(inp.time_budget_s)
     try:
         loaded = load_audio_input(inp.audio, ctx.library, ctx.config, mono=True, max_seconds=MAX_INPUT_SECONDS)
     except AudioInputError as exc:
@@ -90,17 +112,27 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     sr = loaded.audio.sample_rate
     if len(mono) < sr // 20 or float(np.sqrt(np.mean(mono.astype(np.float64) ** 2))) < 1e-5:
         raise ToolError("The target is silent or shorter than 50 ms; send a sound with audible content.")
-    ctx.progress(0, 100, "loading the matcher")
+    ctx.progress(0, 100, "loading the matcher", force=True)
     matcher = get_matcher(ctx, inp.synth, inp.network)
+    budget.lap("load")
 
     def progress(frac: float, message: str) -> None:
         ctx.progress(round(5 + 90 * frac, 1), 100, message)
 
     try:
-        res = matcher.match(mono, sr, budget_s=inp.budget_seconds, refine=inp.refine, use_pitch=inp.use_pitch, seed=inp.seed, progress=progress)
+        # match() counts its own time from here; what comes after it (image, saving) is kept aside
+        res = matcher.match(mono, sr, budget_s=max(0.0, budget.remaining() - FINISH_RESERVE_S), refine=inp.refine,
+                            use_pitch=inp.use_pitch, seed=inp.seed, progress=progress)
     except ValueError as exc:
         raise ToolError(f"Cannot match this sound: {exc}.") from exc
     ctx.check_cancelled()
+    budget.lap("match")
+    refine_s = res.refine.seconds if res.refine is not None else 0.0
+    budget.stages["match"] -= refine_s
+    budget.stages["refine"] = refine_s
+    budget.stages["pitch_guess_and_final_render"] = budget.stages.pop("match")
+    budget.add_work(renders=res.refine.evaluations if res.refine is not None else 0, generations=res.refine.generations if res.refine is not None else 0)
+    ctx.progress(96, 100, "drawing the spectrogram and saving")
 
     # Everything is final: store the target (if new) and the match.
     target_rec = None
@@ -181,9 +213,23 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         seconds=round(res.seconds, 3),
         poor_match=res.poor,
         warnings=res.warnings,
+        timing=_finish_timing(budget, inp, res),
     )
+    if out.timing.stopped_early:
+        summary += " " + out.timing.note
     sounds = [rec] + ([target_rec] if target_rec else [])
     return ToolOutcome(output=out, summary=summary, audio_previews=[preview_wav(res.audio[None, :], OUTPUT_SR)], images=[png], sounds=sounds)
+
+
+def _finish_timing(budget, inp: Input, res) -> Timing:
+    budget.lap("image_and_save")
+    if inp.refine and (res.refine is None or res.refine.generations == 0):
+        budget.stop_early(
+            f"The {inp.time_budget_s:g} s budget left no time to refine the network's guess"
+            + (f" ({budget.begun - budget.start:.1f} s went waiting for a worker)" if budget.begun - budget.start > 1 else "")
+            + "; raise time_budget_s for a closer match."
+        )
+    return budget.timing()
 
 
 TOOL = ToolSpec(

@@ -7,6 +7,7 @@ reported in pedalboard's own names and units with a snippet that rebuilds the ch
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import numpy as np
@@ -35,12 +36,17 @@ from lstmabar.models.reward.features import params_features
 from lstmabar.models.reward.guidance import load_reward, reward_status
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .budget import Timing, budget_field_description
 
 EffectName = Literal["eq", "highpass", "lowpass", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
 assert set(EffectName.__args__) == set(EFFECT_NAMES)  # type: ignore[attr-defined]
 
 MIN_OPT_RATE = 22_050
 OPT_TAIL_S = 1.0  # tail kept during optimisation (the final render keeps the whole tail)
+# 20 s: the default search (100 Adam steps + 12 CMA-ES generations on a 5 s clip) fits it on an idle 2-core
+# machine, and a call that waits behind another one of the same budget still answers within 60 s.
+DEFAULT_BUDGET_S = 20.0
+FINISH_RESERVE_S = 2.5  # images and saving after the final render (about 2 s measured on an idle 2-core machine)
 
 
 class Input(BaseModel):
@@ -80,6 +86,7 @@ class Input(BaseModel):
         description="Weight of the reward model learnt from people's ratings (rate_feedback), subtracted from the loss; "
         "0 = off. Used only when a reward model trained with the same embedder exists.",
     )
+    time_budget_s: float = Field(DEFAULT_BUDGET_S, ge=1.0, le=1800.0, description=budget_field_description(DEFAULT_BUDGET_S, "the optimisation"))
 
 
 class Output(BaseModel):
@@ -104,6 +111,7 @@ class Output(BaseModel):
     notes: list[str] = Field(default_factory=list)
     reward_version: str | None = Field(None, description="The reward model version that shaped the settings (null: none).")
     reward_status: str = Field("", description="Whether a reward model was used, and why not when it was not.")
+    timing: Timing = Field(description="How the time budget was spent: stages, Adam steps and CMA-ES renders, whether the budget cut the search.")
 
 
 def fx_params(chain: list[str], normalized: np.ndarray, sample_rate: int, strength: float, **meta: Any) -> dict[str, Any]:
@@ -147,6 +155,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     prompt = inp.prompt.strip()
     if not prompt:
         raise ToolError("The prompt is empty; say how the sound should change, e.g. 'brighter'.")
+    budget = ctx.budget(inp.time_budget_s)
+    ctx.progress(0.0, 1.0, "loading the audio", force=True)
     notes: list[str] = []
     prev = _start_settings(ctx, inp.start_from) if inp.start_from else None
     audio_in = inp.audio
@@ -158,12 +168,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     strength = inp.strength if inp.strength is not None else strength_from_prompt(prompt)
 
     loaded = load_audio_input(audio_in, ctx.library, ctx.config)
+    budget.lap("load_audio")
     sr = loaded.audio.sample_rate
     samples = loaded.audio.samples
     mono = samples.mean(axis=0)
     if float(np.max(np.abs(mono))) < 1e-5:
         raise ToolError("The input is silent; effects have nothing to act on. Send a sound with signal in it.")
     embedder = ctx.embedder(inp.embedder)
+    budget.lap("load_embedder")
     # optimise at a rate the embedder can use (it hears nothing above its own Nyquist), render at the input's
     opt_sr = min(sr, max(MIN_OPT_RATE, int(getattr(embedder, "sample_rate", sr))))
     a, b = loudest_excerpt(mono, sr, inp.excerpt_seconds)
@@ -177,7 +189,24 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
 
     start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
     reward_fn, reward_version, reward_note = _reward_fn(ctx, embedder, prompt, chain, sr, strength, inp.feedback_weight)
-    ctx.progress(0, None, f"optimising {' -> '.join(chain)}")
+    padded = np.pad(samples, ((0, 0), (0, int(tail * sr))))
+    # time for what follows the search: the whole file's render (predicted from one render of the
+    # excerpt, twice over for safety), then images and saving
+    t0 = time.monotonic()
+    render(chain, start, excerpt[None], opt_sr)
+    full_render_s = (time.monotonic() - t0) * padded.size / max(1, excerpt.size)
+    budget.lap("prepare")
+    search_deadline = budget.deadline(reserve=2 * full_render_s + FINISH_RESERVE_S)
+    search_t0 = time.monotonic()
+
+    def on_step(done: int, total: int, message: str) -> None:
+        frac = done / max(total, 1)
+        span = search_deadline - search_t0
+        if span > 0:
+            frac = max(frac, (time.monotonic() - search_t0) / span)
+        ctx.progress(0.05 + 0.85 * min(1.0, frac), 1.0, message)
+
+    ctx.progress(0.05, 1.0, f"optimising {' -> '.join(chain)}")
     result = optimize_chain(
         chain,
         excerpt,
@@ -192,16 +221,33 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         generations=inp.generations,
         population=inp.population,
         seed=inp.seed,
-        on_step=lambda d, t, m: ctx.progress(d, t, m),
+        on_step=on_step,
         check_cancelled=ctx.check_cancelled,
         reward_fn=reward_fn,
         reward_weight=inp.feedback_weight,
+        deadline=search_deadline,
     )
+    budget.lap("search")
+    search_s = budget.stages.pop("search")
+    for name, secs in result.stage_seconds.items():  # the search's parts, and the rest of it (text targets, set-up)
+        budget.stages[f"search.{name}"] = secs
+    budget.stages["search.other"] = max(0.0, search_s - sum(result.stage_seconds.values()))
+    budget.add_work(adam_steps=result.adam_steps, cmaes_renders=result.es_evaluations, cmaes_generations=result.generations_done)
+    if result.stopped_early:
+        done_txt = f"{result.adam_steps} Adam steps" + (f" and {result.generations_done} of {result.generations} CMA-ES generations" if result.generations else "")
+        budget.stop_early(
+            f"The {inp.time_budget_s:g} s budget ended the search after {done_txt}"
+            + (f" ({budget.begun - budget.start:.1f} s of it waiting for a worker)" if budget.begun - budget.start > 1 else "")
+            + "; the best settings so far are returned. For a fuller search raise time_budget_s (through start_job above about 40 s), "
+            "or continue with start_from."
+        )
+        notes.append(budget.note)
 
     # final render by pedalboard: whole file, all channels, padded to keep tails
-    padded = np.pad(samples, ((0, 0), (0, int(tail * sr))))
+    ctx.progress(0.92, 1.0, "rendering the whole file with pedalboard")
     out = render(chain, result.normalized, padded, sr)
     out = trim_tail(out, samples.shape[1], sr) if tail else out[:, : samples.shape[1]]
+    budget.lap("render")
     peak = float(np.max(np.abs(out)))
     if peak > 1.0:
         out = out * (0.99 / peak)
@@ -210,6 +256,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
 
     settings = physical_settings(chain, result.normalized, sr)
     code = pedalboard_code(settings, sr)
+    ctx.progress(0.95, 1.0, "drawing the EQ curve and spectrograms")
     freqs = np.geomspace(20.0, min(20000.0, 0.5 * sr), 256)
     curve = eq_curve_db(chain, result.normalized, freqs, sr)
     curves = [("result", curve)]
@@ -218,6 +265,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     eq_png = line_plot_png(freqs, curves, xlabel="frequency (Hz)", ylabel="gain (dB)", title=f"EQ curve for '{prompt}'")
     n_spec = min(samples.shape[1], int(10 * sr))
     spec_png = spectrogram_png([("before", mono[:n_spec], sr), ("after", out.mean(axis=0)[:n_spec], sr)])
+    budget.lap("images")
+    ctx.progress(0.98, 1.0, "saving")
 
     # lineage: the dry input is the parent (stored first when it came from outside the library)
     input_id = loaded.sound_id
@@ -247,6 +296,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         out, sr, tool="optimize_fx", prompt=prompt, params={"fx": params}, parents=[input_id], scores=scores,
         extra={"pedalboard_code": code, "feedback_weight": inp.feedback_weight, "reward_version": reward_version}
     )
+    preview = preview_wav(out, sr)
+    budget.lap("save")
     output = Output(
         sound=SoundOut.of(rec),
         input_sound_id=input_id,
@@ -269,18 +320,19 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         notes=notes,
         reward_version=reward_version,
         reward_status=reward_note,
+        timing=budget.timing(),
     )
     key = _key_changes(settings)
     summary = (
         f"Processed {loaded.label} with {' -> '.join(chain)} for '{prompt}' (strength {strength:g}, {inp.loss} loss, "
-        f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {result.seconds:.1f} s) -> {rec.id}. "
+        f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {output.timing.elapsed_s:.1f} s of a {inp.time_budget_s:g} s budget) -> {rec.id}. "
         f"Loss {result.loss_before:.4f} -> {result.loss_after:.4f}; similarity to 'this sound is {prompt}' "
         f"{result.text_similarity_before:.3f} -> {result.text_similarity_after:.3f}. Main settings: {key}. "
         f"The pedalboard_code field rebuilds the chain; refine with start_from={rec.id}. "
         + (f"{reward_note} " if inp.feedback_weight > 0 else "")
         + " ".join(notes)
     ).strip()
-    return ToolOutcome(output=output, summary=summary, audio_previews=[preview_wav(out, sr)], images=[eq_png, spec_png], sounds=[rec])
+    return ToolOutcome(output=output, summary=summary, audio_previews=[preview], images=[eq_png, spec_png], sounds=[rec])
 
 
 def _key_changes(settings: list[dict[str, Any]]) -> str:

@@ -27,6 +27,7 @@ from lstmabar.models.reward.guidance import GuidedObjective, load_reward, rerank
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
 
 from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .budget import Timing, budget_field_description
 
 TOOL_NAME = "synthesize_from_text"
 OUTPUT_RATE = 48_000
@@ -37,6 +38,10 @@ DEFAULT_POPULATION = 50
 DEFAULT_EVALUATIONS = 5000
 DEFAULT_SECONDS = 25.0
 DEFAULT_PATIENCE = 20
+# 30 s for the whole call: the default 25 s search plus the final 48 kHz renders and saving on an idle
+# machine; under load the search stops sooner so the answer still comes within the budget.
+DEFAULT_BUDGET_S = 30.0
+FINISH_RESERVE_S = 3.0  # the final renders, scores, images and saving: this plus 0.5 s per result
 
 
 class Input(BaseModel):
@@ -59,6 +64,7 @@ class Input(BaseModel):
     feedback_weight: float = Field(0.0, ge=0.0, le=5.0, description="Weight of the reward model learnt from people's ratings (rate_feedback), added to the search fitness and used to rerank the results; 0 = off. Try 0.1-0.5. Used only when a reward model trained with the same embedder exists.")
     anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
     anchor: str = Field("a sound", max_length=200, description="The generic text used with anchor_weight.")
+    time_budget_s: float = Field(DEFAULT_BUDGET_S, ge=1.0, le=1800.0, description=budget_field_description(DEFAULT_BUDGET_S, "the search (also bounded by max_seconds)"))
 
     @field_validator("prompt")
     @classmethod
@@ -88,13 +94,14 @@ class Output(BaseModel):
     evaluations: int
     generations: int
     seconds: float
-    stopped: str = Field(description="Why the search ended: evaluations, seconds or early_stop.")
+    stopped: str = Field(description="Why the search ended: evaluations, seconds (max_seconds), time_budget (time_budget_s) or early_stop.")
     best_by_generation: list[float] = Field(description="Best score so far after each generation (sampled to at most 60 points).")
     time_share: dict[str, float] = Field(description="Fractions of search time in synth render, embedding and the optimiser's own work.")
     start_from: str | None = None
     fixed: dict[str, float] = Field(default_factory=dict, description="Held parameters (physical values).")
     reward_version: str | None = Field(None, description="The reward model version that shaped the search and ranking (null: none).")
     reward_status: str = Field("", description="Whether a reward model was used, and why not when it was not.")
+    timing: Timing = Field(description="How the time budget was spent: stages, renders, whether the budget cut the search.")
 
 
 _ALIASES = {"pitch": "keyboard.midi_f0", "note": "keyboard.midi_f0", "midi_f0": "keyboard.midi_f0", "duration": "keyboard.duration", "note_duration": "keyboard.duration"}
@@ -165,8 +172,11 @@ def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
 
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    clock = ctx.budget(inp.time_budget_s)
+    ctx.progress(0.0, 1.0, "loading the synth and the embedder", force=True)
     P, Patch, _ = _synth()
     embedder = ctx.embedder(inp.embedder)
+    clock.lap("load")
     emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
 
     # ---- starting point and held parameters
@@ -250,7 +260,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     search_objective = GuidedObjective(objective, reward, inp.feedback_weight)
 
     r0, e0 = objective.render_seconds, objective.embed_seconds
-    ctx.progress(0.0, 1.0, f"searching {inp.method} for {inp.prompt!r}", force=True)
+    ctx.note(f"searching {inp.method} for {inp.prompt!r}")
+    clock.lap("prepare")
     res = run_search(
         search_objective,
         strategy,
@@ -259,7 +270,18 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         max_seconds=inp.max_seconds,
         patience=inp.patience,
         on_generation=on_gen,
+        deadline=clock.deadline(reserve=FINISH_RESERVE_S + 0.5 * inp.k),
     )
+    clock.lap("search")
+    clock.add_work(renders=res.evaluations, generations=res.generations)
+    if res.stopped == "time_budget":
+        clock.stop_early(
+            f"The {inp.time_budget_s:g} s budget ended the search after {res.evaluations} renders"
+            + (f" ({clock.begun - clock.start:.1f} s of it waiting for a worker)" if clock.begun - clock.start > 1 else "")
+            + "; the best sounds so far are returned. For a fuller search raise time_budget_s (through start_job above "
+            "about 40 s), or refine a result with start_from."
+        )
+    ctx.progress(0.96, 1.0, f"rendering {inp.k} result(s) at {OUTPUT_RATE} Hz and saving")
     r0_search = (objective.render_seconds - r0, objective.embed_seconds - e0)
     ctx.check_cancelled()
 
@@ -352,6 +374,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         fixed=fixed_phys,
         reward_version=reward.version if reward is not None else None,
         reward_status=status,
+        timing=_finish_timing(clock),
     )
     phys = best.patch
     refine = f" (it started from {inp.start_from} at score {start_score:.3f})" if start_score is not None else ""
@@ -360,12 +383,18 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         f"{best.score:.3f} under {emb_name}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
         f"key held {phys['keyboard.duration']['value']:.2f} s. Search: {res.strategy}, {res.evaluations} renders in "
         f"{res.seconds:.1f} s, stopped by {res.stopped}. "
+        + (f"{clock.note} " if clock.stopped_early else "")
         + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
         + (f"{status} " if inp.feedback_weight > 0 else "")
         + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack'), "
         "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
     )
     return ToolOutcome(output=out, summary=summary, audio_previews=previews, images=[png], sounds=records)
+
+
+def _finish_timing(clock) -> Timing:
+    clock.lap("final_render_and_save")
+    return clock.timing()
 
 
 TOOL = ToolSpec(

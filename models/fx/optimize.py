@@ -13,6 +13,9 @@ parameters through a sigmoid too). Frequencies, Q and times move over their whol
   pedalboard. In a mixed chain the two alternate: one CMA-ES generation, then a share of the Adam
   steps with the best settings found so far.
 - The result is judged on the pedalboard render of the unshifted input.
+- ``deadline`` (a ``time.monotonic()`` value) bounds the wall-clock time: the search stops before a step
+  or generation that would overrun it (the time of the last one predicts the next), leaving time to
+  judge the final candidates, and returns the best settings so far.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ class FxResult:
     seconds: float
     history: list[float] = field(default_factory=list)
     kept_start: bool = False  # no setting found beat the starting settings
+    stopped_early: bool = False  # the deadline ended the search before its step/generation budget
+    generations_done: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # judge_start, adam, cmaes, judge_final
 
 
 def strength_box(chain: list[str], start: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
@@ -100,12 +106,15 @@ def optimize_chain(
     check_cancelled: Callable[[], None] | None = None,
     reward_fn: Callable[[torch.Tensor, np.ndarray], torch.Tensor] | None = None,
     reward_weight: float = 0.0,
+    deadline: float | None = None,
 ) -> FxResult:
     """Optimise ``chain`` on mono ``audio`` (already excerpted and padded) for ``prompt``.
 
     ``reward_fn(audio_embeddings (B, D), normalised settings (B, n)) -> (B,)`` (a reward model learnt
     from ratings), when given, is subtracted from the loss with ``reward_weight``; the reported
-    losses stay the Text2FX losses."""
+    losses stay the Text2FX losses.
+
+    ``deadline`` (``time.monotonic()``): stop searching in time to finish by then (see the module notes)."""
     t0 = time.perf_counter()
     slots = chain_slots(chain)
     start = neutral_normalized(chain) if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, 1)
@@ -140,10 +149,21 @@ def optimize_chain(
     def pb_render(params: np.ndarray, sig: np.ndarray) -> np.ndarray:
         return render(chain, params, sig[None, :], sample_rate).mean(axis=0)
 
-    # --- starting point, judged on the unshifted input
+    # --- starting point, judged on the unshifted input; its render and embedding times predict the rest
+    stage_s: dict[str, float] = {}
+    tj = time.monotonic()
     e0 = losses_of(pb_render(start, x_np)[None])
+    judge1_s = time.monotonic() - tj
+    stage_s["judge_start"] = judge1_s
     loss_before = float(fx_loss(e0, targets, loss)[0])
     sim_before = float(text_similarity(e0, targets)[0])
+    n_final = 7  # final settings, up to 5 snapshots, the start
+    search_deadline = None if deadline is None else deadline - n_final * judge1_s
+    stopped_early = False
+
+    def out_of_time(next_cost: float) -> bool:
+        """True when work expected to take ``next_cost`` seconds would end past the search's deadline."""
+        return search_deadline is not None and time.monotonic() + next_cost > search_deadline
 
     current = start.copy()
     z = torch.tensor(_logit((start - lo) / np.maximum(hi - lo, 1e-9)), dtype=torch.float64)
@@ -187,11 +207,27 @@ def optimize_chain(
         if on_step:
             on_step(done, total, f"Adam step {adam_done}/{steps}: loss {history[-1]:.4f}")
 
+    step_s = 0.0  # the last Adam step's time, to predict the next
+
+    def timed_adam_step() -> bool:
+        """One Adam step unless it would overrun the deadline (then False)."""
+        nonlocal step_s, stopped_early
+        if check_cancelled:
+            check_cancelled()
+        if out_of_time(step_s):
+            stopped_early = True
+            return False
+        ts = time.monotonic()
+        adam_step()
+        step_s = time.monotonic() - ts
+        stage_s["adam"] = stage_s.get("adam", 0.0) + step_s
+        return True
+
+    gens_done = 0
     if not has_es:
         for _ in range(steps):
-            if check_cancelled:
-                check_cancelled()
-            adam_step()
+            if not timed_adam_step():
+                break
     else:
         from cmaes import CMA
 
@@ -206,9 +242,14 @@ def optimize_chain(
         best_loss = math.inf
         best = current[es_idx].copy()
         per_gen = [steps // generations + (1 if g < steps % generations else 0) for g in range(generations)] if generations else []
+        gen_s = cma.population_size * judge1_s  # predicted time of a generation's renders and embedding
         for g in range(generations):
             if check_cancelled:
                 check_cancelled()
+            if out_of_time(gen_s):
+                stopped_early = True
+                break
+            tg = time.monotonic()
             shift = int(rng.integers(N))
             xs = np.roll(x_np, shift)
             cands = [cma.ask() for _ in range(cma.population_size)]
@@ -219,6 +260,11 @@ def optimize_chain(
                 renders.append(pb_render(p, xs))
                 if check_cancelled:
                     check_cancelled()
+                if out_of_time(0.0):  # slower than predicted (a busy machine): drop this generation
+                    break
+            if len(renders) < len(cands):
+                stopped_early = True
+                break
             e = losses_of(np.stack(renders))
             batch = np.tile(current, (len(cands), 1))
             batch[:, es_idx] = np.asarray(cands)
@@ -231,20 +277,29 @@ def optimize_chain(
             current[es_idx] = best
             history.append(float(lv.mean()))
             done += 1
+            gens_done += 1
+            gen_s = time.monotonic() - tg
+            stage_s["cmaes"] = stage_s.get("cmaes", 0.0) + gen_s
             if on_step:
                 on_step(done, total, f"CMA-ES generation {g + 1}/{generations}: best loss {best_loss:.4f}")
             for _ in range(per_gen[g] if has_twin else 0):
-                if check_cancelled:
-                    check_cancelled()
-                adam_step()
-            if g >= generations // 2:
+                if not timed_adam_step():
+                    break
+            if g >= generations // 2 or stopped_early:
                 snapshots.append(current.copy())
+            if stopped_early:
+                break
 
     # the final settings and a few earlier snapshots, judged on the unshifted input (start included:
     # when nothing beats the starting settings they are returned unchanged)
-    cands = [current.copy()] + snapshots[-5:] + [start.copy()]
+    tj = time.monotonic()
+    keep = 5
+    if deadline is not None:  # past the deadline, judge fewer snapshots (the final settings and the start always)
+        keep = max(0, min(5, int((deadline - tj) / max(judge1_s, 1e-3)) - 2))
+    cands = [current.copy()] + (snapshots[-keep:] if keep else []) + [start.copy()]
     e_all = losses_of(np.stack([pb_render(c, x_np) for c in cands]))
     l_all = objective(e_all, np.stack(cands)).detach().numpy()
+    stage_s["judge_final"] = time.monotonic() - tj
     best_i = int(np.argmin(l_all))
     current = cands[best_i]
     e1 = e_all[best_i : best_i + 1]
@@ -262,6 +317,9 @@ def optimize_chain(
         seconds=time.perf_counter() - t0,
         history=history,
         kept_start=best_i == len(cands) - 1,
+        stopped_early=stopped_early,
+        generations_done=gens_done,
+        stage_seconds=stage_s,
     )
 
 

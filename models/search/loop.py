@@ -1,8 +1,9 @@
 """The search loop: ask a strategy, evaluate the whole population as one batch, tell, repeat.
 
-Budgets: evaluations and/or wall-clock seconds; early stopping when the best score has not
-improved by ``min_delta`` for ``patience`` generations; a per-generation callback (progress,
-cancellation). Fixed parameters (``keep``) are handled by ``ParamSpace``: the strategy searches
+Budgets: evaluations and/or wall-clock seconds and/or a deadline (a ``time.monotonic()`` value the
+search must end by: no generation starts that the last one's time says would overrun it); early
+stopping when the best score has not improved by ``min_delta`` for ``patience`` generations; a
+per-generation callback (progress, cancellation). Fixed parameters (``keep``) are handled by ``ParamSpace``: the strategy searches
 only the free dimensions and every candidate is expanded to the full vector before evaluation.
 An archive keeps the best few candidates of every generation (with their features, e.g. audio
 embeddings) so that ``diverse.select_diverse`` can pick mutually different results at the end.
@@ -79,7 +80,7 @@ class SearchResult:
     evaluations: int
     generations: int
     seconds: float
-    stopped: str  # "evaluations", "seconds", "early_stop"
+    stopped: str  # "evaluations", "seconds", "time_budget" (the deadline), "early_stop"
     # (evaluations so far, best so far, generation best, generation mean, seconds) per generation
     history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
     archive_params: torch.Tensor | None = None  # (N, dim)
@@ -100,12 +101,13 @@ def run_search(
     min_delta: float = 1e-3,
     archive_per_generation: int = 8,
     on_generation: GenerationFn | None = None,
+    deadline: float | None = None,
 ) -> SearchResult:
     """Run ``strategy`` until a budget is spent or the best score stalls. At least one budget
-    (evaluations or seconds) must be set. A generation is never cut in half: the evaluation budget
-    is rounded down to whole generations (at least one)."""
-    if max_evaluations is None and max_seconds is None:
-        raise ValueError("set max_evaluations and/or max_seconds")
+    (evaluations, seconds or deadline) must be set. A generation is never cut in half: the evaluation
+    budget is rounded down to whole generations, and the first generation always runs."""
+    if max_evaluations is None and max_seconds is None and deadline is None:
+        raise ValueError("set max_evaluations and/or max_seconds and/or deadline")
     if strategy.dim != space.free_dim:
         raise ValueError(f"strategy has {strategy.dim} dimensions, space has {space.free_dim} free")
     t0 = time.perf_counter()
@@ -118,6 +120,7 @@ def run_search(
     arch_e: list[torch.Tensor] = []
     evals, gen, stopped = 0, 0, "evaluations"
     pop = strategy.popsize
+    gen_s = 0.0  # the last generation's time predicts the next
     while True:
         if max_evaluations is not None and evals + pop > max_evaluations and gen > 0:
             stopped = "evaluations"
@@ -125,6 +128,10 @@ def run_search(
         if max_seconds is not None and gen > 0 and time.perf_counter() - t0 >= max_seconds:
             stopped = "seconds"
             break
+        if deadline is not None and gen > 0 and time.monotonic() + gen_s > deadline:
+            stopped = "time_budget"
+            break
+        tg = time.monotonic()
         free = strategy.ask()
         full = space.expand(free)
         te = time.perf_counter()
@@ -145,6 +152,7 @@ def run_search(
         if feats is not None:
             arch_e.append(torch.as_tensor(feats)[keep].detach().float())
         hist.append((evals, best_f, float(fitness[i]), float(fitness.mean()), time.perf_counter() - t0))
+        gen_s = time.monotonic() - tg
         if on_generation is not None:
             on_generation(
                 SearchState(
