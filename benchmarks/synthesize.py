@@ -116,11 +116,11 @@ def main() -> None:
     emb_name = getattr(emb, "name", args.embedder)
     second, why2 = load(args.second) if args.second else (None, "not requested")
 
-    from lstmabar.tools.synthesize_from_text import render_final, search_rate
+    from lstmabar.tools.synthesize_from_text import render_final
 
     voice = Voice(sample_rate=SR, control_rate=480, seconds=SECONDS)
-    rate = search_rate(emb)
-    search_voice = voice if rate == SR else Voice(sample_rate=rate, control_rate=480, seconds=SECONDS)
+    rate = SR  # the tool searches at its output rate (issue 14: a 16 kHz search scored other sounds)
+    search_voice = voice
     prompts = list(SYNTH_EVAL_PROMPTS[: args.prompts])
     methods = args.methods.split(",")
     checkpoints = [e for e in (100, 250, 500, 1000, 1500, 2500, 5000, 10000, 15000) if e <= args.evals]
@@ -288,7 +288,7 @@ def main() -> None:
 
         digest = hashlib.sha256(wfile.read_bytes()).hexdigest()[:12]
         lines.append(f"Weights: `{wfile.name}` sha256 {digest}… ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(wfile.stat().st_mtime))}).\n")
-    lines.append(f"Embedder optimised: `{emb_name}`. Prompts: the {len(prompts)} held-out `SYNTH_EVAL_PROMPTS`. Voice synth, 2 s (rendered at {rate} Hz during search, the embedder's rate; results at 48 kHz), population {POP}, {args.evals} evaluations per search, seed 0, torch threads {args.threads}.\n")
+    lines.append(f"Embedder optimised: `{emb_name}`. Prompts: the {len(prompts)} held-out `SYNTH_EVAL_PROMPTS`. Voice synth, 2 s (rendered at {rate} Hz during search and for the results), population {POP}, {args.evals} evaluations per search, seed 0, torch threads {args.threads}.\n")
     lines.append("### ES vs random search at equal evaluations (mean best cosine over prompts)\n")
     lines.append("| evaluations | " + " | ".join(methods) + " |")
     lines.append("|---|" + "---|" * len(methods))
@@ -340,13 +340,13 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
     """SNES with fitness cos(prompt) - w * cos("a sound") on every other held-out prompt: plain
     cosine, cosine to the anchor, descriptor checks and brightness of the results."""
     from lstmabar.models.synth.voice import Voice
-    from lstmabar.tools.synthesize_from_text import render_final, search_rate
+    from lstmabar.tools.synthesize_from_text import render_final
 
     emb, why = load(args.embedder)
     if emb is None:
         raise SystemExit(f"embedder unavailable: {why}")
-    rate = search_rate(emb)
-    sv, v48 = Voice(rate, 480, SECONDS), Voice(SR, 480, SECONDS)
+    rate = SR  # as the tool: search and results at the output rate
+    sv = v48 = Voice(SR, 480, SECONDS)
     prompts = list(SYNTH_EVAL_PROMPTS[::2])
     anchor = torch.nn.functional.normalize(emb.embed_text(["a sound"]).float()[0], dim=-1)
     rx = torch.rand(50, 78, generator=torch.Generator().manual_seed(1))

@@ -145,16 +145,6 @@ def resolve_name(name: str, P) -> str:
     return n
 
 
-SEARCH_RATES = (16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
-
-
-def search_rate(embedder) -> int:
-    """The rate to render at during search: the embedder's own rate when it is a common one at or
-    below 48 kHz, else 48 kHz."""
-    sr = int(getattr(embedder, "sample_rate", OUTPUT_RATE) or OUTPUT_RATE)
-    return sr if sr in SEARCH_RATES else OUTPUT_RATE
-
-
 def score_audio(embedder, text: torch.Tensor, audio: np.ndarray, sample_rate: int) -> list[float]:
     """Cosine of each row of ``audio`` (already peak-normalised) to the text vector; silent rows -1."""
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
@@ -223,12 +213,13 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if budget < inp.population:
         raise ToolError(f"max_evaluations={budget} is smaller than one generation (population {inp.population}); raise it or lower population.")
 
-    # ---- search: rendered at the embedder's own rate when the synth can (the embedder would
-    # resample to it anyway); the results are re-rendered at 48 kHz and re-scored from that audio.
-    rate = search_rate(embedder)
-    search_voice = get_voice(ctx, rate, inp.seconds)
+    # ---- search: rendered at the output rate, so the search scores the very audio it returns. A
+    # search at the embedder's 16 kHz scored a different sound: the sine VCO folds pitches above
+    # 8 kHz back into the band, the noise is 4.8 dB louder in band, and the wavetables drop partials
+    # a semitone below 8 kHz; the search learnt to exploit that ("glassy bell": 0.750 searched,
+    # -0.005 returned).
     voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
-    objective = TextAudioObjective(lambda x: search_voice.render(x, seed=inp.seed), embedder, inp.prompt, rate, chunk=64, anchor=inp.anchor, anchor_weight=inp.anchor_weight)
+    objective = TextAudioObjective(lambda x: voice.render(x, seed=inp.seed), embedder, inp.prompt, OUTPUT_RATE, chunk=64, anchor=inp.anchor, anchor_weight=inp.anchor_weight)
     start_score = None
     if center is not None:
         c_full = center.clone()

@@ -26,9 +26,10 @@ def remove_subsonic(x: torch.Tensor, sample_rate: int, lo: float = 15.0, hi: flo
     n = x.shape[-1]
     spec = torch.fft.rfft(x, dim=-1)
     f = torch.fft.rfftfreq(n, 1.0 / sample_rate)
-    ramp = ((f - lo) / (hi - lo)).clamp(0.0, 1.0)
-    gain = 0.5 - 0.5 * torch.cos(torch.pi * ramp)
-    return torch.fft.irfft(spec * gain.to(spec.device), n=n, dim=-1)
+    m = int((f < hi).sum())  # the gain is exactly 1 from ``hi`` up: scale only the bins below
+    ramp = ((f[:m] - lo) / (hi - lo)).clamp(0.0, 1.0)
+    spec[..., :m] *= (0.5 - 0.5 * torch.cos(torch.pi * ramp)).to(spec.device)
+    return torch.fft.irfft(spec, n=n, dim=-1)
 
 
 def normalize_peak(
