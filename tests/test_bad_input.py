@@ -192,3 +192,16 @@ def test_url_fetch_ok_and_http_errors(fake_dns) -> None:
         fetch_url("http://public.example/missing.wav", max_bytes=10**6, transport=httpx.MockTransport(handler))
     with pytest.raises(AudioInputError, match="http"):
         fetch_url("file:///etc/passwd", max_bytes=10**6)
+
+
+async def test_import_unknown_sound_id_says_it_does_not_exist(server) -> None:
+    async with Client(server) as client:
+        res = await client.call_tool("import_sound", {"audio": {"sound_id": "snd_0000000000deadbeef00"}})
+        text = res.content[0].text
+        assert res.is_error and "No sound with id 'snd_0000000000deadbeef00'" in text and "list_sounds" in text, text
+        assert "already in the library" not in text
+        ok = await client.call_tool("import_sound", {"audio": {"base64": base64.b64encode(good_wav()).decode()}})
+        sid = ok.structured_content["sound"]["id"]
+        res = await client.call_tool("import_sound", {"audio": {"sound_id": sid}})
+        assert res.is_error and "already in the library" in res.content[0].text
+        assert server.state.library.count() == 1

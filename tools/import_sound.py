@@ -25,6 +25,7 @@ class Output(BaseModel):
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if inp.audio.sound_id:
+        ctx.library.get(inp.audio.sound_id)  # an unknown id: "No sound with id ...; call list_sounds"
         raise ToolError(f"{inp.audio.sound_id} is already in the library; use it directly.")
     loaded = load_audio_input(inp.audio, ctx.library, ctx.config)
     analysis = quick_analysis(loaded.audio)
