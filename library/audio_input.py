@@ -106,8 +106,13 @@ def _read_allowed_path(raw: str, config: Config) -> bytes:
     return path.read_bytes()
 
 
+def base64_chars(n_bytes: int) -> int:
+    """Length of ``n_bytes`` bytes as padded base64 (the HTTP body limit is sized from it too)."""
+    return 4 * -(-n_bytes // 3)
+
+
 def _decode_base64(data: str, max_bytes: int) -> bytes:
-    if len(data) > max_bytes * 4 // 3 + 8:
+    if len(data) > base64_chars(max_bytes) + 8:
         raise AudioInputError(f"The base64 audio is larger than {max_bytes // 2**20} MiB; send a shorter clip.")
     if data.startswith("data:") and "," in data:
         data = data.split(",", 1)[1]

@@ -20,9 +20,10 @@ class Config:
     workers: int = 2
     threads: int | None = None  # torch/BLAS threads per call; None: sized from the free cores (library/threads.py)
     token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # extra Host names the HTTP server answers to (server/http.py)
     allow_downloads: bool = False
     max_audio_seconds: float = 600.0
-    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024  # per audio input; the HTTP body limit is derived from it
     device: str | None = None
 
     @property
@@ -61,6 +62,8 @@ class Config:
             values["threads"] = int(raw)
         if env.get("LSTMABAR_TOKEN"):
             values["token"] = env["LSTMABAR_TOKEN"]
+        if env.get("LSTMABAR_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = tuple(h.strip() for h in env["LSTMABAR_ALLOWED_HOSTS"].split(",") if h.strip())
         if env.get("LSTMABAR_ALLOW_DOWNLOADS"):
             values["allow_downloads"] = env["LSTMABAR_ALLOW_DOWNLOADS"].lower() in {"1", "true", "yes"}
         if env.get("LSTMABAR_MAX_AUDIO_SECONDS"):

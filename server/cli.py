@@ -32,6 +32,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_server
 
     config = _config(args)
+    if args.http:  # a weak or missing token off loopback stops here, before the library is opened
+        from .http import check_token
+
+        check_token(args.host, config.token)
     server = build_server(config, preload=args.preload)
     if args.http:
         from .http import serve_http
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--token", help="bearer token (default: LSTMABAR_TOKEN); required off loopback")
+    s.add_argument("--token", help="bearer token (default: LSTMABAR_TOKEN); required off loopback: 16+ characters, no spaces")
     s.add_argument("--output-dir", help="library folder (default: LSTMABAR_OUTPUT_DIR)")
     s.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the output folder)")
     s.add_argument("--embedder", help="lstmabar (default) or clap[:path-or-hub-id]")

@@ -3,8 +3,9 @@ comment, with keyboard shortcuts. Every answer goes through ``SoundLibrary.add_f
 rules rate_feedback uses) with a client-chosen request id, so a retried or double-clicked answer is
 stored once.
 
-Routes (all behind the HTTP server's bearer auth when a token is set; ``/rate?token=...`` also sets
-an HttpOnly cookie so the page's own requests are authorised):
+Routes (behind the HTTP server's Gate, server/http.py: allowed Host names; with a token, bearer auth,
+where ``GET /rate?token=...`` sets an HttpOnly cookie and redirects; writes must be same-origin JSON and
+carry the page's CSRF token, which ``GET /rate`` embeds and sets as a SameSite=Strict cookie):
 
 * ``GET  /rate``                      the page
 * ``GET  /rate/api/next?skip=id,id``  the next pair (or single sound) to judge, JSON
@@ -29,6 +30,8 @@ from lstmabar.library.errors import ToolError, UnknownSoundError
 from lstmabar.models.reward.queue import build_queue, candidate_json
 from lstmabar.tools.rate_feedback import Input as FeedbackInput
 from lstmabar.tools.rate_feedback import record as record_feedback
+
+from .http import CSRF_COOKIE, PAGE_PATH, csrf_token_valid, new_csrf_token
 
 if TYPE_CHECKING:
     from .app import AppState
@@ -60,10 +63,12 @@ def register_rating_routes(server: MCPServer, state: "AppState") -> None:
 
     @server.custom_route("/rate", methods=["GET"], include_in_schema=False)
     async def rate_page(request: Request) -> Response:
-        resp = HTMLResponse(PAGE, headers={"cache-control": "no-store"})
-        token = request.query_params.get("token")
-        if token:
-            resp.set_cookie("lstmabar_token", token, httponly=True, samesite="strict", path="/")
+        csrf = request.cookies.get(CSRF_COOKIE)
+        if not csrf_token_valid(csrf):
+            csrf = new_csrf_token()
+        page = PAGE.replace("__CSRF_TOKEN__", csrf)
+        resp = HTMLResponse(page, headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
+        resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path=PAGE_PATH, secure=request.url.scheme == "https")
         return resp
 
     @server.custom_route("/rate/api/next", methods=["GET"], include_in_schema=False)
@@ -120,6 +125,7 @@ def register_rating_routes(server: MCPServer, state: "AppState") -> None:
 PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>lstmabar - rate sounds</title>
+<meta name="csrf-token" content="__CSRF_TOKEN__">
 <style>
 body{font-family:system-ui,sans-serif;margin:0;background:#16161d;color:#e8e8ee}
 header{padding:12px 20px;background:#23232e;display:flex;gap:20px;align-items:baseline;flex-wrap:wrap}
@@ -152,11 +158,9 @@ kbd{background:#333;border-radius:3px;padding:0 4px;font-size:12px} .keys{color:
 (function(){
 "use strict";
 const params = new URLSearchParams(location.search);
-const token = params.get("token");
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const rater = params.get("rater") || localStorage.getItem("lstmabar_rater") || ("web-" + Math.random().toString(36).slice(2, 10));
 localStorage.setItem("lstmabar_rater", rater);
-const hdrs = token ? {"Authorization": "Bearer " + token} : {};
-const q = (p) => token ? p + (p.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : p;
 let item = null, cards = [], active = 0, preferred = null, skipped = [], answerKey = null, busy = false;
 const $ = (id) => document.getElementById(id);
 function status(t){ $("status").textContent = t; }
@@ -174,8 +178,8 @@ function render(){
   list.forEach(([label, s], i) => {
     const el = document.createElement("section"); el.className = "card"; el.dataset.sound = s.id; el.dataset.label = label;
     el.innerHTML = '<h2>' + label + '</h2>' +
-      '<audio controls preload="auto" src="' + esc(q("/rate/audio/" + encodeURIComponent(s.id))) + '"></audio>' +
-      '<img alt="spectrogram of ' + label + '" src="' + esc(q("/rate/spectrogram/" + encodeURIComponent(s.id))) + '">' +
+      '<audio controls preload="auto" src="' + esc("/rate/audio/" + encodeURIComponent(s.id)) + '"></audio>' +
+      '<img alt="spectrogram of ' + label + '" src="' + esc("/rate/spectrogram/" + encodeURIComponent(s.id)) + '">' +
       '<div class="stars" role="radiogroup" aria-label="stars for ' + label + '"></div>' +
       '<div class="meta">' + esc(s.id) + ' &middot; ' + esc(s.tool) + ' &middot; ' + s.duration_s + ' s &middot; ' + s.ratings + ' rating(s)</div>' +
       (item.mode === "pair" ? '<button class="prefer">' + label + ' is better (' + label + ')</button>' : '');
@@ -196,7 +200,7 @@ function prefer(i){ if (cards.length < 2) return; preferred = i; cards.forEach((
 function togglePlay(){ const c = cards[active]; if (!c) return; cards.forEach((o, j) => { if (j !== active) o.audio.pause(); });
   if (c.audio.paused) c.audio.play().catch(e => status("cannot play: " + e)); else c.audio.pause(); }
 async function post(body){
-  const r = await fetch(q("/rate/api/feedback"), {method: "POST", headers: Object.assign({"Content-Type": "application/json"}, hdrs), body: JSON.stringify(body), credentials: "same-origin"});
+  const r = await fetch("/rate/api/feedback", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body), credentials: "same-origin"});
   const j = await r.json(); if (!r.ok) throw new Error(j.error || r.status); return j;
 }
 async function submit(){
@@ -223,7 +227,7 @@ async function submit(){
   finally { busy = false; }
 }
 async function load(){
-  const r = await fetch(q("/rate/api/next?skip=" + encodeURIComponent(skipped.join(","))), {headers: hdrs, credentials: "same-origin"});
+  const r = await fetch("/rate/api/next?skip=" + encodeURIComponent(skipped.join(",")), {credentials: "same-origin"});
   item = await r.json(); render(); document.body.dataset.ready = "1";
 }
 $("submit").onclick = submit;

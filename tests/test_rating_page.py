@@ -50,7 +50,7 @@ def served(tmp_path: Path):
     a = lib.add(_tone(220), 16_000, tool="test", prompt="soft hum", scores={"cosine:tiny": 0.30})
     b = lib.add(_tone(440), 16_000, tool="test", prompt="soft hum", scores={"cosine:tiny": 0.31})
     port = _free_port()
-    app = build_http_app(server, host="127.0.0.1", token=TOKEN)
+    app = build_http_app(server, host="127.0.0.1", port=port, token=TOKEN)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     th = threading.Thread(target=uv.run, daemon=True)
     th.start()
@@ -73,9 +73,11 @@ def test_routes_need_the_token(served):
     r = httpx.post(f"{base}/rate/api/feedback", json={"sound_id": served["a"].id, "rating": 3, "request_id": "x"})
     assert r.status_code == 401
     assert served["lib"].feedback_count() == 0
-    page = httpx.get(f"{base}/rate?token={TOKEN}")
+    first = httpx.get(f"{base}/rate?token={TOKEN}")  # sets the cookie, then drops the token from the URL
+    assert first.status_code == 303 and first.headers["location"] == "/rate"
+    assert "lstmabar_token" in first.headers.get("set-cookie", "")
+    page = httpx.get(f"{base}/rate", cookies=first.cookies)
     assert page.status_code == 200 and "Rate sounds" in page.text
-    assert "lstmabar_token" in page.headers.get("set-cookie", "")
 
 
 def test_api_next_audio_and_idempotent_feedback(served):
@@ -122,6 +124,7 @@ def test_browser_play_and_rate(served):
             page = browser.new_page()
             page.goto(f"{base}/rate?token={TOKEN}")
             page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            assert page.url == f"{base}/rate"  # the token left the address bar and history
             assert "soft hum" in page.inner_text("#prompt")
             assert "2 sound(s) never judged" in page.inner_text("#count")
             # both spectrograms load (served through the auth cookie)

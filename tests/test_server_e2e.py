@@ -83,7 +83,9 @@ def test_non_loopback_requires_token(tmp_path: Path) -> None:
     server = build_server(Config(output_dir=tmp_path / "lib"))
     with pytest.raises(SystemExit, match="without a token"):
         build_http_app(server, host="0.0.0.0", token=None)
-    build_http_app(server, host="0.0.0.0", token="t")  # fine with a token
+    with pytest.raises(SystemExit, match="weak token"):  # more in tests/test_http_security.py
+        build_http_app(server, host="0.0.0.0", token="t")
+    build_http_app(server, host="0.0.0.0", token="a-long-random-token-0123456789")  # fine with a real token
 
 
 async def _rate_concurrently(base: str, sound_ids: list[str], clients: int = 20, per_client: int = 10) -> None:
