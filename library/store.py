@@ -138,7 +138,7 @@ class SoundLibrary:
             if tool:
                 q = q.where(SoundRow.tool == tool)
             if prompt_contains:
-                q = q.where(SoundRow.prompt.ilike(f"%{prompt_contains}%"))
+                q = q.where(SoundRow.prompt.icontains(prompt_contains, autoescape=True))  # % and _ literal
             if parent:
                 q = q.join(ParentRow, ParentRow.sound_id == SoundRow.id).where(ParentRow.parent_id == parent)
             q = q.order_by(SoundRow.created_at.desc(), SoundRow.id).limit(limit).offset(offset)
@@ -190,18 +190,19 @@ class SoundLibrary:
         request_id: str | None = None,
         source: str = "mcp",
     ) -> tuple[FeedbackRecord, bool]:
-        """Store one piece of feedback durably. Returns (record, created); a repeated request_id
-        returns the first record and created=False."""
+        """Store one piece of feedback durably. Returns (record, created); a repeated request_id with
+        the same judgement returns the first record and created=False, with another one it is an error."""
         if rating is None and preferred_over is None:
             raise ToolError("Give a rating (1-5), a preferred_over sound id, or both.")
         if rating is not None and not 1 <= int(rating) <= 5:
             raise ToolError(f"rating must be an integer from 1 to 5, got {rating}.")
         if preferred_over is not None and preferred_over == sound_id:
             raise ToolError("A sound cannot be preferred over itself; give two different sound ids.")
+        same = dict(sound_id=sound_id, rating=rating, preferred_over=preferred_over, comment=comment, tags=list(tags), rater_id=rater_id)
         if request_id is not None:
             existing = self._feedback_by_request(request_id)
             if existing is not None:
-                return existing, False
+                return _retried(existing, **same), False
         try:
             with self._sessions.begin() as s:
                 for sid in (sound_id, preferred_over):
@@ -225,7 +226,7 @@ class SoundLibrary:
             existing = self._feedback_by_request(request_id) if request_id else None
             if existing is None:
                 raise
-            return existing, False
+            return _retried(existing, **same), False
         return rec, True
 
     def _feedback_by_request(self, request_id: str) -> FeedbackRecord | None:
@@ -264,6 +265,27 @@ class SoundLibrary:
             wins=int(wins or 0),
             losses=int(losses or 0),
         )
+
+
+def _retried(existing: FeedbackRecord, **request: Any) -> FeedbackRecord:
+    """``existing`` when ``request`` repeats it (a retry: every field it gives matches what was
+    stored); else a clear error."""
+    rid = existing.request_id
+    if request["sound_id"] != existing.sound_id:
+        raise ToolError(
+            f"request_id {rid!r} was already used for feedback on another sound ({existing.sound_id}); "
+            "give each judgement its own request_id (reuse one only to retry the same call)."
+        )
+    if request["rating"] is not None:
+        request["rating"] = int(request["rating"])
+    stored = {k: getattr(existing, k) for k in request}
+    if any(v not in (None, []) and v != stored[k] for k, v in request.items()):
+        held = ", ".join(f"{k}={v!r}" for k, v in stored.items() if k != "sound_id" and v not in (None, []))
+        raise ToolError(
+            f"request_id {rid!r} was already used for a different judgement of {existing.sound_id} ({held}); "
+            "give each judgement its own request_id (reuse one only to retry the same call)."
+        )
+    return existing
 
 
 def _feedback_record(row: FeedbackRow) -> FeedbackRecord:

@@ -205,3 +205,16 @@ async def test_import_unknown_sound_id_says_it_does_not_exist(server) -> None:
         res = await client.call_tool("import_sound", {"audio": {"sound_id": sid}})
         assert res.is_error and "already in the library" in res.content[0].text
         assert server.state.library.count() == 1
+
+
+async def test_request_id_reused_for_another_sound(server) -> None:
+    lib = server.state.library
+    a, b = (lib.add(np.zeros(4800, np.float32) + 0.1 * k, 48_000, tool="test").id for k in (1, 2))
+    async with Client(server) as client:
+        first = await client.call_tool("rate_feedback", {"sound_id": a, "rating": 4, "request_id": "q1"})
+        assert not first.is_error and first.structured_content["created"] is True
+        res = await client.call_tool("rate_feedback", {"sound_id": b, "rating": 4, "request_id": "q1"})
+        assert res.is_error and f"already used for feedback on another sound ({a})" in res.content[0].text
+        again = await client.call_tool("rate_feedback", {"sound_id": a, "rating": 4, "request_id": "q1"})
+        assert not again.is_error and again.structured_content["created"] is False
+    assert [f.sound_id for f in lib.feedback()] == [a]

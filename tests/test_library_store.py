@@ -38,6 +38,17 @@ def test_lineage_and_filters(library: SoundLibrary) -> None:
     assert [r.id for r in library.list(prompt_contains="BRIGHT")] == [b.id]
 
 
+def test_prompt_contains_is_literal_text(library: SoundLibrary) -> None:
+    pad = library.add(tone(), 48_000, tool="t", prompt="warm pad")
+    odd = library.add(tone(), 48_000, tool="t", prompt="100% p_d /x\\y")
+    assert [r.id for r in library.list(prompt_contains="p_d")] == [odd.id]  # _ is not "any character"
+    assert [r.id for r in library.list(prompt_contains="pad")] == [pad.id]
+    assert [r.id for r in library.list(prompt_contains="%")] == [odd.id]  # % is not "anything"
+    assert library.list(prompt_contains="w%d") == []
+    assert [r.id for r in library.list(prompt_contains="/x\\")] == [odd.id]
+    assert [r.id for r in library.list(prompt_contains="WARM")] == [pad.id]
+
+
 def test_unknown_parent_leaves_nothing(library: SoundLibrary) -> None:
     with pytest.raises(UnknownSoundError):
         library.add(tone(), 48_000, tool="test", parents=["snd_missing"])
@@ -79,7 +90,7 @@ def test_feedback_idempotent_and_aggregate(library: SoundLibrary) -> None:
     a = library.add(tone(), 48_000, tool="t")
     b = library.add(tone(), 48_000, tool="t")
     fb1, created1 = library.add_feedback(a.id, rating=5, request_id="r1")
-    fb2, created2 = library.add_feedback(a.id, rating=1, request_id="r1")
+    fb2, created2 = library.add_feedback(a.id, rating=5, request_id="r1")  # a retry
     assert created1 and not created2 and fb1.id == fb2.id
     library.add_feedback(a.id, rating=3, preferred_over=b.id)
     agg = library.aggregate(a.id)
@@ -106,3 +117,20 @@ def test_feedback_errors(library: SoundLibrary, kwargs: dict, message: str) -> N
 def test_feedback_unknown_sound(library: SoundLibrary) -> None:
     with pytest.raises(UnknownSoundError):
         library.add_feedback("snd_nope", rating=3)
+
+
+def test_request_id_reused_for_another_judgement_is_an_error(library: SoundLibrary) -> None:
+    a = library.add(tone(), 48_000, tool="t")
+    b = library.add(tone(), 48_000, tool="t")
+    first, _ = library.add_feedback(a.id, rating=4, comment="nice", tags=["warm"], request_id="r1")
+    with pytest.raises(ToolError, match=f"request_id 'r1' was already used for feedback on another sound \\({a.id}\\)"):
+        library.add_feedback(b.id, rating=4, comment="nice", tags=["warm"], request_id="r1")
+    with pytest.raises(ToolError, match="already used for a different judgement"):
+        library.add_feedback(a.id, rating=2, request_id="r1")
+    with pytest.raises(ToolError, match="already used for a different judgement"):
+        library.add_feedback(a.id, rating=4, comment="nice", tags=["warm"], preferred_over=b.id, request_id="r1")
+    again, created = library.add_feedback(a.id, rating=4, comment="nice", tags=["warm"], request_id="r1")
+    assert not created and again.id == first.id
+    again, created = library.add_feedback(a.id, rating=4, request_id="r1")  # a retry may leave out extras
+    assert not created and again.id == first.id and again.comment == "nice"
+    assert library.feedback_count() == 1

@@ -19,7 +19,7 @@ class Input(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=32, description="Short labels, e.g. 'too harsh'.")
     rater_id: str | None = Field(None, max_length=128, description="Who rated (pseudonymous id).")
     request_id: str | None = Field(
-        None, max_length=128, description="Client-chosen id; a repeated request_id is stored once (safe retries)."
+        None, max_length=128, description="Client-chosen id for safe retries: the same call again is stored once; reusing the id for another sound or judgement is an error."
     )
 
 
