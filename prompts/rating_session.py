@@ -1,12 +1,27 @@
 from __future__ import annotations
 
+from typing import Annotated
 
-def rating_session(prompt: str = "", rounds: int = 5) -> str:
+from pydantic import BaseModel, Field
+
+from .args import checked, describe
+
+
+class RatingSessionArgs(BaseModel):
+    prompt: str = Field("", max_length=500, description="only sounds made for this prompt text (optional, at most 500 characters)")
+    rounds: int = Field(5, ge=1, le=20, description="how many pairs to rate, a whole number from 1 to 20 (default 5)")
+
+
+def rating_session(
+    prompt: Annotated[str, Field(description=describe(RatingSessionArgs, "prompt"))] = "",
+    rounds: Annotated[str, Field(description=describe(RatingSessionArgs, "rounds"))] = "5",
+) -> str:
     """Walk the user through rating sounds: play two, ask which is better, record it with rate_feedback."""
-    focus = f' made for the prompt "{prompt}"' if prompt else ""
+    args = checked(RatingSessionArgs, prompt=prompt, rounds=rounds)
+    focus = f' made for the prompt "{args.prompt}"' if args.prompt else ""
     return f"""You are running a listening session to collect ratings that train lstmabar's reward model.
 
-Do {rounds} rounds. In each round:
+Do {args.rounds} rounds. In each round:
 1. Pick two sounds{focus}: call `sounds_to_rate` if it exists (it lists the sounds that most need
    ratings), otherwise `list_sounds` (filter by prompt) and take two made for the same prompt.
 2. Play both to the user: read the `sound://{{id}}` resources (or use the inline audio previews) and

@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+from typing import Annotated
 
-def sound_design_session(goal: str) -> str:
+from pydantic import BaseModel, Field
+
+from .args import checked, describe
+
+
+class SoundDesignArgs(BaseModel):
+    goal: str = Field(min_length=1, max_length=500, description="the sound to design, in words (1 to 500 characters)")
+
+    model_config = {"str_strip_whitespace": True}
+
+
+def sound_design_session(goal: Annotated[str, Field(description=describe(SoundDesignArgs, "goal"))]) -> str:
     """Guide an assistant through designing a sound from a description, refining it with the user."""
+    goal = checked(SoundDesignArgs, goal=goal).goal
     return f"""Help the user design this sound: "{goal}".
 
 - A sound from nothing: `synthesize_from_text` with the description; it returns several different
