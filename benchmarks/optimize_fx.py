@@ -9,6 +9,12 @@ Run from the repository root:  python -m benchmarks.optimize_fx [--embedder lstm
    same input. score = (loss_start - loss_default) / (loss_start - loss_600).
 3. Crowd study: benchmarks/fx_crowd_study.py measures it (run it first); its figures are copied
    here with a crowd_ prefix so docs/results/optimize_fx.json holds every figure of the issue.
+4. Default call: the tool with default arguments only (the chain picked from the prompt's words, the
+   default time budget) on the 5 s trumpet clip at its own rate, as a chat client calls it on a fresh
+   server (threads sized and first-use imports warmed as at server start; the first call loads the
+   embedder), with the timing breakdown and the load average; the baseline in the same run is the same
+   call without a time limit. ``--default-call-only`` runs just this part and writes
+   docs/results/optimize_fx_default_call.json (the machine is shared: the load is part of the figure).
 """
 
 from __future__ import annotations
@@ -184,6 +190,65 @@ def speed_figures(embedder, emb_name: str, prompts: dict[str, list[str]], quick:
     return figs, rows, sweep_rows
 
 
+# ----------------------------------------------------------------------------- 4. default call
+DEFAULT_CALL_PROMPTS = ("brighter and a bit roomier", "warmer")
+
+
+def default_call_figures(embedder_name: str, prompts: tuple[str, ...] = DEFAULT_CALL_PROMPTS) -> tuple[dict[str, float], str]:
+    from lstmabar.library.audio_input import AudioInput
+    from lstmabar.library.config import Config
+    from lstmabar.library.store import SoundLibrary
+    from lstmabar.library.threads import apply_threads, plan_threads
+    from lstmabar.server.app import warm_up
+    from lstmabar.tools.base import ModelCache, ToolContext
+    from lstmabar.tools.optimize_fx import DEFAULT_BUDGET_S, Input, run
+
+    plan = plan_threads(workers=Config().workers)
+    apply_threads(plan)
+    t0 = time.perf_counter()
+    warm_up()
+    figs: dict[str, float] = {"default_call_threads": plan.threads, "default_call_warm_up_s": time.perf_counter() - t0,
+                              "default_call_budget_s": DEFAULT_BUDGET_S}
+    x, sr = sf.read(AUDIO / SOURCES["trumpet"], dtype="float32", always_2d=True)
+    from lstmabar.models.fx.optimize import loudest_excerpt
+
+    a, b = loudest_excerpt(x.mean(axis=1), sr, 5.0)
+    rows, details = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "trumpet_5s.wav"
+        sf.write(wav, x[a:b], sr)
+        cfg = Config(output_dir=Path(tmp) / "out", allowed_dirs=(Path(tmp),), embedder=embedder_name)
+        lib = SoundLibrary(cfg)
+        models = ModelCache()  # empty: the first call loads the embedder, as on a fresh server
+        for i, prompt in enumerate(prompts):
+            slug = "_".join(prompt.split())
+            for label, extra in (("default", {}), ("unlimited", {"time_budget_s": 1800.0})):
+                load = os.getloadavg()[0]
+                t1 = time.perf_counter()
+                out = run(Input(audio=AudioInput(path=str(wav)), prompt=prompt, **extra), ToolContext(library=lib, config=cfg, models=models)).output
+                wall = time.perf_counter() - t1
+                tm = out.timing
+                key = f"default_call_{slug}_{label}"
+                figs.update({f"{key}_wall_s": wall, f"{key}_load_1min": load, f"{key}_adam_steps": out.adam_steps,
+                             f"{key}_cmaes_renders": out.es_evaluations, f"{key}_stopped_early": float(tm.stopped_early),
+                             f"{key}_loss_before": out.loss_before, f"{key}_loss_after": out.loss_after})
+                figs.update({f"{key}_stage_{k.replace('.', '_')}_s": v for k, v in tm.stages.items()})
+                cold = " (first call: loads the embedder)" if i == 0 and label == "default" else ""
+                rows.append(f"| {prompt} | {' -> '.join(out.chain)} | {label}{cold} | {wall:.1f} | {load:.2f} | {out.adam_steps} | {out.es_evaluations} | "
+                            f"{'yes' if tm.stopped_early else 'no'} | {out.loss_before:.4f} -> {out.loss_after:.4f} |")
+                details.append(f"- {prompt}, {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in tm.stages.items()))
+                print(rows[-1], flush=True)
+        lib.close()
+    md = ("\n### Default call (5 s trumpet clip at its own rate, default arguments, chain from the prompt's words)\n\n"
+          f"As a chat client calls the tool on a fresh server: {plan.describe()}; first-use imports warmed as at server start "
+          f"({figs['default_call_warm_up_s']:.1f} s, before the calls). 'default' is the {DEFAULT_BUDGET_S:g} s time budget, 'unlimited' "
+          "the same call with time_budget_s=1800 (the baseline: what the call cost before budgets). load = the 1-minute load "
+          "average just before the call (this machine is shared; 2 cores).\n\n"
+          "| prompt | chain | budget | wall s | load | Adam steps | CMA-ES renders | cut by the budget | loss |\n|---|---|---|---|---|---|---|---|---|\n"
+          + "\n".join(rows) + "\n\nWhere the time went (the result's timing.stages):\n\n" + "\n".join(details))
+    return figs, md
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default=os.environ.get("LSTMABAR_EMBEDDER", "lstmabar"))
@@ -192,7 +257,12 @@ def main() -> None:
     ap.add_argument("--skip-strength", action="store_true")
     ap.add_argument("--eq-prompts", default="brighter,warmer")
     ap.add_argument("--chain-prompts", default="brighter and roomier,warm and punchy")
+    ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
     args = ap.parse_args()
+    if args.default_call_only:
+        figs, md = default_call_figures(args.embedder)
+        write_report("optimize_fx_default_call", figs, f"From benchmarks/optimize_fx.py --default-call-only. Embedder: **{args.embedder}**.\n" + md)
+        return
     embedder, emb_label = load_labelled_embedder(args.embedder)
     figs: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -229,6 +299,10 @@ def main() -> None:
         sf_, smd = strength_figures(embedder, args.quick)
         figs.update(sf_)
         md.append(smd)
+    if not args.skip_speed and not args.quick:
+        dfigs, dmd = default_call_figures(args.embedder)
+        figs.update(dfigs)
+        md.append(dmd)
     crowd_path = ROOT / "docs" / "results" / "fx_crowd_study.json"
     if crowd_path.exists():
         crowd = json.loads(crowd_path.read_text())

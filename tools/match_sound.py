@@ -242,7 +242,8 @@ TOOL = ToolSpec(
         "matched sound (stored with the target as its parent), match metrics, a 'poor_match' flag and a target-vs-match "
         "spectrogram. synth='archetype' fits the five-archetype engine instead and returns its five weights. "
         "Works best on single synth-like notes; speech, birdsong, polyphonic music and sounds longer than 2 s match "
-        "poorly (flagged), and noise only in broad colour."
+        "poorly (flagged), and noise only in broad colour. Answers within time_budget_s (default 8 s); for a longer "
+        "refinement use start_job."
     ),
     input_model=Input,
     output_model=Output,

@@ -357,7 +357,8 @@ TOOL = ToolSpec(
         "delay, chorus) whose settings are optimised so the result matches a description such as 'brighter and a bit "
         "roomier' (Text2FX). Returns the new sound, every knob in pedalboard's names and units, a Python snippet that "
         "rebuilds the chain, the losses before and after, an EQ-curve image and a before/after spectrogram. "
-        "Use start_from with an earlier result to refine it; strength (or words like 'a bit' / 'much') sets how far it goes."
+        "Use start_from with an earlier result to refine it; strength (or words like 'a bit' / 'much') sets how far it goes. "
+        "Answers within time_budget_s (default 20 s) with the best settings found by then; for a longer search use start_job."
     ),
     input_model=Input,
     output_model=Output,

@@ -396,7 +396,8 @@ TOOL = ToolSpec(
         "that its sound matches a text prompt, by evolutionary search scored with a text-audio embedder (CTAG). Returns up "
         "to 8 different sounds, each saved in the library with its full patch in physical units, score, measured "
         "character and a spectrogram. Refine a result with start_from + a new prompt ('darker', 'slower attack'); hold "
-        "parameters with keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions."
+        "parameters with keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions. "
+        "Answers within time_budget_s (default 30 s) with the best found by then; for a longer search use start_job."
     ),
     input_model=Input,
     output_model=Output,
