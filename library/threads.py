@@ -22,13 +22,13 @@ class ThreadPlan:
     cores: int
     load: float
     workers: int
-    source: str  # "LSTMABAR_THREADS" or "cores"
+    source: str  # "LSTMABAR_THREADS", "cores", or "cores, capped by OMP_NUM_THREADS"
 
     def describe(self) -> str:
-        if self.source != "cores":
+        if self.source == "LSTMABAR_THREADS":
             return f"{self.threads} thread(s) per call (set by {self.source})"
         return (f"{self.threads} thread(s) per call: {self.cores} core(s) available, load {self.load:.1f}, "
-                f"{self.workers} call(s) computed at once")
+                f"{self.workers} call(s) computed at once" + (" (capped by OMP_NUM_THREADS)" if "OMP" in self.source else ""))
 
 
 def threads_per_call(workers: int, cores: int, load: float = 0.0, override: int | None = None) -> int:
@@ -60,10 +60,16 @@ def current_load() -> float:
         return 0.0
 
 
-def plan_threads(workers: int, override: int | None = None) -> ThreadPlan:
+def plan_threads(workers: int, override: int | None = None, env: dict[str, str] | None = None) -> ThreadPlan:
+    """The plan for this process: ``override`` (LSTMABAR_THREADS) when given, else the share of the free
+    cores, never more than an OMP_NUM_THREADS set in the environment (someone asked for that limit)."""
     cores, load = available_cores(), current_load()
     n = threads_per_call(workers, cores, load, override)
-    return ThreadPlan(n, cores, load, max(1, workers), "LSTMABAR_THREADS" if override is not None else "cores")
+    source = "LSTMABAR_THREADS" if override is not None else "cores"
+    omp = (os.environ if env is None else env).get("OMP_NUM_THREADS", "").strip()
+    if override is None and omp.isdigit() and 0 < int(omp) < n:
+        n, source = int(omp), "cores, capped by OMP_NUM_THREADS"
+    return ThreadPlan(n, cores, load, max(1, workers), source)
 
 
 def apply_threads(plan: ThreadPlan) -> None:

@@ -66,8 +66,10 @@ def test_threads_setting_from_the_environment() -> None:
         Config.from_env({"LSTMABAR_THREADS": "two"})
     plan = plan_threads(workers=2, override=3)
     assert plan.threads == 3 and "LSTMABAR_THREADS" in plan.describe()
-    plan = plan_threads(workers=1)
+    plan = plan_threads(workers=1, env={})
     assert 1 <= plan.threads <= plan.cores
+    assert plan_threads(workers=1, env={"OMP_NUM_THREADS": "1"}).threads == 1  # an explicit OpenMP limit is kept
+    assert plan_threads(workers=1, override=2, env={"OMP_NUM_THREADS": "1"}).threads == 2  # LSTMABAR_THREADS wins
 
 
 @pytest.mark.anyio
