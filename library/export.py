@@ -16,7 +16,7 @@ from .store import SoundLibrary
 
 EXPORT_COLUMNS: dict[str, str] = {
     "feedback_id": "string",
-    "created_at": "string (ISO 8601, UTC)",
+    "created_at": "string (RFC 3339 in UTC with its offset, e.g. 2026-01-02T03:04:05.678901+00:00)",
     "kind": "string: rating | pair",
     "sound_id": "string",
     "prompt": "string or null",
