@@ -217,3 +217,21 @@ def test_optimize_fx_progress_gaps_stay_short(tool_ctx, tmp_path: Path) -> None:
         run(Input(audio=AudioInput(path=_wav(tmp_path)), prompt="brighter", chain=["eq"], iterations=5, embedder="slow"), tool_ctx)
     times = [t0] + stamps + [time.monotonic()]
     assert max(b - a for a, b in zip(times, times[1:])) < 1.0
+
+
+def test_loading_an_embedder_loads_its_text_tower_and_says_so(tool_ctx, monkeypatch) -> None:
+    import lstmabar.models.embedders as embedders
+
+    class LazyText(TinyEmbedder):
+        text_calls = 0
+
+        def embed_text(self, texts):
+            LazyText.text_calls += 1
+            return super().embed_text(texts)
+
+    monkeypatch.setattr(embedders, "load_embedder", lambda spec, **kw: LazyText())
+    messages: list[str | None] = []
+    tool_ctx.progress_fn = lambda d, t, m: messages.append(m)
+    emb = tool_ctx.embedder("lazy")
+    assert LazyText.text_calls == 1 and tool_ctx.embedder("lazy") is emb  # loaded once, text tower included
+    assert messages == ["loading the lazy embedder"]

@@ -147,7 +147,11 @@ class ToolContext:
         spec = name or self.config.embedder
 
         def _load() -> Any:
-            return load_embedder(spec, device=self.config.device, allow_downloads=self.config.allow_downloads)
+            emb = load_embedder(spec, device=self.config.device, allow_downloads=self.config.allow_downloads)
+            # text towers load lazily (lstmabar's MiniLM: about 5 s on a 2-core machine): load it now, as part
+            # of "loading the embedder", not inside the first search's time
+            emb.embed_text(["a sound"])
+            return emb
 
         if f"embedder:{spec}" not in self.models.keys():
             self.note(f"loading the {spec} embedder")
