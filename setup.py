@@ -19,6 +19,6 @@ setup(
     packages=packages,
     package_dir=package_dir,
     # Shipped weights also sit in plain data folders (e.g. models/matching/weights/), hence "weights/*".
-    package_data={"": ["*.json", "*.pt", "*.safetensors", "*.html", "*.js", "*.css", "*.md", "*.txt", "weights/*"]},
+    package_data={"": ["*.json", "*.npz", "*.pt", "*.safetensors", "*.html", "*.js", "*.css", "*.md", "*.txt", "weights/*"]},
     include_package_data=True,
 )

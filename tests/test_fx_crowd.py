@@ -1,0 +1,118 @@
+"""The crowd prior (word -> EQ / reverb / compressor meaning), its word forms and its artefact."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmabar.models.fx.crowd import prior as prior_mod
+from lstmabar.models.fx.crowd.prior import BANDS_HZ, CrowdPrior
+from lstmabar.models.fx.crowd.words import lemma, tokens
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def P() -> CrowdPrior:
+    return CrowdPrior.load()
+
+
+class _VectorEncoder:
+    """Stands in for MiniLM: returns a fixed vector for every text."""
+
+    def __init__(self, vec: np.ndarray):
+        self.vec = np.asarray(vec, np.float32)
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts):
+        import torch
+
+        self.calls.append(list(texts))
+        return torch.from_numpy(np.tile(self.vec, (len(texts), 1)))
+
+
+@pytest.fixture
+def fake_encoder():
+    old = prior_mod._encoder
+
+    def use(vec):
+        enc = _VectorEncoder(vec)
+        prior_mod.set_encoder(enc)
+        return enc
+
+    yield use
+    prior_mod.set_encoder(old)
+
+
+@pytest.mark.parametrize(
+    "word,vocab,expected",
+    [("brighter", {"bright"}, "bright"), ("warmer", {"warm"}, "warm"), ("muddier", {"muddy"}, "muddy"), ("bigger", {"big"}, "big"),
+     ("wider", {"wide"}, "wide"), ("roomier", {"roomy"}, "roomy"), ("echoes", {"echo"}, "echo"), ("drier", None, "dry"),
+     ("water", {"wat"}, "water"), ("brighter", {"brighter", "bright"}, "brighter"), ("thinner", {"thin"}, "thin")],
+)
+def test_lemma(word, vocab, expected):
+    assert lemma(word, vocab) == expected
+
+
+def test_tokens_keep_hyphenated_words():
+    assert tokens("Make it lo-fi, and WARMER!") == ["make", "it", "lo-fi", "and", "warmer"]
+
+
+def test_known_words_have_the_crowd_shape(P):
+    warm, bright = P.eq("warm"), P.eq("brighter")
+    assert warm.known_as == "warm" and warm.count >= 50 and bright.known_as == "bright"
+    lows, highs = (BANDS_HZ >= 100) & (BANDS_HZ <= 400), BANDS_HZ >= 5000
+    assert warm.values[lows].mean() > warm.values[highs].mean() + 0.5  # warm: lows up, highs down
+    assert bright.values[highs].mean() > bright.values[lows].mean() + 0.5
+    assert warm.agreement is not None and warm.agreement > 0.8 and warm.confidence > 0.9
+
+
+def test_known_reverb_words_order_decay(P):
+    small, church = P.reverb("small"), P.reverb("church")
+    assert small.known and church.known
+    assert np.exp(church.values[0]) > 2 * np.exp(small.values[0])  # decay T60: a church rings far longer than a small room
+
+
+def test_lookups_of_known_words_take_milliseconds(P):
+    P.eq("warm")
+    t0 = time.perf_counter()
+    for w in ("warm", "brighter", "tinny", "muddier", "dark") * 20:
+        P.eq(w), P.reverb(w)
+    for w in ("warm", "louder", "clear", "muffled", "distorted") * 20:
+        P.compressor(w)
+    assert (time.perf_counter() - t0) / 100 < 0.005
+
+
+def test_unknown_word_borrows_from_similar_words_with_less_confidence(P, fake_encoder):
+    held = P.without({"warm"})
+    t = held._t["eq"]
+    assert "warm" not in t["index"]
+    vec = P._t["eq"]["emb"][P._t["eq"]["index"]["warm"]]
+    enc = fake_encoder(vec)
+    m = held.eq("warm")
+    assert not m.known and m.count == 0 and enc.calls == [["a warm sound"]]
+    assert m.neighbours and all(w != "warm" for w, _ in m.neighbours)
+    assert 0.0 < m.confidence < P.eq("warm").confidence
+    # far from every known word: no confidence
+    fake_encoder(-vec)
+    assert held.eq("warm").confidence == 0.0
+
+
+def test_artefact_matches_the_meta(P):
+    for eff in ("eq", "reverb", "compressor"):
+        assert P.word_count(eff) > 100
+        assert P.meta[eff]["family"] in ("mean", "nearest", "ridge", "knn")
+    assert P.meta["eq"]["validation_words"] == len(P.meta["eq"]["split_half"]) == 47
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="needs ../shared/data")
+def test_artefact_curves_are_the_socialfx_means(P):
+    from lstmabar.models.fx.crowd.data import load_eq
+
+    ev = load_eq(DATA)
+    for w in ("warm", "bright", "tinny", "muddy"):
+        assert np.allclose(P.eq(w).values, ev[w].matrix().mean(0), atol=1e-5)
+        assert P.eq(w).count == ev[w].n
