@@ -6,8 +6,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from lstmabar.library.analysis import spectral_centroid
 from lstmabar.library.audio_input import AudioInput
+from lstmabar.library.descriptors import describe_batch
 from lstmabar.models.reward.features import params_features
 from lstmabar.models.reward.registry import reward_dir
 from lstmabar.models.reward.train import train_reward
@@ -32,7 +32,7 @@ def test_reward_enters_the_loss_and_is_recorded(ctx, tmp_path) -> None:
     made = []
     for i, prompt in enumerate(["brighter", "darker", "thinner", "fuller", "muffled", "crisp"]):
         made.append(run(Input(audio=AudioInput(path=src), prompt=prompt, chain=["eq"], iterations=6, seed=i, strength=1.0), ctx).sounds[0])
-    cen = {r.id: spectral_centroid(ctx.library.read(r.id).mono(), SR) for r in made}
+    cen = {r.id: float(describe_batch(ctx.library.read(r.id).mono(), SR)["centroid_hz"][0]) for r in made}
     ids = sorted(cen, key=cen.get)
     k = 0
     for i in range(len(ids)):

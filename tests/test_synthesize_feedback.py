@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmabar.library.analysis import spectral_centroid
+from lstmabar.library.descriptors import describe_batch
 from lstmabar.models.reward.registry import reward_dir
 from lstmabar.models.reward.train import train_reward
 from lstmabar.tools import synthesize_from_text as synth
@@ -21,7 +21,7 @@ def _rate_darker_higher(ctx) -> None:
     centroid = {}
     for r in recs:
         a = ctx.library.read(r.id)
-        centroid[r.id] = spectral_centroid(a.mono(), a.sample_rate) or 0.0
+        centroid[r.id] = float(np.nan_to_num(describe_batch(a.mono(), a.sample_rate)["centroid_hz"][0]))
     ids = sorted(centroid, key=centroid.get)
     rng = np.random.default_rng(0)
     for k in range(60):

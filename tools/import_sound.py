@@ -38,12 +38,13 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         params={"source": loaded.label},
         extra={"analysis": analysis.model_dump()},
     )
-    pitch = f"f0 about {analysis.f0_hz:.1f} Hz (MIDI {analysis.midi_note:.1f})" if analysis.f0_hz else "no clear pitch"
+    pitch = f"{analysis.note} ({analysis.f0_hz:.1f} Hz, MIDI {analysis.midi_note:.1f})" if analysis.f0_hz else "no clear pitch"
     level = "silent" if analysis.is_silent else f"peak {analysis.peak_dbfs} dBFS, loudness {analysis.loudness_lufs} LUFS"
     summary = (
         f"Imported {loaded.label} as {rec.id}: {analysis.duration_s:.2f} s, {analysis.sample_rate} Hz, "
         f"{analysis.channels} channel(s), {level}, spectral centroid {analysis.spectral_centroid_hz} Hz, {pitch}. "
-        f"Use sound_id {rec.id} with the other tools."
+        + (f"In words: {analysis.summary}. " if not analysis.is_silent else "")
+        + f"Use sound_id {rec.id} with the other tools."
     )
     return ToolOutcome(
         output=Output(sound=SoundOut.of(rec), analysis=analysis),

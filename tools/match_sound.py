@@ -10,10 +10,13 @@ from pydantic import BaseModel, Field
 
 from lstmabar.library.audio_input import AudioInput, load_audio_input
 from lstmabar.library.audio_io import preview_wav
+from lstmabar.library.descriptors import compare
+from lstmabar.library.descriptors import describe as measure
+from lstmabar.library.descriptors import summary as in_words
 from lstmabar.library.errors import AudioInputError, ToolError
 from lstmabar.library.images import spectrogram_png
 
-from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
 TOOL_NAME = "match_sound"
@@ -34,7 +37,7 @@ class Input(BaseModel):
     )
     refine: bool = Field(True, description="Refine the network's guess with CMA-ES on a multi-resolution STFT loss.")
     use_pitch: bool = Field(True, description="Set the keyboard note from the target's f0 (CREPE) instead of trusting the network alone.")
-    seed: int = Field(0, description="Seed for the refinement and the synth's noise.")
+    seed: Seed = Field(0, description="Seed for the refinement and the synth's noise.")
     name: str | None = Field(None, max_length=200, description="Optional label for the matched sound.")
 
 
@@ -68,6 +71,9 @@ class Output(BaseModel):
     seconds: float
     poor_match: bool = Field(description="True when spectral convergence or MR-STFT is above the level where matches stop sounding alike.")
     warnings: list[str]
+    target_description: str = Field("", description="The matched 2 s of the target in words (library.descriptors, as describe_sound): note, strongest words, loudness.")
+    match_description: str = Field("", description="The match in the same words.")
+    differences: list[str] = Field(default_factory=list, description="How the match differs from the target beyond each descriptor's noticeable step, e.g. 'darker (centroid 2.1 kHz -> 1.2 kHz)'.")
     timing: Timing = Field(description="How the time budget was spent: stages, refinement generations, whether the budget cut the refinement short.")
 
 
@@ -172,11 +178,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     )
     target_mono = res.target.audio16k
     png = spectrogram_png([(f"target ({loaded.label})", target_mono, 16_000), (f"match ({inp.synth})", res.audio, OUTPUT_SR)])
+    # the matched 2 s of the target and the match, measured and compared the way describe_sound does
+    d_target, d_match = measure(target_mono, 16_000, psychoacoustic=False), measure(res.audio, OUTPUT_SR, psychoacoustic=False)
+    differences = [d.evidence for d in compare(d_target, d_match)]
     m = res.metrics
     pitch_txt = (
-        f"pitch {res.pitch.f0_hz:.1f} Hz (MIDI {res.pitch.midi:.1f}, note set by {res.pitch_source})"
+        f"synth keyboard at {res.pitch.f0_hz:.1f} Hz (MIDI {res.pitch.midi:.1f}, set by {res.pitch_source})"
         if res.pitch.f0_hz
-        else "no clear pitch"
+        else "no clear pitch for the synth keyboard"
     )
     verdict = (
         f"POOR MATCH: spectral convergence {m['spectral_convergence']:.2f} (flag above {POOR_SPECTRAL_CONVERGENCE}) / "
@@ -188,7 +197,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     summary = (
         f"Matched {loaded.label} on the {inp.synth} synth as {rec.id} (parent {target_id}) in {res.seconds:.1f} s; {pitch_txt}. "
         f"{verdict} Refinement took MR-STFT from {refinement['start_mr_stft']:.3f} to {refinement['final_mr_stft']:.3f} "
-        f"in {int(refinement['generations'])} generations.{extra}"
+        f"in {int(refinement['generations'])} generations.{extra} Target: {in_words(d_target)}. Match: {in_words(d_match)}."
+        + (f" Against the target the match is {', '.join(differences[:5])}." if differences else "")
     )
     if weights:
         summary += " Archetype weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()) + "."
@@ -213,6 +223,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         seconds=round(res.seconds, 3),
         poor_match=res.poor,
         warnings=res.warnings,
+        target_description=in_words(d_target),
+        match_description=in_words(d_match),
+        differences=differences,
         timing=_finish_timing(budget, inp, res),
     )
     if out.timing.stopped_early:

@@ -78,10 +78,11 @@ def spectrum_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     def agg(v: np.ndarray) -> np.ndarray:
         return np.where(ok, (np.nan_to_num(v) * w).sum(axis=1) / safe, np.nan)
 
+    centroid = librosa.feature.spectral_centroid(S=mag, sr=sr, n_fft=n_fft)  # (B, 1, N)
     out: dict[str, np.ndarray] = {
-        "centroid_hz": agg(librosa.feature.spectral_centroid(S=mag, sr=sr, n_fft=n_fft)[:, 0]),
+        "centroid_hz": agg(centroid[:, 0]),
         "rolloff85_hz": agg(librosa.feature.spectral_rolloff(S=mag, sr=sr, n_fft=n_fft, roll_percent=0.85)[:, 0]),
-        "bandwidth_hz": agg(librosa.feature.spectral_bandwidth(S=mag, sr=sr, n_fft=n_fft)[:, 0]),
+        "bandwidth_hz": agg(librosa.feature.spectral_bandwidth(S=mag, sr=sr, n_fft=n_fft, centroid=centroid)[:, 0]),
         "flatness": agg(librosa.feature.spectral_flatness(S=mag)[:, 0]),
     }
     # long-term average spectrum of the sounding frames

@@ -2,12 +2,12 @@
 rate_feedback, the reward model retrains after each round, and the next round's search uses it.
 
 Taste: ``sign * (darkness + slow attack)`` where darkness = -z(log spectral centroid) and slow attack =
-z(log envelope rise time), z-scored against random Voice patches. ``sign=+1`` likes dark, slow sounds;
-``sign=-1`` the opposite. Ratings (1-5) are the utility's quintiles on random patches; pairwise choices
-add Gaussian noise to the utility. Generation is CTAG-style search on the Voice synth (SNES over the
-78 parameters, fitness = cosine(audio, prompt) under the embedder, + ``weight`` * reward when the loop
-uses the reward model) with ``GuidedObjective`` -- the same term synthesize_from_text adds through
-``feedback_weight``.
+z(log envelope rise time), both measured by ``library.descriptors`` and z-scored against random Voice
+patches. ``sign=+1`` likes dark, slow sounds; ``sign=-1`` the opposite. Ratings (1-5) are the
+utility's quintiles on random patches; pairwise choices add Gaussian noise to the utility. Generation is
+CTAG-style search on the Voice synth (SNES over the 78 parameters, fitness = cosine(audio, prompt) under
+the embedder, + ``weight`` * reward when the loop uses the reward model) with ``GuidedObjective`` -- the
+same term synthesize_from_text adds through ``feedback_weight``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from lstmabar.library.descriptors import describe_batch
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
 
@@ -28,19 +29,12 @@ from .train import train_reward
 
 
 def taste_measures(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, samples) -> (spectral centroid in Hz, attack rise time in s: 10% -> 90% of the RMS peak)."""
-    x = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    spec = np.abs(np.fft.rfft(x, axis=1))
-    freqs = np.fft.rfftfreq(x.shape[1], 1.0 / sample_rate)
-    centroid = (spec * freqs).sum(1) / np.maximum(spec.sum(1), 1e-12)
-    hop = max(1, sample_rate // 200)  # 5 ms frames
-    n = x.shape[1] // hop
-    env = np.sqrt((x[:, : n * hop].reshape(x.shape[0], n, hop) ** 2).mean(2))
-    peak = env.max(1, keepdims=True) + 1e-12
-    t10 = (env >= 0.1 * peak).argmax(1)
-    t90 = (env >= 0.9 * peak).argmax(1)
-    attack = np.maximum(t90 - t10, 0) * hop / sample_rate + hop / sample_rate
-    return np.maximum(centroid, 1.0), attack
+    """(N, samples) -> (spectral centroid in Hz, attack rise time in s: 10% -> 90% of the first event's top),
+    measured by ``library.descriptors.describe_batch`` (attack floored at 2.5 ms, half its 5 ms frame)."""
+    d = describe_batch(np.atleast_2d(np.asarray(audio, dtype=np.float64)), sample_rate)
+    centroid = np.nan_to_num(d["centroid_hz"], nan=1.0)
+    attack = np.nan_to_num(d["attack_s"], nan=0.0)
+    return np.maximum(centroid, 1.0), np.maximum(attack, 0.0025)
 
 
 @dataclass
