@@ -67,7 +67,7 @@ def _outcome(job: Any, prefix: str = "") -> ToolOutcome:
     where = f"queued at position {job.queue_position}" if job.state == "queued" and job.queue_position else job.state
     pct = f", {100 * job.progress:.0f} %" if job.progress is not None else ""
     return ToolOutcome(output=out, summary=(
-        f"{prefix}Job {job.id} ({job.tool}) is {where}{pct} after {out.elapsed_s:.1f} s"
+        f"{prefix}Job {job.id} ({job.tool}) is {where}{pct}, {out.elapsed_s:.1f} s after it was started"
         + (f": {job.message}" if job.message else "")
         + f". Poll job_status with job_id={job.id!r} (wait_s up to {MAX_WAIT_S:g} s waits for it); cancel_job stops it."
     ))
