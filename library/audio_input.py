@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from .audio_io import Audio, decode, resample
 from .config import Config
@@ -21,6 +21,8 @@ from .store import SoundLibrary
 
 URL_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 5
+MAX_PATH_CHARS = 4096
+MAX_URL_CHARS = 2048
 
 
 class AudioInput(BaseModel):
@@ -30,6 +32,24 @@ class AudioInput(BaseModel):
     path: str | None = Field(None, description="Local file under an allowed folder (LSTMABAR_ALLOWED_DIRS).")
     url: str | None = Field(None, description="http(s) URL of an audio file (public addresses only).")
     base64: str | None = Field(None, description="The bytes of an audio file, base64-encoded.")
+
+    @field_validator("path")
+    @classmethod
+    def _plain_path(cls, v: str | None) -> str | None:
+        if v is not None and "\x00" in v:
+            raise ValueError("path must not contain a NUL character; give the file's path as plain text")
+        if v is not None and len(v) > MAX_PATH_CHARS:
+            raise ValueError(f"path is longer than {MAX_PATH_CHARS} characters")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _plain_url(cls, v: str | None) -> str | None:
+        if v is not None and any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("url must not contain spaces or control characters; percent-encode them")
+        if v is not None and len(v) > MAX_URL_CHARS:
+            raise ValueError(f"url is longer than {MAX_URL_CHARS} characters")
+        return v
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "AudioInput":
@@ -144,10 +164,16 @@ def fetch_url(url: str, *, max_bytes: int, transport: httpx.BaseTransport | None
     current = url
     with httpx.Client(timeout=URL_TIMEOUT_S, follow_redirects=False, transport=transport) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            parsed = urlparse(current)
-            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+            try:  # a malformed address (bad IPv6 brackets, port, a host label over 63 characters)
+                parsed = urlparse(current)
+                host, port = parsed.hostname, parsed.port
+                if host:
+                    host.encode("idna")
+            except (ValueError, UnicodeError) as exc:
+                raise AudioInputError(f"{current[:200]!r} is not a valid URL ({exc}). Check it, or upload the file as base64.") from exc
+            if parsed.scheme not in {"http", "https"} or not host:
                 raise AudioInputError(f"Only http(s) URLs are accepted, got {current!r}.")
-            _check_public_host(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
+            _check_public_host(host, port or (443 if parsed.scheme == "https" else 80))
             try:
                 with client.stream("GET", current) as resp:
                     if resp.is_redirect:

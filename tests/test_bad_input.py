@@ -218,3 +218,45 @@ async def test_request_id_reused_for_another_sound(server) -> None:
         again = await client.call_tool("rate_feedback", {"sound_id": a, "rating": 4, "request_id": "q1"})
         assert not again.is_error and again.structured_content["created"] is False
     assert [f.sound_id for f in lib.feedback()] == [a]
+
+
+# ------------------------------------------------------- boundary values (issue 14 item 8)
+SEED_WORDS = "seed must be an integer from 0 to 4294967295"
+SMALL_SYNTH = {"population": 8, "max_evaluations": 16, "max_seconds": None, "patience": None, "seconds": 0.5}
+BOUNDARY_CASES = [
+    ("import_sound", {"audio": {"path": "/tmp/a\x00b.wav"}}, "path must not contain a NUL character"),
+    ("describe_sound", {"audio": {"path": "\x00"}}, "path must not contain a NUL character"),
+    ("import_sound", {"audio": {"path": "/tmp/" + "x" * 5000}}, "path is longer than 4096 characters"),
+    ("import_sound", {"audio": {"url": "http://[::1/a.wav"}}, "is not a valid URL"),
+    ("import_sound", {"audio": {"url": "http://" + "a" * 300 + ".example/a.wav"}}, "is not a valid URL"),
+    ("import_sound", {"audio": {"url": "http://exa\x00mple.com/a.wav"}}, "url must not contain"),
+    ("predict_archetypes", {"text": "warm pad", "render": True, "seed": 2**64}, SEED_WORDS),
+    ("predict_archetypes", {"text": "warm pad", "render": True, "seed": -1}, SEED_WORDS),
+    ("synthesize_from_text", {"prompt": "bell", "seed": 2**64, **SMALL_SYNTH}, SEED_WORDS),
+    ("synthesize_from_text", {"prompt": "bell", "seed": 2**32, **SMALL_SYNTH}, SEED_WORDS),
+    ("interpolate_sounds", {"a": "snd_a", "b": "snd_b", "seed": 2**64}, SEED_WORDS),
+    ("optimize_fx", {"audio": {"sound_id": "snd_a"}, "prompt": "brighter", "seed": -1}, SEED_WORDS),
+    ("match_sound", {"audio": {"sound_id": "snd_a"}, "seed": 2**64}, SEED_WORDS),
+    ("list_sounds", {"offset": 2**63}, "offset"),
+    ("start_job", {"tool": "synthesize_from_text", "arguments": {"prompt": "bell", "seed": 2**64}}, SEED_WORDS),
+]
+
+
+@pytest.mark.parametrize("name, args, words", BOUNDARY_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BOUNDARY_CASES)])
+async def test_boundary_values_get_clear_errors(server, name: str, args: dict, words: str) -> None:
+    async with Client(server) as client:
+        before = await _library_state(server)
+        res = await client.call_tool(name, args)
+        text = res.content[0].text
+        assert res.is_error, text
+        assert "unexpectedly" not in text and "Traceback" not in text, text
+        assert words in text, text
+        assert await _library_state(server) == before
+
+
+async def test_seed_range_is_advertised(server) -> None:
+    async with Client(server) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    for name in ("predict_archetypes", "synthesize_from_text", "interpolate_sounds", "optimize_fx", "match_sound"):
+        seed = tools[name].input_schema["properties"]["seed"]
+        assert (seed.get("minimum"), seed.get("maximum")) == (0, 2**32 - 1), (name, seed)

@@ -11,10 +11,10 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Annotated, Any, Callable, Generic, Iterator, TypeVar
 
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError
@@ -185,6 +185,21 @@ class ToolSpec(Generic[InputT]):
     long_running: bool = False
 
 
+SEED_MAX = 2**32 - 1  # numpy's seeds stop here; torch's at 2**64 - 1
+
+
+def _seed_in_range(value: Any) -> Any:
+    n = int(value) if isinstance(value, str) and value.strip().lstrip("-").isdigit() else value
+    if isinstance(n, int) and not isinstance(n, bool) and not 0 <= n <= SEED_MAX:
+        raise ValueError(f"seed must be an integer from 0 to {SEED_MAX} (2**32 - 1), got {n}")
+    return value
+
+
+# Every tool's seed: checked where the call arrives, with the range in the message and the schema
+# (past it numpy and torch fail deep inside with "Overflow when unpacking long long").
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX), BeforeValidator(_seed_in_range)]
+
+
 class SoundOut(BaseModel):
     """How every tool reports a sound it stored."""
 
@@ -210,6 +225,8 @@ class SoundOut(BaseModel):
 __all__ = [
     "Budget",
     "ModelCache",
+    "SEED_MAX",
+    "Seed",
     "SoundOut",
     "ToolCancelled",
     "ToolContext",

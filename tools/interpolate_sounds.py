@@ -20,7 +20,7 @@ from lstmabar.library.images import spectrogram_png
 from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
 
-from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .synthesize_from_text import OUTPUT_RATE, _synth, get_voice, patch_of_record, render_final, score_audio
 
 TOOL_NAME = "interpolate_sounds"
@@ -32,7 +32,7 @@ class Input(BaseModel):
     steps: int = Field(3, ge=1, le=16, description="Number of sounds strictly between a and b (evenly spaced in normalised parameter space).")
     include_ends: bool = Field(False, description="Also re-render a and b themselves (t = 0 and 1) into the sequence (not saved again).")
     seconds: float | None = Field(None, ge=0.25, le=6.0, description="Length of each rendered sound (default: the length of a).")
-    seed: int = Field(0, description="Seed for the synth's noise source.")
+    seed: Seed = Field(0, description="Seed for the synth's noise source.")
     score: bool = Field(True, description="Score each step against both ends' prompts with the embedder (when both have prompts).")
     embedder: str | None = Field(None, description="Embedder for the scores (default: the configured one).")
 

@@ -17,7 +17,7 @@ class Input(BaseModel):
     prompt_contains: str | None = Field(None, max_length=200, description="Only sounds whose prompt contains this text.")
     parent: str | None = Field(None, description="Only sounds derived from this sound id.")
     limit: int = Field(20, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="Skip this many of the newest matches first (paging with limit).")
 
 
 class SoundSummary(BaseModel):

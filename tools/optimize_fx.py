@@ -35,7 +35,7 @@ from lstmabar.models.fx.twins import eq_curve_db
 from lstmabar.models.reward.features import params_features
 from lstmabar.models.reward.guidance import load_reward, reward_status
 
-from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
 EffectName = Literal["eq", "highpass", "lowpass", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
@@ -80,7 +80,7 @@ class Input(BaseModel):
     start_from: str | None = Field(None, description="ID of an earlier optimize_fx result: continue from its settings instead of restarting.")
     excerpt_seconds: float = Field(5.0, ge=1.0, le=30.0, description="Longer inputs are optimised on their loudest excerpt of this length; the whole file is rendered.")
     embedder: str | None = Field(None, description="Embedder (default: the configured one).")
-    seed: int = Field(0, description="Seed for the augmentation and the search.")
+    seed: Seed = Field(0, description="Seed for the augmentation and the search.")
     feedback_weight: float = Field(
         0.0, ge=0.0, le=5.0,
         description="Weight of the reward model learnt from people's ratings (rate_feedback), subtracted from the loss; "

@@ -21,7 +21,7 @@ from lstmabar.library.audio_io import preview_wav
 from lstmabar.library.errors import ToolError
 from lstmabar.models.synth.archetype import ARCHETYPES, ArchetypeParams, render_archetypes
 
-from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 
 PREVIEW_RATE = 48_000
 MAX_BATCH = 32
@@ -39,7 +39,7 @@ class Input(BaseModel):
     render: bool = Field(True, description="Render each predicted mix with the archetype engine and save it in the library.")
     midi_note: float = Field(57.0, ge=24, le=96, description="Pitch of the rendered preview (MIDI note; 57 = A3).")
     seconds: float = Field(2.0, ge=0.5, le=8.0, description="Length of the rendered preview.")
-    seed: int = Field(0, description="Seed of the preview's noise.")
+    seed: Seed = Field(0, description="Seed of the preview's noise.")
 
 
 class Prediction(BaseModel):

@@ -26,7 +26,7 @@ from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, rerank, reward_status
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
 
-from .base import SoundOut, ToolContext, ToolOutcome, ToolSpec
+from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
 TOOL_NAME = "synthesize_from_text"
@@ -59,7 +59,7 @@ class Input(BaseModel):
     max_evaluations: int = Field(DEFAULT_EVALUATIONS, ge=4, le=100_000, description="Budget in synth renders (CTAG's full budget: 300 generations x 50 = 15000).")
     max_seconds: float | None = Field(DEFAULT_SECONDS, gt=0, le=3600, description="Budget in wall-clock seconds (null: evaluations only).")
     patience: int | None = Field(DEFAULT_PATIENCE, ge=1, le=1000, description="Stop early after this many generations without a gain of 0.001 in the best score (null: never).")
-    seed: int = Field(0, description="Seed for the search and the synth's noise; the same inputs give the same sounds.")
+    seed: Seed = Field(0, description="Seed for the search and the synth's noise; the same inputs give the same sounds.")
     embedder: str | None = Field(None, description="Text-audio embedder to score with ('lstmabar' default, 'clap' when configured).")
     feedback_weight: float = Field(0.0, ge=0.0, le=5.0, description="Weight of the reward model learnt from people's ratings (rate_feedback), added to the search fitness and used to rerank the results; 0 = off. Try 0.1-0.5. Used only when a reward model trained with the same embedder exists.")
     anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
