@@ -65,6 +65,8 @@ async def test_every_tool_output_matches_its_schema(server, tiny_embedder, tmp_p
         await call("match_sound", {"audio": {"sound_id": src}, "time_budget_s": 1.0})
         await call("rate_feedback", {"sound_id": a, "rating": 4, "preferred_over": b, "request_id": "s1"})
         await call("sounds_to_rate", {})
+        if "describe_sound" in tools:
+            await call("describe_sound", {"audio": {"sound_id": src}, "compare_to": {"sound_id": a}})
         listed = await call("list_sounds", {})
         assert listed["sounds"] and all(rfc3339(s["created_at"]) for s in listed["sounds"])
         if "start_job" in tools:
