@@ -354,12 +354,20 @@ def loudest(x: np.ndarray, seconds: float) -> np.ndarray:
     return x[s : s + m]
 
 
+def recording_estimate(clip: np.ndarray):
+    """The archetype target of a recording clip: ``estimate_archetypes`` on its loudest 0.3 s, with the
+    f0 estimator the current weights were trained with (``legacy_f0``, frozen until the retrain)."""
+    from ..synth.analysis import estimate_archetypes
+    from .legacy_f0 import legacy_f0
+
+    seg = loudest(clip, 0.3)
+    return estimate_archetypes(seg, SR, f0=legacy_f0(seg.astype(np.float64), SR))
+
+
 # ---------------------------------------------------------------- the dataset
 def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int = 400, n_test_voice: int = 100,
                   seed: int = 0, captions_per_sound: int = 3, fx_share: float = 0.45, log=print) -> dict:
     """Returns {"train": [Example], "test": [Example], "eq_test": [Example]} with captions."""
-    from ..synth.analysis import estimate_archetypes
-
     rng = random.Random(seed)
     eq_words = load_eq_words()
     rv_words = load_reverb_words()
@@ -406,7 +414,7 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
         log(f"Voice synth unavailable ({exc}); engine sounds only")
     log("analysing recordings")
     for noun, clip in recording_clips():
-        est = estimate_archetypes(loudest(clip, 0.3), SR)
+        est = recording_estimate(clip)
         ex = Example(clip, est.vector().astype(np.float32), f"rec:{noun}", est.f0_hz)
         (test if noun == "speech" else train).append(ex)
     log("captions and effects")

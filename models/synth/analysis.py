@@ -1,8 +1,10 @@
 """Place any sound among the five archetypes: estimate the mix weights from a recording.
 
 Method (``estimate_archetypes``):
-1. The fundamental f0 by a harmonic-mean spectral search, refined by maximising the energy the first
-   harmonics project onto exact multiples of f0 over the whole sound.
+1. The fundamental f0: the note of ``library.descriptors`` (pYIN, the project's one pitch estimate),
+   refined by maximising the energy the first harmonics project onto exact multiples of f0 over the
+   whole sound. (Until LSTMABAR is retrained, its data recipe keeps the YIN estimator it was trained
+   with: ``models/lstmabar/legacy_f0.py``.)
 2. Complex projections X_k of the (Hann-windowed) sound onto k f0 for every harmonic below Nyquist
    (up to ``max_harmonics``). With the common envelope estimated from the frame RMS, they give each
    harmonic's signed sine amplitude (phases taken relative to the fundamental) and the energy the
@@ -29,6 +31,7 @@ from .archetype import ARCHETYPES, archetype_coefficients
 
 CUTOFF_GRID = np.geomspace(20.0, 20000.0, 49)[::-1]  # high first: ties go to the least filtering
 RESONANCE_GRID = np.array([0.707, 0.5, 1.0, 1.5, 2.0, 3.0, 4.5, 6.0])
+FALLBACK_F0 = 110.0
 
 
 @dataclass
@@ -72,85 +75,25 @@ def _project(x: np.ndarray, f0: float, ks: np.ndarray, sr: int, chunk: int = 32)
     return out
 
 
-def _fix_octave(x: np.ndarray, f: float, sr: int, fmin: float, fmax: float) -> float:
-    """YIN can land on a multiple or a fraction of the period in noisy sounds. Among f * {1/4 .. 4},
-    score each candidate by the energy on its multiples minus the energy half-way between them (both
-    below one common frequency limit, so noise cancels) and keep the highest candidate within 10 %
-    of the best score."""
-    cands = [f * m for m in (0.25, 1 / 3, 0.5, 1.0, 2.0, 3.0, 4.0) if fmin <= f * m <= fmax]
-    if len(cands) <= 1:
-        return f
-    n = len(x)
-    # a 0.25 s loudest stretch is enough to judge the octave
-    m = min(n, int(0.25 * sr))
-    env = _frame_rms(x, hop=max(64, sr // 100))
-    c = int(np.clip(np.argmax(env) - m // 2, 0, n - m))
-    seg = x[c : c + m] * np.hanning(m)
-    limit = min(sr / 2 - 1, 30 * max(cands))
-    scores = []
-    for g in cands:
-        ks = np.arange(1, int(limit // g) + 1, dtype=np.float64)
-        if len(ks) == 0:
-            scores.append(-np.inf)
-            continue
-        on = np.sum(np.abs(_project(seg, g, ks, sr)) ** 2)
-        off = np.sum(np.abs(_project(seg, g, ks - 0.5, sr)) ** 2)
-        scores.append(on - off)
-    scores = np.array(scores)
-    best = scores.max()
-    ok = [g for g, sc in zip(cands, scores) if sc >= best - 0.1 * abs(best)]
-    return float(max(ok))
-
-
-def estimate_f0(x: np.ndarray, sr: int, fmin: float = 25.0, fmax: float = 4200.0) -> float:
-    """Fundamental by YIN (cumulative mean normalised difference, threshold 0.1) on the loudest
-    stretch, refined by maximising the energy the first harmonics project onto multiples of f0."""
-    n = len(x)
-    tau_max = min(int(sr / fmin) + 2, n // 3)
-    tau_min = max(2, int(sr / fmax))
-    w = min(max(int(0.1 * sr), 2 * tau_max), n - tau_max)
-    env = _frame_rms(x, hop=max(64, sr // 100))
-    centre = int(np.argmax(env))
-    start = int(np.clip(centre - (w + tau_max) // 2, 0, n - w - tau_max))
-    seg = x[start : start + w + tau_max]
-    # d(tau) = sum_j (x_j - x_{j+tau})^2 for j < w, via FFT cross-correlation
-    nfft = 1 << int(np.ceil(np.log2(len(seg) * 2)))
-    a = seg[:w]
-    corr = np.fft.irfft(np.conj(np.fft.rfft(a, nfft)) * np.fft.rfft(seg, nfft), nfft)[: tau_max + 1]
-    c2 = np.concatenate([[0.0], np.cumsum(seg**2)])
-    energy_shift = c2[w : w + tau_max + 1] - c2[: tau_max + 1]
-    d = np.sum(a**2) + energy_shift - 2 * corr
-    d[0] = 0.0
-    cmnd = np.ones_like(d)
-    cs = np.cumsum(d[1:])
-    cmnd[1:] = d[1:] * np.arange(1, len(d)) / np.maximum(cs, 1e-30)
-    tau = None
-    for t in range(tau_min, tau_max):
-        if cmnd[t] < 0.1:
-            while t + 1 < tau_max and cmnd[t + 1] < cmnd[t]:
-                t += 1
-            tau = t
-            break
-    if tau is None:
-        tau = tau_min + int(np.argmin(cmnd[tau_min:tau_max]))
-    if 1 <= tau < len(cmnd) - 1:
-        y0, y1, y2 = cmnd[tau - 1], cmnd[tau], cmnd[tau + 1]
-        den = y0 - 2 * y1 + y2
-        shift = 0.5 * (y0 - y2) / den if abs(den) > 1e-12 else 0.0
-    else:
-        shift = 0.0
-    f = sr / (tau + float(np.clip(shift, -1, 1)))
-    f = _fix_octave(x, f, sr, fmin, fmax)
-    # refine on the whole sound: maximise projected energy of the first harmonics
-    seg = x * np.hanning(n)
+def refine_f0(x: np.ndarray, sr: int, f: float) -> float:
+    """Sharpen an f0 for harmonic fitting: maximise the energy the first harmonics project onto
+    multiples of f over the whole sound (grids of +-1 %, 0.1 %, 0.01 %)."""
+    seg = x * np.hanning(len(x))
     ks = np.arange(1, int(min(6, (sr / 2 - 1) // f)) + 1)
-    dec = max(1, int(sr // (4 * f * ks[-1] + 1)))  # harmless decimation for speed (no filtering needed
-    for width, steps in ((0.01, 21), (0.001, 21), (0.0001, 21)):  # for a projection, only the phase)
+    for width, steps in ((0.01, 21), (0.001, 21), (0.0001, 21)):
         grid = f * (1.0 + np.linspace(-width, width, steps))
         energies = [np.sum(np.abs(_project(seg, g, ks, sr)) ** 2) for g in grid]
         f = float(grid[int(np.argmax(energies))])
-    del dec
     return f
+
+
+def estimate_f0(x: np.ndarray, sr: int) -> float:
+    """The note of ``library.descriptors`` (pYIN), sharpened by ``refine_f0``. A sound with no voiced
+    frame gets the fallback: its harmonics carry almost none of its energy whatever f0 is used."""
+    from lstmabar.library.descriptors.pitch import measure_pitch
+
+    f = measure_pitch(x, sr).f0_hz
+    return refine_f0(x, sr, float(f) if f else FALLBACK_F0)
 
 
 def estimate_archetypes(
@@ -283,4 +226,4 @@ def recovery_error(
     }
 
 
-__all__ = ["ArchetypeEstimate", "estimate_archetypes", "estimate_f0", "recovery_error"]
+__all__ = ["ArchetypeEstimate", "estimate_archetypes", "estimate_f0", "recovery_error", "refine_f0"]
