@@ -30,7 +30,8 @@ async def test_every_tool_success_and_error(server, tiny_embedder, tmp_path: Pat
         names = {t.name for t in (await client.list_tools()).tools}
         assert names == {
             "predict_archetypes", "synthesize_from_text", "interpolate_sounds", "optimize_fx", "match_sound",
-            "import_sound", "list_sounds", "rate_feedback", "sounds_to_rate", "start_job", "job_status", "cancel_job",
+            "import_sound", "describe_sound", "list_sounds", "rate_feedback", "sounds_to_rate", "start_job", "job_status",
+            "cancel_job",
         }
 
         async def ok(name: str, args: dict) -> dict:
@@ -66,7 +67,12 @@ async def test_every_tool_success_and_error(server, tiny_embedder, tmp_path: Pat
 
         match = await ok("match_sound", {"audio": {"sound_id": src}, "time_budget_s": 1.0})
         assert match["target_id"] == src and "keyboard.midi_f0" in match["patch"]
+        assert match["target_description"].startswith("pitched, A3") and match["match_description"]
         await bad("match_sound", {"audio": {"path": "/etc/hostname"}}, "outside the folders")
+
+        desc = await ok("describe_sound", {"audio": {"sound_id": a}, "compare_to": {"sound_id": src}})
+        assert desc["sound"]["descriptors"]["spectrum"]["centroid_hz"] > 0 and desc["compared_to"]["sound_id"] == src
+        await bad("describe_sound", {"audio": {"sound_id": a}, "compare_to": {"sound_id": "snd_missing"}}, "no sound")
 
         queue = await ok("sounds_to_rate", {})
         assert queue is not None

@@ -15,6 +15,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "optimize_fx",
     "match_sound",
     "import_sound",
+    "describe_sound",
     "list_sounds",
     "rate_feedback",
     "sounds_to_rate",
