@@ -16,6 +16,7 @@ from typing import Annotated, Any, AsyncIterator
 import anyio
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import Field, ValidationError
 from starlette.requests import Request
@@ -126,6 +127,7 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
 
 def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any]) -> None:
     async def handler(ctx: Context, **kwargs: Any) -> CallToolResult:
+        kwargs = kwargs.pop(_REJECTED, kwargs)
         try:
             inp = spec.input_model(**kwargs)
         except ValidationError as exc:
@@ -148,6 +150,23 @@ def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any]) -> None:
     )
     handler.__name__ = spec.name
     server.add_tool(handler, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations)
+    tool = server._tool_manager.get_tool(spec.name)
+    tool.fn_metadata = _ArgumentsForOurMessages(**dict(tool.fn_metadata))
+
+
+_REJECTED = "__arguments_the_sdk_rejected__"
+
+
+class _ArgumentsForOurMessages(FuncMetadata):
+    """The SDK checks arguments against the advertised schema before our handler runs, and answers a
+    mismatch with pydantic's raw text (a type name, a docs URL). Arguments it rejects are handed to the
+    handler instead, which checks them with the tool's own input model and says what is allowed."""
+
+    def validate_arguments(self, arguments_to_validate: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return super().validate_arguments(arguments_to_validate)
+        except ValidationError:
+            return {_REJECTED: self.pre_parse_json(arguments_to_validate)}
 
 
 async def _call(state: AppState, spec: ToolSpec[Any], inp: Any, ctx: Context) -> CallToolResult:
