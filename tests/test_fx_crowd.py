@@ -116,3 +116,63 @@ def test_artefact_curves_are_the_socialfx_means(P):
     for w in ("warm", "bright", "tinny", "muddy"):
         assert np.allclose(P.eq(w).values, ev[w].matrix().mean(0), atol=1e-5)
         assert P.eq(w).count == ev[w].n
+
+
+# ----------------------------------------------------------------------------- prompts
+@pytest.mark.parametrize(
+    "prompt,expected",
+    [
+        ("brighter and a bit roomier", [("bright", "eq", 1.0, 0.5), ("roomy", "reverb", 1.0, 0.25)]),
+        ("less muddy, not so harsh", [("muddy", "eq", -1.0, 0.5), ("harsh", "eq", -1.0, 0.5)]),
+        ("drier", [("dry", "reverb", -1.0, 0.5)]),
+        ("much darker", [("dark", "eq", 1.0, 1.0)]),
+        ("thinner", [("thin", "eq", -1.0, 0.5)]),  # the opposite of the crowd's 'heavy'
+        ("punchier", [("punchy", "compressor", 1.0, 0.5)]),
+        ("make it sound like it's underwater", [("underwater", "eq", 1.0, 0.5), ("underwater", "reverb", 1.0, 0.5)]),
+        ("quieter", [("quiet", "gain", -1.0, 0.5)]),
+    ],
+)
+def test_parse_compound_and_relative_prompts(P, prompt, expected):
+    from lstmabar.models.fx.crowd.prompt import parse
+
+    got = [(p.base, p.effect, p.sign, p.strength) for p in parse(prompt, P).parts]
+    assert got == expected
+
+
+def test_chain_follows_the_parts(P):
+    from lstmabar.models.fx.crowd.prompt import chain_for, parse
+
+    assert chain_for(parse("brighter and a bit roomier", P)) == ["eq", "reverb"]
+    assert chain_for(parse("warmer and drier", P)) == ["gate", "eq"]
+    assert chain_for(parse("wider", P)) == ["reverb"]
+    assert chain_for(parse("louder", P)) == ["gain"]
+
+
+def test_negation_inverts_the_eq_target(P):
+    from lstmabar.models.fx.crowd.prompt import parse
+    from lstmabar.models.fx.crowd.settings import plan
+
+    x = np.zeros(16000, np.float32) + 0.1
+    muddy = plan(parse("muddy", P), ["eq"], P, x, 16000)
+    less = plan(parse("less muddy", P), ["eq"], P, x, 16000)
+    assert np.allclose(muddy.target_db, -less.target_db)
+    lows = (BANDS_HZ >= 100) & (BANDS_HZ <= 400)
+    assert less.target_db[lows].mean() < 0 < muddy.target_db[lows].mean()
+
+
+# ----------------------------------------------------------------------------- clean renders
+def test_finish_keeps_loudness_and_true_peak():
+    from lstmabar.models.fx.render import finish, loudness_db, true_peak_db
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(sr * 2) / sr
+    hits = np.exp(-((t % 0.25) / 0.03))  # a hit every 250 ms: peaks well above the body
+    dry = (0.3 * hits * rng.standard_normal(t.shape))[None].astype(np.float32)
+    hot = dry * 4.0  # 12 dB louder, clipping peaks
+    f = finish(hot, dry, sr)
+    assert abs(loudness_db(f.audio, sr) - loudness_db(dry, sr)) <= 1.0 and f.true_peak_db <= -0.3
+    up = finish(dry, dry, sr, loudness_change_db=4.0)
+    assert up.true_peak_db <= -0.3 and loudness_db(up.audio, sr) - loudness_db(dry, sr) > 2.0
+    assert true_peak_db(up.audio) == pytest.approx(up.true_peak_db)
+    assert np.abs(f.audio[:, -1]).max() == 0.0  # faded to silence

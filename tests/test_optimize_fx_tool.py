@@ -51,8 +51,8 @@ def test_run_eq_reverb_from_path(ctx, tmp_path):
 
 
 def test_start_from_continues_from_previous_settings(ctx, tmp_path):
-    first = run(Input(audio=AudioInput(path=_wav(tmp_path, channels=1)), prompt="much brighter", chain=["eq"], iterations=8), ctx).output
-    second = run(Input(start_from=first.sound.id, prompt="a bit brighter", iterations=1, strength=0.05), ctx).output
+    first = run(Input(audio=AudioInput(path=_wav(tmp_path, channels=1)), prompt="much brighter", chain=["eq"], iterations=8, method="text2fx"), ctx).output
+    second = run(Input(start_from=first.sound.id, prompt="a bit brighter", iterations=1, strength=0.05, method="text2fx"), ctx).output
     assert second.chain == ["eq"] and second.input_sound_id == first.input_sound_id
     a = ctx.library.get(first.sound.id).params["fx"]["normalized"]
     b = ctx.library.get(second.sound.id).params["fx"]["normalized"]
@@ -112,3 +112,81 @@ def test_every_effect_in_one_chain(ctx, tmp_path):
         assert name in plugins
     assert np.isfinite(out.loss_after)
     assert ctx.library.get(out.sound.id).duration_s > 0.5  # delay/reverb tails
+
+
+# ----------------------------------------------------------------------------- the crowd's settings (method)
+def _noise_wav(tmp_path, seconds=1.5, sr=SR, name="noise.wav", peak=0.5):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(int(seconds * sr))
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.shape[0], 1 / sr)
+    spec[1:] /= np.sqrt(f[1:])  # pink: energy in every band
+    x = np.fft.irfft(spec, x.shape[0])
+    x = peak * x / np.abs(x).max()
+    p = tmp_path / name
+    sf.write(p, x.astype(np.float32), sr)
+    return str(p)
+
+
+def test_crowd_method_applies_the_crowds_eq_curve_and_says_so(ctx, tmp_path):
+    from lstmabar.models.fx.crowd.build import pearson
+    from lstmabar.models.fx.crowd.prior import BANDS_HZ, CrowdPrior
+    from lstmabar.models.fx.twins import eq_curve_db
+
+    out = run(Input(audio=AudioInput(path=_noise_wav(tmp_path, sr=44100)), prompt="warmer", method="crowd"), ctx).output
+    assert out.method == "crowd" and out.chain == ["eq"] and out.adam_steps == 0 and out.es_evaluations == 0
+    norm = ctx.library.get(out.sound.id).params["fx"]["normalized"]
+    keep = BANDS_HZ < 0.45 * 44100
+    curve = eq_curve_db(["eq"], np.array(norm), BANDS_HZ[keep], 44100)
+    assert pearson(curve, CrowdPrior.load().eq("warm").values[keep]) > 0.95
+    assert any("people who call a sound warm" in e and "SocialFX" in e and "applied at strength 0.5" in e for e in out.explanation)
+    assert out.measured_after["centroid_hz"] < out.measured_before["centroid_hz"]  # warmer: the centroid falls
+    assert abs(out.loudness_change_lu) <= 1.0 and out.true_peak_dbfs <= -0.3
+
+
+def test_both_starts_from_the_crowd_and_stays_near_a_well_known_word(ctx, tmp_path):
+    from lstmabar.models.fx.crowd.build import pearson
+    from lstmabar.models.fx.crowd.prior import BANDS_HZ, CrowdPrior
+    from lstmabar.models.fx.twins import eq_curve_db
+
+    out = run(Input(audio=AudioInput(path=_noise_wav(tmp_path)), prompt="brighter", iterations=30), ctx).output
+    assert out.method == "both" and out.adam_steps > 0
+    norm = np.array(ctx.library.get(out.sound.id).params["fx"]["normalized"])
+    keep = BANDS_HZ < 0.45 * SR
+    assert pearson(eq_curve_db(["eq"], norm, BANDS_HZ[keep], SR), CrowdPrior.load().eq("bright").values[keep]) > 0.8
+
+
+def test_compound_and_relative_prompts_pick_their_effects(ctx, tmp_path):
+    path = _noise_wav(tmp_path)
+    both = run(Input(audio=AudioInput(path=path), prompt="brighter and a bit roomier", method="crowd"), ctx).output
+    assert both.chain == ["eq", "reverb"] and len(both.explanation) == 2
+    wet = both.settings[1]["plugins"][0]["params"]["wet_level"]["value"]
+    assert 0.0 < wet <= 0.25 * 0.5 + 1e-6  # "a bit": strength 0.25 bounds the reverb's wet level
+    assert "people who call a sound roomy" in both.explanation[1]
+    drier = run(Input(audio=AudioInput(path=path), prompt="drier", method="crowd"), ctx).output
+    assert drier.chain == ["gate"] and drier.settings[0]["plugins"][0]["params"]["ratio"]["value"] > 1.0
+    wider = run(Input(audio=AudioInput(path=path), prompt="wider", method="crowd"), ctx).output
+    assert ctx.library.get(wider.sound.id).channels == 2 and wider.measured_after["width"] > 0.01
+
+
+def test_loudness_is_kept_unless_asked_and_true_peak_held(ctx, tmp_path):
+    hot = _noise_wav(tmp_path, peak=0.99, name="hot.wav")
+    much = run(Input(audio=AudioInput(path=hot), prompt="much brighter", method="crowd"), ctx).output
+    assert much.true_peak_dbfs <= -0.3 and abs(much.loudness_change_lu) <= 1.0
+    louder = run(Input(audio=AudioInput(path=hot), prompt="louder", method="crowd"), ctx).output
+    assert louder.true_peak_dbfs <= -0.3 and louder.loudness_change_lu >= 2.0
+
+
+def test_no_click_where_a_cut_off_input_ends_inside_a_reverb_tail(ctx, tmp_path):
+    from lstmabar.models.fx.render import end_step_db
+
+    n = SR
+    t = np.arange(n) / SR
+    x = 0.5 * np.sin(2 * np.pi * 110 * t + np.pi / 2 - 2 * np.pi * 110 * (n - 1) / SR)  # stops on a crest: a 0.5 step
+    path = tmp_path / "cut.wav"
+    sf.write(path, x.astype(np.float32), SR)
+    out = run(Input(audio=AudioInput(path=str(path)), prompt="much roomier", method="crowd"), ctx).output
+    y, sr = sf.read(ctx.library.get(out.sound.id).path, always_2d=True)
+    assert y.shape[0] > SR  # the tail is kept
+    assert end_step_db(y.T, SR, sr) < 6.0  # no step where the input stopped (27 dB without the fade)
+    assert np.abs(y[-1]).max() < 1e-3  # and the tail ends at silence

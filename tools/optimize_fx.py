@@ -1,8 +1,13 @@
-"""optimize_fx: Text2FX over real effect chains ("make this drum loop brighter and a bit roomier").
+"""optimize_fx: effects described in words ("make this drum loop brighter and a bit roomier").
 
-The chain's parameters are optimised so the embedder hears the processed audio as the prompt
-(``models/fx/optimize.py``); the final audio is always rendered by pedalboard, and the settings are
-reported in pedalboard's own names and units with a snippet that rebuilds the chain.
+The prompt is read into parts (``models/fx/crowd/prompt.py``), and each part's word gets the settings
+people chose for it in the Audealize / SocialFX crowd data (``models/fx/crowd``): method "crowd" uses
+them as they are, "text2fx" optimises from neutral settings so the embedder hears the processed audio
+as the prompt (``models/fx/optimize.py``), and "both" (default) starts Text2FX from the crowd's
+settings with a pull back towards them in proportion to the crowd's confidence. The final audio is
+always rendered by pedalboard, ends cleanly, keeps the input's loudness (unless the prompt is about
+loudness) with its true peak at most -0.3 dBFS; the result says what the crowd means by each word,
+what was applied, and the measured before / after.
 """
 
 from __future__ import annotations
@@ -29,8 +34,13 @@ from lstmabar.models.fx.chain import (
     settings_to_normalized,
     strength_from_prompt,
 )
-from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, DEFAULT_STEPS_MIXED, loudest_excerpt, optimize_chain
-from lstmabar.models.fx.render import render, tail_seconds, trim_tail
+from lstmabar.models.fx.crowd import explain as crowd_explain
+from lstmabar.models.fx.crowd.prior import CrowdPrior
+from lstmabar.models.fx.crowd.prompt import chain_for, parse
+from lstmabar.models.fx.crowd.settings import plan as crowd_plan
+from lstmabar.models.fx.crowd.settings import loudness_change_db, slot_weights
+from lstmabar.models.fx.optimize import DEFAULT_GENERATIONS, DEFAULT_STEPS, DEFAULT_STEPS_MIXED, FxResult, judge, loudest_excerpt, optimize_chain
+from lstmabar.models.fx.render import END_FADE_S, fade_end, finish, render, tail_seconds, trim_tail
 from lstmabar.models.fx.twins import eq_curve_db
 from lstmabar.models.reward.features import params_features
 from lstmabar.models.reward.guidance import load_reward, reward_status
@@ -38,7 +48,7 @@ from lstmabar.models.reward.guidance import load_reward, reward_status
 from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
-EffectName = Literal["eq", "highpass", "lowpass", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
+EffectName = Literal["eq", "highpass", "lowpass", "gate", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
 assert set(EffectName.__args__) == set(EFFECT_NAMES)  # type: ignore[attr-defined]
 
 MIN_OPT_RATE = 22_050
@@ -87,6 +97,12 @@ class Input(BaseModel):
         "0 = off. Used only when a reward model trained with the same embedder exists.",
     )
     time_budget_s: float = Field(DEFAULT_BUDGET_S, ge=1.0, le=1800.0, description=budget_field_description(DEFAULT_BUDGET_S, "the optimisation"))
+    method: Literal["crowd", "text2fx", "both"] = Field(
+        "both",
+        description='"crowd": the settings people choose for the prompt\'s words (Audealize / SocialFX crowd data), no search; '
+        '"text2fx": Text2FX optimisation from neutral settings; "both" (default): start from the crowd\'s settings and let Text2FX refine '
+        "them, pulled back in proportion to how well the crowd knows each word.",
+    )
 
 
 class Output(BaseModel):
@@ -112,6 +128,12 @@ class Output(BaseModel):
     reward_version: str | None = Field(None, description="The reward model version that shaped the settings (null: none).")
     reward_status: str = Field("", description="Whether a reward model was used, and why not when it was not.")
     timing: Timing = Field(description="How the time budget was spent: stages, Adam steps and CMA-ES renders, whether the budget cut the search.")
+    method: str = "both"
+    explanation: list[str] = Field(default_factory=list, description="Per part of the prompt: what the crowd means by its word and what was applied.")
+    measured_before: dict[str, Any] = Field(default_factory=dict, description="Descriptors of the input (centroid, band energies, reverb time, loudness, width).")
+    measured_after: dict[str, Any] = Field(default_factory=dict, description="The same descriptors of the result.")
+    loudness_change_lu: float | None = Field(None, description="Integrated loudness of the result minus the input's (kept within 1 LU unless the prompt asks for loudness).")
+    true_peak_dbfs: float | None = Field(None, description="True peak (4x oversampled) of the result; at most -0.3 dBFS.")
 
 
 def fx_params(chain: list[str], normalized: np.ndarray, sample_rate: int, strength: float, **meta: Any) -> dict[str, Any]:
@@ -164,7 +186,10 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         if prev is None or not prev.get("input_sound_id"):
             raise ToolError("Give the audio to process (audio), or start_from an earlier optimize_fx result.")
         audio_in = AudioInput(sound_id=prev["input_sound_id"])
-    chain: list[str] = list(inp.chain) if inp.chain else (list(prev["chain"]) if prev else default_chain(prompt))
+    prior = CrowdPrior.load()
+    request = parse(prompt, prior)
+    auto_chain = chain_for(request) if inp.method != "text2fx" else default_chain(prompt)
+    chain: list[str] = list(inp.chain) if inp.chain else (list(prev["chain"]) if prev else auto_chain)
     strength = inp.strength if inp.strength is not None else strength_from_prompt(prompt)
 
     loaded = load_audio_input(audio_in, ctx.library, ctx.config)
@@ -188,8 +213,15 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     excerpt = np.pad(excerpt, (0, int(min(tail, OPT_TAIL_S) * opt_sr)))
 
     start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
+    crowd = None
+    if inp.method != "text2fx":  # the crowd's settings: the result ("crowd") or where Text2FX starts ("both")
+        crowd = crowd_plan(request, chain, prior, mono, sr, start=start if prev else None, strength=inp.strength)
+        if crowd.stereo and samples.shape[0] == 1:
+            samples = np.repeat(samples, 2, axis=0)
+            notes.append("The mono input was made stereo (two copies) so the width has room.")
+        budget.lap("crowd_prior")
     reward_fn, reward_version, reward_note = _reward_fn(ctx, embedder, prompt, chain, sr, strength, inp.feedback_weight)
-    padded = np.pad(samples, ((0, 0), (0, int(tail * sr))))
+    padded = np.pad(fade_end(samples, sr, END_FADE_S), ((0, 0), (0, int(tail * sr))))  # a cut-off end would click inside a tail
     # time for what follows the search: the whole file's render (predicted from one render of the
     # excerpt, twice over for safety), then images and saving
     t0 = time.monotonic()
@@ -206,27 +238,33 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             frac = max(frac, (time.monotonic() - search_t0) / span)
         ctx.progress(0.05 + 0.85 * min(1.0, frac), 1.0, message)
 
-    ctx.progress(0.05, 1.0, f"optimising {' -> '.join(chain)}")
-    result = optimize_chain(
-        chain,
-        excerpt,
-        opt_sr,
-        embedder,
-        prompt,
-        anchor=inp.anchor,
-        loss=inp.loss,
-        strength=strength,
-        start=start,
-        steps=inp.iterations,
-        generations=inp.generations,
-        population=inp.population,
-        seed=inp.seed,
-        on_step=on_step,
-        check_cancelled=ctx.check_cancelled,
-        reward_fn=reward_fn,
-        reward_weight=inp.feedback_weight,
-        deadline=search_deadline,
-    )
+    ctx.progress(0.05, 1.0, f"optimising {' -> '.join(chain)}" if inp.method != "crowd" else "applying the crowd's settings")
+    if crowd is not None and inp.method == "crowd":
+        result = _crowd_result(chain, start, crowd.normalized, excerpt, opt_sr, embedder, prompt, inp)
+    else:
+        prior_x = crowd.normalized if crowd is not None else None  # Text2FX starts there, within strength of it
+        result = optimize_chain(
+            chain,
+            excerpt,
+            opt_sr,
+            embedder,
+            prompt,
+            anchor=inp.anchor,
+            loss=inp.loss,
+            strength=strength,
+            start=start if prior_x is None else prior_x,
+            steps=inp.iterations,
+            generations=inp.generations,
+            population=inp.population,
+            seed=inp.seed,
+            on_step=on_step,
+            check_cancelled=ctx.check_cancelled,
+            reward_fn=reward_fn,
+            reward_weight=inp.feedback_weight,
+            deadline=search_deadline,
+            prior=prior_x,
+            prior_weight=slot_weights(crowd) if crowd is not None else 0.0,
+        )
     budget.lap("search")
     search_s = budget.stages.pop("search")
     for name, secs in result.stage_seconds.items():  # the search's parts, and the rest of it (text targets, set-up)
@@ -248,14 +286,22 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     out = render(chain, result.normalized, padded, sr)
     out = trim_tail(out, samples.shape[1], sr) if tail else out[:, : samples.shape[1]]
     budget.lap("render")
-    peak = float(np.max(np.abs(out)))
-    if peak > 1.0:
-        out = out * (0.99 / peak)
-        notes.append(f"The processed audio peaked at {20 * np.log10(peak):+.1f} dBFS; it was scaled down to -0.1 dBFS.")
+    # clean ending, the input's loudness (or the one asked for), true peak at most -0.3 dBFS
+    fin = finish(out, samples, sr, loudness_change_db=loudness_change_db(request, inp.strength))
+    out = fin.audio
+    notes += fin.notes
+    extra = min(out.shape[1], b + int(min(tail, 2.0) * sr)) - a
+    measured_before = crowd_explain.measure(padded[:, a : a + extra], sr)
+    measured_after = crowd_explain.measure(out[:, a : a + extra], sr)
+    explanation = crowd_explain.explain(crowd, prior, sr) if crowd is not None else []
+    if crowd is not None and inp.method == "both" and crowd_explain.eq_moved(chain, crowd.normalized, result.normalized):
+        explanation.append("Text2FX then refined the crowd's settings (the settings field has the final values).")
+    budget.lap("finish")
     ctx.check_cancelled()
 
     settings = physical_settings(chain, result.normalized, sr)
-    code = pedalboard_code(settings, sr)
+    code = pedalboard_code(settings, sr) + f"processed = processed * 10 ** ({fin.gain_db:+.2f} / 20)  # the input's loudness kept (or the change asked for)\n" + (
+        "# then a look-ahead peak limiter held the true peak at -0.3 dBFS (lstmabar.models.fx.render.peak_limit)\n" if fin.limited else "")
     ctx.progress(0.95, 1.0, "drawing the EQ curve and spectrograms")
     freqs = np.geomspace(20.0, min(20000.0, 0.5 * sr), 256)
     curve = eq_curve_db(chain, result.normalized, freqs, sr)
@@ -321,6 +367,12 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         reward_version=reward_version,
         reward_status=reward_note,
         timing=budget.timing(),
+        method=inp.method,
+        explanation=explanation,
+        measured_before=measured_before,
+        measured_after=measured_after,
+        loudness_change_lu=round(fin.loudness_out - fin.loudness_in, 2) if np.isfinite(fin.loudness_in) and np.isfinite(fin.loudness_out) else None,
+        true_peak_dbfs=round(fin.true_peak_db, 2),
     )
     key = _key_changes(settings)
     summary = (
@@ -328,11 +380,21 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {output.timing.elapsed_s:.1f} s of a {inp.time_budget_s:g} s budget) -> {rec.id}. "
         f"Loss {result.loss_before:.4f} -> {result.loss_after:.4f}; similarity to 'this sound is {prompt}' "
         f"{result.text_similarity_before:.3f} -> {result.text_similarity_after:.3f}. Main settings: {key}. "
+        + (" ".join(explanation) + " " if explanation else "")
+        + crowd_explain.measured_sentence(measured_before, measured_after) + " "
         f"The pedalboard_code field rebuilds the chain; refine with start_from={rec.id}. "
         + (f"{reward_note} " if inp.feedback_weight > 0 else "")
         + " ".join(notes)
     ).strip()
     return ToolOutcome(output=output, summary=summary, audio_previews=[preview], images=[eq_png, spec_png], sounds=[rec])
+
+
+def _crowd_result(chain, start, normalized, excerpt, sr, embedder, prompt: str, inp: Input) -> FxResult:
+    """The crowd's settings as the result, with Text2FX's scores before and after (no search)."""
+    t0 = time.perf_counter()
+    (lb, sb, _), (la, sa, da) = judge(chain, [start, normalized], excerpt, sr, embedder, prompt, anchor=inp.anchor, loss=inp.loss)
+    return FxResult(normalized=np.asarray(normalized, dtype=np.float64), start=start, loss_before=lb, loss_after=la, text_similarity_before=sb,
+                    text_similarity_after=sa, directional_after=da, adam_steps=0, es_evaluations=0, generations=0, seconds=time.perf_counter() - t0)
 
 
 def _key_changes(settings: list[dict[str, Any]]) -> str:
@@ -357,6 +419,10 @@ TOOL = ToolSpec(
         "delay, chorus) whose settings are optimised so the result matches a description such as 'brighter and a bit "
         "roomier' (Text2FX). Returns the new sound, every knob in pedalboard's names and units, a Python snippet that "
         "rebuilds the chain, the losses before and after, an EQ-curve image and a before/after spectrogram. "
+        "By default it starts from the settings people choose for the prompt's words (Audealize / SocialFX crowd data) and "
+        "refines them with Text2FX (method 'both'; 'crowd' or 'text2fx' for either alone); compound prompts such as 'warmer and "
+        "a bit drier' or 'less muddy' work part by part, and the result explains each part in the crowd's terms with measured "
+        "before / after descriptors. Loudness is kept unless asked for, true peak at most -0.3 dBFS. "
         "Use start_from with an earlier result to refine it; strength (or words like 'a bit' / 'much') sets how far it goes. "
         "Answers within time_budget_s (default 20 s) with the best settings found by then; for a longer search use start_job."
     ),

@@ -19,6 +19,8 @@ Ranges (physical units):
 - ``gain``: -12..+12 dB.
 - ``reverb`` (Freeverb): room size 0-1, damping 0-1, wet level 0-0.5 (bounded mix), dry level
   0.2-0.5 (0.5 is unity in pedalboard), width fixed at 1.
+- ``gate`` (pedalboard NoiseGate, a downward expander): threshold -80..0 dB, ratio 1-10, attack 0.1-50 ms,
+  release 5-500 ms.
 - ``delay``: 0.05-1 s, feedback 0-0.7, mix 0-0.5.
 - ``chorus``: rate 0.1-5 Hz, depth 0-1, centre delay 2-20 ms, feedback 0-0.5, mix 0-0.7.
 
@@ -182,6 +184,24 @@ EFFECTS: dict[str, Effect] = {
         differentiable=False,
         linear=True,
     ),
+    "gate": Effect(
+        "gate",
+        "Downward expander / noise gate: lowers the quiet parts (room tails, bleed) under its threshold.",
+        (
+            FxStage(
+                "gate",
+                "NoiseGate",
+                (
+                    FxParam("threshold_db", -80.0, 0.0, "dB", -80.0, "linear", "level under which the sound is turned down"),
+                    FxParam("ratio", 1.0, 10.0, ":1", 1.0, "log", "expansion ratio (1 = off)"),
+                    FxParam("attack_ms", 0.1, 50.0, "ms", 1.0, "log", "attack time"),
+                    FxParam("release_ms", 5.0, 500.0, "ms", 100.0, "log", "release time"),
+                ),
+            ),
+        ),
+        differentiable=False,
+        linear=False,
+    ),
     "delay": Effect(
         "delay",
         "Feedback delay (echo).",
@@ -224,7 +244,7 @@ EFFECT_NAMES: tuple[str, ...] = tuple(EFFECTS)
 TAIL_EFFECTS = frozenset({"reverb", "delay", "chorus"})
 
 # Words -> effects for the default chain. Order of the default chain follows CANONICAL_ORDER.
-CANONICAL_ORDER = ("highpass", "lowpass", "eq", "distortion", "compressor", "chorus", "delay", "reverb", "gain")
+CANONICAL_ORDER = ("highpass", "lowpass", "gate", "eq", "distortion", "compressor", "chorus", "delay", "reverb", "gain")
 _KEYWORDS: dict[str, tuple[str, ...]] = {
     "reverb": (
         "room", "roomy", "roomier", "spacious", "space", "reverb", "reverberant", "hall", "church", "cathedral",
@@ -243,6 +263,15 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "soft", "smooth", "cold", "deep", "rich", "light",
     ),
 }
+
+
+def keyword_effect(word: str) -> str | None:
+    """The effect a single word names in the menu's keywords (None when no keyword matches)."""
+    w = word.strip().lower()
+    for fx, keys in _KEYWORDS.items():
+        if w in keys:
+            return fx
+    return None
 
 
 def default_chain(prompt: str) -> list[str]:

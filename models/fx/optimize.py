@@ -107,6 +107,8 @@ def optimize_chain(
     reward_fn: Callable[[torch.Tensor, np.ndarray], torch.Tensor] | None = None,
     reward_weight: float = 0.0,
     deadline: float | None = None,
+    prior: np.ndarray | None = None,
+    prior_weight: np.ndarray | float = 0.0,
 ) -> FxResult:
     """Optimise ``chain`` on mono ``audio`` (already excerpted and padded) for ``prompt``.
 
@@ -114,7 +116,10 @@ def optimize_chain(
     from ratings), when given, is subtracted from the loss with ``reward_weight``; the reported
     losses stay the Text2FX losses.
 
-    ``deadline`` (``time.monotonic()``): stop searching in time to finish by then (see the module notes)."""
+    ``deadline`` (``time.monotonic()``): stop searching in time to finish by then (see the module notes).
+
+    ``prior`` (normalised settings, e.g. the crowd's) adds ``sum(prior_weight * (x - prior) ** 2)`` to the
+    loss the search minimises (per-parameter weights; 0 leaves a parameter free)."""
     t0 = time.perf_counter()
     slots = chain_slots(chain)
     start = neutral_normalized(chain) if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, 1)
@@ -134,11 +139,18 @@ def optimize_chain(
     targets = TextTargets.build(embedder, prompt, anchor, x, sample_rate)
     use_reward = reward_fn is not None and reward_weight != 0.0
 
-    def objective(e: torch.Tensor, settings: np.ndarray) -> torch.Tensor:
-        """The loss the search minimises: Text2FX loss minus the weighted reward."""
+    prior_x = None if prior is None else torch.from_numpy(np.clip(np.asarray(prior, dtype=np.float64), 0, 1))
+    prior_w = None if prior is None else torch.from_numpy(np.broadcast_to(np.asarray(prior_weight, dtype=np.float64), start.shape).copy())
+
+    def objective(e: torch.Tensor, settings: np.ndarray, grad_settings: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss the search minimises: Text2FX loss minus the weighted reward, plus the pull towards
+        ``prior`` (through ``grad_settings`` when gradients must reach the settings)."""
         value = fx_loss(e, targets, loss)
         if use_reward:
             value = value - reward_weight * reward_fn(e, np.atleast_2d(settings)).to(value.dtype)
+        if prior_x is not None:
+            xs = grad_settings if grad_settings is not None else torch.from_numpy(np.atleast_2d(np.asarray(settings, dtype=np.float64)))
+            value = value + (prior_w * (xs - prior_x) ** 2).sum(-1).to(value.dtype)
         return value
 
     def losses_of(batch: np.ndarray) -> torch.Tensor:
@@ -194,7 +206,7 @@ def optimize_chain(
         p = p.index_put((twin_idx,), lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin))
         y = apply_chain(chain, p, xs, sample_rate)
         e = embedder.embed_audio(y.float(), sample_rate).float()
-        lval = objective(e, p.detach().numpy()).mean()
+        lval = objective(e, p.detach().numpy(), p[None]).mean()
         opt.zero_grad()
         lval.backward()
         opt.step()
@@ -335,3 +347,16 @@ def loudest_excerpt(mono: np.ndarray, sample_rate: int, seconds: float) -> tuple
     e = energy[starts + w] - energy[starts]
     s = int(starts[int(np.argmax(e))])
     return s, s + w
+
+
+def judge(chain: list[str], candidates: list[np.ndarray], audio: np.ndarray, sample_rate: int, embedder, prompt: str, *,
+          anchor: str | None = None, loss: str = "both") -> list[tuple[float, float, float]]:
+    """Text2FX's scores of settings without searching: per candidate (loss, similarity to the prompt,
+    directional similarity), each rendered by pedalboard on mono ``audio``."""
+    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    targets = TextTargets.build(embedder, prompt, anchor, torch.from_numpy(x.copy()), sample_rate)
+    batch = np.stack([render(chain, c, x[None, :], sample_rate).mean(axis=0) for c in candidates])
+    with torch.no_grad():
+        e = embedder.embed_audio(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)), sample_rate).float()
+    lv, ts, ds = fx_loss(e, targets, loss), text_similarity(e, targets), directional_similarity(e, targets)
+    return [(float(lv[i]), float(ts[i]), float(ds[i])) for i in range(len(candidates))]
