@@ -200,3 +200,24 @@ def test_reference_table_covers_every_axis():
         table = ref["descriptors"][axis.key]
         assert table["n"] >= 30 and len(table["values"]) == len(levels)
         assert np.all(np.diff(table["values"]) >= 0)
+
+
+def test_frame_features_follow_librosa_definitions():
+    import librosa
+
+    from lstmabar.library.descriptors.spectrum import frame_features
+
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((3, SR // 2)) * np.linspace(0.1, 1, SR // 2)).astype(np.float32)
+    x[1] = tone(880, 0.5)
+    mag = np.abs(librosa.stft(x, n_fft=2048, hop_length=512))
+    freqs = librosa.fft_frequencies(sr=SR, n_fft=2048)
+    ours = frame_features(mag, mag * mag, freqs)
+    ref = {
+        "centroid_hz": librosa.feature.spectral_centroid(S=mag, sr=SR, n_fft=2048)[:, 0],
+        "bandwidth_hz": librosa.feature.spectral_bandwidth(S=mag, sr=SR, n_fft=2048)[:, 0],
+        "rolloff85_hz": librosa.feature.spectral_rolloff(S=mag, sr=SR, n_fft=2048, roll_percent=0.85)[:, 0],
+        "flatness": librosa.feature.spectral_flatness(S=mag)[:, 0],
+    }
+    for k, v in ref.items():
+        np.testing.assert_allclose(ours[k], v, rtol=2e-3, atol=1e-6, err_msg=k)
