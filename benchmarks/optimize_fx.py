@@ -249,6 +249,157 @@ def default_call_figures(embedder_name: str, prompts: tuple[str, ...] = DEFAULT_
     return figs, md
 
 
+# ----------------------------------------------------------------------------- 5. everyday requests
+# What a producer types and the way the measured descriptor obviously has to move, written down before the
+# first run (descriptor names: lstmabar.library.descriptors; level_range_db: this file). +1 up, -1 down.
+REQUESTS: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = (
+    ("brighter", (("centroid_hz", +1),)),
+    ("darker", (("centroid_hz", -1),)),
+    ("warmer", (("centroid_hz", -1),)),
+    ("thinner", (("low_end_db", -1),)),
+    ("fuller", (("low_end_db", +1),)),
+    ("less muddy", (("band_low_mid_db", -1),)),
+    ("less boomy", (("band_low_db", -1),)),
+    ("less boxy", (("band_mid_db", -1),)),
+    ("more air", (("band_air_db", +1),)),
+    ("less harsh", (("band_high_mid_db", -1),)),
+    ("crisper", (("centroid_hz", +1),)),
+    ("softer", (("band_high_mid_db", -1),)),
+    ("punchier", (("level_range_db", -1),)),
+    ("more compressed", (("level_range_db", -1),)),
+    ("roomier", (("reverb_time_s", +1),)),
+    ("drier", (("reverb_time_s", -1),)),
+    ("more distant", (("reverb_time_s", +1),)),
+    ("closer", (("reverb_time_s", -1),)),
+    ("wider", (("width", +1),)),
+    ("like a telephone", (("low_end_db", -1), ("band_air_db", -1))),
+    ("underwater", (("centroid_hz", -1),)),
+    ("lo-fi", (("band_air_db", -1),)),
+    ("more bass", (("low_end_db", +1),)),
+    ("less bass", (("low_end_db", -1),)),
+    ("a bit brighter", (("centroid_hz", +1),)),
+    ("much darker", (("centroid_hz", -1),)),
+    ("louder", (("integrated_lufs", +1),)),
+    ("quieter", (("integrated_lufs", -1),)),
+    ("heavier", (("low_end_db", +1),)),
+    ("smoother", (("band_high_mid_db", -1),)),
+    ("tinny", (("low_end_db", -1),)),
+    ("muffled", (("centroid_hz", -1),)),
+    ("brighter and a bit roomier", (("centroid_hz", +1), ("reverb_time_s", +1))),
+    ("warmer and drier", (("centroid_hz", -1), ("reverb_time_s", -1))),
+    ("less muddy and more air", (("band_low_mid_db", -1), ("band_air_db", +1))),
+)
+BAND_FLOOR_DB = -30.0  # a band holding less than this share of the input's energy is inaudible: its check is not counted
+CLICK_DB = 6.0  # a step at the input's end this far above the typical sample change counts as a click
+REQUEST_SOURCES = ("trumpet", "speech", "jazz", "robin")
+
+
+def level_range_db(y: np.ndarray, sr: int) -> float:
+    """Dynamics: the 95th minus the 10th percentile of the 50 ms RMS level (dB), over frames within 40 dB of the loudest."""
+    x = np.asarray(y, dtype=np.float64).mean(axis=0) if np.ndim(y) == 2 else np.asarray(y, dtype=np.float64)
+    n = int(0.05 * sr)
+    frames = x[: len(x) // n * n].reshape(-1, n)
+    ldb = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    ldb = ldb[ldb > ldb.max() - 40.0]
+    return float(np.percentile(ldb, 95) - np.percentile(ldb, 10))
+
+
+def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "crowd"), quick: bool = False) -> tuple[dict[str, float], str]:
+    """Each request on each real source: does the descriptor move the way written above, with no click and no clipping?"""
+    from lstmabar.library.audio_input import AudioInput
+    from lstmabar.library.config import Config
+    from lstmabar.library.store import SoundLibrary
+    from lstmabar.models.fx.crowd.explain import measure
+    from lstmabar.models.fx.render import end_step_db, true_peak_db
+    from lstmabar.tools.base import ModelCache, ToolContext
+    from lstmabar.tools.optimize_fx import Input, run
+
+    embedder, label = load_labelled_embedder(embedder_name)
+    requests = REQUESTS[:4] if quick else REQUESTS
+    sources = REQUEST_SOURCES[:2] if quick else REQUEST_SOURCES
+    figs: dict[str, float] = {}
+    rows: list[str] = []
+    fails: list[str] = []
+    t0 = time.perf_counter()
+    load0 = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Config(output_dir=Path(tmp) / "out", allowed_dirs=(Path(tmp),), embedder="bench")
+        lib = SoundLibrary(cfg)
+        models = ModelCache()
+        models._items["embedder:bench"] = embedder
+        inputs = {}
+        for s in sources:
+            x, sr = load_source(s, 5.0)
+            p = Path(tmp) / f"{s}.wav"
+            sf.write(p, x, sr)
+            inputs[s] = (p, x[None, :], sr, measure(x[None, :], sr))
+        for method in methods:
+            ok_all, n_counted, n_na, clicks, clips, secs = 0, 0, 0, 0, 0, []
+            for prompt, checks in requests:
+                cells = []
+                for s in sources:
+                    path, x, sr, before_in = inputs[s]
+                    ts = time.perf_counter()
+                    out = run(Input(audio=AudioInput(path=str(path)), prompt=prompt, method=method), ToolContext(library=lib, config=cfg, models=models)).output
+                    secs.append(time.perf_counter() - ts)
+                    y, _ = sf.read(lib.get(out.sound.id).path, dtype="float32", always_2d=True)
+                    y = y.T
+                    xin = np.pad(np.repeat(x, y.shape[0], axis=0), ((0, 0), (0, max(0, y.shape[1] - x.shape[1]))))[:, : y.shape[1]]
+                    before, after = measure(xin, sr), measure(y, sr)
+                    before["level_range_db"], after["level_range_db"] = level_range_db(xin, sr), level_range_db(y, sr)
+                    verdicts = []
+                    for key, want in checks:
+                        a, b = before.get(key), after.get(key)
+                        if key.startswith("band_") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
+                            verdicts.append(None)  # inaudible band in this source
+                        elif a is None or b is None:
+                            verdicts.append(None)
+                        else:
+                            verdicts.append((b - a) * want > 0)
+                    click = y.shape[1] > x.shape[1] and end_step_db(y, x.shape[1], sr) > CLICK_DB
+                    click = click or float(np.abs(y[:, -1]).max()) > 1e-3
+                    tp = true_peak_db(y)
+                    clip = tp > -0.3 + 0.01
+                    clicks += click
+                    clips += clip
+                    if any(v is None for v in verdicts) and not any(v is False for v in verdicts):
+                        n_na += 1
+                        cells.append("n/a")
+                        continue
+                    good = all(v is not False for v in verdicts) and not click and not clip
+                    n_counted += 1
+                    ok_all += good
+                    moves = ", ".join(f"{k} {before.get(k):.3g}->{after.get(k):.3g}" for k, _ in checks if before.get(k) is not None and after.get(k) is not None)
+                    cells.append(("ok" if good else "**no**") + (" click" if click else "") + (" clip" if clip else ""))
+                    if not good:
+                        fails.append(f"- {method}, '{prompt}' on {s}: {moves}" + (" (click)" if click else "") + (f" (true peak {tp:.2f})" if clip else ""))
+                    print(f"[{method}] {prompt} / {s}: {cells[-1]} {moves} ({time.perf_counter() - t0:.0f} s)", flush=True)
+                expected = ", ".join(f"{k} {'up' if d > 0 else 'down'}" for k, d in checks)
+                rows.append(f"| {method} | {prompt} | {expected} | " + " | ".join(cells) + " |")
+            figs[f"requests_{method}_pass_share"] = ok_all / max(n_counted, 1)
+            figs[f"requests_{method}_counted"] = float(n_counted)
+            figs[f"requests_{method}_not_applicable"] = float(n_na)
+            figs[f"requests_{method}_clicks"] = float(clicks)
+            figs[f"requests_{method}_clipped"] = float(clips)
+            figs[f"requests_{method}_call_s_mean"] = float(np.mean(secs))
+        lib.close()
+    figs["requests_prompts"] = float(len(requests))
+    figs["requests_sources"] = float(len(sources))
+    load1 = os.getloadavg()
+    md = (f"\n### Everyday requests ({len(requests)} prompts x {len(sources)} real recordings, 5 s loudest excerpts)\n\n"
+          f"Embedder: **{label}**. Each prompt's expected move was written in benchmarks/optimize_fx.py (REQUESTS) before the first run. "
+          "A case passes when every named descriptor (lstmabar.library.descriptors; level_range_db = 95th - 10th percentile of the 50 ms level) "
+          f"moves that way, the result has no click (no step over {CLICK_DB:g} dB at the input's end, silence at its own end) and its true peak is at "
+          f"most -0.3 dBFS. n/a: the band holds under {BAND_FLOOR_DB:g} dB of the input's energy, or the reverb time is undefined (no 20 dB fall).\n\n"
+          f"| method | prompt | expected | {' | '.join(sources)} |\n|---|---|---|" + "---|" * len(sources) + "\n" + "\n".join(rows)
+          + "\n\n" + "; ".join(f"{m}: **{figs[f'requests_{m}_pass_share']:.1%}** of {figs[f'requests_{m}_counted']:.0f} counted cases "
+                                f"({figs[f'requests_{m}_not_applicable']:.0f} n/a, {figs[f'requests_{m}_clicks']:.0f} clicks, {figs[f'requests_{m}_clipped']:.0f} clipped)" for m in methods)
+          + " (goal 95 %).\n\n" + ("Failures:\n\n" + "\n".join(fails) if fails else "No failures.")
+          + f"\n\nSeconds per call (shared 2-core machine, load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end; not a speed claim): "
+          + ", ".join(f"{m} {figs[f'requests_{m}_call_s_mean']:.1f}" for m in methods) + ".")
+    return figs, md
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--embedder", default=os.environ.get("LSTMABAR_EMBEDDER", "lstmabar"))
@@ -258,7 +409,16 @@ def main() -> None:
     ap.add_argument("--eq-prompts", default="brighter,warmer")
     ap.add_argument("--chain-prompts", default="brighter and roomier,warm and punchy")
     ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
+    ap.add_argument("--requests-only", action="store_true", help="only part 5 (everyday requests), written to optimize_fx_requests")
+    ap.add_argument("--skip-requests", action="store_true")
     args = ap.parse_args()
+    if args.requests_only:
+        figs, md = requests_figures(args.embedder, quick=args.quick)
+        if args.quick:
+            print(md)
+            return
+        write_report("optimize_fx_requests", figs, "From benchmarks/optimize_fx.py --requests-only (also part of the full optimize_fx report).\n" + md)
+        return
     if args.default_call_only:
         figs, md = default_call_figures(args.embedder)
         write_report("optimize_fx_default_call", figs, f"From benchmarks/optimize_fx.py --default-call-only. Embedder: **{args.embedder}**.\n" + md)
@@ -303,6 +463,10 @@ def main() -> None:
         dfigs, dmd = default_call_figures(args.embedder)
         figs.update(dfigs)
         md.append(dmd)
+    if not args.skip_requests:
+        rfigs, rmd = requests_figures(args.embedder, quick=args.quick)
+        figs.update(rfigs)
+        md.append(rmd)
     crowd_path = ROOT / "docs" / "results" / "fx_crowd_study.json"
     if crowd_path.exists():
         crowd = json.loads(crowd_path.read_text())
@@ -311,9 +475,12 @@ def main() -> None:
                 figs[f"crowd_{k}"] = v
         md.append(
             f"\n### Crowd study\n\nFrom benchmarks/fx_crowd_study.py (its own section below; run {crowd.get('date')} on {crowd.get('machine')}): "
-            f"EQ mean r with the crowd curve {crowd.get('eq_r_mean', float('nan')):+.3f} vs random {crowd.get('eq_r_random_mean', float('nan')):+.3f} "
-            f"vs nearest known word {crowd.get('eq_r_nearest_known_word_mean', float('nan')):+.3f}; reverb decay Spearman "
-            f"{crowd.get('reverb_decay_spearman', float('nan')):+.2f}, mix Spearman {crowd.get('reverb_mix_spearman', float('nan')):+.2f}. "
+            f"known vocabulary through the tool, mean r with the crowd curve {crowd.get('known_r_both_mean', float('nan')):+.3f} (default method), "
+            f"{crowd.get('known_r_crowd_mean', float('nan')):+.3f} (crowd), {crowd.get('known_r_text2fx_mean', float('nan')):+.3f} (Text2FX alone); "
+            f"unknown words (left out of the prior) {crowd.get('eq_heldout_r_knn', float('nan')):+.3f} vs the mean curve {crowd.get('eq_heldout_r_mean', float('nan')):+.3f}, "
+            f"nearest word {crowd.get('eq_heldout_r_nearest', float('nan')):+.3f}, random settings {crowd.get('eq_heldout_r_random_settings', float('nan')):+.3f}; "
+            f"reverb for held-out words: room size vs decay Spearman {crowd.get('reverb_tool_room_size_vs_crowd_decay_spearman', float('nan')):+.2f}, "
+            f"wet vs mix {crowd.get('reverb_tool_wet_vs_crowd_mix_spearman', float('nan')):+.2f}. "
             "Copied here as crowd_* figures."
         )
     else:

@@ -200,7 +200,7 @@ def plan(
             _set(chain, x, "reverb", vals)
             parts.append(PartPlan(part, m, m.confidence, values=vals))
         elif part.effect == "reverb":  # less reverb: a downward expander under the loud parts
-            vals = {"threshold_db": float(np.clip(level - (40.0 - 30.0 * s), -80.0, 0.0)), "ratio": 1.0 + 8.0 * s, "attack_ms": 1.0, "release_ms": 60.0}
+            vals = {"threshold_db": float(np.clip(level - (34.0 - 24.0 * s), -80.0, 0.0)), "ratio": 1.0 + 8.0 * s, "attack_ms": 1.0, "release_ms": 60.0}
             _set(chain, x, "gate", vals)
             if "reverb" in chain and start is not None:  # an earlier result's reverb: turn it down too
                 _set(chain, x, "reverb", {"wet_level": 0.0})
