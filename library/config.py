@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off"}
+
+
 def _default_output_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "lstmabar"
 
@@ -25,6 +29,9 @@ class Config:
     max_audio_seconds: float = 600.0
     max_upload_bytes: int = 50 * 1024 * 1024  # per audio input; the HTTP body limit is derived from it
     device: str | None = None
+    # Whether listeners' ratings and comments are kept. None: the person decides (asked once, by
+    # elicitation; the answer is stored beside the library, library/consent.py). Set, it overrides that answer.
+    keep_ratings: bool | None = None
 
     @property
     def sounds_dir(self) -> Path:
@@ -68,6 +75,11 @@ class Config:
             values["allow_downloads"] = env["LSTMABAR_ALLOW_DOWNLOADS"].lower() in {"1", "true", "yes"}
         if env.get("LSTMABAR_MAX_AUDIO_SECONDS"):
             values["max_audio_seconds"] = float(env["LSTMABAR_MAX_AUDIO_SECONDS"])
+        if env.get("LSTMABAR_KEEP_RATINGS"):
+            raw = env["LSTMABAR_KEEP_RATINGS"].strip().lower()
+            if raw not in _YES | _NO:
+                raise ValueError(f"LSTMABAR_KEEP_RATINGS must be yes or no (got {raw!r}); unset it to let the person decide.")
+            values["keep_ratings"] = raw in _YES
         if env.get("LSTMABAR_DEVICE"):
             values["device"] = env["LSTMABAR_DEVICE"]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from lstmabar.library.consent import require_keep
 from lstmabar.library.records import Aggregate
 from lstmabar.library.store import SoundLibrary
 
@@ -32,8 +35,16 @@ class Output(BaseModel):
     preferred_over: str | None = Field(None, description="The stored preference (likewise).")
 
 
-def record(inp: Input, library: SoundLibrary, *, source: str = "mcp") -> Output:
-    """Store one judgement durably (the tool and the /rate page both come through here)."""
+# Where a judgement came from, kept with it in the database: "mcp" the rate_feedback tool (what the
+# assistant passed on), "web" the /rate page, "app" the studio app in the chat, "elicitation" a form the
+# server asked the person to fill in.
+FeedbackSource = Literal["mcp", "web", "app", "elicitation"]
+
+
+def record(inp: Input, library: SoundLibrary, *, source: FeedbackSource = "mcp") -> Output:
+    """Store one judgement durably. Every way in (the tool, the /rate page, the studio app, elicitation)
+    comes through here, so each follows the same rules and the person's choice about keeping ratings."""
+    require_keep(library.config)
     rec, created = library.add_feedback(
         inp.sound_id,
         rating=inp.rating,
