@@ -17,7 +17,7 @@ import anyio
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
-from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
+from mcp_types import AudioContent, CallToolResult, ImageContent, InputRequiredResult, ResourceLink, TextContent
 from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,6 +30,8 @@ from lstmabar.prompts import register_prompts
 from lstmabar.tools import all_tools
 from lstmabar.tools.base import ModelCache, ToolContext, ToolOutcome, ToolSpec
 
+from . import studio
+from .ask_rating import ASK_DESCRIPTION, ASK_FIELD, ASK_TOOLS, RatingAsker
 from .jobs import JobManager
 from .rating_page import register_rating_routes
 from .resources import register_resources
@@ -110,10 +112,18 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
         if error is not None:
             raise error
 
-    server = MCPServer("lstmabar", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
+    server = MCPServer(
+        "lstmabar",
+        instructions=INSTRUCTIONS,
+        version="0.1.0",
+        lifespan=lifespan,
+        extensions=[studio.build_apps(state)],
+        middleware=[studio.hide_app_only_tools],
+    )
     server.state = state  # type: ignore[attr-defined]
+    asker = RatingAsker(state)
     for spec in all_tools():
-        _add_tool(server, state, spec)
+        _add_tool(server, state, spec, asker)
     register_resources(server, state)
     register_prompts(server)
     register_rating_routes(server, state)
@@ -125,14 +135,20 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
     return server
 
 
-def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any]) -> None:
-    async def handler(ctx: Context, **kwargs: Any) -> CallToolResult:
+def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any], asker: RatingAsker) -> None:
+    asks = spec.name in ASK_TOOLS
+
+    async def handler(ctx: Context, **kwargs: Any) -> CallToolResult | InputRequiredResult:
         kwargs = kwargs.pop(_REJECTED, kwargs)
+        ask = kwargs.pop(ASK_FIELD, False) in (True, "true") if asks else False
+        if ask and (resumed := await asker.resume(ctx, spec.name)) is not None:
+            return resumed  # the client's retry with the person's answers: the tool already ran
         try:
             inp = spec.input_model(**kwargs)
         except ValidationError as exc:
             return _error(f"Invalid arguments for {spec.name}: {_validation_text(exc)}")
-        return await _call(state, spec, inp, ctx)
+        result = await _call(state, spec, inp, ctx)
+        return await asker.after_call(ctx, spec.name, result) if ask else result
 
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     for name, field in spec.input_model.model_fields.items():
@@ -145,11 +161,15 @@ def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any]) -> None:
                 annotation=Annotated[(field.annotation, *field.metadata, Field(description=field.description))],
             )
         )
+    if asks:
+        params.append(inspect.Parameter(ASK_FIELD, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[bool, Field(description=ASK_DESCRIPTION)]))
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         params, return_annotation=Annotated[CallToolResult, spec.output_model]
     )
     handler.__name__ = spec.name
-    server.add_tool(handler, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations)
+    server.add_tool(
+        handler, name=spec.name, title=spec.title, description=spec.description, annotations=spec.annotations, meta=studio.tool_meta(spec.name)
+    )
     tool = server._tool_manager.get_tool(spec.name)
     tool.fn_metadata = _ArgumentsForOurMessages(**dict(tool.fn_metadata))
 
