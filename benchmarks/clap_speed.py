@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from benchmarks._report import write_report
-from lstmabar.models.clap._compat import prepare_transformers
+from lstmabar.models.transformers_compat import prepare_transformers
 
 THREADS = 2
 SR = 48_000

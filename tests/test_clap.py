@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lstmabar.models.clap import loading
-from lstmabar.models.clap._compat import prepare_transformers
+from lstmabar.models.transformers_compat import prepare_transformers
 from lstmabar.models.clap.audio import FrontEndSettings, features, fit_length, resample
 from lstmabar.models.clap.convert import (
     ConversionError,

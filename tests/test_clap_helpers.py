@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from lstmabar.models.clap._compat import prepare_transformers
+from lstmabar.models.transformers_compat import prepare_transformers
 
 CORPUS = [
     "a dog barking loudly", "gentle rain falling on a window", "a distorted electric guitar solo",

@@ -82,7 +82,7 @@ class FrontEndSettings:
 
 @lru_cache(maxsize=8)
 def _mel_filters_np(n_fft: int, n_mels: int, f_min: float, f_max: float, sr: int, htk: bool) -> np.ndarray:
-    from ._compat import prepare_transformers
+    from lstmabar.models.transformers_compat import prepare_transformers
 
     prepare_transformers()
     from transformers.audio_utils import mel_filter_bank

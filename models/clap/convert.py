@@ -47,7 +47,7 @@ from typing import Any, Mapping
 import torch
 
 from ..embedders.base import EmbedderUnavailable
-from ._compat import prepare_transformers
+from lstmabar.models.transformers_compat import prepare_transformers
 
 # LAION prefixes whose weights are not needed for embeddings (see module docstring).
 DROPPED_PREFIXES = (

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..embedders.base import EmbedderUnavailable
-from ._compat import prepare_transformers
+from lstmabar.models.transformers_compat import prepare_transformers
 from .audio import FrontEndSettings
 from .tokenizer_check import DegenerateTokenizer, check_tokenizer
 

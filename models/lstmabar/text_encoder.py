@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from lstmabar.models.transformers_compat import prepare_transformers
+
 MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
@@ -64,28 +66,13 @@ def verify_minilm(path: Path | None = None) -> Path:
     return d
 
 
-def _prepare_transformers() -> None:
-    """transformers 5.x imports torchaudio (broken here) from its audio utilities when installed; MiniLM
-    needs none of it, so tell transformers torchaudio is unavailable before its first import (the same
-    workaround as models/clap/_compat.py)."""
-    import sys
-
-    if "transformers.audio_utils" in sys.modules:
-        return
-    import transformers.utils as tu
-    import transformers.utils.import_utils as iu
-
-    tu.is_torchaudio_available = lambda: False  # type: ignore[assignment]
-    iu.is_torchaudio_available = lambda: False  # type: ignore[assignment]
-
-
 class MiniLM:
     """Mean-pooled, L2-normalised all-MiniLM-L6-v2 sentence vectors (384-d), frozen."""
 
     dim = 384
 
     def __init__(self, device: str | torch.device | None = None):
-        _prepare_transformers()
+        prepare_transformers()
         from transformers import AutoModel, AutoTokenizer
 
         d = verify_minilm()
