@@ -139,6 +139,13 @@ def test_parse_compound_and_relative_prompts(P, prompt, expected):
     assert got == expected
 
 
+def test_every_describing_word_of_a_part_counts(P):
+    from lstmabar.models.fx.crowd.prompt import parse
+
+    assert [(p.base, p.effect) for p in parse("gritty distant echo", P).parts] == [("gritty", "distortion"), ("distant", "reverb"), ("echo", "delay")]
+    assert [p.base for p in parse("make the drum loop warm and bright", P).parts] == ["warm", "bright"]
+
+
 def test_chain_follows_the_parts(P):
     from lstmabar.models.fx.crowd.prompt import chain_for, parse
 

@@ -228,7 +228,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     render(chain, start, excerpt[None], opt_sr)
     full_render_s = (time.monotonic() - t0) * padded.size / max(1, excerpt.size)
     budget.lap("prepare")
-    search_deadline = budget.deadline(reserve=2 * full_render_s + FINISH_RESERVE_S)
+    # (a third render's worth for the finish: loudness, true peak and the before / after measurements)
+    search_deadline = budget.deadline(reserve=3 * full_render_s + FINISH_RESERVE_S)
     search_t0 = time.monotonic()
 
     def on_step(done: int, total: int, message: str) -> None:

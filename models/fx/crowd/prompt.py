@@ -112,11 +112,6 @@ def _negated(text: str, word: str) -> bool:
     return any(f" {n} " in before for n in NEGATORS)
 
 
-def _describing_word(words: list[str]) -> str | None:
-    content = [w for w in words if w not in FILLER]
-    return content[-1] if content else None
-
-
 def _effect_for(base: str, word: str, prior) -> str:
     kw = keyword_effect(word) or keyword_effect(base)
     if kw:
@@ -135,29 +130,42 @@ def parse(prompt: str, prior=None, default_strength: float | None = None) -> Req
     CrowdPrior) lets the crowd's vocabulary decide the effect of words no keyword names and reduce
     comparatives to the crowd's words."""
     req = Request(prompt)
+    vocab = _Vocab(prior)
     for chunk in SPLIT.split(prompt.lower()):
         words = tokens(chunk)
-        word = _describing_word(words)
-        if word is None:
+        content = [w for w in words if w not in FILLER]
+        if not content:
             continue
+        # every describing word of the chunk ("gritty distant echo"), else its last content word
+        described = [w for w in content if _is_describing(w, vocab)] or [content[-1]]
         text = " ".join(words)
         strength = _intensity(text)
         explicit = strength is not None
         strength = strength if strength is not None else (default_strength if default_strength is not None else DEFAULT_STRENGTH)
-        sign = -1.0 if _negated(text, word) else 1.0
-        vocab = _Vocab(prior)
-        base = lemma(word, vocab)
-        if base == word and word not in vocab:
-            base = lemma(word)  # plain suffix rules when the crowd does not know either form
-            if base not in ALIASES and base not in vocab and word in ALIASES:
-                base = word
-        alias = ALIASES.get(word) or ALIASES.get(base)
-        if alias is not None:
-            for target, effect, s in alias.targets:
-                req.parts.append(Part(text, word, base, effect, sign * s, strength, target, alias.note, explicit))
-            continue
-        req.parts.append(Part(text, word, base, _effect_for(base, word, prior), sign, strength, base, "", explicit))
+        for word in described:
+            sign = -1.0 if _negated(text, word) else 1.0
+            base = _base(word, vocab)
+            alias = ALIASES.get(word) or ALIASES.get(base)
+            if alias is not None:
+                for target, effect, s in alias.targets:
+                    req.parts.append(Part(text, word, base, effect, sign * s, strength, target, alias.note, explicit))
+                continue
+            req.parts.append(Part(text, word, base, _effect_for(base, word, prior), sign, strength, base, "", explicit))
     return req
+
+
+def _base(word: str, vocab: "_Vocab") -> str:
+    base = lemma(word, vocab)
+    if base == word and word not in vocab:
+        base = lemma(word)  # plain suffix rules when the crowd knows neither form
+        if base not in ALIASES and base not in vocab and word in ALIASES:
+            base = word
+    return base
+
+
+def _is_describing(word: str, vocab: "_Vocab") -> bool:
+    base = _base(word, vocab)
+    return word in ALIASES or base in ALIASES or keyword_effect(word) is not None or keyword_effect(base) is not None or base in vocab
 
 
 class _Vocab:

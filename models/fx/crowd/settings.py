@@ -174,6 +174,7 @@ def plan(
     loudness = 0.0
     stereo = False
     level = loud_level_db(np.asarray(audio, dtype=np.float64), sample_rate)
+    reverb_words = [p.crowd_word for p in request.parts if p.effect == "reverb" and p.sign > 0]
     for part in request.parts:
         s = strength if strength is not None else part.strength
         eff = _chain_effect(part)
@@ -193,8 +194,13 @@ def plan(
             parts.append(PartPlan(part, m, conf, curve_db=curve))
         elif part.effect == "reverb" and part.sign > 0:
             m = prior.reverb(part.crowd_word, text=part.crowd_word)
-            decay, cutoff = math.exp(m.values[0]), math.exp(m.values[1])
-            pct = prior.percentile("reverb", 2, float(m.values[2]))
+            v = m.values
+            if len(reverb_words) > 1:  # "big church reverb": one reverb, the parts' meanings averaged by confidence
+                ms = [prior.reverb(w, text=w) for w in reverb_words]
+                wts = np.array([max(mm.confidence, 1e-3) for mm in ms])
+                v = (np.array([mm.values for mm in ms]) * wts[:, None]).sum(0) / wts.sum()
+            decay, cutoff = math.exp(v[0]), math.exp(v[1])
+            pct = prior.percentile("reverb", 2, float(v[2]))
             vals = {"room_size": room_for_decay(decay), "damping": damping_for_cutoff(cutoff),
                     "wet_level": float(np.clip(s * 0.5 * (0.4 + 0.6 * pct), 0.0, 0.5)), "dry_level": 0.5}
             _set(chain, x, "reverb", vals)
