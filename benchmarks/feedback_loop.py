@@ -30,7 +30,7 @@ import torch
 from benchmarks._report import DOCS, write_report
 from lstmabar.library.config import Config
 from lstmabar.library.store import SoundLibrary
-from lstmabar.models.reward.simulate import LoopSettings, SimulatedRater, run_loop
+from benchmarks.simulated_loop import LoopSettings, SimulatedRater, run_loop
 from lstmabar.models.synth.voice import Voice
 from lstmabar.tools.base import ModelCache, ToolContext
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{fig.get(f'guided_heldout_pairwise_accuracy_r{r}', float('nan')):.2f} |"
         for r in range(args.rounds)
     )
-    md = f"""Script: `python -m benchmarks.feedback_loop` (models/reward/simulate.py). Embedder: {emb_label}.
+    md = f"""Script: `python -m benchmarks.feedback_loop` (benchmarks/simulated_loop.py). Embedder: {emb_label}.
 {args.seeds} seeds x {args.rounds} rounds; per round {fig['sounds_per_round']} new sounds ({len(s.prompts)} prompts x {s.per_prompt},
 SNES on the Voice synth, {s.evaluations} renders per prompt, {s.seconds} s at {s.sample_rate} Hz), each rated 1-5 and paired once
 through the `rate_feedback` tool, then `train_reward` writes a new version that the next round loads through the registry.

@@ -10,7 +10,7 @@ import torch
 
 from lstmabar.library.config import Config
 from lstmabar.library.store import SoundLibrary
-from lstmabar.models.reward.simulate import LoopSettings, SimulatedRater, run_loop, taste_measures
+from benchmarks.simulated_loop import LoopSettings, SimulatedRater, run_loop, taste_measures
 from lstmabar.models.synth.voice import Voice
 from lstmabar.tools.base import ModelCache, ToolContext
 

@@ -1,5 +1,7 @@
 """The feedback loop, simulated: a rater with a hidden taste rates generated sounds through
 rate_feedback, the reward model retrains after each round, and the next round's search uses it.
+It lives with the benchmarks because it drives the rate_feedback tool end to end (models must not
+import tools).
 
 Taste: ``sign * (darkness + slow attack)`` where darkness = -z(log spectral centroid) and slow attack =
 z(log envelope rise time), both measured by ``library.descriptors`` and z-scored against random Voice
@@ -23,9 +25,9 @@ from lstmabar.library.descriptors import describe_batch
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
 
-from .guidance import GuidedObjective, load_reward
-from .registry import reward_dir
-from .train import train_reward
+from lstmabar.models.reward.guidance import GuidedObjective, load_reward
+from lstmabar.models.reward.registry import reward_dir
+from lstmabar.models.reward.train import train_reward
 
 
 def taste_measures(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
