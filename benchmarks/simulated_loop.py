@@ -24,6 +24,7 @@ import torch
 from lstmabar.library.descriptors import describe_batch
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
+from lstmabar.models.synth.params import NUM_PARAMS
 
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward
 from lstmabar.models.reward.registry import reward_dir
@@ -101,8 +102,8 @@ def generate(voice, embedder, prompt: str, reward, weight: float, s: LoopSetting
     """Search the Voice for ``prompt``: returns (patches (k, 78), peak-normalised audio (k, samples))."""
     base = TextAudioObjective(lambda x: voice.render(x, seed=seed), embedder, prompt, s.sample_rate)
     objective = GuidedObjective(base, reward, weight)
-    strategy = make_strategy("snes", 78, s.population, seed=seed)
-    res = run_search(objective, strategy, ParamSpace(78), max_evaluations=s.evaluations, patience=None)
+    strategy = make_strategy("snes", NUM_PARAMS, s.population, seed=seed)
+    res = run_search(objective, strategy, ParamSpace(NUM_PARAMS), max_evaluations=s.evaluations, patience=None)
     feats = res.archive_features if res.archive_features is not None else res.archive_params
     picks = select_diverse(res.archive_fitness, feats, s.per_prompt)
     patches = res.archive_params[picks]

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from lstmabar.library.records import SoundRecord
+from lstmabar.models.synth.params import NUM_PARAMS
 
-PATCH_DIM = 78
+PATCH_DIM = NUM_PARAMS
 HASH_DIM = 16
 PARAM_DIM = PATCH_DIM + 1 + HASH_DIM
 TARGET_PEAK = 0.9

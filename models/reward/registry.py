@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .features import PARAM_DIM, patch_params
+from .features import PARAM_DIM, PATCH_DIM, patch_params
 from .model import RewardNet
 
 log = logging.getLogger("lstmabar")
@@ -76,7 +76,7 @@ class RewardModel:
         if t.dim() == 1:
             t = t[None]
         t = t.expand(a.shape[0], -1) if t.shape[0] == 1 else t
-        if params is not None and params.shape[-1] == 78:
+        if params is not None and params.shape[-1] == PATCH_DIM:
             p = patch_params(params.detach().cpu())
         elif params is not None and params.shape[-1] == PARAM_DIM:
             p = params.detach().float().cpu()
