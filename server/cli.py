@@ -1,4 +1,4 @@
-"""The ``lstmabar`` command: serve, demo, feedback export, train."""
+"""The ``lstmabar`` command: serve, demo, feedback export, train, data build."""
 
 from __future__ import annotations
 
@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs=argparse.REMAINDER, help="passed to the reward trainer")
     r.set_defaults(func=None)
 
+    c = sub.add_parser("data", help="training data: `data build --out DIR [--scale small|full] [--seed N]` renders the LSTMABAR v2 corpus")
+    c.add_argument("data_action", choices=["build"])
+    c.add_argument("args", nargs=argparse.REMAINDER, help="passed to the corpus builder (try `lstmabar data build --help`)")
+    c.set_defaults(func=None)
+
     t = sub.add_parser("train", help="train a model; further arguments go to its trainer")
     t.add_argument("model", choices=sorted(TRAINERS))
     t.add_argument("args", nargs=argparse.REMAINDER, help="passed to the model's trainer (try --help)")
@@ -124,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "train":
         return cmd_train(args)
+    if args.command == "data":
+        from lstmabar.models.lstmabar.corpus.build import main as build_main
+
+        return int(build_main(args.args) or 0)
     if args.command == "reward":
         from lstmabar.models.reward.train import main as reward_main
 

@@ -69,4 +69,43 @@ class LogMel(torch.nn.Module):
         return (torch.log(mel + 1e-6) / math.log(10.0))[:, None]
 
 
-__all__ = ["LogMel", "mel_filterbank", "resample", "SAMPLE_RATE"]
+# ------------------------------------------------------------------ full band (the v2 audio tower's input)
+# The front end above hears 20-8000 Hz at 16 kHz, so "air", "sizzle" or a hi-hat's character are
+# invisible to it. This one takes 44.1/48 kHz audio and has mel bands up to 20 kHz. The shipped
+# weights keep using LogMel; nothing trained uses this yet.
+FULL_SAMPLE_RATE = 44_100
+FULL_N_FFT = 2048  # 46 ms window, 21.5 Hz bins: every one of the 128 bands gets at least two bins
+FULL_HOP = 512  # 11.6 ms
+FULL_N_MELS = 128
+FULL_FMIN = 20.0
+FULL_FMAX = 20_000.0
+MIN_FULL_BAND_RATE = 40_000  # below this the top bands are empty (the input cannot carry them)
+
+
+class FullBandLogMel(LogMel):
+    """(B, samples) at ``sample_rate`` (44.1 or 48 kHz) -> (B, 1, 128, frames) log-mel, 20 Hz-20 kHz.
+
+    Input at another rate is resampled to 44.1 kHz first (the same differentiable FFT resampler), so
+    44.1 and 48 kHz recordings of one sound give the same frames; the waveform is scaled to unit RMS,
+    as in ``LogMel``. ``strict=True`` refuses input under 40 kHz, whose top bands would be empty."""
+
+    def __init__(self, n_mels: int = FULL_N_MELS, n_fft: int = FULL_N_FFT, hop: int = FULL_HOP,
+                 fmin: float = FULL_FMIN, fmax: float = FULL_FMAX, strict: bool = False):
+        super().__init__(n_mels=n_mels, n_fft=n_fft, hop=hop, sample_rate=FULL_SAMPLE_RATE)
+        if not 0 < fmin < fmax <= FULL_SAMPLE_RATE / 2:
+            raise ValueError(f"mel range {fmin}-{fmax} Hz must lie within 0-{FULL_SAMPLE_RATE // 2} Hz")
+        self.fmin, self.fmax, self.strict = float(fmin), float(fmax), strict
+        self.register_buffer("fb", mel_filterbank(n_mels, n_fft, FULL_SAMPLE_RATE, fmin, fmax), persistent=False)
+
+    def forward(self, x: torch.Tensor, sample_rate: int = FULL_SAMPLE_RATE) -> torch.Tensor:
+        if self.strict and int(sample_rate) < MIN_FULL_BAND_RATE:
+            raise ValueError(f"the full-band front end needs audio at 44.1 or 48 kHz; got {sample_rate} Hz, "
+                             f"which cannot carry the bands above {int(sample_rate) // 2} Hz")
+        return super().forward(resample(x, int(sample_rate), FULL_SAMPLE_RATE))
+
+    def frames(self, samples: int, sample_rate: int = FULL_SAMPLE_RATE) -> int:
+        n = int(round(samples * FULL_SAMPLE_RATE / sample_rate)) if sample_rate != FULL_SAMPLE_RATE else samples
+        return n // self.hop + 1
+
+
+__all__ = ["FULL_SAMPLE_RATE", "FullBandLogMel", "LogMel", "mel_filterbank", "resample", "SAMPLE_RATE"]
