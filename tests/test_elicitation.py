@@ -190,3 +190,39 @@ def test_the_configuration_overrides_the_stored_answer(tmp_path) -> None:
     consent.require_keep(cfg)  # the person's yes
     with pytest.raises(ValueError, match="yes or no"):
         Config.from_env({"LSTMABAR_KEEP_RATINGS": "maybe"})
+
+
+@pytest.mark.slow
+def test_over_streamable_http_both_protocols(tmp_path) -> None:
+    """The same questions through `lstmabar serve --http` (a subprocess), with a client on each protocol
+    generation: the legacy one gets elicitation/create on the call's SSE stream, the 2026-07-28 one an
+    input_required result and retries."""
+    import anyio
+
+    from lstmabar.library.config import Config
+    from lstmabar.library.store import SoundLibrary
+    from tests.servers import lstmabar_http
+
+    out = tmp_path / "lib"
+    lib = SoundLibrary(Config(output_dir=out))
+    ids = [lib.add(_tone(f), 16_000, tool="test", prompt="soft hum", scores={"cosine:tiny": 0.3}).id for f in (220, 330, 440, 550)]
+    lib.close()
+    consent.store_answer(Config(output_dir=out), True)
+    person = Person(("accept", {"preferred": "A", "rating": 2}), ("accept", {"preferred": "B"}))
+
+    async def call(url: str, mode: str) -> str:
+        async with Client(url + "/mcp", mode=mode, elicitation_callback=person) as client:
+            res = await client.call_tool("sounds_to_rate", {"ask_rating": True})
+            assert not res.is_error, res.content[0].text
+            return _last_text(res)
+
+    with lstmabar_http({"LSTMABAR_OUTPUT_DIR": str(out)}) as base:
+        assert "preferred A" in anyio.run(call, base, "legacy")
+        assert "preferred B" in anyio.run(call, base, "auto")
+    lib = SoundLibrary(Config(output_dir=out))
+    try:
+        fbs = lib.feedback()
+        assert [(f.rating, f.source) for f in fbs] == [(2, "elicitation"), (None, "elicitation")]
+        assert {f.sound_id for f in fbs} | {f.preferred_over for f in fbs} <= set(ids) and len(person.asked) == 2
+    finally:
+        lib.close()

@@ -104,6 +104,7 @@ def wait_until(page: Any, frame: Any, expression: str, timeout_s: float = 20.0) 
         page.wait_for_timeout(100)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_studio_in_a_host(server, mcp_bridge, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
