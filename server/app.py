@@ -43,7 +43,9 @@ INSTRUCTIONS = """lstmabar does sound design. Sounds live in a library and are r
 (sound://{id} resources give the WAV, /meta and /spectrogram.png). Generating tools return real audio
 (a short preview inline, the full WAV as a resource link) and the parameters that made it, so you can
 refine step by step: pass a previous sound id as start_from with a new instruction. Ask the person to
-listen, and record every judgement with rate_feedback: ratings train the reward model."""
+listen, and record every judgement with rate_feedback: ratings train the reward model. Where the client
+can show forms, ask_rating=true on a sound-making call lets lstmabar ask the person itself and store
+their answer (never record an answer given that way again)."""
 
 
 class AppState:
