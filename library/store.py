@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -123,6 +124,21 @@ class SoundLibrary:
         rec = self.get(sound_id)
         data, sr = sf.read(rec.path, dtype="float32", always_2d=True)
         return Audio(np.ascontiguousarray(data.T), int(sr))
+
+    def spectrogram(self, sound_id: str) -> bytes:
+        """The sound's spectrogram as PNG, rendered once and kept beside its WAV."""
+        from .images import spectrogram_png
+
+        rec = self.get(sound_id)
+        png_path = Path(rec.path).with_suffix(".png")
+        if png_path.exists():
+            return png_path.read_bytes()
+        audio = self.read(sound_id)
+        png = spectrogram_png([(rec.prompt or rec.id, audio.mono(), audio.sample_rate)])
+        tmp = png_path.with_suffix(".png.partial")
+        tmp.write_bytes(png)
+        tmp.replace(png_path)
+        return png
 
     def list(
         self,

@@ -24,18 +24,17 @@ from starlette.responses import JSONResponse
 
 from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError, UnknownSoundError
-from lstmabar.library.store import SoundLibrary
 from lstmabar.library.threads import apply_threads, plan_threads
 from lstmabar.prompts import register_prompts
 from lstmabar.tools import all_tools
-from lstmabar.tools.base import ModelCache, ToolContext, ToolOutcome, ToolSpec
+from lstmabar.tools.base import ToolOutcome, ToolSpec, validation_text
 
 from . import studio
 from .ask_rating import ASK_DESCRIPTION, ASK_FIELD, ASK_TOOLS, RatingAsker
-from .jobs import JobManager
 from .rating_page import register_rating_routes
 from .resources import register_resources
-from .workers import WorkerPool, run_cancellable
+from .state import AppState
+from .workers import run_cancellable
 
 log = logging.getLogger("lstmabar")
 
@@ -46,34 +45,6 @@ refine step by step: pass a previous sound id as start_from with a new instructi
 listen, and record every judgement with rate_feedback: ratings train the reward model. Where the client
 can show forms, ask_rating=true on a sound-making call lets lstmabar ask the person itself and store
 their answer (never record an answer given that way again)."""
-
-
-class AppState:
-    """What one server process shares between calls: settings, the library, loaded models, workers."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.models = ModelCache()
-        self.pool = WorkerPool(config.workers)
-        self.jobs = JobManager(self.pool, all_tools(), self.context)
-        self._library: SoundLibrary | None = None
-
-    def context(self, **kwargs: Any) -> ToolContext:
-        return ToolContext(library=self.library, config=self.config, models=self.models, **kwargs)
-
-    @property
-    def library(self) -> SoundLibrary:
-        if self._library is None:
-            self._library = SoundLibrary(self.config)
-            removed = self._library.repair()
-            if removed:
-                log.warning("removed %d sound files left without a database row: %s", len(removed), removed[:5])
-        return self._library
-
-    def close(self) -> None:
-        if self._library is not None:
-            self._library.close()
-            self._library = None
 
 
 def warm_up() -> None:
@@ -148,7 +119,7 @@ def _add_tool(server: MCPServer, state: AppState, spec: ToolSpec[Any], asker: Ra
         try:
             inp = spec.input_model(**kwargs)
         except ValidationError as exc:
-            return _error(f"Invalid arguments for {spec.name}: {_validation_text(exc)}")
+            return _error(f"Invalid arguments for {spec.name}: {validation_text(exc)}")
         result = await _call(state, spec, inp, ctx)
         return await asker.after_call(ctx, spec.name, result) if ask else result
 
@@ -223,7 +194,7 @@ async def _call(state: AppState, spec: ToolSpec[Any], inp: Any, ctx: Context) ->
     except ToolCancelled:
         return _error(f"{spec.name} was cancelled; nothing was saved.")
     except ValidationError as exc:
-        return _error(f"{spec.name} got invalid input: {_validation_text(exc)}")
+        return _error(f"{spec.name} got invalid input: {validation_text(exc)}")
     except Exception as exc:  # an unexpected failure still answers; details go to the log
         log.exception("tool %s failed", spec.name)
         return _error(f"{spec.name} failed unexpectedly ({exc.__class__.__name__}: {exc}). The library is unchanged.")
@@ -253,12 +224,4 @@ def outcome_to_result(outcome: ToolOutcome) -> CallToolResult:
 def _error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
-
-def _validation_text(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
-        msg = err.get("msg", "").removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
 

@@ -48,7 +48,7 @@ from lstmabar.tools.rate_feedback import Input as FeedbackInput
 from lstmabar.tools.rate_feedback import record as record_feedback
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from .state import AppState
 
 
 # The tools whose results are sounds someone asked for (or, for sounds_to_rate, sounds to judge).

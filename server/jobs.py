@@ -24,7 +24,7 @@ import anyio.lowlevel
 from pydantic import ValidationError
 
 from lstmabar.library.errors import ToolCancelled, ToolError, UnknownSoundError
-from lstmabar.tools.base import ToolContext, ToolOutcome, ToolSpec
+from lstmabar.tools.base import ToolContext, ToolOutcome, ToolSpec, validation_text
 
 from .workers import WorkerPool
 
@@ -113,9 +113,7 @@ class JobManager:
         try:
             inp = spec.input_model(**(arguments or {}))
         except ValidationError as exc:
-            from .app import _validation_text
-
-            raise ToolError(f"Invalid arguments for {tool}: {_validation_text(exc)}. Nothing was started.") from exc
+            raise ToolError(f"Invalid arguments for {tool}: {validation_text(exc)}. Nothing was started.") from exc
         if self._tg is None:
             raise ToolError("Jobs need the running server (its lifespan has not started or has ended); call the tool directly.")
         with self._lock:
@@ -186,9 +184,7 @@ class JobManager:
                 except (ToolError, UnknownSoundError) as exc:
                     job.finish("failed", error=str(exc))
                 except ValidationError as exc:
-                    from .app import _validation_text
-
-                    job.finish("failed", error=f"{spec.name} got invalid input: {_validation_text(exc)}")
+                    job.finish("failed", error=f"{spec.name} got invalid input: {validation_text(exc)}")
                 except Exception as exc:  # an unexpected failure is reported by job_status; details go to the log
                     log.exception("job %s (%s) failed", job.id, spec.name)
                     job.finish("failed", error=f"{spec.name} failed unexpectedly ({exc.__class__.__name__}: {exc}). The library is unchanged.")

@@ -34,7 +34,7 @@ from lstmabar.tools.rate_feedback import record as record_feedback
 from .http import CSRF_COOKIE, PAGE_PATH, csrf_token_valid, new_csrf_token
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from .state import AppState
 
 
 def _err(status: int, message: str) -> JSONResponse:
@@ -88,10 +88,8 @@ def register_rating_routes(server: MCPServer, state: "AppState") -> None:
 
     @server.custom_route("/rate/spectrogram/{sound_id}", methods=["GET"], include_in_schema=False)
     async def rate_spectrogram(request: Request) -> Response:
-        from .resources import spectrogram_for
-
         try:
-            png = await anyio.to_thread.run_sync(spectrogram_for, state, request.path_params["sound_id"])
+            png = await anyio.to_thread.run_sync(state.library.spectrogram, request.path_params["sound_id"])
         except UnknownSoundError:
             return _err(404, "unknown sound id")
         return Response(png, media_type="image/png", headers={"cache-control": "max-age=3600"})

@@ -4,7 +4,6 @@ sound://{id}/spectrogram.png."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -12,10 +11,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from lstmabar.library.errors import UnknownSoundError
-from lstmabar.library.images import spectrogram_png
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from .state import AppState
 
 
 def register_resources(server: MCPServer, state: "AppState") -> None:
@@ -55,21 +53,13 @@ def register_resources(server: MCPServer, state: "AppState") -> None:
         mime_type="image/png",
     )
     async def sound_spectrogram(sound_id: str) -> bytes:
-        return await anyio.to_thread.run_sync(spectrogram_for, state, sound_id)
+        def render() -> bytes:
+            try:
+                return state.library.spectrogram(sound_id)
+            except UnknownSoundError as exc:
+                raise ResourceNotFoundError(str(exc)) from exc
 
-
-def spectrogram_for(state: "AppState", sound_id: str) -> bytes:
-    """Render once and keep the PNG beside the WAV."""
-    rec = _get(state, sound_id)
-    png_path = Path(rec.path).with_suffix(".png")
-    if png_path.exists():
-        return png_path.read_bytes()
-    audio = state.library.read(sound_id)
-    png = spectrogram_png([(rec.prompt or rec.id, audio.mono(), audio.sample_rate)])
-    tmp = png_path.with_suffix(".png.partial")
-    tmp.write_bytes(png)
-    tmp.replace(png_path)
-    return png
+        return await anyio.to_thread.run_sync(render)
 
 
 def _get(state: "AppState", sound_id: str):

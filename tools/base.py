@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Generic, Iterator, TypeVar
 
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from lstmabar.library.config import Config
 from lstmabar.library.errors import ToolCancelled, ToolError
@@ -222,6 +222,16 @@ class SoundOut(BaseModel):
         )
 
 
+def validation_text(exc: ValidationError) -> str:
+    """A pydantic error as the assistant should read it: ``field: what is wrong`` for each field."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        msg = err.get("msg", "").removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
 __all__ = [
     "Budget",
     "ModelCache",
@@ -234,4 +244,5 @@ __all__ = [
     "ToolOutcome",
     "ToolSpec",
     "Timing",
+    "validation_text",
 ]

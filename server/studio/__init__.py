@@ -35,7 +35,7 @@ from lstmabar.tools.rate_feedback import Output as FeedbackOutput
 from lstmabar.tools.rate_feedback import record as record_feedback
 
 if TYPE_CHECKING:
-    from ..app import AppState
+    from ..state import AppState
 
 STUDIO_URI = "ui://lstmabar/studio.html"
 # The tools whose results are (or name) sounds: the host shows their result in the studio.
