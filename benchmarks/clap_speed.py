@@ -131,19 +131,19 @@ def main() -> None:
         assert inferred.text_config.num_attention_heads == 12 and inferred.text_config.num_hidden_layers == 12
         emb = ClapEmbedder(model, tok, settings, device="cpu", batch_size=64)
 
-        def ours_audio(b):
+        def ours_audio(b, emb=emb):
             with torch.no_grad():
                 emb.embed_audio(torch.from_numpy(clips[:b]), SR)
 
-        def peer_audio(b):
+        def peer_audio(b, model=model):
             inputs = fe(list(clips[:b]), sampling_rate=SR, return_tensors="pt")
             with torch.no_grad():
                 model.get_audio_features(input_features=inputs["input_features"].float())
 
-        def ours_text(b):
+        def ours_text(b, emb=emb):
             emb.embed_text((PROMPTS * 4)[:b])
 
-        def peer_text(b):
+        def peer_text(b, model=model):
             inputs = tok((PROMPTS * 4)[:b], padding=True, return_tensors="pt")
             with torch.no_grad():
                 model.get_text_features(**inputs)
