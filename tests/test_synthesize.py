@@ -32,7 +32,10 @@ def test_result_sounds_patches_and_honest_scores(ctx, tiny_embedder) -> None:
     assert o.evaluations == 32 and o.generations == 4 and o.stopped == "evaluations"
     assert o.best_by_generation == sorted(o.best_by_generation)
     assert [c.rank for c in o.candidates] == [1, 2, 3]
-    assert [c.score for c in o.candidates] == sorted((c.score for c in o.candidates), reverse=True)
+    # ranked by the brief's targets met (fewest misses first), then by the search's fitness
+    keys = [(len(c.targets) - c.targets_met, -c.fitness) for c in o.candidates]
+    assert keys == sorted(keys)
+    assert o.brief_used and o.brief.targets and o.targets == o.candidates[0].targets
     ids = {c.sound.id for c in o.candidates}
     assert len(ids) == 3
     text = tiny_embedder.embed_text(["bright buzzy lead"])[0]
@@ -54,7 +57,7 @@ def test_result_sounds_patches_and_honest_scores(ctx, tiny_embedder) -> None:
     dones = [s[0] for s in seen]
     assert dones == sorted(dones) and len(seen) >= 5
     assert any("best score" in (s[2] or "") for s in seen)
-    assert set(o.time_share) == {"render", "embedding", "optimizer"}
+    assert set(o.time_share) == {"render", "embedding", "measure", "optimizer"}
     assert 0.0 <= sum(o.time_share.values()) <= 1.01
     assert o.best_score == o.candidates[0].score
     assert "start_from=" in out.summary
@@ -71,7 +74,7 @@ def test_same_seed_same_result(ctx) -> None:
 
 
 def test_search_improves_on_first_generation(ctx) -> None:
-    o = run(ctx, prompt="airy noise pad", k=1, max_evaluations=160, population=16).output
+    o = run(ctx, prompt="airy noise pad", k=1, max_evaluations=160, population=16, brief_weight=0).output
     assert o.best_by_generation[-1] > o.best_by_generation[0]
 
 
@@ -158,3 +161,43 @@ def test_anchor_weight_changes_the_objective(ctx, tiny_embedder) -> None:
     audio = torch.from_numpy(ctx.library.read(rec.id).mono())[None]
     text = tiny_embedder.embed_text(["soft pad"])[0]
     assert float(tiny_embedder.embed_audio(audio, 48000)[0] @ text) == pytest.approx(anchored.candidates[0].score, abs=2e-3)
+
+
+def test_brief_sets_the_note_and_reports_every_target(ctx) -> None:
+    out = run(ctx, prompt="a sine tone at 440 Hz", k=2)
+    o = out.output
+    assert o.brief_used and o.set_by_brief["keyboard.midi_f0"] == pytest.approx(69.0, abs=1e-3)
+    assert o.set_by_brief["vco_1.tuning"] == pytest.approx(0.0, abs=1e-3) and o.set_by_brief["mixer.noise"] == 0.0
+    for c in o.candidates:
+        assert c.patch["keyboard.midi_f0"]["value"] == pytest.approx(69.0, abs=1e-3)  # set, not searched
+        assert len(c.targets) == len(o.brief.targets) and c.targets_met == sum(t.met for t in c.targets)
+        f0 = next(t for t in c.targets if t.descriptor == "f0_hz")
+        # the judge is the full describe: its pYIN note is what is reported
+        assert f0.measured == pytest.approx(c.descriptors["f0_hz"], rel=1e-3) and f0.met == (abs(12 * np.log2(f0.measured / 440)) <= 0.5)
+        for t in c.targets:
+            assert t.met or t.note  # an unmet target says why
+    assert o.all_targets_met == all(t.met for t in o.targets)
+    assert "Brief:" in out.summary and "440" in out.summary
+
+
+def test_brief_weight_zero_is_plain_ctag(ctx) -> None:
+    o = run(ctx, prompt="a short blip", k=1, brief_weight=0).output
+    assert not o.brief_used and o.set_by_brief == {} and o.brief.targets  # still read and checked
+    c = o.candidates[0]
+    assert c.fitness == pytest.approx(c.score, abs=1e-4) and c.targets  # fitness is the plain cosine
+    on = run(ctx, prompt="a short blip", k=1).output.candidates[0]
+    # the brief sets the key time short; plain CTAG leaves it to the search
+    assert on.patch["keyboard.duration"]["value"] < 0.15 and on.descriptors["sounding_s"] < 0.3
+
+
+def test_refinement_moves_the_note_and_keeps_the_rest(ctx) -> None:
+    first = run(ctx, prompt="a warm pad at C3", k=1).output.candidates[0]
+    o = run(ctx, prompt="an octave higher", k=1, start_from=first.sound.id, spread=0.03).output
+    c = o.candidates[0]
+    assert o.brief.relative and c.patch["keyboard.midi_f0"]["value"] == pytest.approx(first.patch["keyboard.midi_f0"]["value"] + 12, abs=1e-3)
+    assert c.patch["keyboard.duration"]["value"] == pytest.approx(first.patch["keyboard.duration"]["value"], abs=1e-3)  # length kept
+    kept = [t for t in o.targets if t.kept]
+    assert {t.descriptor for t in kept} >= {"sounding_s", "attack_s"} and o.kept
+    assert not [t for t in kept if t.descriptor == "centroid_hz"]  # the centroid follows the pitch
+    assert any("higher" in ch for ch in o.changes)  # compare() says what changed
+    assert ctx.library.get(c.sound.id).extra["brief"][0]["descriptor"]

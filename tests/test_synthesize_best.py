@@ -25,7 +25,7 @@ def test_returned_best_is_the_search_best_for_every_k(ctx, method: str) -> None:
         # a fresh context per call (progress is monotonic within one), sharing the models
         call = ToolContext(library=ctx.library, config=ctx.config, models=ctx.models, min_progress_interval=0.0)
         call.progress_fn = lambda done, total, msg: seen.append(msg or "")
-        o = synth.run(synth.Input(prompt="glassy bell", k=k, method=method, **SMALL), call).output
+        o = synth.run(synth.Input(prompt="glassy bell", k=k, method=method, brief_weight=0, **SMALL), call).output
         search_best = o.best_by_generation[-1]
         assert o.candidates[0].score == pytest.approx(search_best, abs=2e-3), (k, o.candidates[0].score, search_best)
         assert o.best_score == o.candidates[0].score
@@ -36,3 +36,17 @@ def test_returned_best_is_the_search_best_for_every_k(ctx, method: str) -> None:
         firsts.append(o.candidates[0].patch)
     # k only changes how many results come back, not which one is best
     assert all(p == firsts[0] for p in firsts[1:])
+
+
+def test_with_a_brief_the_search_best_comes_back_with_its_fitness(ctx) -> None:
+    """With the brief, fitness = cosine - penalty; the archive's best is returned with the fitness the
+    search saw, and it is ranked first unless another result meets more targets under the judge."""
+    for k in (1, 3):
+        call = ToolContext(library=ctx.library, config=ctx.config, models=ctx.models)
+        o = synth.run(synth.Input(prompt="a short, high blip", k=k, **SMALL), call).output
+        search_best = o.best_by_generation[-1]
+        best = max(o.candidates, key=lambda c: c.fitness)
+        assert best.fitness == pytest.approx(search_best, abs=2e-3)
+        first = o.candidates[0]
+        assert first is best or first.targets_met > best.targets_met
+        assert all(c.fitness <= c.score + 1e-6 for c in o.candidates)  # the penalty only lowers

@@ -11,7 +11,7 @@ from lstmabar.models.reward.train import train_reward
 from lstmabar.tools import synthesize_from_text as synth
 
 torch.set_num_threads(1)
-SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5)
+SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5, brief_weight=0)  # the reward term alone (the brief adds a penalty to the same fitness)
 
 
 def _rate_darker_higher(ctx) -> None:

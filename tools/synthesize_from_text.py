@@ -1,12 +1,22 @@
 """synthesize_from_text: CTAG. Search the Voice synth's 78 parameters so that the sound matches a
 text prompt under a text-audio embedder, and return a few different results with their patches.
 
-Fitness = cosine(embed_audio(render(patch)), embed_text(prompt)); each generation is rendered and
-embedded as one batch. The search is SNES (default), CMA-ES or random search; budgets in
-evaluations and seconds, early stopping, a seed. ``start_from`` continues from a library sound's
-patch with a smaller spread, so a conversation can refine a sound step by step (lineage recorded);
-``keep`` and ``fix`` hold parameters still (pitch and note length through ``midi_note`` and
-``note_seconds``).
+CTAG's fitness is cosine(embed_audio(render(patch)), embed_text(prompt)); a small embedder is easy
+to please that way without meeting the prompt (issue 18). So the prompt is first turned into a
+sound brief (``models.brief``: measurable targets such as a register or note, brightness,
+noisiness, attack, length, sustain or decay, pitch and level movement, each with a tolerance, a
+confidence and the data behind it), the parameters that set a target directly (the note, the key
+time) are set rather than searched, and the fitness is the cosine minus a penalty per unmet target
+(``models.search.brief_fitness``). The results are measured with the full ``library.descriptors``
+describe and each target is reported as met or not, with a held-out view (the archetype head) that
+shows how much the search exploited the embedder. ``brief_weight=0`` gives CTAG's plain fitness.
+
+Each generation is rendered, embedded and measured as one batch. The search is SNES (default),
+CMA-ES or random search; budgets in evaluations and seconds, early stopping, a seed.
+``start_from`` continues from a library sound's patch with a smaller spread, so a conversation can
+refine a sound step by step (lineage recorded); the brief is then relative to the start sound
+("darker", "an octave higher") and keeps what the prompt does not mention. ``keep`` and ``fix``
+hold parameters still (pitch and note length through ``midi_note`` and ``note_seconds``).
 """
 
 from __future__ import annotations
@@ -21,10 +31,13 @@ from pydantic import BaseModel, Field, field_validator
 from lstmabar.library.audio_io import preview_wav
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
+from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
+from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, penalty
 from lstmabar.models.search.describe import describe, words_for
-from lstmabar.models.reward.guidance import GuidedObjective, load_reward, rerank, reward_status
+from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
+from lstmabar.models.search.views import ViewReport, archetype_agreement, exploitation
 
 from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
@@ -64,6 +77,7 @@ class Input(BaseModel):
     feedback_weight: float = Field(0.0, ge=0.0, le=5.0, description="Weight of the reward model learnt from people's ratings (rate_feedback), added to the search fitness and used to rerank the results; 0 = off. Try 0.1-0.5. Used only when a reward model trained with the same embedder exists.")
     anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
     anchor: str = Field("a sound", max_length=200, description="The generic text used with anchor_weight.")
+    brief_weight: float = Field(1.0, ge=0.0, le=5.0, description="Weight of the sound brief: the prompt's measurable demands (note or register, brightness, noisiness, attack, length, sustain/decay, pitch and level movement) become targets, the note and key time are set directly, and every unmet target costs fitness. 0 = CTAG's plain cosine fitness (the brief is still reported and checked).")
     time_budget_s: float = Field(DEFAULT_BUDGET_S, ge=1.0, le=1800.0, description=budget_field_description(DEFAULT_BUDGET_S, "the search (also bounded by max_seconds)"))
 
     @field_validator("prompt")
@@ -75,10 +89,24 @@ class Input(BaseModel):
         return v
 
 
+class TargetResult(BaseModel):
+    aspect: str
+    descriptor: str
+    target: str = Field(description="The range asked, e.g. 'centroid_hz <= 570 Hz'.")
+    measured: float | None = Field(None, description="The returned sound's value (library.descriptors.describe, pYIN for pitch).")
+    met: bool
+    kept: bool = Field(False, description="True for a refinement's keep target (something the prompt did not ask to change).")
+    confidence: float
+    note: str = Field("", description="When not met: how far off, and whether the search ever reached it.")
+
+
 class Candidate(BaseModel):
     rank: int
     sound: SoundOut
     score: float = Field(description="Cosine similarity of the saved sound to the prompt under the embedder.")
+    fitness: float = Field(description="What the search maximised for this sound: the cosine minus the brief's penalty (plus the reward term when used).")
+    targets_met: int = Field(0, description="How many of the brief's targets the sound meets (measured with the full describe).")
+    targets: list[TargetResult] = Field(default_factory=list, description="Each brief target: measured value and whether it is met.")
     description: str = Field(description="Measured character of the sound (pitch, brightness, noisiness, envelope).")
     descriptors: dict[str, Any]
     patch: dict[str, dict[str, Any]] = Field(description="All 78 Voice parameters in physical units.")
@@ -88,6 +116,14 @@ class Output(BaseModel):
     prompt: str
     candidates: list[Candidate]
     best_score: float
+    brief: Brief = Field(description="The measurable targets read from the prompt (relative to the start sound with start_from), with their sources.")
+    brief_used: bool = Field(description="Whether the brief shaped the search (brief_weight > 0 and at least one target).")
+    all_targets_met: bool = Field(description="Whether the best result meets every target of the brief.")
+    targets: list[TargetResult] = Field(default_factory=list, description="The best result against each target.")
+    set_by_brief: dict[str, float] = Field(default_factory=dict, description="Parameters the brief set directly (physical values), not searched.")
+    changes: list[str] = Field(default_factory=list, description="With start_from: how the best result differs from the start sound (library.descriptors.compare).")
+    kept: list[str] = Field(default_factory=list, description="With start_from: what the brief kept from the start sound, and whether it held.")
+    views: ViewReport | None = Field(None, description="The searched view (embedder cosine) against a held-out view (archetype head) on the best result: the exploitation gap.")
     start_score: float | None = Field(None, description="With start_from: the starting sound's score for this prompt.")
     method: str
     embedder: str
@@ -95,8 +131,8 @@ class Output(BaseModel):
     generations: int
     seconds: float
     stopped: str = Field(description="Why the search ended: evaluations, seconds (max_seconds), time_budget (time_budget_s) or early_stop.")
-    best_by_generation: list[float] = Field(description="Best score so far after each generation (sampled to at most 60 points).")
-    time_share: dict[str, float] = Field(description="Fractions of search time in synth render, embedding and the optimiser's own work.")
+    best_by_generation: list[float] = Field(description="Best fitness so far after each generation (sampled to at most 60 points); the cosine itself when the brief is off.")
+    time_share: dict[str, float] = Field(description="Fractions of search time in synth render, embedding, measuring the brief's descriptors and the optimiser's own work.")
     start_from: str | None = None
     fixed: dict[str, float] = Field(default_factory=dict, description="Held parameters (physical values).")
     reward_version: str | None = Field(None, description="The reward model version that shaped the search and ranking (null: none).")
@@ -161,6 +197,76 @@ def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
     return audio.cpu().numpy().astype(np.float32)
 
 
+REFERENCE_PATCHES = 64
+
+
+def random_reference(ctx: ToolContext, embedder, voice, seed: int) -> torch.Tensor:
+    """Embeddings of a fixed set of random patches (cached per embedder, render length and noise seed):
+    the population both views are standardised against."""
+    key = f"synth:random_reference:{getattr(embedder, 'name', id(embedder))}:{voice.seconds:g}:{seed}"
+
+    def make() -> torch.Tensor:
+        x = torch.rand(REFERENCE_PATCHES, 78, generator=torch.Generator().manual_seed(0))
+        audio = render_final(voice, x, seed)
+        with torch.no_grad():
+            return torch.nn.functional.normalize(embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu(), dim=-1)
+
+    return ctx.models.get(key, make)
+
+
+def _start_sound(ctx: ToolContext, rec) -> dict[str, Any]:
+    """The start sound's flat descriptors, measured now on its saved audio (the same describe the results get)."""
+    snd = ctx.library.read(rec.id)
+    return describe(snd.mono(), snd.sample_rate)
+
+
+def _encoder(embedder):
+    fn = getattr(embedder, "sentence_vectors", None)
+    if fn is None:
+        return None
+    return lambda texts: fn(list(texts)).float().cpu().numpy()
+
+
+def _judge(brief: Brief, d: dict[str, Any], physical: dict[str, dict[str, Any]], reach: dict[int, float] | None, searched: bool) -> list[TargetResult]:
+    flat = {**d, **{k: v["value"] for k, v in physical.items() if k == "keyboard.midi_f0"}}
+    out = []
+    for i, t in enumerate(brief.targets):
+        met, value = check(t, flat)
+        note = ""
+        if not met:
+            steps = distance(t, value) if value is not None else None
+            if value is None:
+                note = f"{t.descriptor} is undefined for this sound" + (f" ({t.needs} not found)" if t.needs else "")
+            elif t.descriptor == "f0_hz" and not d.get("pitched"):
+                note = "no clear pitch (pYIN finds no steady note)"
+            else:
+                note = f"off by {steps:.1f} noticeable steps"
+            limit = synth_limit(t, brief)
+            if limit:
+                note += f"; {limit}"
+            elif searched and reach is not None and reach.get(i, 0.0) > 0:
+                note += f"; no render of the search met it (closest {reach[i]:.1f} steps): the Voice synth may not reach it together with the other targets"
+        out.append(TargetResult(aspect=t.aspect, descriptor=t.descriptor, target=t.describe(), measured=None if value is None else round(float(value), 4),
+                                met=met, kept=t.kept, confidence=t.confidence, note=note))
+    return out
+
+
+def synth_limit(t: Target, brief: Brief) -> str:
+    """What the Voice synth cannot do, stated (it has no filter, 20 Hz LFOs, 2 s envelope segments)."""
+    keys = {x.descriptor: x for x in brief.targets}
+    if t.descriptor == "centroid_hz" and t.hi is not None and "flatness" in keys and keys["flatness"].lo is not None:
+        return "the Voice has no filter: its noise is white (centroid near 10 kHz at 48 kHz), so a dark noise can only be approached by mixing a low tone over it"
+    if t.descriptor == "flatness" and t.lo is not None and "centroid_hz" in keys and keys["centroid_hz"].hi is not None:
+        return "the Voice has no filter: noise brings white-noise brightness with it"
+    if t.descriptor == "attack_s" and t.lo is not None and t.lo > 2.0:
+        return "the Voice's envelope attack is at most 2 s"
+    if t.descriptor in ("am_rate_hz", "vibrato_rate_hz") and t.lo is not None and t.lo > 20.0:
+        return "the Voice's LFOs run at most 20 Hz"
+    if t.descriptor == "f0_hz" and ((t.lo is not None and t.lo > 4186.0) or (t.hi is not None and t.hi < 32.7)):
+        return "outside the pitch tracker's range (32.7-4186 Hz)"
+    return ""
+
+
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     clock = ctx.budget(inp.time_budget_s)
     ctx.progress(0.0, 1.0, "loading the synth and the embedder", force=True)
@@ -173,6 +279,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     center = None
     parents: list[str] = []
     start_rec = None
+    start_flat = None
+    start_patch = None
+    seconds = inp.seconds
     if inp.start_from:
         try:
             start_rec = ctx.library.get(inp.start_from)
@@ -182,6 +291,17 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         if center is None:
             raise ToolError(f"Sound {inp.start_from} has no Voice synth patch (it came from {start_rec.tool}); start_from needs a sound made by synthesize_from_text or interpolate_sounds.")
         parents = [start_rec.id]
+        start_flat = _start_sound(ctx, start_rec)
+        start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(center).physical().items()}
+        if "seconds" not in inp.model_fields_set and start_rec.duration_s:
+            seconds = float(min(6.0, max(0.25, round(start_rec.duration_s, 3))))
+
+    # ---- the brief: what the prompt asks for, in measurable terms
+    brief = parse_brief(inp.prompt, render_seconds=seconds, start=start_flat, start_patch=start_patch, encode=_encoder(embedder))
+    use_brief = inp.brief_weight > 0 and bool(brief.targets)
+    if use_brief and brief.render_seconds and "seconds" not in inp.model_fields_set:
+        seconds = brief.render_seconds
+    clock.lap("brief")
 
     fixed: dict[int, float] = {}
     fixed_phys: dict[str, float] = {}
@@ -202,6 +322,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if inp.note_seconds is not None:
         i = P.PARAM_INDEX["keyboard.duration"]
         fixed[i] = float(P.VOICE_PARAMS[i].to_normalized(inp.note_seconds))
+    set_by_brief: dict[str, float] = {}
+    if use_brief:  # the brief's settings fill in what the caller did not hold explicitly
+        for name, value in brief.set_params().items():
+            i = P.PARAM_INDEX[name]
+            if i not in fixed:
+                spec = P.VOICE_PARAMS[i]
+                fixed[i] = float(spec.to_normalized(min(spec.maximum, max(spec.minimum, value))))
+                set_by_brief[name] = round(float(spec.to_physical(fixed[i])), 6)
     for i, v in fixed.items():
         fixed_phys[P.VOICE_PARAMS[i].name] = round(float(P.VOICE_PARAMS[i].to_physical(v)), 6)
     try:
@@ -218,19 +346,19 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     # 8 kHz back into the band, the noise is 4.8 dB louder in band, and the wavetables drop partials
     # a semitone below 8 kHz; the search learnt to exploit that ("glassy bell": 0.750 searched,
     # -0.005 returned).
-    voice = get_voice(ctx, OUTPUT_RATE, inp.seconds)
+    voice = get_voice(ctx, OUTPUT_RATE, seconds)
     objective = TextAudioObjective(lambda x: voice.render(x, seed=inp.seed), embedder, inp.prompt, OUTPUT_RATE, chunk=64, anchor=inp.anchor, anchor_weight=inp.anchor_weight)
     start_score = None
     if center is not None:
         c_full = center.clone()
         for i, v in fixed.items():
             c_full[i] = v
-        start_score = score_audio(embedder, objective.text, render_final(voice, c_full, inp.seed), OUTPUT_RATE)[0]
+        start_score = score_audio(embedder, objective.text, render_final(voice, center, inp.seed), OUTPUT_RATE)[0]
     strategy = make_strategy(
         inp.method,
         space.free_dim,
         inp.population,
-        center=space.reduce(center) if center is not None else None,
+        center=space.reduce(c_full) if center is not None else None,
         sigma=inp.spread if center is not None else None,
         seed=inp.seed,
     )
@@ -248,7 +376,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
 
     reward = load_reward(ctx, embedder) if inp.feedback_weight > 0 else None
     status = reward_status(ctx, embedder) if inp.feedback_weight > 0 else "Reward model off (feedback_weight 0)."
-    search_objective = GuidedObjective(objective, reward, inp.feedback_weight)
+    guided = GuidedObjective(objective, reward, inp.feedback_weight)
+    briefed = BriefObjective(guided, objective, brief, voice, weight=inp.brief_weight) if use_brief else None
+    search_objective = briefed if briefed is not None else guided
 
     r0, e0 = objective.render_seconds, objective.embed_seconds
     ctx.note(f"searching {inp.method} for {inp.prompt!r}")
@@ -282,7 +412,23 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     chosen = arch_x[picks]
 
     audio = render_final(voice, chosen, inp.seed)
-    final_scores = score_audio(embedder, objective.text, audio, OUTPUT_RATE)
+    with torch.no_grad():
+        final_emb = torch.nn.functional.normalize(embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu(), dim=-1)
+    silent = np.abs(audio).max(axis=1) < 1e-4
+    final_scores = [(-1.0 if silent[j] or not np.isfinite(v) else float(v)) for j, v in enumerate((final_emb @ objective.text.cpu()).tolist())]
+    reward_scores = reward.score(final_emb, objective.text, chosen).tolist() if reward is not None else None
+    fitness = np.array(final_scores) + (inp.feedback_weight * np.array(reward_scores) if reward_scores is not None else 0.0)
+    if briefed is not None:
+        m = measure_batch(audio, OUTPUT_RATE, chosen, voice, needed_groups(brief))
+        pen, _ = penalty(brief, m, len(chosen), weight=inp.brief_weight)
+        fitness = np.where(silent, fitness, fitness - pen)
+    ctx.check_cancelled()
+
+    # ---- measure each result with the full describe (the judge) and rank: fewest unmet targets, then fitness
+    descs = [describe(audio[j], OUTPUT_RATE) for j in range(len(chosen))]
+    physicals = [Patch.from_normalized(chosen[j]).physical() for j in range(len(chosen))]
+    judged = [_judge(brief, descs[j], physicals[j], briefed.reach if briefed is not None else None, use_brief) for j in range(len(chosen))]
+    order = sorted(range(len(chosen)), key=lambda j: (sum(not r.met for r in judged[j]) if use_brief else 0, -fitness[j]))
     ctx.check_cancelled()
 
     # ---- save (only now: a cancelled call leaves nothing behind)
@@ -290,20 +436,12 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     records = []
     previews: list[bytes] = []
     panels = []
-    reward_scores = None
-    if reward is not None:
-        with torch.no_grad():
-            e = embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu()
-        reward_scores = reward.score(e, objective.text, chosen).tolist()
-    order = rerank(
-        torch.tensor(final_scores), None if reward_scores is None else torch.tensor(reward_scores), inp.feedback_weight
-    )
     for rank, j in enumerate(order, start=1):
-        patch = Patch.from_normalized(chosen[j])
-        physical = patch.physical()
+        physical = physicals[j]
         mono = audio[j]
-        d = describe(mono, OUTPUT_RATE)
+        d = descs[j]
         words = words_for(d)
+        n_met = sum(r.met for r in judged[j])
         rec = ctx.library.add(
             mono[None, :],
             OUTPUT_RATE,
@@ -314,6 +452,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             scores={
                 f"cosine:{emb_name}": round(final_scores[j], 5),
                 **({f"reward:{reward.version}": round(reward_scores[j], 5)} if reward_scores is not None else {}),
+                **({"brief_targets_met": round(n_met / len(judged[j]), 4)} if judged[j] else {}),
             },
             extra={
                 "patch_normalized": [round(float(v), 6) for v in chosen[j]],
@@ -327,19 +466,44 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
                 "descriptors": d,
                 "feedback_weight": inp.feedback_weight,
                 "reward_version": reward.version if reward is not None else None,
+                "brief": [t.model_dump() for t in brief.targets],
+                "brief_weight": inp.brief_weight,
+                "targets_met": [r.met for r in judged[j]],
             },
         )
         records.append(rec)
-        candidates.append(Candidate(rank=rank, sound=SoundOut.of(rec), score=round(final_scores[j], 4), description=words, descriptors=d, patch=physical))
+        candidates.append(Candidate(rank=rank, sound=SoundOut.of(rec), score=round(final_scores[j], 4), fitness=round(float(fitness[j]), 4),
+                                    targets_met=n_met, targets=judged[j], description=words, descriptors=d, patch=physical))
         previews.append(preview_wav(mono[None, :], OUTPUT_RATE))
-        panels.append((f"#{rank} {rec.id}  score {final_scores[j]:.3f}  {inp.prompt[:40]}", mono, OUTPUT_RATE))
+        met_txt = f"  {n_met}/{len(judged[j])} targets" if judged[j] else ""
+        panels.append((f"#{rank} {rec.id}  score {final_scores[j]:.3f}{met_txt}  {inp.prompt[:40]}", mono, OUTPUT_RATE))
     png = spectrogram_png(panels, height=2.2)
+
+    # ---- the held-out view: archetype agreement, both views standardised on random patches
+    views = None
+    ref_emb = random_reference(ctx, embedder, voice, inp.seed)
+    held_ref = archetype_agreement(embedder, objective.text, ref_emb)
+    if held_ref is not None:
+        held_best = archetype_agreement(embedder, objective.text, final_emb[order[0] : order[0] + 1])
+        views = exploitation((ref_emb @ objective.text.cpu()).numpy(), held_ref, final_scores[order[0]], float(held_best[0]),
+                             f"{REFERENCE_PATCHES} random Voice patches (uniform, seed 0) rendered like the results",
+                             "LSTMABAR archetype head: cosine between the archetype mixes of the sound and of the prompt")
+
+    changes: list[str] = []
+    kept: list[str] = []
+    if start_flat is not None:
+        from lstmabar.library.descriptors import compare
+
+        changes = [c.evidence for c in compare(start_flat, descs[order[0]])]
+        kept = [f"{r.aspect}: {r.target}, measured {r.measured} ({'held' if r.met else 'NOT held'})" for r in candidates[0].targets if r.kept]
 
     share_total = max(res.seconds, 1e-9)
     render_s, embed_s = r0_search
+    measure_s = briefed.measure_seconds if briefed is not None else 0.0
     time_share = {
         "render": round(render_s / share_total, 3),
         "embedding": round(embed_s / share_total, 3),
+        "measure": round(measure_s / share_total, 3),
         "optimizer": round(res.overhead_seconds / share_total, 3),
     }
     hist = [h[1] for h in res.history]
@@ -352,6 +516,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         prompt=inp.prompt,
         candidates=candidates,
         best_score=best.score,
+        brief=brief,
+        brief_used=use_brief,
+        all_targets_met=all(r.met for r in best.targets),
+        targets=best.targets,
+        set_by_brief=set_by_brief,
+        changes=changes,
+        kept=kept,
+        views=views,
         start_score=round(start_score, 4) if start_score is not None else None,
         method=res.strategy,
         embedder=emb_name,
@@ -369,15 +541,25 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     )
     phys = best.patch
     refine = f" (it started from {inp.start_from} at score {start_score:.3f})" if start_score is not None else ""
+    if best.targets:
+        unmet = [r for r in best.targets if not r.met]
+        brief_txt = (f"Brief{' (relative to the start sound)' if brief.relative else ''}: {brief.summary()}. "
+                     + (f"The best result meets all {len(best.targets)} targets. " if not unmet else
+                        f"The best result meets {best.targets_met} of {len(best.targets)} targets; not met: "
+                        + "; ".join(f"{r.aspect} ({r.target}, measured {r.measured}: {r.note})" for r in unmet) + ". ")
+                     + ("" if use_brief else "The brief was only checked, not searched for (brief_weight 0). "))
+    else:
+        brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
+    change_txt = (f"Changed from the start: {', '.join(changes[:4]) or 'nothing noticeable'}. " if start_flat is not None else "")
     summary = (
         f"Made {len(candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
         f"{best.score:.3f} under {emb_name}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
-        f"key held {phys['keyboard.duration']['value']:.2f} s. Search: {res.strategy}, {res.evaluations} renders in "
+        f"key held {phys['keyboard.duration']['value']:.2f} s. {brief_txt}{change_txt}Search: {res.strategy}, {res.evaluations} renders in "
         f"{res.seconds:.1f} s, stopped by {res.stopped}. "
         + (f"{clock.note} " if clock.stopped_early else "")
-        + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
+        + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}, {c.targets_met}/{len(c.targets)} targets; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
         + (f"{status} " if inp.feedback_weight > 0 else "")
-        + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack'), "
+        + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack', 'an octave higher'), "
         "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
     )
     return ToolOutcome(output=out, summary=summary, audio_previews=previews, images=[png], sounds=records)

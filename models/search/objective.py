@@ -85,6 +85,9 @@ class TextAudioObjective:
         self.render_seconds = 0.0
         self.embed_seconds = 0.0
         self.calls = 0
+        self.last_audio: torch.Tensor | None = None  # the last batch as scored (sub-audio removed, peak-normalised)
+        self.last_silent: torch.Tensor | None = None
+        self.first_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (scores, embeddings) of the first call: a search's starting population
 
     def embed(self, audio: torch.Tensor) -> torch.Tensor:
         dev = getattr(self.embedder, "device", torch.device("cpu"))
@@ -105,6 +108,7 @@ class TextAudioObjective:
         self.calls += 1
         t0 = time.perf_counter()
         audio, silent = self.render_normalized(params)
+        self.last_audio, self.last_silent = audio, silent
         t1 = time.perf_counter()
         with torch.no_grad():
             emb = torch.nn.functional.normalize(self.embed(audio), dim=-1)
@@ -115,4 +119,6 @@ class TextAudioObjective:
         if self.anchor is not None:
             score = score - self.anchor_weight * (emb @ self.anchor.to(emb.device))
         score = torch.where(silent | ~torch.isfinite(score), torch.full_like(score, -1.0), score)
+        if self.first_batch is None:
+            self.first_batch = (score.detach().clone(), emb.detach().clone())
         return score, emb

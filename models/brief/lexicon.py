@@ -1,0 +1,157 @@
+"""Which words of a prompt speak about which measurable aspect, and where each one's numbers come from.
+
+The table below only says what a word is *about* and in which direction ("pluck" -> a fast attack
+and a decay); the values come from data:
+
+* ``ref(level)``: a percentile of ``library.descriptors``' reference set (272 real recordings,
+  ``reference.json``), the same table that gives the descriptor words their thresholds. The words
+  ``library.descriptors`` itself uses (``words.AXES``: bright/dark, noisy/clean, slow attack/plucky,
+  sustained/short, harsh, thin, full, boomy, wobbling, vibrato ...) are taken from there at its own
+  80th/20th percentiles and are not repeated here.
+* brightness-like words the descriptor vocabulary lacks (warm, crisp, mellow, muffled, dull, sharp
+  ...) get their direction and strength from the crowd's EQ curves (``models/fx/crowd``: the tilt
+  of the word's 40-band curve), see ``parse.crowd_brightness``.
+* ``value(x)``: a stated rule where no data set covers the word (modulation rates: the reference
+  holds 16 periodic level modulations, too few for percentiles).
+
+Levels were chosen from what the words mean against the reference recordings (mostly one-shots from
+the Sonic Pi pack): "slow attack" for a pad is the reference's upper tail (95th percentile, 108 ms),
+not the descriptor vocabulary's 80th (41 ms) that calls a bowed note "slow". They were set before the
+benchmark's held-out prompts were run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Need:
+    aspect: str
+    descriptor: str
+    side: str  # "ge" (at least), "le" (at most), "set" (pitch register: set the note at this level), "hold" (length: the whole render)
+    level: float | None = None  # reference percentile
+    value: float | None = None  # a stated value where no reference data covers it
+    confidence: float = 0.8
+    needs: str | None = None
+
+
+def ref(aspect: str, descriptor: str, side: str, level: float, confidence: float = 0.8, needs: str | None = None) -> Need:
+    return Need(aspect, descriptor, side, level=level, confidence=confidence, needs=needs)
+
+
+def value(aspect: str, descriptor: str, side: str, v: float, confidence: float = 0.8, needs: str | None = None) -> Need:
+    return Need(aspect, descriptor, side, value=v, confidence=confidence, needs=needs)
+
+
+# ---- building blocks (levels are reference percentiles)
+LOW = ref("pitch", "f0_hz", "set", 10)  # ~55 Hz: the middle of the reference's low register (<= 20th)
+BASS = ref("pitch", "f0_hz", "set", 15)  # ~59 Hz
+SUB = ref("pitch", "f0_hz", "set", 2)  # ~43 Hz
+HIGH = ref("pitch", "f0_hz", "set", 90)  # ~619 Hz: the middle of the high register (>= 80th)
+VERY_HIGH = ref("pitch", "f0_hz", "set", 95)  # ~2.3 kHz: whistles, birds
+PITCHED = Need("pitched", "pitched", "ge", value=1.0, confidence=0.8)
+FAST_ATTACK = ref("attack", "attack_s", "le", 50)  # 7.9 ms
+INSTANT_ATTACK = ref("attack", "attack_s", "le", 35)  # 3 ms
+GENTLE_ATTACK = ref("attack", "attack_s", "ge", 80)  # 41 ms
+SLOW_ATTACK = ref("attack", "attack_s", "ge", 95)  # 108 ms
+SHORT = ref("length", "sounding_s", "le", 20)  # 0.17 s
+VERY_SHORT = ref("length", "sounding_s", "le", 10)  # 0.12 s
+TINY = ref("length", "sounding_s", "le", 5)  # 65 ms
+SHORTISH = ref("length", "sounding_s", "le", 40)  # 0.30 s
+HOLD = Need("length", "sounding_s", "hold", confidence=0.8)
+SUSTAINED = ref("sustain", "sustain_level_db", "ge", 80)  # within 3.7 dB of the peak
+DECAYS = ref("decay", "decay_db_per_s", "le", 50)  # -37 dB/s
+RINGS = ref("decay", "decay_db_per_s", "le", 65)  # -19 dB/s
+FADES = ref("decay", "decay_db_per_s", "le", 75)  # -12 dB/s
+NOISE = ref("noisiness", "flatness", "ge", 98)  # 0.15: it is a noise
+NOISY = ref("noisiness", "flatness", "ge", 90)  # 0.045: clearly noisy for a synth tone
+SNARE_NOISE = ref("noisiness", "flatness", "ge", 95)  # 0.09
+TONAL = ref("noisiness", "flatness", "le", 50)  # 0.00085
+PURE = ref("noisiness", "flatness", "le", 35)  # 0.0002
+DARK = ref("brightness", "centroid_hz", "le", 20)  # 570 Hz
+BRIGHT = ref("brightness", "centroid_hz", "ge", 80)  # 4.2 kHz
+RISING = ref("pitch movement", "pitch_trend_semitones_per_s", "ge", 90)  # +6.5 semitones/s
+SLOW_RISE = ref("pitch movement", "pitch_trend_semitones_per_s", "ge", 80)  # +2.7
+FALLING = ref("pitch movement", "pitch_trend_semitones_per_s", "le", 10)  # -12.6
+SLOW_FALL = ref("pitch movement", "pitch_trend_semitones_per_s", "le", 20)  # -5.2
+SWEEP = ref("pitch movement", "pitch_range_semitones", "ge", 90)  # 9.8 semitones
+MOVES = ref("pitch movement", "pitch_range_semitones", "ge", 60)  # 3 semitones
+STEADY = ref("pitch movement", "pitch_range_semitones", "le", 20)  # 0.35 semitone
+VIBRATO = ref("vibrato", "vibrato_depth_cents", "ge", 50, needs="vibrato_rate_hz")  # +-30 cents
+WOBBLE = ref("amplitude movement", "am_depth_db", "ge", 80, needs="am_rate_hz")  # 9 dB
+SLOW_RATE = value("modulation rate", "am_rate_hz", "le", 3.0)
+FAST_RATE = value("modulation rate", "am_rate_hz", "ge", 6.0)
+PUNCH = ref("loudness character", "transient_db", "ge", 80)  # 12.8 dB over the body
+GENTLE_ONSET = ref("loudness character", "transient_db", "le", 35)  # 4.7 dB
+NOT_BRIGHT = ref("brightness", "centroid_hz", "le", 50, confidence=0.6)  # 1.6 kHz: no brighter than the median recording
+
+
+def _soft(n: Need, c: float) -> Need:
+    return Need(n.aspect, n.descriptor, n.side, n.level, n.value, c, n.needs)
+
+
+# phrase -> needs. Longer phrases are matched first; a matched phrase's words are not matched again.
+PHRASES: dict[str, tuple[Need, ...]] = {
+    # attack
+    "slow attack": (SLOW_ATTACK,), "soft attack": (SLOW_ATTACK,), "gentle attack": (GENTLE_ATTACK,),
+    "fast attack": (FAST_ATTACK,), "sharp attack": (FAST_ATTACK,), "quick attack": (FAST_ATTACK,), "hard attack": (FAST_ATTACK,),
+    "fade in": (SLOW_ATTACK,), "fades in": (SLOW_ATTACK,), "fading in": (SLOW_ATTACK,), "swells": (SLOW_ATTACK,), "swell": (SLOW_ATTACK,), "swelling": (SLOW_ATTACK,),
+    # percussion and sound types
+    "hi-hat": (NOISE, SHORT, FAST_ATTACK, BRIGHT), "hihat": (NOISE, SHORT, FAST_ATTACK, BRIGHT), "hi hat": (NOISE, SHORT, FAST_ATTACK, BRIGHT),
+    "cymbal": (NOISE, FAST_ATTACK, BRIGHT), "shaker": (NOISE, SHORT), "snare": (SNARE_NOISE, SHORTISH, FAST_ATTACK),
+    "kick": (DARK, SHORTISH, FAST_ATTACK, DECAYS), "bass drum": (DARK, SHORTISH, FAST_ATTACK, DECAYS),
+    "thud": (DARK, SHORTISH, FAST_ATTACK), "boom": (DARK, FAST_ATTACK), "booming": (DARK, FAST_ATTACK),
+    "rumble": (NOISY, DARK, HOLD), "click": (INSTANT_ATTACK, TINY), "tick": (INSTANT_ATTACK, TINY),
+    "white noise": (NOISE,), "noise": (NOISE,), "hiss": (NOISE,), "static": (NOISE,), "wind": (NOISE, GENTLE_ATTACK, HOLD),
+    "whoosh": (NOISE,), "woosh": (NOISE,), "swoosh": (NOISE,), "breath": (NOISE,),
+    "burst": (SHORT, FAST_ATTACK), "blip": (SHORT, FAST_ATTACK, PITCHED), "beep": (PITCHED, SUSTAINED), "stab": (SHORTISH, FAST_ATTACK),
+    "hit": (FAST_ATTACK, DECAYS), "clang": (FAST_ATTACK, DECAYS), "staccato": (SHORTISH,),
+    "pluck": (FAST_ATTACK, DECAYS, PITCHED), "plucked": (FAST_ATTACK, DECAYS, PITCHED), "plucky": (FAST_ATTACK, DECAYS, PITCHED),
+    "bell": (FAST_ATTACK, RINGS, PITCHED), "chime": (FAST_ATTACK, RINGS, PITCHED),
+    "pad": (SLOW_ATTACK, HOLD, SUSTAINED), "drone": (HOLD, SUSTAINED, PITCHED), "organ": (HOLD, SUSTAINED, PITCHED),
+    "lead": (PITCHED, _soft(HOLD, 0.6)), "strings": (GENTLE_ATTACK, PITCHED), "string": (GENTLE_ATTACK, PITCHED),
+    "violin": (GENTLE_ATTACK, PITCHED), "flute": (GENTLE_ATTACK, PITCHED, TONAL), "whistle": (VERY_HIGH, TONAL, PITCHED),
+    "siren": (SWEEP, HOLD, PITCHED), "zap": (FALLING, SHORTISH, FAST_ATTACK), "laser": (FALLING, FAST_ATTACK),
+    "chirp": (VERY_HIGH, SHORTISH, MOVES), "chirping": (VERY_HIGH, SHORTISH, MOVES), "bird": (VERY_HIGH, MOVES), "tweet": (VERY_HIGH, SHORTISH, MOVES),
+    "sine": (PURE, PITCHED), "sine wave": (PURE, PITCHED), "pure": (PURE, PITCHED), "clean": (TONAL,),
+    "shimmer": (BRIGHT,), "sizzle": (NOISY, BRIGHT),
+    # register
+    "low": (LOW, PITCHED), "deep": (LOW, PITCHED), "bass": (BASS, PITCHED), "sub": (SUB, PITCHED), "sub bass": (SUB, PITCHED),
+    "high": (HIGH, PITCHED), "very high": (VERY_HIGH, PITCHED), "high-pitched": (HIGH, PITCHED),
+    # envelope words
+    "short": (SHORT,), "very short": (VERY_SHORT,), "quick": (SHORT,), "long": (HOLD,), "sustained": (HOLD, SUSTAINED), "held": (HOLD, SUSTAINED),
+    "evolving": (HOLD,), "steady": (STEADY, SUSTAINED), "decaying": (DECAYS,), "fading": (FADES,), "fades": (FADES,),
+    "percussive": (FAST_ATTACK, DECAYS), "punchy": (PUNCH, FAST_ATTACK), "soft": (GENTLE_ATTACK, NOT_BRIGHT), "gentle": (GENTLE_ATTACK, GENTLE_ONSET, NOT_BRIGHT),
+    "quiet": (NOT_BRIGHT,),
+    # noise adjectives
+    "noisy": (NOISY,), "breathy": (NOISY,), "airy": (NOISY,), "hissy": (NOISY,), "gritty": (NOISY,), "grainy": (NOISY,),
+    # pitch movement
+    "rising": (RISING, PITCHED), "rises": (RISING, PITCHED), "rise": (RISING, PITCHED), "ascending": (RISING, PITCHED), "upward": (RISING, PITCHED),
+    "slowly rising": (SLOW_RISE, PITCHED), "slowly falling": (SLOW_FALL, PITCHED),
+    "falling": (FALLING, PITCHED), "falls": (FALLING, PITCHED), "dropping": (FALLING, PITCHED), "descending": (FALLING, PITCHED), "drop": (FALLING,),
+    "sweeping": (SWEEP, PITCHED), "sweep": (SWEEP, PITCHED), "glide": (MOVES, PITCHED), "gliding": (MOVES, PITCHED),
+    "vibrato": (VIBRATO, PITCHED),
+    # amplitude movement
+    "tremolo": (WOBBLE,), "wobble": (WOBBLE,), "wobbling": (WOBBLE,), "wobbly": (WOBBLE,), "pulsing": (WOBBLE,), "pulse": (WOBBLE,),
+    "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
+}
+# words that modify the rate of a modulation named next to them
+RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE, "rapid": FAST_RATE}
+MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "pulsing", "pulse", "pulses", "throbbing", "throb", "vibrato", "flutter", "fluttering"}
+NEGATORS = {"no", "not", "without", "non", "never", "less"}
+# a negated modulation/noise word asks for its absence
+NEGATED: dict[str, tuple[Need, ...]] = {
+    "vibrato": (STEADY,), "wobble": (), "tremolo": (), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,),
+}
+# Words that only name the category (no measurable demand), listed so they are not sent to the crowd's
+# brightness lookup: "a sound", "a tone".
+NEUTRAL = {"a", "an", "the", "sound", "tone", "note", "synth", "like", "with", "and", "of", "at", "in", "on", "that", "very", "bit", "little", "slightly", "quite", "over", "one", "second", "seconds"}
+# Brightness-like words with no role above: looked up in the crowd's EQ curves (direction and strength
+# from the curve's tilt). Kept to words about timbre: the crowd also rated "quiet" and "punchy" as EQ
+# words, and their curves are not what a synth prompt means by them.
+BRIGHTNESS_WORDS = {
+    "warm", "crisp", "mellow", "muffled", "dull", "sharp", "shrill", "tinny", "smooth", "velvety", "round", "rounded",
+    "brilliant", "sparkly", "sparkling", "glassy", "metallic", "buzzy", "hollow", "muddy", "fat", "piercing", "dark",
+    "bright", "heavy", "light", "cold", "harsh", "thick",
+}

@@ -1,0 +1,557 @@
+"""Prompt -> sound brief: the measurable targets a prompt asks for, absolute or relative to a start sound.
+
+Order of precedence, per descriptor: explicit numbers in the prompt ("C3", "440 Hz", "0.5 s",
+"an octave below middle C", "pulsing at 4 Hz") win over words; then the phrases of ``lexicon``;
+then the descriptor vocabulary's own words (``library.descriptors.words.AXES``, e.g. bright, dark,
+harsh, thin, boomy); then brightness-like words looked up in the crowd's EQ curves. Where two words
+ask for the same descriptor the ranges are intersected; where they conflict the more confident wins
+and the brief says so. Words the brief cannot measure are left out (and ``notes`` says which).
+
+With a start sound (``start``: its flat descriptors and patch), comparatives become targets relative
+to it ("darker" = a centroid three noticeable steps below the start's; "an octave higher" sets the
+note 12 semitones up), and what the prompt does not mention is kept: pitch within half a semitone,
+length within 20 %, brightness within 20 %, attack within a factor 1.5 (or 10 ms).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from lstmabar.library.descriptors.words import AXES, threshold
+
+from . import lexicon as L
+from .targets import STEP, Brief, Target
+
+SEMITONE = 2 ** (1 / 12)
+NOTE_RE = re.compile(r"(?<![\w-])([A-Ga-g])(#|b|♯|♭)?(-?[0-8])(?![\w])")
+HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
+NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
+DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|half|one|two|three|four|five|a|quarter)[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
+INTERVALS = {"octave": 12, "octaves": 12, "fifth": 7, "fifths": 7, "fourth": 5, "fourths": 5, "semitone": 1, "semitones": 1, "tone": 2, "whole tone": 2, "third": 4, "thirds": 4}
+INTERVAL_RE = re.compile(r"(\d+|an?|one|two|three|four)\s+(octaves?|fifths?|fourths?|semitones?|thirds?)\s+(higher|lower|up|down|above|below|under|over)(?:\s+(middle\s+c|[a-g](?:#|b)?-?[0-8]))?")
+UP_DOWN_RE = re.compile(r"\b(up|down)\s+(an?|one|two|\d+)\s+(octaves?|fifths?|fourths?|semitones?)")
+NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
+
+# Relative (start_from) vocabulary: the descriptor vocabulary's comparatives plus a few synonyms.
+COMPARATIVES: dict[str, tuple[str, int]] = {}
+for _a in AXES:
+    if _a.key in ("width", "integrated_lufs", "reverb_time_s", "sharpness_acum"):
+        continue
+    COMPARATIVES[_a.more] = (_a.key, +1)
+    COMPARATIVES[_a.less] = (_a.key, -1)
+COMPARATIVES.update({
+    "softer attack": ("attack_s", +1), "gentler attack": ("attack_s", +1), "longer attack": ("attack_s", +1),
+    "sharper attack": ("attack_s", -1), "snappier": ("attack_s", -1), "shorter attack": ("attack_s", -1), "quicker attack": ("attack_s", -1),
+    "punchier": ("transient_db", +1), "breathier": ("flatness", +1), "airier": ("flatness", +1), "purer": ("flatness", -1),
+    "longer decay": ("sounding_s", +1), "shorter decay": ("sounding_s", -1), "lower pitch": ("f0_hz", -1), "higher pitch": ("f0_hz", +1),
+    "deeper": ("f0_hz", -1),
+})
+RELATIVE_STEPS = 3  # a refinement moves a descriptor by this many noticeable steps (compare's thresholds)
+LENGTH_FACTOR = 1.5  # "longer" / "shorter": x1.5 / /1.5
+DEFAULT_INTERVAL = 5  # "higher" / "lower" with no amount: a fourth
+KEEP = {"f0_hz": 2 ** (0.5 / 12), "sounding_s": 1.2, "centroid_hz": 1.2, "attack_s": 1.5}
+ATTACK_KEEP_S = 0.01
+
+
+def hz_to_midi(hz: float) -> float:
+    return 69.0 + 12.0 * math.log2(hz / 440.0)
+
+
+def midi_to_hz(m: float) -> float:
+    return 440.0 * 2 ** ((m - 69.0) / 12.0)
+
+
+def note_to_midi(letter: str, accidental: str | None, octave: str) -> float:
+    m = 12 * (int(octave) + 1) + NAMES[letter.lower()]
+    if accidental in ("#", "♯"):
+        m += 1
+    elif accidental in ("b", "♭"):
+        m -= 1
+    return float(m)
+
+
+def _level_value(descriptor: str, level: float) -> float:
+    v = threshold(descriptor, level)
+    if v is None:
+        raise KeyError(f"no reference percentiles for {descriptor}")
+    return float(v)
+
+
+def _unit(descriptor: str) -> str:
+    for a in AXES:
+        if a.key == descriptor:
+            return a.unit
+    return {"sustain_level_db": "dB", "decay_db_per_s": "dB/s", "transient_db": "dB", "pitch_trend_semitones_per_s": "semitones/s",
+            "pitch_range_semitones": "semitones", "am_rate_hz": "Hz", "vibrato_rate_hz": "Hz", "sounding_s": "s", "attack_s": "s"}.get(descriptor, "")
+
+
+def _tol(descriptor: str) -> float:
+    """Default slack: one noticeable step."""
+    return STEP.get(descriptor, 1.0)
+
+
+def crowd_brightness(word: str, encode: Callable[[list[str]], np.ndarray] | None = None) -> tuple[float, float, str] | None:
+    """(signed strength -1..1, confidence, evidence) of a brightness-like word from the crowd's EQ curve:
+    its tilt (dB-standardised units per octave), scaled so that the crowd's own "bright" (and "dark")
+    is 1, the strength at which the descriptor vocabulary says bright (80th percentile). Unknown words
+    borrow from similar crowd words when ``encode`` (MiniLM sentence vectors) is given; else None."""
+    try:
+        from lstmabar.models.fx.crowd.prior import BANDS_HZ, CrowdPrior
+    except Exception:  # pragma: no cover - the crowd prior ships with the package
+        return None
+    prior = CrowdPrior.load()
+    octs = np.log2(BANDS_HZ) - np.log2(BANDS_HZ).mean()
+
+    def tilt(curve: np.ndarray) -> float:
+        return float(np.polyfit(octs, curve, 1)[0])
+
+    anchor_up, anchor_down = tilt(prior.eq("bright").values), -tilt(prior.eq("dark").values)
+    if prior.lookup(word, "eq") is not None:
+        m = prior.eq(word)
+    elif encode is not None:
+        vec = np.asarray(encode([prior.meta["embed_template"].format(word)]), dtype=np.float32)[0]
+        m = prior.borrow(vec, "eq", word)
+    else:
+        return None
+    t = tilt(m.values)
+    s = t / (anchor_up if t > 0 else anchor_down)
+    src = (f"crowd EQ curve for '{m.known_as}' ({m.count} contributors)" if m.known
+           else "crowd EQ borrowed from " + ", ".join(w for w, _ in m.neighbours[:3]))
+    return max(-1.0, min(1.0, s)), float(m.confidence), f"{src}: tilt {t:+.3f}/octave ({s:+.2f} x the crowd's 'bright')"
+
+
+class _Builder:
+    def __init__(self, prompt: str, render_seconds: float, start: dict[str, Any] | None):
+        self.prompt = prompt
+        self.render_seconds = render_seconds
+        self.base_seconds = render_seconds
+        self.start = start
+        self.targets: dict[str, Target] = {}
+        self.explicit: set[str] = set()
+        self.notes: list[str] = []
+        self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
+
+    def add(self, t: Target, explicit: bool = False) -> None:
+        if t.confidence < 0.5:
+            self.notes.append(f"left out {t.aspect} ({t.source}): confidence {t.confidence:.2f} under 0.5")
+            return
+        self.asked.add(t.descriptor)
+        key = t.descriptor
+        if key in self.explicit and not explicit:
+            return
+        old = self.targets.get(key)
+        if explicit or old is None:
+            if explicit:
+                self.explicit.add(key)
+            self.targets[key] = t
+            return
+        lo = max(x for x in (old.lo, t.lo, -math.inf) if x is not None)
+        hi = min(x for x in (old.hi, t.hi, math.inf) if x is not None)
+        if lo <= hi:
+            merged = old.model_copy(update={
+                "lo": None if lo == -math.inf else lo, "hi": None if hi == math.inf else hi,
+                "confidence": max(old.confidence, t.confidence), "source": f"{old.source}; {t.source}",
+                "set_by": {**old.set_by, **t.set_by}, "needs": old.needs or t.needs})
+            self.targets[key] = merged
+        else:
+            keep, drop = (old, t) if old.confidence >= t.confidence else (t, old)
+            self.targets[key] = keep
+            self.notes.append(f"conflict on {key}: kept '{keep.source}', dropped '{drop.source}'")
+
+    def need(self, n: L.Need, word: str, confidence: float | None = None) -> None:
+        conf = n.confidence if confidence is None else confidence
+        if n.side == "hold":
+            lo = round(0.8 * self.render_seconds, 3)
+            self.add(Target(aspect=n.aspect, descriptor="sounding_s", lo=lo, unit="s", tolerance=_tol("sounding_s"), confidence=conf,
+                            source=f"'{word}': sounds through the render (>= 80 % of {self.render_seconds:g} s)",
+                            set_by={"keyboard.duration": min(4.0, self.render_seconds)}))
+            return
+        if n.descriptor == "pitched":
+            self.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, unit="", tolerance=0.0, confidence=conf,
+                            source=f"'{word}': a note (pYIN finds a pitch)"))
+            return
+        if n.level is not None:
+            v = _level_value(n.descriptor, n.level)
+            evidence = f"{n.level:g}th percentile of the reference recordings"
+        else:
+            v = float(n.value)  # type: ignore[arg-type]
+            evidence = "stated rule (no reference data)"
+        unit = _unit(n.descriptor)
+        if n.side == "set":  # pitch register: set the note there; the target is the register's side of the 20th/80th
+            midi = round(hz_to_midi(v))
+            hz = midi_to_hz(midi)
+            if n.level <= 50:
+                lo, hi, edge = None, _level_value("f0_hz", 20), "at most the 20th percentile"
+            else:
+                lo, hi, edge = _level_value("f0_hz", 80), None, "at least the 80th percentile"
+            self.add(Target(aspect="pitch", descriptor="f0_hz", lo=lo, hi=hi, unit="Hz", tolerance=_tol("f0_hz"), confidence=conf,
+                            source=f"'{word}': register {edge}; note set to MIDI {midi} ({hz:.0f} Hz, the {n.level:g}th percentile of pitched reference sounds)",
+                            set_by={"keyboard.midi_f0": float(midi), "vco_1.tuning": 0.0, "vco_2.tuning": 0.0}))
+            return
+        lo, hi = (v, None) if n.side == "ge" else (None, v)
+        t = Target(aspect=n.aspect, descriptor=n.descriptor, lo=lo, hi=hi, unit=unit, tolerance=_tol(n.descriptor), confidence=conf,
+                   needs=n.needs, source=f"'{word}': {n.descriptor} {'>=' if n.side == 'ge' else '<='} {v:.4g} {unit} ({evidence})")
+        if n.descriptor == "sounding_s" and hi is not None:
+            t.set_by = {"keyboard.duration": max(0.01, round(0.6 * hi, 4))}
+        self.add(t)
+
+    def brief(self, relative: bool) -> Brief:
+        order = ["f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s", "sustain_level_db", "decay_db_per_s"]
+        ts = sorted(self.targets.values(), key=lambda t: (order.index(t.descriptor) if t.descriptor in order else len(order), t.descriptor))
+        seconds = self.render_seconds
+        for t in ts:
+            if t.descriptor == "sounding_s" and t.lo is not None and t.lo > 0.8 * seconds:
+                seconds = min(6.0, t.lo / 0.8 + 0.05)
+        from .program import program
+
+        brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes,
+                      render_seconds=None if seconds == self.base_seconds else round(seconds, 2))
+        brief.settings, brief.settings_why = program(brief, seconds)
+        return brief
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words; a hyphenated word stays whole only when the lexicon knows it ("hi-hat")."""
+    out: list[str] = []
+    for t in re.findall(r"[a-z]+(?:-[a-z]+)*", text):
+        out.extend([t] if "-" not in t or t in L.PHRASES else [p for p in t.split("-") if p])
+    return out
+
+
+def _phrases(text: str) -> list[tuple[int, str]]:
+    """(token position, phrase) of the lexicon's phrases, longest first, without overlaps; then the
+    unmatched tokens with negative positions (-1 - index)."""
+    toks = tokenize(text)
+    taken = [False] * len(toks)
+    found: list[tuple[int, str]] = []
+    for n in (3, 2, 1):
+        for i in range(len(toks) - n + 1):
+            if any(taken[i : i + n]):
+                continue
+            ph = " ".join(toks[i : i + n])
+            if ph in L.PHRASES or ph in COMPARATIVES or (n == 1 and ph in _AXIS_WORDS):
+                found.append((i, ph))
+                for j in range(i, i + n):
+                    taken[j] = True
+    rest = [(i, t) for i, t in enumerate(toks) if not taken[i]]
+    return sorted(found) + [(-1 - i, t) for i, t in rest]  # unmatched tokens carry a negative position
+
+
+_AXIS_WORDS = {a.high: a for a in AXES if a.high and " " not in a.high} | {a.low: a for a in AXES if a.low and " " not in a.low}
+_SKIP_AXES = {"width", "integrated_lufs", "reverb_time_s", "sharpness_acum"}
+
+
+def _negated(toks: list[str], i: int) -> bool:
+    return any(t in L.NEGATORS for t in toks[max(0, i - 2) : i])
+
+
+def parse_brief(
+    prompt: str,
+    *,
+    render_seconds: float = 2.0,
+    start: dict[str, Any] | None = None,
+    start_patch: dict[str, float] | None = None,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+) -> Brief:
+    """The brief for ``prompt``. ``start``: the start sound's flat descriptors (``Descriptors.flat``) and
+    ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
+    crowd words the crowd data does not hold (else such words are left out)."""
+    text = " ".join(prompt.lower().replace("’", "'").split())
+    b = _Builder(prompt, render_seconds, start)
+    consumed = text
+
+    # ---- explicit numbers
+    pitch_set = False
+    for m in INTERVAL_RE.finditer(text):
+        n = _count(m.group(1)) * INTERVALS[m.group(2)]
+        sign = +1 if m.group(3) in ("higher", "up", "above", "over") else -1
+        if m.group(4):
+            ref_note = 60.0 if m.group(4).startswith("middle") else _note_in(m.group(4))
+            if ref_note is not None:
+                midi = ref_note + sign * n
+                _set_pitch(b, midi, f"'{m.group(0)}'")
+                pitch_set = True
+                consumed = consumed.replace(m.group(0), " ")
+                continue
+        if start is not None:
+            _relative_pitch(b, start, start_patch, sign * n, f"'{m.group(0)}'")
+            pitch_set = True
+        else:
+            b.notes.append(f"'{m.group(0)}' is relative, but there is no start sound (start_from) to move from")
+        consumed = consumed.replace(m.group(0), " ")
+    for m in UP_DOWN_RE.finditer(consumed):
+        n = _count(m.group(2)) * INTERVALS[m.group(3)]
+        if start is not None:
+            _relative_pitch(b, start, start_patch, (+1 if m.group(1) == "up" else -1) * n, f"'{m.group(0)}'")
+            pitch_set = True
+        consumed = consumed.replace(m.group(0), " ")
+    if "middle c" in consumed and not pitch_set:
+        _set_pitch(b, 60.0, "'middle C'")
+        pitch_set = True
+        consumed = consumed.replace("middle c", " ")
+    for m in NOTE_RE.finditer(prompt):
+        if pitch_set:
+            break
+        midi = note_to_midi(m.group(1), m.group(2), m.group(3))
+        if 0 <= midi <= 127:
+            _set_pitch(b, midi, f"'{m.group(0)}'")
+            pitch_set = True
+            consumed = re.sub(re.escape(m.group(0).lower()), " ", consumed, count=1)
+    for m in HZ_RE.finditer(consumed):
+        hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
+        if hz < 25.0:
+            key = "vibrato_rate_hz" if "vibrato" in consumed else "am_rate_hz"
+            b.add(Target(aspect="modulation rate", descriptor=key, lo=hz, hi=hz, unit="Hz", tolerance=1.15, confidence=1.0,
+                         needs=key, source=f"'{m.group(0)}' (explicit; +-15 %)"), explicit=True)
+        elif not pitch_set:
+            _set_pitch(b, hz_to_midi(hz), f"'{m.group(0)}'")
+            pitch_set = True
+        consumed = consumed.replace(m.group(0), " ")
+    for m in DUR_RE.finditer(consumed):
+        secs = _count(m.group(1), allow_fraction=True) * (0.001 if m.group(2).startswith("m") else 1.0)
+        if not 0.005 <= secs <= 6.0:
+            continue
+        if any(w in consumed for w in ATTACK_CONTEXT):
+            b.add(Target(aspect="attack", descriptor="attack_s", lo=secs, hi=secs, unit="s", tolerance=1.3, confidence=1.0,
+                         source=f"'{m.group(0)}' (explicit attack; +-30 %)"), explicit=True)
+        else:
+            b.add(Target(aspect="length", descriptor="sounding_s", lo=secs, hi=secs, unit="s", tolerance=1.2, confidence=1.0,
+                         source=f"'{m.group(0)}' (explicit length; +-20 %)", set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * secs)), 4)}),
+                  explicit=True)
+            if secs > 0.8 * render_seconds:
+                b.render_seconds = max(render_seconds, min(6.0, secs * 1.2 + 0.3))
+        consumed = consumed.replace(m.group(0), " ")
+    consumed = consumed.replace("half-second", " ").replace("half a second", " ")
+
+    # ---- words
+    toks = tokenize(consumed)
+    items = _phrases(consumed)
+    matched_tokens = set()
+    for pos, ph in items:
+        if pos < 0:
+            continue
+        matched_tokens.update(range(pos, pos + len(ph.split())))
+        neg = _negated(toks, pos)
+        if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
+            needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
+            if neg and ph not in L.NEGATED:
+                b.notes.append(f"'not {ph}': a negated word is left out")
+                continue
+            for n in needs:
+                if n.aspect == "pitch" and pitch_set:
+                    continue  # an explicit note wins over a register word
+                b.need(n, ("no " if neg else "") + ph)
+            if ph in L.MODULATION_WORDS and not neg:
+                _rate_words(b, toks, pos, ph)
+        elif ph in COMPARATIVES:
+            key, sign = COMPARATIVES[ph]
+            if start is not None:
+                _relative(b, start, start_patch, key, -sign if neg else sign, ph)
+            else:
+                _comparative_as_word(b, key, -sign if neg else sign, ph, pitch_set)
+        elif ph in _AXIS_WORDS:
+            axis = _AXIS_WORDS[ph]
+            if axis.key in _SKIP_AXES:
+                b.notes.append(f"'{ph}' ({axis.label}) is not something the Voice synth shapes (mono, peak-normalised, no reverb); left out")
+                continue
+            high = axis.high == ph
+            if neg:
+                high = not high
+            level = 80.0 if high else 20.0
+            if axis.key == "f0_hz":
+                continue
+            v = _level_value(axis.key, level)
+            b.add(Target(aspect=_aspect(axis.key), descriptor=axis.key, lo=v if high else None, hi=None if high else v, unit=axis.unit,
+                         tolerance=_tol(axis.key), confidence=0.9,
+                         source=f"'{('not ' if neg else '') + ph}': {axis.label} {'>=' if high else '<='} {v:.4g} {axis.unit} (library.descriptors word, {level:g}th percentile of the reference recordings)"))
+    # ---- brightness-like words through the crowd's EQ curves
+    from lstmabar.models.fx.crowd.words import lemma
+
+    for pos, w in items:
+        if pos >= 0 or w in L.NEUTRAL:
+            continue
+        base = lemma(w, L.BRIGHTNESS_WORDS)
+        if base not in L.BRIGHTNESS_WORDS:
+            continue
+        cb = crowd_brightness(base, encode)
+        if cb is None:
+            b.notes.append(f"'{w}': no crowd EQ data for it here (the sentence encoder was not available); left out")
+            continue
+        s, conf, ev = cb
+        i = -1 - pos
+        if _negated(toks, i):
+            s = -0.5 * s
+        if start is not None:
+            if abs(s) >= 1 / 3:
+                _relative(b, start, start_patch, "centroid_hz", 1 if s > 0 else -1, w, confidence=conf)
+            continue
+        if abs(s) < 1 / 3:
+            b.notes.append(f"'{w}': the crowd's EQ for it has little tilt ({ev}); no brightness target")
+            continue
+        level = 50.0 + 30.0 * s
+        v = _level_value("centroid_hz", level)
+        b.add(Target(aspect="brightness", descriptor="centroid_hz", lo=v if s > 0 else None, hi=None if s > 0 else v, unit="Hz",
+                     tolerance=_tol("centroid_hz"), confidence=round(conf * min(1.0, abs(s) * 1.5), 3),
+                     source=f"'{w}': centroid {'>=' if s > 0 else '<='} {v:.0f} Hz, the {level:.0f}th percentile of the reference recordings ({ev})"))
+    if start is not None:
+        _keep(b, start, start_patch)
+    return b.brief(relative=start is not None)
+
+
+def _aspect(key: str) -> str:
+    return {"centroid_hz": "brightness", "flatness": "noisiness", "attack_s": "attack", "sounding_s": "length", "am_depth_db": "amplitude movement",
+            "vibrato_depth_cents": "vibrato", "f0_hz": "pitch", "transient_db": "loudness character"}.get(key, "spectrum band")
+
+
+def _count(word: str, allow_fraction: bool = False) -> float:
+    if word in NUMBER_WORDS:
+        return NUMBER_WORDS[word]
+    return float(word)
+
+
+def _note_in(s: str) -> float | None:
+    m = NOTE_RE.search(s)
+    return note_to_midi(m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def _set_pitch(b: _Builder, midi: float, word: str) -> None:
+    midi = min(127.0, max(0.0, midi))
+    hz = midi_to_hz(midi)
+    b.add(Target(aspect="pitch", descriptor="f0_hz", lo=round(hz, 3), hi=round(hz, 3), unit="Hz", tolerance=2 ** (0.5 / 12), confidence=1.0,
+                 source=f"{word} (explicit: {hz:.1f} Hz, MIDI {midi:.2f}; +-half a semitone)",
+                 set_by={"keyboard.midi_f0": round(midi, 4), "vco_1.tuning": 0.0, "vco_2.tuning": 0.0}), explicit=True)
+    b.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, tolerance=0.0, confidence=1.0, source=f"{word}: a note (pYIN finds a pitch)"))
+    if hz > 4186.0 or hz < 32.7:
+        b.notes.append(f"{word}: {hz:.0f} Hz is outside the pitch tracker's range (C1-C8, 32.7-4186 Hz); the note is set but cannot be confirmed")
+
+
+def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
+    for j in range(max(0, pos - 2), min(len(toks), pos + 3)):
+        n = L.RATE_WORDS.get(toks[j])
+        if n is None:
+            continue
+        key = "vibrato_rate_hz" if ph == "vibrato" else "am_rate_hz"
+        lo, hi = (n.value, None) if n.side == "ge" else (None, n.value)
+        b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=0.8, needs=key,
+                     source=f"'{toks[j]} {ph}': rate {'>=' if n.side == 'ge' else '<='} {n.value:g} Hz (stated rule)"))
+        return
+
+
+def _comparative_as_word(b: _Builder, key: str, sign: int, word: str, pitch_set: bool) -> None:
+    """A comparative without a start sound ("a darker pad"): the plain word's target at a milder level."""
+    if key == "f0_hz":
+        if not pitch_set:
+            b.need(L.HIGH if sign > 0 else L.LOW, word, confidence=0.6)
+        return
+    if key in ("sounding_s",):
+        b.need(L.HOLD if sign > 0 else L.SHORT, word, confidence=0.6)
+        return
+    level = 70.0 if sign > 0 else 30.0
+    try:
+        v = _level_value(key, level)
+    except KeyError:
+        return
+    b.add(Target(aspect=_aspect(key), descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit=_unit(key),
+                 tolerance=_tol(key), confidence=0.6, source=f"'{word}' with no start sound: {key} {'>=' if sign > 0 else '<='} {v:.4g} ({level:g}th percentile)"))
+
+
+def _start_value(start: dict[str, Any], key: str) -> float | None:
+    v = start.get(key)
+    if v is None or isinstance(v, (str, bool)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _relative_pitch(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, semis: float, word: str) -> None:
+    if patch is None or "keyboard.midi_f0" not in patch:
+        b.notes.append(f"{word}: the start sound has no synth patch to move the note of")
+        return
+    new = float(patch["keyboard.midi_f0"]) + semis
+    if not 0.0 <= new <= 127.0:
+        b.notes.append(f"{word}: the note would leave the synth's range (MIDI 0-127); clamped")
+        new = min(127.0, max(0.0, new))
+    set_by = {"keyboard.midi_f0": round(new, 4)}
+    for k in ("vco_1.tuning", "vco_2.tuning"):
+        if k in patch:
+            set_by[k] = float(patch[k])
+    f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
+    if f0 is None:
+        b.add(Target(aspect="pitch", descriptor="keyboard.midi_f0", lo=new, hi=new, unit="midi", confidence=1.0,
+                     source=f"{word}: the start sound has no clear pitch; its note is moved {semis:+g} semitones", set_by=set_by), explicit=True)
+        return
+    hz = f0 * 2 ** (semis / 12)
+    b.add(Target(aspect="pitch", descriptor="f0_hz", lo=round(hz, 3), hi=round(hz, 3), unit="Hz", tolerance=2 ** (0.5 / 12), confidence=1.0,
+                 relative_to=f0, source=f"{word}: {semis:+g} semitones from the start's {f0:.1f} Hz (note set to MIDI {new:.2f})", set_by=set_by),
+          explicit=True)
+
+
+def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, key: str, sign: int, word: str, confidence: float = 1.0) -> None:
+    if key == "f0_hz":
+        _relative_pitch(b, start, patch, sign * DEFAULT_INTERVAL, f"'{word}'")
+        return
+    s = _start_value(start, key)
+    if s is None:
+        b.notes.append(f"'{word}': the start sound has no measured {key}; left out")
+        return
+    step = STEP.get(key, 1.0)
+    if key == "sounding_s":
+        v = s * (LENGTH_FACTOR if sign > 0 else 1 / LENGTH_FACTOR)
+        set_by = {}
+        if patch and "keyboard.duration" in patch:
+            set_by = {"keyboard.duration": round(min(4.0, max(0.01, float(patch["keyboard.duration"]) * (LENGTH_FACTOR if sign > 0 else 1 / LENGTH_FACTOR))), 4)}
+        t = Target(aspect="length", descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit="s", tolerance=_tol(key),
+                   confidence=confidence, relative_to=s, set_by=set_by, source=f"'{word}': {'x' if sign > 0 else '/'}{LENGTH_FACTOR:g} the start's {s:.3g} s")
+        if sign > 0 and v > 0.8 * b.render_seconds:
+            b.render_seconds = min(6.0, v / 0.8 + 0.05)
+        b.add(t, explicit=True)
+        return
+    if key in ("attack_s", "flatness", "centroid_hz"):
+        floor = {"attack_s": 0.005, "flatness": 1e-4, "centroid_hz": 50.0}[key]
+        base = max(s, floor)
+        v = base * step ** (RELATIVE_STEPS * sign)
+        if key == "attack_s" and sign > 0:
+            v = max(v, s + 0.03)  # a slower attack people hear: at least 30 ms more
+    else:
+        v = s + sign * RELATIVE_STEPS * step
+    t = Target(aspect=_aspect(key), descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit=_unit(key), tolerance=1.0 if key in ("attack_s", "flatness", "centroid_hz") else 0.0,
+               confidence=confidence, relative_to=s, source=f"'{word}': {key} {'>=' if sign > 0 else '<='} {v:.4g} ({RELATIVE_STEPS} noticeable steps from the start's {s:.4g})")
+    b.add(t, explicit=True)
+
+
+def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) -> None:
+    """Keep targets for what the prompt did not ask to change."""
+    asked = b.asked
+    pitch_asked = bool(asked & {"f0_hz", "keyboard.midi_f0", "pitch_trend_semitones_per_s", "pitch_range_semitones"})
+    if not pitch_asked and patch:
+        set_by = {k: float(patch[k]) for k in ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning") if k in patch}
+        f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
+        if f0 is not None:
+            b.add(Target(aspect="pitch", descriptor="f0_hz", lo=round(f0, 3), hi=round(f0, 3), unit="Hz", tolerance=KEEP["f0_hz"], confidence=1.0,
+                         relative_to=f0, kept=True, set_by=set_by, source=f"kept: the start's {f0:.1f} Hz within half a semitone (note held)"))
+        elif set_by:
+            b.add(Target(aspect="pitch", descriptor="keyboard.midi_f0", lo=set_by["keyboard.midi_f0"], hi=set_by["keyboard.midi_f0"], unit="midi",
+                         kept=True, set_by=set_by, source="kept: the start's note (held)"))
+    keeps = [("sounding_s", "length", "within 20 %"), ("attack_s", "attack", "within a factor 1.5 or 10 ms")]
+    if not pitch_asked:
+        keeps.insert(0, ("centroid_hz", "brightness", "within 20 %"))
+    for key, aspect, words in keeps:
+        if key in asked:
+            continue
+        s = _start_value(start, key)
+        if s is None:
+            continue
+        r = KEEP[key]
+        lo, hi = s / r, s * r
+        if key == "attack_s":
+            lo, hi = max(0.0, min(lo, s - ATTACK_KEEP_S)), max(hi, s + ATTACK_KEEP_S)
+        set_by = {}
+        if key == "sounding_s" and patch and "keyboard.duration" in patch:
+            set_by = {"keyboard.duration": float(patch["keyboard.duration"])}
+        b.add(Target(aspect=aspect, descriptor=key, lo=lo, hi=hi, unit=_unit(key), tolerance=1.0, confidence=1.0, relative_to=s, kept=True,
+                     set_by=set_by, source=f"kept: the start's {s:.4g} {_unit(key)} {words}"))

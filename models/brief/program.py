@@ -1,0 +1,193 @@
+"""Synth settings that meet a brief's targets directly, so the search does not have to find them.
+
+The Voice's level comes from four sources through the modulation matrix: envelopes ``adsr_1`` and
+``adsr_2`` and the two LFOs (each scaled by its own depth envelope). Giving every source that reaches
+the amplitude the same attack sets the sound's attack whatever the routing; likewise sustain, decay
+and release. Pitch movement gets a source of its own (``adsr_2`` for a rise or a fall, ``lfo_2`` for a
+sweep or vibrato) routed only to the oscillators' pitch; level movement gets ``lfo_1`` routed only to
+the amplitudes. A noise target switches the noise source on (its level curve puts nearly all of a
+random search's draws at silence), a tonal one off.
+
+Everything else stays free for the embedder. The settings come with a reason each, for the report.
+In a refinement only what the prompt asks is set (a rise, a slower attack, vibrato); the side rules
+that serve a fresh sound (no pitch modulation under a set note or a dark ceiling, the square-saw
+oscillator off for a dark one) are left out, so the start sound's character stays.
+The relations used (a linear attack of A seconds measures 0.8 A from 10 % to 90 %; a 0..1 LFO times a
+depth of D semitones swings the pitch over D) are properties of the synth, not tuned numbers; the
+margins (x1.6, x1.3 ...) keep the measured value inside the target's range.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .targets import Brief, Target
+
+AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
+PITCH_TARGETS = ("vco_1_pitch", "vco_2_pitch")
+SOURCES = ("adsr_1", "adsr_2", "lfo_1", "lfo_2")
+ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
+# The square-saw oscillator's partials reach the top of the band: even 20 dB under the sine, at MIDI 33,
+# it puts the spectral centroid near 1.0-1.1 kHz (measured with describe_batch; 2.9 kHz at full level).
+# A brightness ceiling under this needs the sine oscillator alone.
+SQUARE_SAW_FLOOR_HZ = 1100.0
+VIBRATO_HZ = 5.5
+WOBBLE_HZ = {None: 4.0, "slow": 2.0, "fast": 7.0}
+
+
+def _route(out: dict[str, float], src: str, to: tuple[str, ...], weight: float, off: tuple[str, ...] = ()) -> None:
+    for d in to:
+        out[f"mod_matrix.{src}->{d}"] = weight
+    for d in off:
+        out[f"mod_matrix.{src}->{d}"] = 0.0
+
+
+def _lfo(out: dict[str, float], name: str, hz: float) -> None:
+    out[f"{name}.frequency"] = min(20.0, hz)
+    out[f"{name}.mod_depth"] = 0.0  # no rate modulation
+    out[f"{name}.sin"] = 1.0
+    for sh in ("tri", "saw", "rsaw", "sqr"):
+        out[f"{name}.{sh}"] = 0.0
+    env = f"{name}_amp_adsr"
+    out[f"{env}.attack"] = 0.0
+    out[f"{env}.sustain"] = 1.0
+    out[f"{env}.release"] = 5.0
+
+
+def program(brief: Brief, render_seconds: float) -> tuple[dict[str, float], dict[str, str]]:
+    """(physical settings, reason per setting) for the brief's targets."""
+    t: dict[str, Target] = {x.descriptor: x for x in brief.targets if not x.kept}
+    out: dict[str, float] = {}
+    why: dict[str, str] = {}
+    amp_sources = list(SOURCES)
+
+    def note(keys, reason):
+        for k in keys:
+            why[k] = reason
+
+    # ---- pitch movement: a source of its own, routed to pitch only
+    trend, rng, vib = t.get("pitch_trend_semitones_per_s"), t.get("pitch_range_semitones"), t.get("vibrato_depth_cents")
+    span = min(2.0, 0.9 * render_seconds)
+    length = t.get("sounding_s")
+    if length is not None and length.hi is not None:
+        span = min(span, max(0.05, length.hi))
+    if trend is not None and (trend.lo is not None and trend.lo > 0 or trend.hi is not None and trend.hi < 0):
+        rising = trend.lo is not None and trend.lo > 0
+        rate = trend.lo if rising else -trend.hi  # semitones per second asked
+        depth = min(96.0, 1.5 * rate * span)
+        before = set(out)
+        _route(out, "adsr_2", PITCH_TARGETS, 1.0, AMP_TARGETS)
+        # the envelope rises over the span in both cases: up from the note, or down from it (so a set
+        # register note is where a fall starts, not where it lands)
+        sign = 1.0 if rising else -1.0
+        out.update({"adsr_2.attack": span, "adsr_2.sustain": 1.0, "adsr_2.alpha": 1.0, "adsr_2.release": 5.0,
+                    "vco_1.mod_depth": sign * depth, "vco_2.mod_depth": sign * depth})
+        for s in ("adsr_1", "lfo_1", "lfo_2"):
+            _route(out, s, (), 0.0, PITCH_TARGETS)
+        note(set(out) - before, f"{'rising' if rising else 'falling'} pitch: envelope 2 bends both oscillators {'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s")
+        amp_sources.remove("adsr_2")
+    elif (rng is not None and rng.lo is not None) or (vib is not None and vib.lo is not None):
+        before = set(out)
+        if vib is not None and vib.lo is not None:
+            rate_t = t.get("vibrato_rate_hz")
+            hz = rate_t.lo if rate_t is not None and rate_t.lo is not None and rate_t.lo == rate_t.hi else VIBRATO_HZ
+            depth = 2.5 * vib.lo / 100.0  # a 0..1 sine times D semitones swings +-D/2
+            what = f"vibrato: LFO 2 at {hz:g} Hz bends the pitch +-{depth * 50:.0f} cents"
+        else:
+            hz = max(0.5, 1.0 / span)
+            depth = min(96.0, 1.3 * rng.lo)
+            what = f"pitch sweep: LFO 2 at {hz:.2g} Hz swings both oscillators over {depth:.1f} semitones"
+        _route(out, "lfo_2", PITCH_TARGETS, 1.0, AMP_TARGETS)
+        _lfo(out, "lfo_2", hz)
+        out.update({"vco_1.mod_depth": depth, "vco_2.mod_depth": depth})
+        for s in ("adsr_1", "adsr_2", "lfo_1"):
+            _route(out, s, (), 0.0, PITCH_TARGETS)
+        note(set(out) - before, what)
+        amp_sources.remove("lfo_2")
+    elif (rng is not None and rng.hi is not None) or (not brief.relative and ("f0_hz" in t or ("centroid_hz" in t and t["centroid_hz"].hi is not None))):
+        # asked to be steady, or a set note or a brightness ceiling that a pitch swung by up to 96
+        # semitones would break: nothing modulates the oscillators' pitch
+        before = set(out)
+        for s in SOURCES:
+            _route(out, s, (), 0.0, PITCH_TARGETS)
+        reason = "steady pitch" if rng is not None else ("the note is set" if "f0_hz" in t else "a brightness ceiling")
+        note(set(out) - before, f"{reason}: nothing modulates the oscillators' pitch")
+
+    # ---- level movement: LFO 1 on the amplitudes over a steady floor from envelope 1
+    am = t.get("am_depth_db")
+    if am is not None and am.lo is not None:
+        rate_t = t.get("am_rate_hz")
+        if rate_t is not None and rate_t.lo is not None and rate_t.hi is not None:
+            hz = math.sqrt(rate_t.lo * rate_t.hi)
+        elif rate_t is not None and rate_t.hi is not None:
+            hz = min(WOBBLE_HZ["slow"], 0.7 * rate_t.hi)
+        elif rate_t is not None and rate_t.lo is not None:
+            hz = max(WOBBLE_HZ["fast"], 1.2 * rate_t.lo)
+        else:
+            hz = WOBBLE_HZ[None]
+        floor = 1.0 / (10 ** (1.3 * am.lo / 20) - 1.0)  # max/min = (floor + 1) / floor
+        before = set(out)
+        _route(out, "lfo_1", AMP_TARGETS, 1.0, PITCH_TARGETS)
+        _lfo(out, "lfo_1", hz)
+        _route(out, "adsr_1", AMP_TARGETS, min(1.0, floor))
+        for s in ("adsr_2", "lfo_2"):
+            _route(out, s, (), 0.0, AMP_TARGETS)
+        note(set(out) - before, f"level movement: LFO 1 at {hz:.2g} Hz on the amplitudes over envelope 1 at {min(1.0, floor):.2f} (about {1.3 * am.lo:.0f} dB peak to peak)")
+        amp_sources = ["adsr_1", "lfo_1"]
+
+    envs = [ENV_OF[s] for s in amp_sources]
+    # ---- attack: every source that reaches the amplitude rises alike
+    att = t.get("attack_s")
+    if att is not None:
+        before = set(out)
+        if att.lo is not None and att.hi is not None:
+            a, alpha = min(2.0, att.lo / 0.8), 1.0
+        elif att.lo is not None:
+            a, alpha = min(2.0, 1.6 * att.lo / 0.8), 1.0
+        else:
+            a, alpha = 0.0, None
+        for e in envs:
+            out[f"{e}.attack"] = a
+            if alpha is not None:
+                out[f"{e}.alpha"] = alpha
+        note(set(out) - before, f"attack: the level's sources ({', '.join(envs)}) rise over {a:.3g} s" + (" linearly (10-90 % = 0.8 x)" if alpha else ""))
+    # ---- sustain or decay
+    sus, dec = t.get("sustain_level_db"), t.get("decay_db_per_s")
+    if dec is not None and dec.hi is not None and dec.hi < 0:
+        d = min(2.0, max(0.05, 20.0 / -dec.hi))
+        before = set(out)
+        for e in envs:
+            out.update({f"{e}.sustain": 0.0, f"{e}.decay": d, f"{e}.release": min(5.0, d)})
+        note(set(out) - before, f"decay: the level's sources fall to silence over {d:.2g} s (sustain 0)")
+    elif sus is not None and sus.lo is not None:
+        before = set(out)
+        for e in envs:
+            out[f"{e}.sustain"] = 1.0
+        note(set(out) - before, "sustained: the level's sources hold at full level while the key is down")
+    # ---- a short sound ends soon after its key
+    if length is not None and length.hi is not None:
+        r = max(0.0, 0.25 * length.hi)
+        before = set(out)
+        for e in envs:
+            if f"{e}.release" not in out or out[f"{e}.release"] > r:
+                out[f"{e}.release"] = r
+        note(set(out) - before, f"short: the level's sources release within {r:.2g} s of the key")
+    # ---- a dark ceiling the square-saw oscillator cannot go under
+    bright = t.get("centroid_hz")
+    if bright is not None and bright.hi is not None and bright.hi < SQUARE_SAW_FLOOR_HZ and not brief.relative:
+        out["mixer.vco_2"] = 0.0
+        why["mixer.vco_2"] = (f"a centroid under {bright.hi:.0f} Hz: the square-saw oscillator off (its partials keep the centroid above "
+                              f"~{SQUARE_SAW_FLOOR_HZ:.0f} Hz even 20 dB down; the Voice has no filter)")
+    # ---- noise on or off
+    flat = t.get("flatness")
+    pitched = t.get("pitched")
+    if flat is not None and flat.lo is not None:
+        out["mixer.noise"] = 1.0
+        why["mixer.noise"] = "noise: the noise source at full level"
+        if flat.lo >= 0.09:
+            out["mixer.vco_1"] = out["mixer.vco_2"] = 0.0
+            why["mixer.vco_1"] = why["mixer.vco_2"] = "a noise sound: the oscillators off"
+    elif (flat is not None and flat.hi is not None) or pitched is not None:
+        out["mixer.noise"] = 0.0
+        why["mixer.noise"] = "tonal: the noise source off"
+    return out, why

@@ -1,0 +1,223 @@
+"""The search's fitness with a sound brief: embedder similarity minus a penalty per unmet target.
+
+In the loop every candidate is measured with ``library.descriptors``' batched code (the spectrum
+and envelope parts of ``describe_batch``; the brief decides which are needed, the rest of
+``describe_batch``, LUFS and reverberance, is skipped for speed). Pitch is not in the batched
+measures (pYIN is per sound and slow): the loop reads it from the synth's own control signals, the
+pitch each oscillator is told to play, weighted by which oscillator is loudest, with the same
+vibrato definition as ``library.descriptors.pitch``. The final report measures the returned sounds
+with the full ``describe`` (pYIN), so the judge is not exactly what the search saw.
+
+penalty = sum over targets of weight * confidence * (UNMET + SLOPE * log(1 + steps)), where steps is
+the distance outside the target's range, tightened by ``margin`` noticeable steps, in noticeable
+steps of the descriptor (``models.brief.targets``): a fixed cost for missing a target and a slope
+that keeps pointing the way however far off a candidate is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmabar.library.descriptors import envelope as _envelope
+from lstmabar.library.descriptors import spectrum as _spectrum
+from lstmabar.library.descriptors.pitch import _vibrato  # the descriptor module's own vibrato definition
+from lstmabar.models.brief.targets import RATIO, STEP, UNDEFINED_STEPS, Brief, Target, distance
+
+UNMET = 0.3  # fitness lost for each unmet target (the embedder's cosine spans ~0.2 over a search): demands first
+SLOPE = 0.1  # times log(1 + noticeable steps outside)
+MARGIN = 1.0  # the search aims this many noticeable steps inside each range
+SPECTRUM_KEYS = {"centroid_hz", "rolloff85_hz", "bandwidth_hz", "flatness", "slope_db_per_octave", "low_end_db"}
+ENVELOPE_KEYS = set(_envelope.EnvelopeDescriptors.model_fields)
+PITCH_KEYS = {"f0_hz", "pitched", "pitch_range_semitones", "pitch_trend_semitones_per_s", "vibrato_rate_hz", "vibrato_depth_cents", "keyboard.midi_f0"}
+PITCH_FPS = 32.0  # the control-rate pitch track is read at about pYIN's frame rate (32 ms hops)
+PITCHED_FLATNESS = 0.02  # loop proxy for "pYIN finds a note": a tonal spectrum ...
+PITCHED_SHARE = 0.6  # ... and an oscillator louder than the noise in most sounding frames
+
+
+def tightened(t: Target, margin: float = MARGIN) -> Target:
+    """The target's range moved ``margin`` noticeable steps inwards (at most a quarter of a closed range's width)."""
+    if margin <= 0 or t.descriptor not in STEP:
+        return t
+    lo, hi = t.lo, t.hi
+    step = STEP[t.descriptor]
+    if t.descriptor in RATIO:
+        width = math.log(hi / lo) if lo and hi and lo > 0 else math.inf
+        m = min(margin * math.log(step), 0.25 * width)
+        lo = lo * math.exp(m) if lo is not None and lo > 0 else lo
+        hi = hi * math.exp(-m) if hi is not None else hi
+    else:
+        width = (hi - lo) if lo is not None and hi is not None else math.inf
+        m = min(margin * step, 0.25 * width)
+        lo = lo + m if lo is not None else lo
+        hi = hi - m if hi is not None else hi
+    return t.model_copy(update={"lo": lo, "hi": hi})
+
+
+def pitch_batch(voice, params: torch.Tensor, sounding_db: float = -20.0) -> dict[str, np.ndarray]:
+    """(B, 78) patches -> the pitch each plays, from the synth's control signals: median f0 (Hz), range
+    and trend (semitones, semitones/s), vibrato rate/depth, share of sounding frames where an
+    oscillator is louder than the noise; NaN where nothing sounds."""
+    from lstmabar.models.synth.params import PARAM_INDEX
+
+    with torch.no_grad():
+        cs = voice.control_signals(params.float())
+    P = cs["physical"]
+    a1 = (cs["mod.vco_1_amp"].abs() * P[:, PARAM_INDEX["mixer.vco_1"], None]).numpy()
+    a2 = (cs["mod.vco_2_amp"].abs() * P[:, PARAM_INDEX["mixer.vco_2"], None]).numpy()
+    an = (cs["mod.noise_amp"].abs() * P[:, PARAM_INDEX["mixer.noise"], None]).numpy()
+    m1, m2 = cs["vco_1.midi"].numpy(), cs["vco_2.midi"].numpy()
+    hop = max(1, int(round(voice.control_rate / PITCH_FPS)))
+    n = int(round(voice.seconds * voice.control_rate))
+    sl = slice(0, n, hop)
+    a1, a2, an, m1, m2 = (x[:, sl] for x in (a1, a2, an, m1, m2))
+    dt = hop / voice.control_rate
+    tone = np.maximum(a1, a2)
+    total = tone + an
+    midi = np.where(a1 >= a2, m1, m2)
+    B = params.shape[0]
+    out = {k: np.full(B, np.nan) for k in ("f0_hz", "pitch_range_semitones", "pitch_trend_semitones_per_s", "vibrato_rate_hz", "vibrato_depth_cents", "tonal_share")}
+    times = np.arange(tone.shape[1]) * dt
+    for b in range(B):
+        top = float(total[b].max())
+        if top <= 0:
+            continue
+        sounding = total[b] >= top * 10 ** (sounding_db / 20)
+        voiced = sounding & (tone[b] >= an[b]) & (midi[b] >= 24.0) & (midi[b] <= 108.0)
+        out["tonal_share"][b] = voiced.sum() / max(int(sounding.sum()), 1)
+        if voiced.sum() < 2:
+            continue
+        mv = midi[b][voiced]
+        med = float(np.median(mv))
+        out["f0_hz"][b] = 440.0 * 2 ** ((med - 69.0) / 12.0)
+        out["pitch_range_semitones"][b] = float(np.percentile(mv, 90) - np.percentile(mv, 10))
+        tv = times[voiced]
+        out["pitch_trend_semitones_per_s"][b] = float(np.polyfit(tv, mv, 1)[0]) if np.ptp(tv) > 0 else 0.0
+        hz = np.where(voiced, 440.0 * 2 ** ((midi[b] - 69.0) / 12.0), np.nan)
+        rate, depth, share = _vibrato(times, hz)
+        if np.isfinite(depth):
+            out["vibrato_depth_cents"][b] = depth
+            out["vibrato_rate_hz"][b] = rate if depth >= 5.0 and share >= 0.5 else np.nan
+    return out
+
+
+def needed_groups(brief: Brief) -> set[str]:
+    groups: set[str] = set()
+    for t in brief.targets:
+        for key in (t.descriptor, t.needs):
+            if key is None:
+                continue
+            if key in PITCH_KEYS:
+                groups.add("pitch")
+                if key == "pitched":
+                    groups.add("spectrum")
+            elif key in ENVELOPE_KEYS:
+                groups.add("envelope")
+            elif key in SPECTRUM_KEYS or key.startswith("band_"):
+                groups.add("spectrum")
+    return groups
+
+
+def measure_batch(audio: np.ndarray, sample_rate: int, params: torch.Tensor | None, voice, groups: set[str]) -> dict[str, np.ndarray]:
+    """The loop's measures of a batch of (peak-normalised, mono) renders: only the groups asked for."""
+    out: dict[str, np.ndarray] = {}
+    x = np.asarray(audio, dtype=np.float32)
+    silent = np.abs(x).max(axis=1) < 1e-5
+    if "spectrum" in groups:
+        spec = _spectrum.spectrum_batch(x, sample_rate)
+        for k, v in spec.items():
+            if k == "audealize":
+                continue
+            out[f"band_{k.split('.', 1)[1]}_db" if k.startswith("bands.") else k] = v
+    if "envelope" in groups:
+        out.update(_envelope.envelope_batch(x, sample_rate))
+    if "pitch" in groups and params is not None and voice is not None:
+        out.update(pitch_batch(voice, params))
+        from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+        i = PARAM_INDEX["keyboard.midi_f0"]
+        out["keyboard.midi_f0"] = VOICE_PARAMS[i].to_physical(params[:, i].double()).numpy()
+    return {k: np.where(silent, np.nan, np.asarray(v, dtype=np.float64)) for k, v in out.items()}
+
+
+def target_steps(t: Target, m: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Distance of each candidate outside ``t`` (in noticeable steps; UNDEFINED_STEPS where undefined)."""
+    if t.descriptor == "pitched":
+        flat = m.get("flatness", np.full(n, np.nan))
+        share = m.get("tonal_share", np.full(n, np.nan))
+        s_flat = np.maximum(0.0, np.log(np.maximum(flat, 1e-9) / PITCHED_FLATNESS) / math.log(STEP["flatness"]))
+        s_share = np.maximum(0.0, (PITCHED_SHARE - share) / 0.1)
+        s = s_flat + s_share
+        return np.where(np.isfinite(s), s, UNDEFINED_STEPS)
+    v = m.get(t.descriptor)
+    if v is None:
+        return np.zeros(n)  # not measured in the loop (e.g. a group the brief did not need)
+    steps = np.array([distance(t, float(x)) if np.isfinite(x) else math.inf for x in v])
+    if t.needs is not None:
+        need = m.get(t.needs)
+        if need is not None:
+            undefined = ~np.isfinite(need)
+            # graded: a missing periodic modulation still counts its depth's distance, plus a step for not being periodic
+            steps = np.where(undefined, np.where(np.isfinite(steps), steps + 2.0, UNDEFINED_STEPS), steps)
+    return np.where(np.isfinite(steps), steps, UNDEFINED_STEPS)
+
+
+def penalty(brief: Brief, m: dict[str, np.ndarray], n: int, *, weight: float = 1.0, margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """(penalty (B,), unmet count (B,)) for a batch of measures."""
+    total = np.zeros(n)
+    unmet = np.zeros(n)
+    for t in brief.targets:
+        steps = target_steps(tightened(t, margin), m, n)
+        miss = steps > 1e-9
+        unmet += miss
+        total += weight * t.confidence * (UNMET * miss + SLOPE * np.log1p(steps))
+    return total, unmet
+
+
+class BriefObjective:
+    """Wraps a search objective (``TextAudioObjective``, possibly inside ``GuidedObjective``): fitness =
+    its fitness - penalty(brief). The wrapped objective's last renders (``last_audio``) are measured."""
+
+    def __init__(self, objective: Any, text_objective: Any, brief: Brief, voice, *, weight: float = 1.0, margin: float = MARGIN) -> None:
+        self.objective = objective
+        self.text_objective = text_objective
+        self.brief = brief
+        self.voice = voice
+        self.weight = float(weight)
+        self.margin = float(margin)
+        self.groups = needed_groups(brief)
+        self.measure_seconds = 0.0
+        self.last_penalty: np.ndarray | None = None
+        self.last_unmet: np.ndarray | None = None
+        self.last_measures: dict[str, np.ndarray] | None = None
+        self.reach: dict[int, float] = {}  # per target: the closest any render came (noticeable steps, untightened)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.brief.targets) and self.weight > 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["objective"], name)
+
+    def __call__(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        fitness, emb = self.objective(params)
+        if not self.active:
+            return fitness, emb
+        t0 = time.perf_counter()
+        audio = self.text_objective.last_audio
+        m = measure_batch(audio.numpy(), self.text_objective.sample_rate, params, self.voice, self.groups)
+        pen, unmet = penalty(self.brief, m, params.shape[0], weight=self.weight, margin=self.margin)
+        for i, t in enumerate(self.brief.targets):
+            best = float(np.min(target_steps(t, m, params.shape[0])))
+            self.reach[i] = min(self.reach.get(i, math.inf), best)
+        self.measure_seconds += time.perf_counter() - t0
+        self.last_penalty, self.last_unmet, self.last_measures = pen, unmet, m
+        # silent renders stay at the bottom, under any sound however far it is from the brief
+        worst = self.weight * sum(t.confidence for t in self.brief.targets) * (UNMET + SLOPE * math.log1p(UNDEFINED_STEPS))
+        bad = fitness <= -1.0
+        out = torch.where(bad, fitness - worst, fitness - torch.as_tensor(pen, dtype=fitness.dtype))
+        return out, emb

@@ -1,0 +1,180 @@
+"""Sound briefs (models.brief): prompt -> measurable targets, relative briefs, checks and the search penalty."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lstmabar.library.descriptors.words import threshold
+from lstmabar.models.brief import Target, check, parse_brief
+from lstmabar.models.search.brief_fitness import penalty, pitch_batch, target_steps, tightened
+from lstmabar.models.search.views import exploitation
+
+torch.set_num_threads(1)
+
+
+def by(brief, descriptor):
+    found = [t for t in brief.targets if t.descriptor == descriptor]
+    assert found, f"no {descriptor} target in {brief.summary()}"
+    return found[0]
+
+
+def test_explicit_pitch_in_notes_hertz_and_intervals() -> None:
+    for prompt, hz in [("a bright lead at A4", 440.0), ("a sine tone at 440 Hz", 440.0), ("a beep at 1 kHz", 1000.0),
+                       ("a sub bass note at E1", 41.2034), ("a pure tone at middle C", 261.6256), ("a pluck at Bb2", 116.5409),
+                       ("a dark drone an octave below middle C", 130.8128), ("a tone a fifth above A3", 329.6276)]:
+        b = parse_brief(prompt)
+        t = by(b, "f0_hz")
+        assert t.lo == pytest.approx(hz, rel=1e-3) and t.hi == pytest.approx(hz, rel=1e-3), prompt
+        assert t.confidence == 1.0 and t.tolerance == pytest.approx(2 ** (0.5 / 12))
+        # the note is set, not searched, with both oscillators untransposed
+        midi = 69 + 12 * math.log2(hz / 440)
+        assert t.set_by["keyboard.midi_f0"] == pytest.approx(midi, abs=1e-3) and t.set_by["vco_2.tuning"] == 0.0
+        assert by(b, "pitched").lo == 1.0
+
+
+def test_explicit_numbers_win_over_words() -> None:
+    b = parse_brief("a low drone at A4")  # the note wins over the register word
+    assert by(b, "f0_hz").lo == pytest.approx(440.0)
+    b = parse_brief("a short half-second beep")
+    t = by(b, "sounding_s")
+    assert (t.lo, t.hi, t.tolerance) == (0.5, 0.5, 1.2)
+    b = parse_brief("a 3-second evolving drone")
+    assert by(b, "sounding_s").lo == 3.0 and b.render_seconds and b.render_seconds >= 3.5
+    b = parse_brief("a pad that swells in over one second")
+    assert by(b, "attack_s").lo == 1.0 and by(b, "attack_s").hi == 1.0
+    b = parse_brief("a drone pulsing at 4 Hz")
+    t = by(b, "am_rate_hz")
+    assert (t.lo, t.hi, t.needs) == (4.0, 4.0, "am_rate_hz")
+    assert not [x for x in b.targets if x.descriptor == "f0_hz"]  # 4 Hz is a rate, not a pitch
+
+
+def test_words_take_their_numbers_from_the_reference_recordings() -> None:
+    b = parse_brief("a low, dark, sustained drone")
+    assert by(b, "centroid_hz").hi == pytest.approx(threshold("centroid_hz", 20))  # the descriptor vocabulary's 'dark'
+    f0 = by(b, "f0_hz")
+    assert f0.hi == pytest.approx(threshold("f0_hz", 20)) and f0.set_by["keyboard.midi_f0"] < 40
+    assert by(b, "sounding_s").lo == pytest.approx(1.6)  # holds through 80 % of the 2 s render
+    assert by(b, "sustain_level_db").lo == pytest.approx(threshold("sustain_level_db", 80))
+    hat = parse_brief("a crisp hi-hat")
+    assert by(hat, "flatness").lo == pytest.approx(threshold("flatness", 98))
+    assert by(hat, "sounding_s").hi == pytest.approx(threshold("sounding_s", 20))
+    assert by(hat, "centroid_hz").lo is not None  # 'crisp' (crowd) and the hi-hat agree: bright
+    assert by(parse_brief("a plucked bass"), "attack_s").hi == pytest.approx(threshold("attack_s", 50))
+    assert by(parse_brief("a slow wobbling bass"), "am_rate_hz").hi == 3.0
+    assert by(parse_brief("a falling laser zap"), "pitch_trend_semitones_per_s").hi < 0
+    assert by(parse_brief("a tone rising in pitch"), "pitch_trend_semitones_per_s").lo > 0
+
+
+def test_crowd_brightness_words_and_what_is_left_out() -> None:
+    warm = by(parse_brief("a warm pad"), "centroid_hz")
+    assert warm.hi is not None and warm.lo is None and "crowd" in warm.source
+    crisp = by(parse_brief("a crisp tone"), "centroid_hz")
+    assert crisp.lo is not None and crisp.hi is None
+    # no demand where the prompt names none, and a note for what could not be used
+    assert parse_brief("a sound").targets == []
+    b = parse_brief("a buzzy tone")  # not in the crowd data; no sentence encoder given
+    assert not [t for t in b.targets if t.descriptor == "centroid_hz"] and any("buzzy" in n for n in b.notes)
+    b = parse_brief("a loud pad")  # the output is peak-normalised: loudness is not the synth's to set
+    assert any("loud" in n for n in b.notes) and not [t for t in b.targets if t.descriptor == "integrated_lufs"]
+
+
+def test_negation() -> None:
+    b = parse_brief("a steady, clean sine at 220 Hz with no vibrato")
+    assert by(b, "pitch_range_semitones").hi is not None
+    assert not [t for t in b.targets if t.descriptor == "vibrato_depth_cents"]
+    assert by(parse_brief("a flute with vibrato"), "vibrato_depth_cents").needs == "vibrato_rate_hz"
+
+
+START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.2, "sounding_s": 1.5, "flatness": 0.001, "silent": False}
+PATCH = {"keyboard.midi_f0": 57.0, "keyboard.duration": 1.2, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0}
+
+
+def test_relative_brief_changes_what_is_asked_and_keeps_the_rest() -> None:
+    b = parse_brief("darker", start=START, start_patch=PATCH)
+    assert b.relative
+    c = by(b, "centroid_hz")
+    assert c.hi == pytest.approx(1000 / 1.05**3) and c.lo is None and not c.kept and c.relative_to == 1000.0
+    f0 = by(b, "f0_hz")  # kept, with the note and the tunings held
+    assert f0.kept and f0.lo == f0.hi == 220.0 and f0.set_by == {"keyboard.midi_f0": 57.0, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0}
+    length = by(b, "sounding_s")
+    assert length.kept and length.lo == pytest.approx(1.25) and length.hi == pytest.approx(1.8) and length.set_by == {"keyboard.duration": 1.2}
+    att = by(b, "attack_s")
+    assert att.kept and att.lo == pytest.approx(0.2 / 1.5) and att.hi == pytest.approx(0.3)
+
+    up = parse_brief("an octave higher", start=START, start_patch=PATCH)
+    f0 = by(up, "f0_hz")
+    assert f0.lo == pytest.approx(440.0) and not f0.kept and f0.set_by["keyboard.midi_f0"] == 69.0 and f0.set_by["vco_2.tuning"] == 12.0
+    assert not [t for t in up.targets if t.descriptor == "centroid_hz"]  # the centroid follows the pitch: not kept
+    assert by(up, "sounding_s").kept
+
+    slow = parse_brief("slower attack", start=START, start_patch=PATCH)
+    a = by(slow, "attack_s")
+    assert not a.kept and a.lo == pytest.approx(0.2 * 1.25**3) and by(slow, "centroid_hz").kept
+
+    longer = parse_brief("longer", start=START, start_patch=PATCH)
+    t = by(longer, "sounding_s")
+    assert t.lo == pytest.approx(2.25) and t.set_by == {"keyboard.duration": 1.8} and longer.render_seconds >= 2.25 / 0.8
+
+    warmer = parse_brief("warmer", start=START, start_patch=PATCH)  # a crowd word's comparative: darker
+    assert by(warmer, "centroid_hz").hi < 1000.0 and not by(warmer, "centroid_hz").kept
+    assert any("start sound" in n for n in parse_brief("an octave higher").notes)
+
+
+def test_check_and_tolerance() -> None:
+    t = Target(aspect="brightness", descriptor="centroid_hz", hi=570.0, tolerance=1.05)
+    assert check(t, {"centroid_hz": 590.0}) == (True, 590.0)  # inside one noticeable step
+    assert check(t, {"centroid_hz": 700.0})[0] is False
+    assert check(t, {"silent": True, "centroid_hz": 100.0})[0] is False
+    p = Target(aspect="pitch", descriptor="f0_hz", lo=440.0, hi=440.0, tolerance=2 ** (0.5 / 12))
+    assert check(p, {"f0_hz": 445.0, "pitched": True})[0] is True
+    assert check(p, {"f0_hz": 445.0, "pitched": False})[0] is False  # a pitch needs a note
+    assert check(p, {"f0_hz": 466.2, "pitched": True})[0] is False  # a semitone off
+    w = Target(aspect="amplitude movement", descriptor="am_depth_db", lo=9.0, needs="am_rate_hz")
+    assert check(w, {"am_depth_db": 12.0, "am_rate_hz": None})[0] is False  # deep but not periodic
+
+
+def test_penalty_is_zero_when_met_and_grows_with_distance() -> None:
+    b = parse_brief("a dark, short sound")
+    c, s = by(b, "centroid_hz"), by(b, "sounding_s")
+    m = {"centroid_hz": np.array([c.hi * 0.5, c.hi * 2.0, c.hi * 8.0, np.nan]), "sounding_s": np.array([s.hi * 0.5] * 4)}
+    pen, unmet = penalty(b, m, 4)
+    assert pen[0] == 0.0 and unmet.tolist() == [0, 1, 1, 1]
+    assert 0 < pen[1] < pen[2] <= pen[3]
+    # the search aims a noticeable step inside the range
+    assert tightened(c).hi == pytest.approx(c.hi / 1.05)
+    assert target_steps(c, {"centroid_hz": np.array([c.hi])}, 1)[0] == 0.0
+    assert target_steps(tightened(c), {"centroid_hz": np.array([c.hi])}, 1)[0] == pytest.approx(1.0)
+
+
+def test_pitch_from_control_signals() -> None:
+    from lstmabar.models.synth.params import PARAM_INDEX
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 1.0)
+    plain = Patch.default()  # a sine at middle C
+    glide = Patch({**{k: plain.normalized()[i].item() for k, i in PARAM_INDEX.items()}})
+    x = torch.stack([plain.normalized().float(), glide.normalized().float()])
+    # second patch: envelope 2 bends the sine VCO's pitch upwards over the note
+    spec = lambda n, v: (PARAM_INDEX[n], Patch.from_physical({n: v}).normalized()[PARAM_INDEX[n]])  # noqa: E731
+    for n, v in [("mod_matrix.adsr_2->vco_1_pitch", 1.0), ("vco_1.mod_depth", 12.0), ("adsr_2.attack", 1.0), ("adsr_2.sustain", 1.0)]:
+        i, val = spec(n, v)
+        x[1, i] = float(val)
+    m = pitch_batch(voice, x)
+    assert m["f0_hz"][0] == pytest.approx(261.63, rel=1e-3) and m["pitch_range_semitones"][0] == pytest.approx(0.0, abs=1e-6)
+    assert m["tonal_share"][0] == 1.0
+    assert m["pitch_trend_semitones_per_s"][1] > 5.0 and m["pitch_range_semitones"][1] > 5.0
+
+
+def test_exploitation_gap_in_standard_deviations() -> None:
+    rng = np.random.default_rng(0)
+    opt_ref, held_ref = rng.normal(0.5, 0.1, 50), rng.normal(0.3, 0.05, 50)
+    v = exploitation(opt_ref, held_ref, opt_ref.mean() + 0.3, held_ref.mean() + 0.05, "ref", "view")
+    assert v.optimised_gain_sd == pytest.approx(0.3 / opt_ref.std(), abs=0.01)
+    assert v.held_out_gain_sd == pytest.approx(0.05 / held_ref.std(), abs=0.01)
+    assert v.gap_sd == pytest.approx(v.optimised_gain_sd - v.held_out_gain_sd, abs=0.011)
+    assert exploitation(opt_ref[:3], held_ref[:3], 1.0, 1.0, "ref", "view") is None
