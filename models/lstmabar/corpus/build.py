@@ -323,9 +323,12 @@ def _run(jobs: list[dict], fn, n_jobs: int, label: str) -> list[dict]:
             log(f"{label} shard {k + 1}/{len(jobs)} ({results[-1]['seconds']:.1f} s{' cached' if results[-1]['cached'] else ''})")
         return results
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
-    with mp.get_context("spawn").Pool(n_jobs) as pool:
-        for k, r in enumerate(pool.imap(fn, jobs)):
+    # an executor, not a Pool: a worker that dies (out of memory) stops the build with an error instead of a hang.
+    # The callers' scripts need the usual `if __name__ == "__main__":` guard (spawned workers import them).
+    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        for k, r in enumerate(pool.map(fn, jobs)):
             results.append(r)
             log(f"{label} shard {k + 1}/{len(jobs)} ({r['seconds']:.1f} s{' cached' if r['cached'] else ''})")
     return results
