@@ -31,9 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from lstmabar.models.lstmabar.corpus import split
-from lstmabar.models.lstmabar.corpus.gm import PROGRAMS, article
+from lstmabar.models.lstmabar.corpus.gm import article
 from lstmabar.models.lstmabar.corpus.store import Corpus
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_lstmabar_embedder
 

@@ -7,7 +7,6 @@ and skip with the reason otherwise. The full corpus never runs here.
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from lstmabar.models.lstmabar.corpus import captions as cap
 from lstmabar.models.lstmabar.corpus import plan, split
 from lstmabar.models.lstmabar.corpus.gm import PERCUSSION, PROGRAMS
@@ -95,7 +93,7 @@ def test_holdout_shares_and_protected_words():
     for effect in ("eq", "reverb", "compressor"):
         assert len(crowd[effect]) / len(vocab[effect]) >= 0.2, effect
     # a v1 test word (held out by the project hash) and a held-out crowd word are never trainable
-    v1 = sorted(split.v1_protected())[0]
+    v1 = min(split.v1_protected())
     assert not split.caption_is_trainable(f"a {v1} piano note")
     assert not split.caption_is_trainable(f"make it {crowd['reverb'][0]}")
     assert not split.caption_is_trainable("like a flute")  # "like" is a held-out v1 word
@@ -141,7 +139,11 @@ def test_crowd_words_the_measurement_contradicts():
 @needs_crowd
 def test_crowd_effects_do_what_their_settings_say():
     from lstmabar.library.descriptors import describe_batch
-    from lstmabar.models.lstmabar.corpus.effects import apply_effect, load_contributions, word_means
+    from lstmabar.models.lstmabar.corpus.effects import (
+        apply_effect,
+        load_contributions,
+        word_means,
+    )
 
     contributions = load_contributions()
     assert {c.effect for c in contributions} == {"eq", "reverb", "compressor"}
@@ -183,8 +185,8 @@ def test_tiny_corpus_builds_holds_out_and_caches(tmp_path):
 
     sf2 = write_sine_sf2(tmp_path / "sine.sf2")
     out = tmp_path / "corpus"
-    kw = dict(scale_override=_tiny_scale(), soundfonts={"fluidr3": str(sf2), "timgm6mb": str(sf2)},
-              samples_dir=str(tmp_path / "no-samples"), audio="all")
+    kw = {"scale_override": _tiny_scale(), "soundfonts": {"fluidr3": str(sf2), "timgm6mb": str(sf2)},
+          "samples_dir": str(tmp_path / "no-samples"), "audio": "all"}
     m = build.build(out, "small", 3, **kw)
     c = Corpus(out)
     assert m["complete"] and m["counts"]["clips"] == len(c.clips) == 4 * 2 + 1 + 4  # 4 programs x (note, chord/phrase), a drum, 4 shift notes

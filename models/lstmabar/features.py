@@ -108,4 +108,4 @@ class FullBandLogMel(LogMel):
         return n // self.hop + 1
 
 
-__all__ = ["FULL_SAMPLE_RATE", "FullBandLogMel", "LogMel", "mel_filterbank", "resample", "SAMPLE_RATE"]
+__all__ = ["FULL_SAMPLE_RATE", "SAMPLE_RATE", "FullBandLogMel", "LogMel", "mel_filterbank", "resample"]

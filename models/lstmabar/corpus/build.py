@@ -17,12 +17,12 @@ import argparse
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 import random
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,18 @@ from . import captions as cap
 from . import plan as plan_mod
 from . import split
 from .effects import EFFECT_NOUN, apply_effect, load_contributions, word_means
-from .gm import KITS, PERCUSSION, PROGRAMS, article, note_name, register
-from .render import (CLIP_S, LICENCES, NOT_AVAILABLE, SAMPLE_RATE, SoundFontRenderer, ensure_debian_packages, file_sha256,
-                     find_soundfont, tinysoundfont_available)
+from .gm import KITS, PERCUSSION, PROGRAMS, note_name, register
+from .render import (
+    CLIP_S,
+    LICENCES,
+    NOT_AVAILABLE,
+    SAMPLE_RATE,
+    SoundFontRenderer,
+    ensure_debian_packages,
+    file_sha256,
+    find_soundfont,
+    tinysoundfont_available,
+)
 from .samples import SAMPLES_DIR, describe_sample, list_samples, load_sample
 
 VERSION = 1
@@ -72,10 +81,10 @@ class Sources:
 
 def render_clip(spec: dict, src: Sources) -> tuple[np.ndarray, float]:
     """(mono float32 clip scaled to ``PEAK``, the gain applied); silent clips come back unscaled."""
-    n = int(round(CLIP_S * SAMPLE_RATE))
+    n = round(CLIP_S * SAMPLE_RATE)
     if spec["source"] == "sonicpi":
         x = src.sample(spec["sample"])
-        off = int(round(spec["offset_s"] * SAMPLE_RATE))
+        off = round(spec["offset_s"] * SAMPLE_RATE)
         y = np.zeros(n, np.float32)
         seg = x[off : off + n]
         y[: len(seg)] = seg
@@ -218,8 +227,7 @@ def _write_shard(path: Path, sha: str, ids: list[str], mels: np.ndarray, audio: 
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **arrays)
     with open(path.with_suffix(".jsonl.tmp"), "w") as f:
-        for r in rows:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
+        f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     os.replace(path.with_suffix(".jsonl.tmp"), path.with_suffix(".jsonl"))
     os.replace(tmp, path)
 
@@ -230,7 +238,7 @@ def _shard_done(path: Path, sha: str) -> bool:
     try:
         with np.load(path) as z:
             return str(z["spec_sha"]) == sha
-    except Exception:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # a shard cut off mid-write is rebuilt
         return False
 
 
@@ -340,8 +348,7 @@ def _merge(out: Path, prefix: str, n_shards: int) -> list[dict]:
         with open(out / "shards" / f"{prefix}-{k:05d}.jsonl") as f:
             rows += [json.loads(line) for line in f]
     with open(out / f"{prefix}.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
+        f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     return rows
 
 
@@ -413,7 +420,14 @@ def build(out: Path, scale: str = "small", seed: int = 0, *, jobs: int = 1, audi
 
 def _manifest(out, scale, sc, seed, fraction, audio, jobs, soundfonts, sdir, clips_all, trip_all, clip_rows, trip_rows,
               cres, tres, t_clips, t_trips, total) -> dict:
-    from ..features import FULL_FMAX, FULL_FMIN, FULL_HOP, FULL_N_FFT, FULL_N_MELS, FULL_SAMPLE_RATE
+    from ..features import (
+        FULL_FMAX,
+        FULL_FMIN,
+        FULL_HOP,
+        FULL_N_FFT,
+        FULL_N_MELS,
+        FULL_SAMPLE_RATE,
+    )
 
     def count(rows, key):
         c: dict[str, int] = {}
@@ -443,7 +457,7 @@ def _manifest(out, scale, sc, seed, fraction, audio, jobs, soundfonts, sdir, cli
             pass
     return {
         "version": VERSION,
-        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["lstmabar", "data", "build", "--out", str(out), "--scale", scale, "--seed", str(seed)]
                             + ([f"--fraction {fraction}"] if fraction < 1 else [])),
         "scale": scale, "scale_params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sc.__dict__.items()},
@@ -506,7 +520,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out).expanduser().resolve()
     if out == repo or repo in out.parents:
         ap.error(f"--out {out} is inside the repository ({repo}); put the corpus elsewhere")
-    m = build(out, a.scale, a.seed, jobs=a.jobs, audio=a.audio, fraction=a.fraction, install=not a.no_install)
+    try:
+        m = build(out, a.scale, a.seed, jobs=a.jobs, audio=a.audio, fraction=a.fraction, install=not a.no_install)
+    except RuntimeError as e:  # a missing renderer or soundfont: say what to install
+        print(f"lstmabar data build: {e}", file=sys.stderr)
+        return 1
     print(json.dumps({"out": str(out), "counts": m["counts"], "timing": m["timing"]}, indent=2))
     return 0
 

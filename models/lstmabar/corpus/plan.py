@@ -79,7 +79,7 @@ SCALES: dict[str, Scale] = {
 
 
 def _grid(p: Program, k: int) -> list[int]:
-    return sorted({int(round(v)) for v in np.linspace(p.low + 1, p.high - 1, k)})
+    return sorted({round(v) for v in np.linspace(p.low + 1, p.high - 1, k)})
 
 
 def _note(source: str, p: Program, midi: int, vel: int, length: str, split_name: str) -> dict:
@@ -229,7 +229,7 @@ def subsample(specs: list[dict], fraction: float) -> list[dict]:
     """Every k-th spec (k = round(1 / fraction)), for timing a fraction of a build."""
     if fraction >= 1.0:
         return specs
-    k = max(1, int(round(1.0 / fraction)))
+    k = max(1, round(1.0 / fraction))
     return specs[::k]
 
 

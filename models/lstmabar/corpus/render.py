@@ -105,11 +105,11 @@ class SoundFontRenderer:
         chan = 9 if drums else 0
         s.sounds_off()
         s.program_select(chan, self.sfid, 128 if drums else 0, int(program), is_drums=drums)
-        n = int(round(seconds * self.sample_rate))
+        n = round(seconds * self.sample_rate)
         times: list[tuple[int, int, int, int]] = []  # (sample, order, key, velocity); note-offs first at a tie
         for key, start, length, vel in events:
-            on = int(round(start * self.sample_rate))
-            off = int(round((start + length) * self.sample_rate))
+            on = round(start * self.sample_rate)
+            off = round((start + length) * self.sample_rate)
             times += [(on, 1, int(key), int(vel)), (off, 0, int(key), 0)]
         times.sort()
         out = np.zeros((n, 2), np.float32)

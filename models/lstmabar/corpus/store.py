@@ -5,7 +5,6 @@ which gives the same samples)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +21,17 @@ class Corpus:
         self.triplets = self._rows("triplets.jsonl")
         self.by_id = {r["id"]: r for r in self.clips + self.triplets}
         self._sources = None
+        self._shards: dict[str, dict[str, np.ndarray]] = {}
 
     def _rows(self, name: str) -> list[dict]:
         with open(self.path / name) as f:
             return [json.loads(line) for line in f]
 
-    @lru_cache(maxsize=64)
     def _shard(self, name: str) -> dict[str, np.ndarray]:
-        with np.load(self.path / "shards" / name) as z:
-            return {k: z[k] for k in z.files}
+        if name not in self._shards:
+            with np.load(self.path / "shards" / name) as z:
+                self._shards[name] = {k: z[k] for k in z.files}
+        return self._shards[name]
 
     def mels(self, ids: list[str]) -> np.ndarray:
         """(N, n_mels, frames) float16, in the order of ``ids``."""
