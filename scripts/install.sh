@@ -14,3 +14,5 @@ pip install -q "torch==2.13.0"
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 pip install -q -e "$spec"
+# The corpus renderer declares pyaudio, which does not build here and is never used: install it alone.
+case ",$extras," in *,test,*|*,corpus,*) pip install -q --no-deps "tinysoundfont>=0.3.7" ;; esac

@@ -16,4 +16,7 @@ if command -v npm >/dev/null && [ ! -x .cache/inspector/node_modules/.bin/mcp-in
     || echo "warning: npm install of the MCP Inspector failed"
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+# Lint first (pyflakes-level rules and syntax errors; configuration in pyproject.toml): seconds, and it
+# catches undefined names that only a rarely taken branch would hit.
+.venv/bin/ruff check --quiet .
 exec .venv/bin/python -m pytest "$@"
