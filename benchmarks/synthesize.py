@@ -426,8 +426,10 @@ def _moved(key: str, a: float, b: float, direction: str) -> bool:
     if (b > a) != (direction == "up") or a == b:
         return False
     if ax.ratio:
-        if a <= 0 or b <= 0:
+        if min(a, b) < 0:
             return False
+        if min(a, b) == 0:  # from (or to) zero the ratio is unbounded: the minimum step decides
+            return abs(b - a) >= ax.min_step
         return max(a, b) / min(a, b) >= ax.step and abs(b - a) >= ax.min_step
     return abs(b - a) >= ax.step
 

@@ -178,3 +178,16 @@ def test_exploitation_gap_in_standard_deviations() -> None:
     assert v.held_out_gain_sd == pytest.approx(0.05 / held_ref.std(), abs=0.01)
     assert v.gap_sd == pytest.approx(v.optimised_gain_sd - v.held_out_gain_sd, abs=0.011)
     assert exploitation(opt_ref[:3], held_ref[:3], 1.0, 1.0, "ref", "view") is None
+
+
+def test_a_kept_pitch_holds_its_modulation_but_an_asked_change_wins() -> None:
+    patch = {**PATCH, "vco_1.mod_depth": 2.0, "vco_2.mod_depth": 0.0, "mod_matrix.lfo_1->vco_1_pitch": 0.5, "mod_matrix.adsr_1->vco_1_pitch": 0.0,
+             "lfo_1.frequency": 5.0, "lfo_1_amp_adsr.attack": 0.1, "adsr_1.attack": 0.3, "lfo_2.frequency": 1.0}
+    darker = parse_brief("darker", start=START, start_patch=patch)
+    held = darker.set_params()
+    assert held["vco_1.mod_depth"] == 2.0 and held["lfo_1.frequency"] == 5.0 and held["lfo_1_amp_adsr.attack"] == 0.1
+    assert "adsr_1.attack" not in held and "lfo_2.frequency" not in held  # sources that do not bend the pitch stay free
+    vib = parse_brief("with vibrato", start=START, start_patch=patch)
+    s = vib.set_params()
+    assert s["mod_matrix.lfo_2->vco_1_pitch"] == 1.0 and s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)  # the asked vibrato wins
+    assert s["keyboard.midi_f0"] == 57.0  # the note is still held

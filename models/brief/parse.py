@@ -55,6 +55,8 @@ RELATIVE_STEPS = 3  # a refinement moves a descriptor by this many noticeable st
 LENGTH_FACTOR = 1.5  # "longer" / "shorter": x1.5 / /1.5
 DEFAULT_INTERVAL = 5  # "higher" / "lower" with no amount: a fourth
 KEEP = {"f0_hz": 2 ** (0.5 / 12), "sounding_s": 1.2, "centroid_hz": 1.2, "attack_s": 1.5}
+PITCH_PARAMS = ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning", "vco_1.mod_depth", "vco_2.mod_depth") + tuple(
+    f"mod_matrix.{s}->{d}" for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch"))
 ATTACK_KEEP_S = 0.01
 
 
@@ -517,6 +519,9 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         v = base * step ** (RELATIVE_STEPS * sign)
         if key == "attack_s" and sign > 0:
             v = max(v, s + 0.03)  # a slower attack people hear: at least 30 ms more
+        # and at least twice the descriptor vocabulary's smallest noticeable difference in the unit
+        min_step = next((a.min_step for a in AXES if a.key == key), 0.0)
+        v = max(v, s + 2 * min_step) if sign > 0 else min(v, s - 2 * min_step) if s - 2 * min_step > 0 else v
     else:
         v = s + sign * RELATIVE_STEPS * step
     t = Target(aspect=_aspect(key), descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit=_unit(key), tolerance=1.0 if key in ("attack_s", "flatness", "centroid_hz") else 0.0,
@@ -524,12 +529,27 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     b.add(t, explicit=True)
 
 
+def _pitch_sources(patch: dict[str, float]) -> tuple[str, ...]:
+    """The parameters of every modulation source that bends the start patch's pitch (its rate, shape and
+    envelopes), so that a kept glide or vibrato keeps its course."""
+    names: list[str] = []
+    for src in ("adsr_1", "adsr_2", "lfo_1", "lfo_2"):
+        bends = any(patch.get(f"mod_matrix.{src}->vco_{v}_pitch", 0.0) > 0.01 and abs(patch.get(f"vco_{v}.mod_depth", 0.0)) > 0.05 for v in (1, 2))
+        if not bends:
+            continue
+        prefixes = [src] if src.startswith("adsr") else [src, f"{src}_amp_adsr", f"{src}_rate_adsr"]
+        names += [k for k in patch if k.split(".", 1)[0] in prefixes]
+    return tuple(names)
+
+
 def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) -> None:
     """Keep targets for what the prompt did not ask to change."""
     asked = b.asked
     pitch_asked = bool(asked & {"f0_hz", "keyboard.midi_f0", "pitch_trend_semitones_per_s", "pitch_range_semitones"})
     if not pitch_asked and patch:
-        set_by = {k: float(patch[k]) for k in ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning") if k in patch}
+        # the note, the tunings and everything that bends the pitch are held: the loop reads pitch from the
+        # louder oscillator, pYIN may follow the other, so a kept pitch is kept by not moving it at all
+        set_by = {k: float(patch[k]) for k in PITCH_PARAMS + _pitch_sources(patch) if k in patch}
         f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
         if f0 is not None:
             b.add(Target(aspect="pitch", descriptor="f0_hz", lo=round(f0, 3), hi=round(f0, 3), unit="Hz", tolerance=KEEP["f0_hz"], confidence=1.0,

@@ -31,6 +31,9 @@ ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lf
 # it puts the spectral centroid near 1.0-1.1 kHz (measured with describe_batch; 2.9 kHz at full level).
 # A brightness ceiling under this needs the sine oscillator alone.
 SQUARE_SAW_FLOOR_HZ = 1100.0
+# White noise spreads its magnitude evenly up to 24 kHz: 40 dB under a 262 Hz sine it still lifts the
+# (magnitude-weighted) centroid to 1.7 kHz, 30 dB under to 3.8 kHz (measured with describe_batch).
+NOISE_FLOOR_HZ = 2000.0
 VIBRATO_HZ = 5.5
 WOBBLE_HZ = {None: 4.0, "slow": 2.0, "fast": 7.0}
 
@@ -190,4 +193,8 @@ def program(brief: Brief, render_seconds: float) -> tuple[dict[str, float], dict
     elif (flat is not None and flat.hi is not None) or pitched is not None:
         out["mixer.noise"] = 0.0
         why["mixer.noise"] = "tonal: the noise source off"
+    elif bright is not None and bright.hi is not None and bright.hi < NOISE_FLOOR_HZ and not brief.relative:
+        out["mixer.noise"] = 0.0
+        why["mixer.noise"] = (f"a centroid under {bright.hi:.0f} Hz: the noise source off (white noise lifts the centroid to ~1.7 kHz even "
+                              "40 dB under a tone)")
     return out, why

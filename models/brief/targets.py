@@ -89,10 +89,16 @@ class Brief(BaseModel):
     settings_why: dict[str, str] = Field(default_factory=dict, description="Why each setting.")
 
     def set_params(self) -> dict[str, float]:
-        """Every parameter the brief sets: the targets' own (note, key time) over the programmed settings."""
-        out: dict[str, float] = dict(self.settings)
+        """Every parameter the brief sets: what a refinement keeps from the start sound, overridden by the
+        programmed settings for what the prompt asks, overridden by the asked targets' own (note, key time)."""
+        out: dict[str, float] = {}
         for t in self.targets:
-            out.update(t.set_by)
+            if t.kept:
+                out.update(t.set_by)
+        out.update(self.settings)
+        for t in self.targets:
+            if not t.kept:
+                out.update(t.set_by)
         return out
 
     def summary(self) -> str:
