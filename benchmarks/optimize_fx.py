@@ -350,7 +350,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                     verdicts = []
                     for key, want in checks:
                         a, b = before.get(key), after.get(key)
-                        if key.startswith("band_") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
+                        if (key.startswith("band_") or key == "low_end_db") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
                             verdicts.append(None)  # inaudible band in this source
                         elif a is None or b is None:
                             verdicts.append(None)

@@ -183,3 +183,14 @@ def test_finish_keeps_loudness_and_true_peak():
     assert up.true_peak_db <= -0.3 and loudness_db(up.audio, sr) - loudness_db(dry, sr) > 2.0
     assert true_peak_db(up.audio) == pytest.approx(up.true_peak_db)
     assert np.abs(f.audio[:, -1]).max() == 0.0  # faded to silence
+
+
+def test_a_word_whose_effect_is_not_in_the_chain_uses_its_crowd_eq(P):
+    from lstmabar.models.fx.crowd.prompt import parse
+    from lstmabar.models.fx.crowd.settings import normalised_curve, plan
+
+    x = np.zeros(16000, np.float32) + 0.1
+    for word in ("quiet", "loud"):
+        pl = plan(parse(word, P), ["eq"], P, x, 16000)
+        assert pl.parts[0].part.effect == "eq" and pl.target_db is not None
+        assert np.allclose(pl.target_db, 0.5 * 10.0 * normalised_curve(P.eq(word).values))  # the word's own curve, not inverted

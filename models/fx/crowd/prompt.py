@@ -81,6 +81,7 @@ class Part:
     crowd_word: str  # the word looked up in the crowd data ("@name" for an engineering curve)
     note: str = ""
     explicit_strength: bool = False
+    negated: bool = False  # "less", "not so", "too"... (sign also carries an alias's own direction)
 
     def label(self) -> str:
         return ("less " if self.sign < 0 else "") + self.base
@@ -148,9 +149,9 @@ def parse(prompt: str, prior=None, default_strength: float | None = None) -> Req
             alias = ALIASES.get(word) or ALIASES.get(base)
             if alias is not None:
                 for target, effect, s in alias.targets:
-                    req.parts.append(Part(text, word, base, effect, sign * s, strength, target, alias.note, explicit))
+                    req.parts.append(Part(text, word, base, effect, sign * s, strength, target, alias.note, explicit, sign < 0))
                 continue
-            req.parts.append(Part(text, word, base, _effect_for(base, word, prior), sign, strength, base, "", explicit))
+            req.parts.append(Part(text, word, base, _effect_for(base, word, prior), sign, strength, base, "", explicit, sign < 0))
     return req
 
 

@@ -178,6 +178,12 @@ def plan(
     for part in request.parts:
         s = strength if strength is not None else part.strength
         eff = _chain_effect(part)
+        if eff not in chain and "eq" in chain and part.effect != "eq" and prior.lookup(part.base, "eq") is not None:
+            # the caller's chain lacks the effect the word names, but the crowd knows the word's EQ ("loud" on an EQ)
+            notes.append(f"'{part.text}' names {eff}, which is not in the chain; the crowd's EQ meaning of '{part.base}' was used.")
+            part = Part(part.text, part.word, part.base, "eq", -1.0 if part.negated else 1.0, part.strength, prior.lookup(part.base, "eq"), "",
+                        part.explicit_strength, part.negated)
+            eff = "eq"
         if eff not in chain and part.effect != "gain":
             notes.append(f"'{part.text}' asks for {eff}, which is not in the chain {chain}; that part was left out.")
             parts.append(PartPlan(part, None, 0.0))
