@@ -63,11 +63,11 @@ def curve_words(curve: np.ndarray, threshold: float = 0.4) -> str:
     return " and ".join(parts) if parts else "leave the spectrum nearly flat"
 
 
-def _who(pp: PartPlan) -> str:
+def _who(pp: PartPlan) -> tuple[str, str]:
+    """('people who call a sound warm', '(SocialFX, 64 contributors, split-half r 0.95)') or the borrowed form."""
     m = pp.meaning
     word = pp.part.crowd_word
-    if m is None:
-        return ""
+    assert m is not None
     if m.known:
         agree = f", split-half r {m.agreement:.2f}" if m.agreement is not None else ""
         return f"people who call a sound {m.known_as}", f"({m.source}, {m.count} contributor{'s' if m.count != 1 else ''}{agree})"
@@ -78,10 +78,12 @@ def _who(pp: PartPlan) -> str:
 def part_sentence(pp: PartPlan, crowd: CrowdPlan, prior: CrowdPrior, sample_rate: int) -> str:
     p = pp.part
     lead = f"'{p.text}'" + (f" ({p.note})" if p.note else "") + ": "
-    if pp.meaning is None and p.effect not in ("eq",) and not pp.values:
+    if pp.meaning is None and p.effect != "eq" and not pp.values:
         return lead + "left out."
-    strength = f"strength {p.strength:g}" if crowd is None else f"strength {p.strength:g}"
+    strength = f"strength {pp.strength:g}"
     if p.effect == "eq":
+        if pp.meaning is None and pp.curve_db is None:
+            return lead + "left out."
         if pp.meaning is None:  # engineering curve
             told = "an engineering band-pass curve"
         else:

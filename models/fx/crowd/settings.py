@@ -48,6 +48,7 @@ class PartPlan:
     confidence: float
     curve_db: np.ndarray | None = None  # EQ parts: this part's target at BANDS_HZ (dB)
     values: dict[str, float] = field(default_factory=dict)  # the physical settings this part set
+    strength: float = 0.5  # the strength applied (the caller's, else the part's own)
 
 
 @dataclass
@@ -256,6 +257,8 @@ def plan(
             parts.append(PartPlan(part, None, ENGINEERING_CONFIDENCE, values=vals))
         else:
             parts.append(PartPlan(part, None, 0.0))
+    for pp in parts:
+        pp.strength = strength if strength is not None else pp.part.strength
     keep = BANDS_HZ < 0.45 * sample_rate
     if any_eq:
         if start is not None:  # continuing an earlier result: its filters' curve plus this request's
