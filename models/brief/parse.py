@@ -133,6 +133,7 @@ class _Builder:
         self.render_seconds = render_seconds
         self.base_seconds = render_seconds
         self.start = start
+        self.start_patch: dict[str, float] | None = None
         self.targets: dict[str, Target] = {}
         self.explicit: set[str] = set()
         self.notes: list[str] = []
@@ -213,7 +214,7 @@ class _Builder:
 
         brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes,
                       render_seconds=None if seconds == self.base_seconds else round(seconds, 2))
-        brief.settings, brief.settings_why = program(brief, seconds)
+        brief.settings, brief.settings_why = program(brief, seconds, self.start_patch)
         return brief
 
 
@@ -265,6 +266,7 @@ def parse_brief(
     crowd words the crowd data does not hold (else such words are left out)."""
     text = " ".join(prompt.lower().replace("’", "'").split())
     b = _Builder(prompt, render_seconds, start)
+    b.start_patch = start_patch
     consumed = text
 
     # ---- explicit numbers

@@ -57,8 +57,9 @@ def _lfo(out: dict[str, float], name: str, hz: float) -> None:
     out[f"{env}.release"] = 5.0
 
 
-def program(brief: Brief, render_seconds: float) -> tuple[dict[str, float], dict[str, str]]:
-    """(physical settings, reason per setting) for the brief's targets."""
+def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """(physical settings, reason per setting) for the brief's targets. ``patch``: a refinement's start
+    patch (physical), so a new vibrato takes the LFO that least drives the level."""
     t: dict[str, Target] = {x.descriptor: x for x in brief.targets if not x.kept}
     out: dict[str, float] = {}
     why: dict[str, str] = {}
@@ -100,13 +101,23 @@ def program(brief: Brief, render_seconds: float) -> tuple[dict[str, float], dict
             hz = max(0.5, 1.0 / span)
             depth = min(96.0, 1.3 * rng.lo)
             what = f"pitch sweep: LFO 2 at {hz:.2g} Hz swings both oscillators over {depth:.1f} semitones"
-        _route(out, "lfo_2", PITCH_TARGETS, 1.0, AMP_TARGETS)
-        _lfo(out, "lfo_2", hz)
+        lfo = "lfo_2"
+        if brief.relative and patch:
+            # in a refinement, the LFO that least drives the level (its rate and shape are about to change)
+            lfo = min(("lfo_2", "lfo_1"), key=lambda n: sum(patch.get(f"mod_matrix.{n}->{d}", 0.0) for d in AMP_TARGETS))
+            what = what.replace("LFO 2", f"LFO {lfo[-1]}")
+        _route(out, lfo, PITCH_TARGETS, 1.0, () if brief.relative else AMP_TARGETS)
+        _lfo(out, lfo, hz)
+        if brief.relative:  # its depth envelope also scales whatever level it drives: leave that as it was
+            for k in ("attack", "sustain", "release"):
+                out.pop(f"{lfo}_amp_adsr.{k}", None)
         out.update({"vco_1.mod_depth": depth, "vco_2.mod_depth": depth})
-        for s in ("adsr_1", "adsr_2", "lfo_1"):
-            _route(out, s, (), 0.0, PITCH_TARGETS)
+        for s in SOURCES:
+            if s != lfo:
+                _route(out, s, (), 0.0, PITCH_TARGETS)
         note(set(out) - before, what)
-        amp_sources.remove("lfo_2")
+        if not brief.relative:
+            amp_sources.remove(lfo)
     elif (rng is not None and rng.hi is not None) or (not brief.relative and ("f0_hz" in t or ("centroid_hz" in t and t["centroid_hz"].hi is not None))):
         # asked to be steady, or a set note or a brightness ceiling that a pitch swung by up to 96
         # semitones would break: nothing modulates the oscillators' pitch
@@ -149,6 +160,8 @@ def program(brief: Brief, render_seconds: float) -> tuple[dict[str, float], dict
             a, alpha = min(2.0, 1.6 * att.lo / 0.8), 1.0
         else:
             a, alpha = 0.0, None
+        if brief.relative:
+            alpha = None  # the curvature also shapes the decay and release: a refinement keeps it
         for e in envs:
             out[f"{e}.attack"] = a
             if alpha is not None:

@@ -78,7 +78,10 @@ def pitch_batch(voice, params: torch.Tensor, sounding_db: float = -20.0) -> dict
     dt = hop / voice.control_rate
     tone = np.maximum(a1, a2)
     total = tone + an
-    midi = np.where(a1 >= a2, m1, m2)
+    # the pitch heard is the lower oscillator's whenever it is within 20 dB of the louder one (an octave
+    # below makes the sum's period the lower one's, and pYIN follows it), else the louder one's
+    both = np.minimum(a1, a2) >= 0.1 * tone
+    midi = np.where(both, np.minimum(m1, m2), np.where(a1 >= a2, m1, m2))
     B = params.shape[0]
     out = {k: np.full(B, np.nan) for k in ("f0_hz", "pitch_range_semitones", "pitch_trend_semitones_per_s", "vibrato_rate_hz", "vibrato_depth_cents", "tonal_share")}
     times = np.arange(tone.shape[1]) * dt
