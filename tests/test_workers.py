@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from lstmabar.library.config import Config
 from lstmabar.server.app import _add_tool, build_server
+from lstmabar.server.ask_rating import RatingAsker
 from lstmabar.tools.base import ToolContext, ToolOutcome, ToolSpec
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +61,7 @@ def make_slow_tool(stopped: threading.Event, running: list[int]) -> ToolSpec:
 def slow_server(tmp_path):
     server = build_server(Config(output_dir=tmp_path / "lib", workers=1))
     stopped, running = threading.Event(), []
-    _add_tool(server, server.state, make_slow_tool(stopped, running))
+    _add_tool(server, server.state, make_slow_tool(stopped, running), RatingAsker(server.state))
     server.stopped, server.running = stopped, running
     return server
 
