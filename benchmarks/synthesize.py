@@ -629,8 +629,18 @@ def brief_study(args) -> None:
     fig["tool_defaults"] = f"population {tool.DEFAULT_POPULATION}, max_seconds {tool.DEFAULT_SECONDS:g}, patience {tool.DEFAULT_PATIENCE}, time_budget_s {tool.DEFAULT_BUDGET_S:g}" + (f", overrides {extra}" if extra else "")
 
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
-    detail = {"prompts": per, "chains": [{**r, "change": [[c, ok] for c, ok in r["change"]], "keep": [[n, ok] for n, ok in r["keep"]]} for r in chain_rows], "calls": calls}
-    (DOCS / "results" / "synthesize_detail.json").write_text(json.dumps(detail, indent=1, default=float) + "\n")
+    def rounded(x):
+        if isinstance(x, float):
+            return round(x, 4)
+        if isinstance(x, dict):
+            return {k: rounded(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [rounded(v) for v in x]
+        return x
+
+    # every call (prompt, kind, wall time, load, renders, cosine, gap, brief and demands met) and every chain step
+    detail = {"chains": [{**r, "change": [[c, bool(ok)] for c, ok in r["change"]], "keep": [[n, bool(ok)] for n, ok in r["keep"]]} for r in chain_rows], "calls": calls}
+    (DOCS / "results" / "synthesize_detail.json").write_text(json.dumps(rounded(detail), separators=(",", ":"), default=float) + "\n")
     write_report("synthesize", fig, _brief_markdown(fig, per, prompts, chain_rows, kinds, groups, gap_ids, args, emb_name))
     lib.close()
     tmp.cleanup()
@@ -682,7 +692,46 @@ def _brief_markdown(fig, per, prompts, chain_rows, kinds, groups, gap_ids, args,
         L.append("")
     L.append("### Speed at the defaults\n")
     L.append(f"{fig['speed_calls']} calls of the tool at its defaults (prompts and chain steps): wall time mean {fig['speed_wall_s_mean']:.1f} s, median {fig['speed_wall_s_median']:.1f} s, max {fig['speed_wall_s_max']:.1f} s, {fig['speed_evaluations_mean']:.0f} renders on average; the 2-core machine was shared with other work (1-minute load average {fig['speed_load_avg_mean']:.1f} on average at the calls' starts), so these are busy-machine figures. Torch threads {args.threads}.")
+    L.append("")
+    L.append(_reading(fig))
     return "\n".join(L)
+
+
+def _reading(fig: dict) -> str:
+    """The goals of issue 18 against what was measured."""
+    out = ["### Reading\n"]
+    if "held_out_tool_all_demands_met" in fig:
+        h = fig["held_out_tool_all_demands_met"]
+        out.append(f"- Held-out prompts with every demand met: {h:.0%} at the defaults (goal: at least 70 %; plain CTAG fitness "
+                   f"{fig['held_out_plain_all_demands_met']:.0%}, random patches {fig['held_out_random_patches_all_demands_met']:.0%}); "
+                   f"single demands {fig['held_out_tool_single_demands_met']:.0%} (plain {fig['held_out_plain_single_demands_met']:.0%}, random patches "
+                   f"{fig['held_out_random_patches_single_demands_met']:.0%}). {'Goal met.' if h >= 0.7 else 'Goal not met.'}")
+        if "held_out_random_search_all_demands_met" in fig:
+            out.append(f"- Most of that comes from the brief itself (the settings it makes and the penalty), not from the search strategy: "
+                       f"random search with the same brief and as many renders meets every demand on {fig['held_out_random_search_all_demands_met']:.0%} "
+                       f"of the held-out prompts. What SNES adds is embedder score: {fig['held_out_tool_minus_random_search_cosine']:+.3f} cosine, higher on "
+                       f"{fig['held_out_tool_beats_random_search_prompts']}/{fig['held_out_prompts']} prompts. The brief costs cosine: "
+                       f"{fig['held_out_tool_cosine_mean']:.3f} against {fig['held_out_plain_cosine_mean']:.3f} for plain CTAG, whose results meet few demands.")
+    if "chains_held_out_both" in fig:
+        c = fig["chains_held_out_both"]
+        out.append(f"- Refinement steps with the asked change achieved and the rest kept: {c:.0%} of the held-out steps (goal: 90 %; "
+                   f"change alone {fig['chains_held_out_change_achieved']:.0%}, keeping alone {fig['chains_held_out_rest_kept']:.0%}); all steps "
+                   f"{fig['chains_all_both']:.0%}. {'Goal met.' if c >= 0.9 else 'Goal not met'}" + ("" if c >= 0.9 else
+                   ": the misses are pitch jumps the loop's control-signal pitch does not see (pYIN follows another oscillator or octave), "
+                   "'noisier' on tonal sounds (the Voice's only noise is white, so more noise also means a much higher centroid), and "
+                   "changes the 10 s search did not reach, and a new wobble that also moved the attack (per step in the table above; these "
+                   "reasons were read off the first full run)."))
+    if "gap_tool_sd_mean" in fig:
+        out.append(f"- Exploitation gap (searched minus held-out gain, in random-patch standard deviations): {fig['gap_tool_sd_mean']:.2f} +- "
+                   f"{fig['gap_tool_sd_std']:.2f} with the brief against {fig['gap_plain_sd_mean']:.2f} +- {fig['gap_plain_sd_std']:.2f} for plain "
+                   "CTAG fitness over the same prompts and seeds: the plain search gains more on the embedder than the held-out archetype view "
+                   "confirms; with the brief the two views move together. The held-out view shares the embedder's audio tower (a different "
+                   "head), so it is a partial check, not an independent listener.")
+    if "speed_wall_s_mean" in fig:
+        out.append(f"- Speed: {fig['speed_wall_s_mean']:.1f} s per call on average at a load average of {fig['speed_load_avg_mean']:.1f} on 2 cores "
+                   "(the 10 s search plus loading, a shortlist of 8 measured with pYIN, saving); the issue's goal is under 10 s on an idle "
+                   "machine, which this shared machine could not show.")
+    return "\n".join(out)
 
 
 def main() -> None:

@@ -581,10 +581,14 @@ TOOL = ToolSpec(
     title="Synthesize a sound from text (CTAG)",
     description=(
         "Program a 78-parameter modular synth (torchsynth-style Voice: 2 VCOs, noise, LFOs, ADSRs, modulation matrix) so "
-        "that its sound matches a text prompt, by evolutionary search scored with a text-audio embedder (CTAG). Returns up "
-        "to 8 different sounds, each saved in the library with its full patch in physical units, score, measured "
-        "character and a spectrogram. Refine a result with start_from + a new prompt ('darker', 'slower attack'); hold "
-        "parameters with keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions. "
+        "that its sound matches a text prompt, by evolutionary search scored with a text-audio embedder (CTAG). The prompt's "
+        "measurable demands (a note such as 'A3' or '440 Hz', low/high, bright/dark/warm, noisy/pure, attack, length, "
+        "sustained/decaying, rising/falling/vibrato, tremolo/wobble and its rate) become a brief: the note and key time are "
+        "set, every unmet demand costs fitness, and the result reports each demand as measured and met or not (say what is "
+        "off). Returns up to 8 different sounds, each saved in the library with its full patch in physical units, score, "
+        "measured character and a spectrogram. Refine a result with start_from + a new prompt ('darker', 'slower attack', "
+        "'an octave higher'): the change is measured against the start sound and the rest is kept. Hold parameters with "
+        "keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions. "
         "Answers within time_budget_s (default 30 s) with the best found by then; for a longer search use start_job."
     ),
     input_model=Input,
