@@ -190,7 +190,9 @@ def test_keepalive_reports_through_a_silent_stage(tool_ctx) -> None:
         tool_ctx.progress(0.5, 1.0, "stage B")
         time.sleep(0.2)
     times = [t0] + [t for t, _, _ in seen]
-    assert max(b - a for a, b in zip(times, times[1:])) < 1.0
+    # Heartbeats every 0.3 s; without them a gap would be at least the 2 s silent stage. The bound leaves
+    # room for a loaded machine (1.19 s was seen with three test runs on two cores).
+    assert max(b - a for a, b in zip(times, times[1:])) < 1.8
     values = [d for _, d, _ in seen]
     assert values == sorted(values) and len(set(values)) == len(values)  # strictly increasing
     assert all(d < 0.5 for _, d, m in seen if m and m.startswith("stage A ("))  # beats stay below the next stage
@@ -203,7 +205,7 @@ def test_optimize_fx_progress_gaps_stay_short(tool_ctx, tmp_path: Path) -> None:
 
     class SlowText(SlowEmbedder):
         def embed_text(self, texts):
-            time.sleep(1.2)
+            time.sleep(2.0)
             return super().embed_text(texts)
 
     tool_ctx.models._items["embedder:slow"] = SlowText(0.05)
@@ -216,7 +218,9 @@ def test_optimize_fx_progress_gaps_stay_short(tool_ctx, tmp_path: Path) -> None:
     with tool_ctx.keepalive():
         run(Input(audio=AudioInput(path=_wav(tmp_path)), prompt="brighter", chain=["eq"], iterations=5, embedder="slow"), tool_ctx)
     times = [t0] + stamps + [time.monotonic()]
-    assert max(b - a for a, b in zip(times, times[1:])) < 1.0
+    # Heartbeats every 0.3 s; without them a gap would be at least the 2 s silent stage. The bound leaves
+    # room for a loaded machine (1.19 s was seen with three test runs on two cores).
+    assert max(b - a for a, b in zip(times, times[1:])) < 1.8
 
 
 def test_loading_an_embedder_loads_its_text_tower_and_says_so(tool_ctx, monkeypatch) -> None:

@@ -42,9 +42,10 @@ def test_reward_enters_the_loss_and_is_recorded(ctx, tmp_path) -> None:
     model = train_reward(ctx.library, ctx.models._items["embedder:lstmabar"], reward_dir(ctx.config), epochs=100)
 
     # Text2FX alone: with method "both" a word the crowd knows well ("warmer") holds the search near the
-    # crowd's settings, which is the point of the prior, so the reward's pull is checked without it.
-    plain = run(Input(audio=AudioInput(path=src), prompt="warmer", chain=["eq"], iterations=6, seed=3, method="text2fx"), ctx)
-    guided = run(Input(audio=AudioInput(path=src), prompt="warmer", chain=["eq"], iterations=6, seed=3, method="text2fx", feedback_weight=5.0), ctx)
+    # crowd's settings, which is the point of the prior, so the reward's pull is checked without it. A
+    # generous budget: on a loaded machine the default one can stop both searches before their first step.
+    plain = run(Input(audio=AudioInput(path=src), prompt="warmer", chain=["eq"], iterations=6, seed=3, method="text2fx", time_budget_s=600), ctx)
+    guided = run(Input(audio=AudioInput(path=src), prompt="warmer", chain=["eq"], iterations=6, seed=3, method="text2fx", time_budget_s=600, feedback_weight=5.0), ctx)
     g = guided.output
     assert g.reward_version == model.version and "Shaped by" in g.reward_status
     assert guided.sounds[0].extra["reward_version"] == model.version
