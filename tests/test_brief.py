@@ -191,3 +191,20 @@ def test_a_kept_pitch_holds_its_modulation_but_an_asked_change_wins() -> None:
     s = vib.set_params()
     assert s["mod_matrix.lfo_2->vco_1_pitch"] == 1.0 and s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)  # the asked vibrato wins
     assert s["keyboard.midi_f0"] == 57.0  # the note is still held
+
+
+def test_prompt_forms_that_once_went_wrong() -> None:
+    # a negator reaches only the word after it: "non noisy pad" still asks for a pad
+    b = parse_brief("a not bright, non noisy pad")
+    assert by(b, "attack_s").lo is not None and by(b, "flatness").hi is not None
+    assert by(b, "centroid_hz").hi == pytest.approx(threshold("centroid_hz", 50))  # "not bright" is not "dark"
+    # each rate goes to the modulation named before it
+    b = parse_brief("a wobble at 4hz with vibrato at 6 Hz")
+    assert by(b, "am_rate_hz").lo == 4.0 and by(b, "vibrato_rate_hz").lo == 6.0
+    # a glide between two pitches is a movement, not a note
+    b = parse_brief("a sweep from 100 Hz to 1 kHz")
+    assert by(b, "pitch_range_semitones").lo == pytest.approx(0.8 * 12 * math.log2(10), abs=0.01)
+    assert by(b, "pitch_trend_semitones_per_s").lo > 0 and not [t for t in b.targets if t.descriptor == "f0_hz"]
+    assert b.settings["vco_1.mod_depth"] >= 12 * math.log2(10) and b.set_params()["keyboard.midi_f0"] == pytest.approx(43.35, abs=0.01)
+    # a length the tool cannot render is said, not silently dropped
+    assert any("10-second" in n for n in parse_brief("a 10-second pad").notes)

@@ -29,6 +29,7 @@ from .targets import STEP, Brief, Target
 SEMITONE = 2 ** (1 / 12)
 NOTE_RE = re.compile(r"(?<![\w-])([A-Ga-g])(#|b|♯|♭)?(-?[0-8])(?![\w])")
 HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
+FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down to)\s+(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
 DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|half|one|two|three|four|five|a|quarter)[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
 INTERVALS = {"octave": 12, "octaves": 12, "fifth": 7, "fifths": 7, "fourth": 5, "fourths": 5, "semitone": 1, "semitones": 1, "tone": 2, "whole tone": 2, "third": 4, "thirds": 4}
@@ -250,7 +251,10 @@ _SKIP_AXES = {"width", "integrated_lufs", "reverb_time_s", "sharpness_acum"}
 
 
 def _negated(toks: list[str], i: int) -> bool:
-    return any(t in L.NEGATORS for t in toks[max(0, i - 2) : i])
+    """A negator right before the word ("no vibrato"), or one word before with a degree word between ("not too bright")."""
+    if i >= 1 and toks[i - 1] in L.NEGATORS:
+        return True
+    return i >= 2 and toks[i - 2] in L.NEGATORS and toks[i - 1] in {"too", "so", "very", "much", "overly", "at"}
 
 
 def parse_brief(
@@ -306,10 +310,29 @@ def parse_brief(
             _set_pitch(b, midi, f"'{m.group(0)}'")
             pitch_set = True
             consumed = re.sub(re.escape(m.group(0).lower()), " ", consumed, count=1)
+    sweep = FROM_TO_RE.search(consumed)
+    if sweep and not pitch_set:  # "from 100 Hz to 1 kHz": a glide between two pitches
+        f1, f2 = (float(sweep.group(i)) * (1000.0 if sweep.group(i + 1) == "khz" else 1.0) for i in (1, 3))
+        if f1 >= 25.0 and f2 >= 25.0 and f1 != f2:
+            span = abs(12 * math.log2(f2 / f1))
+            up = f2 > f1
+            midi = hz_to_midi(f1)
+            b.add(Target(aspect="pitch movement", descriptor="pitch_range_semitones", lo=round(0.8 * span, 2), unit="semitones", tolerance=0.0,
+                         confidence=1.0, source=f"'{sweep.group(0)}' (explicit: a {span:.1f}-semitone glide; at least 80 % of it)",
+                         set_by={"keyboard.midi_f0": round(midi, 4), "vco_1.tuning": 0.0, "vco_2.tuning": 0.0}), explicit=True)
+            b.add(Target(aspect="pitch movement", descriptor="pitch_trend_semitones_per_s", lo=1.0 if up else None, hi=None if up else -1.0,
+                         unit="semitones/s", tolerance=0.0, confidence=1.0, source=f"'{sweep.group(0)}': {'rising' if up else 'falling'}"), explicit=True)
+            b.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, tolerance=0.0, confidence=1.0, source=f"'{sweep.group(0)}': a note (pYIN finds a pitch)"))
+            pitch_set = True
+            consumed = consumed.replace(sweep.group(0), " ")
     for m in HZ_RE.finditer(consumed):
         hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
         if hz < 25.0:
-            key = "vibrato_rate_hz" if "vibrato" in consumed else "am_rate_hz"
+            # a rate: of the modulation named nearest before it ("a wobble at 4 Hz with vibrato at 6 Hz")
+            before = tokenize(consumed[: m.start()])[-4:]
+            named = [t for t in before if t in L.MODULATION_WORDS]
+            is_vibrato = named[-1] == "vibrato" if named else ("vibrato" in consumed and not any(w in consumed for w in L.MODULATION_WORDS - {"vibrato"}))
+            key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
             b.add(Target(aspect="modulation rate", descriptor=key, lo=hz, hi=hz, unit="Hz", tolerance=1.15, confidence=1.0,
                          needs=key, source=f"'{m.group(0)}' (explicit; +-15 %)"), explicit=True)
         elif not pitch_set:
@@ -319,6 +342,7 @@ def parse_brief(
     for m in DUR_RE.finditer(consumed):
         secs = _count(m.group(1), allow_fraction=True) * (0.001 if m.group(2).startswith("m") else 1.0)
         if not 0.005 <= secs <= 6.0:
+            b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to 6 s); left out")
             continue
         if any(w in consumed for w in ATTACK_CONTEXT):
             b.add(Target(aspect="attack", descriptor="attack_s", lo=secs, hi=secs, unit="s", tolerance=1.3, confidence=1.0,
@@ -364,9 +388,9 @@ def parse_brief(
                 b.notes.append(f"'{ph}' ({axis.label}) is not something the Voice synth shapes (mono, peak-normalised, no reverb); left out")
                 continue
             high = axis.high == ph
-            if neg:
-                high = not high
             level = 80.0 if high else 20.0
+            if neg:  # "not bright" is not "dark": the other side of the median
+                high, level = not high, 50.0
             if axis.key == "f0_hz":
                 continue
             v = _level_value(axis.key, level)

@@ -79,6 +79,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         rising = trend.lo is not None and trend.lo > 0
         rate = trend.lo if rising else -trend.hi  # semitones per second asked
         depth = min(96.0, 1.5 * rate * span)
+        if rng is not None and rng.lo is not None:  # a glide of a stated size ("from 100 Hz to 1 kHz")
+            depth = min(96.0, max(depth, 1.3 * rng.lo))  # a ramp spans 0.8 of its depth from the 10th to the 90th percentile
         before = set(out)
         _route(out, "adsr_2", PITCH_TARGETS, 1.0, AMP_TARGETS)
         # the envelope rises over the span in both cases: up from the note, or down from it (so a set
