@@ -652,7 +652,9 @@ def _brief_markdown(fig, per, prompts, chain_rows, kinds, groups, gap_ids, args,
     L = [f"Prompt set: `benchmarks/data/synth_prompts.json` ({len(prompts)} prompts run here, split by sha256 of the id into a tuning and a held-out half; "
          "the demands were written before any run, and only the tuning half informed choices). The judge: each returned sound is read back from the "
          "library and measured with the full `library.descriptors.describe` (pYIN pitch, full envelope); the search itself saw `describe_batch`'s "
-         "spectrum and envelope and the synth's control-signal pitch, so the judge is not exactly what the optimiser saw. "
+         "spectrum and envelope and the synth's control-signal pitch, so the judge is not exactly what the optimiser saw; the tool's last "
+         "step, though, measures a shortlist of 8 results with the same full describe and keeps the one meeting most of the brief's own "
+         "targets (its targets, not these demands). "
          f"Embedder `{emb_name}`; one result per call (k = 1), seed 0; {fig['tool_defaults']}. Per-prompt rows: `docs/results/synthesize_detail.json`.\n"]
     for s, ids in groups.items():
         L.append(f"### {s.replace('_', '-')} prompts ({len(ids)} prompts, {fig[f'{s}_demands']} demands)\n")
