@@ -32,6 +32,11 @@ class Config:
     # Whether listeners' ratings and comments are kept. None: the person decides (asked once, by
     # elicitation; the answer is stored beside the library, library/consent.py). Set, it overrides that answer.
     keep_ratings: bool | None = None
+    # Where WAVs, spectrograms and reward versions live: None/'local' (the output folder), 'database'
+    # (the metadata database) or an fsspec URL (s3://bucket/prefix). library/blobs.py.
+    blob_store: str | None = None
+    # Streamable HTTP without sessions (the SDK's stateless mode), for replicas behind a load balancer.
+    stateless_http: bool = False
 
     @property
     def sounds_dir(self) -> Path:
@@ -80,6 +85,13 @@ class Config:
             if raw not in _YES | _NO:
                 raise ValueError(f"LSTMABAR_KEEP_RATINGS must be yes or no (got {raw!r}); unset it to let the person decide.")
             values["keep_ratings"] = raw in _YES
+        if env.get("LSTMABAR_BLOB_STORE"):
+            values["blob_store"] = env["LSTMABAR_BLOB_STORE"].strip()
+        if env.get("LSTMABAR_STATELESS_HTTP"):
+            raw = env["LSTMABAR_STATELESS_HTTP"].strip().lower()
+            if raw not in _YES | _NO:
+                raise ValueError(f"LSTMABAR_STATELESS_HTTP must be yes or no (got {raw!r}).")
+            values["stateless_http"] = raw in _YES
         if env.get("LSTMABAR_DEVICE"):
             values["device"] = env["LSTMABAR_DEVICE"]
         values.update({k: v for k, v in overrides.items() if v is not None})

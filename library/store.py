@@ -1,12 +1,17 @@
-"""The sound library: WAV files on disk plus metadata, lineage and feedback in a database.
+"""The sound library: WAV blobs (library/blobs.py: the output folder by default, the database or
+object storage) plus metadata, lineage and feedback in a database.
 
-A sound's file is written to a temporary name, renamed into place, then its row is committed; if the
-commit fails the file is removed. ``repair()`` (run at start-up) removes files a crash left without a
-row, so the two never disagree for long.
+A sound's WAV is stored first, then its row is committed; if the commit fails the blob is removed
+(with the ``database`` blob store both go in one transaction). ``repair()`` (run at start-up) removes
+local files a crash left without a row; ``check()`` finds orphans in any store (``lstmabar library
+check``), removing only those older than a grace period when the store is shared by several servers.
+With a store other than the local folder, ``sounds/`` in the output folder is a read-through cache:
+``SoundRecord.path`` names the cached copy, which ``wav_path`` fills when it is missing.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import threading
@@ -21,12 +26,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .audio_io import Audio, as_channels_first, check_audio
+from .blobs import PARTIAL, BlobMissing, DatabaseBlobs, LocalBlobs, open_blobs
 from .config import Config
 from .errors import ToolError, UnknownSoundError
+from .job_table import JobTable
 from .records import Aggregate, FeedbackRecord, SoundRecord
 from .schema import Base, FeedbackRow, ParentRow, SoundRow
 
-_PARTIAL = ".partial"
+_PARTIAL = PARTIAL
+ORPHAN_GRACE_S = 600.0  # a shared store's blob younger than this may still be waiting for its row
 
 
 def new_id(prefix: str) -> str:
@@ -59,6 +67,8 @@ class SoundLibrary:
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.Lock()
+        self.blobs = open_blobs(config.blob_store, root=config.output_dir, engine=self.engine)
+        self.job_table = JobTable(self._sessions)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -82,16 +92,19 @@ class SoundLibrary:
         parents = list(dict.fromkeys(parents))
         sound_id = new_id("snd")
         final = self.sounds_dir / f"{sound_id}.wav"
-        partial = final.with_name(final.name + _PARTIAL)
-        sf.write(partial, audio.samples.T, audio.sample_rate, format="WAV", subtype="FLOAT")
-        with open(partial, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(partial, final)
+        buf = io.BytesIO()
+        sf.write(buf, audio.samples.T, audio.sample_rate, format="WAV", subtype="FLOAT")
+        wav, key = buf.getvalue(), _wav_key(final.name)
+        in_transaction = isinstance(self.blobs, DatabaseBlobs)
+        if not in_transaction:
+            self.blobs.put(key, wav)
         try:
             with self._sessions.begin() as s:
                 missing = [p for p in parents if s.get(SoundRow, p) is None]
                 if missing:
                     raise UnknownSoundError(missing[0])
+                if in_transaction:
+                    self.blobs.put_in(s, key, wav)  # type: ignore[union-attr]
                 row = SoundRow(
                     id=sound_id,
                     tool=tool,
@@ -109,8 +122,11 @@ class SoundLibrary:
                 for p in parents:
                     s.add(ParentRow(sound_id=sound_id, parent_id=p, relation=relation))
         except BaseException:
-            final.unlink(missing_ok=True)
+            if not in_transaction:
+                self.blobs.delete(key)
             raise
+        if not isinstance(self.blobs, LocalBlobs):
+            self._cache(final, wav)
         return self.get(sound_id)
 
     def get(self, sound_id: str) -> SoundRecord:
@@ -121,24 +137,44 @@ class SoundLibrary:
             return self._record(s, row)
 
     def read(self, sound_id: str) -> Audio:
-        rec = self.get(sound_id)
-        data, sr = sf.read(rec.path, dtype="float32", always_2d=True)
+        data, sr = sf.read(self.wav_path(sound_id), dtype="float32", always_2d=True)
         return Audio(np.ascontiguousarray(data.T), int(sr))
 
+    def wav_path(self, sound_id: str) -> str:
+        """A local file with the sound's WAV: the file itself, or the cached copy of its blob."""
+        rec = self.get(sound_id)
+        path = Path(rec.path)
+        if not path.exists() and not isinstance(self.blobs, LocalBlobs):
+            try:
+                self._cache(path, self.blobs.get(_wav_key(path.name)))
+            except BlobMissing:
+                raise ToolError(f"The audio of {sound_id} is missing from the blob store ({self.blobs.describe()}); "
+                                "run `lstmabar library check` and tell the server's operator.") from None
+        return str(path)
+
+    def wav_bytes(self, sound_id: str) -> bytes:
+        return Path(self.wav_path(sound_id)).read_bytes()
+
     def spectrogram(self, sound_id: str) -> bytes:
-        """The sound's spectrogram as PNG, rendered once and kept beside its WAV."""
+        """The sound's spectrogram as PNG, rendered once and kept beside its WAV (in the blob store)."""
         from .images import spectrogram_png
 
         rec = self.get(sound_id)
-        png_path = Path(rec.path).with_suffix(".png")
-        if png_path.exists():
-            return png_path.read_bytes()
+        key = _wav_key(Path(rec.path).with_suffix(".png").name)
+        try:
+            return self.blobs.get(key)
+        except BlobMissing:
+            pass
         audio = self.read(sound_id)
         png = spectrogram_png([(rec.prompt or rec.id, audio.mono(), audio.sample_rate)])
-        tmp = png_path.with_suffix(".png.partial")
-        tmp.write_bytes(png)
-        tmp.replace(png_path)
+        self.blobs.put(key, png)
         return png
+
+    def _cache(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}{_PARTIAL}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
 
     def list(
         self,
@@ -165,15 +201,51 @@ class SoundLibrary:
             return int(s.scalar(select(func.count()).select_from(SoundRow)) or 0)
 
     def repair(self) -> list[str]:
-        """Delete partial files and files without a row (left by a crash). Returns what was removed."""
+        """Delete partial files and, with the local store, files without a row (left by a crash).
+        Returns what was removed. A shared store is left to ``check`` and its grace period: another
+        server may be between writing a blob and committing its row."""
         removed: list[str] = []
         with self._sessions() as s:
             known = set(s.scalars(select(SoundRow.file)).all())
+        local = isinstance(self.blobs, LocalBlobs)
         for p in self.sounds_dir.iterdir():
-            if p.name.endswith(_PARTIAL) or (p.suffix == ".wav" and p.name not in known):
+            if p.name.endswith(_PARTIAL) or (local and p.suffix == ".wav" and p.name not in known):
                 p.unlink(missing_ok=True)
                 removed.append(p.name)
         return removed
+
+    def check(self, *, remove: bool = False, grace_s: float | None = None) -> dict[str, Any]:
+        """Orphans between rows and blobs: blobs under sounds/ whose sound has no row (removed when
+        ``remove`` and older than ``grace_s``; default 0 for the local folder, ORPHAN_GRACE_S for a
+        shared store) and rows whose WAV blob is missing (reported; nothing can restore them)."""
+        grace = (ORPHAN_GRACE_S if self.blobs.shared else 0.0) if grace_s is None else grace_s
+        with self._sessions() as s:
+            files = set(s.scalars(select(SoundRow.file)).all())
+            ids = {f.rsplit(".", 1)[0] for f in files}
+        keys = self.blobs.keys("sounds/")
+        orphans, young = [], []
+        for key in keys:
+            name = key.rsplit("/", 1)[-1]
+            stem = name.split(".", 1)[0]
+            if stem in ids and not name.endswith(_PARTIAL):
+                continue
+            age = self.blobs.age_s(key)
+            (young if age is not None and age < grace else orphans).append(key)
+        present = {k.rsplit("/", 1)[-1] for k in keys}
+        missing = sorted(f for f in files if f not in present)
+        if remove:
+            for key in orphans:
+                self.blobs.delete(key)
+        return {
+            "store": self.blobs.describe(),
+            "blobs": len(keys),
+            "sounds": len(files),
+            "orphan_blobs": orphans,
+            "removed": orphans if remove else [],
+            "too_young_to_judge": young,
+            "grace_s": grace,
+            "rows_without_blob": missing,
+        }
 
     def _record(self, s: Session, row: SoundRow) -> SoundRecord:
         parents = list(s.scalars(select(ParentRow.parent_id).where(ParentRow.sound_id == row.id)).all())
@@ -281,6 +353,10 @@ class SoundLibrary:
             wins=int(wins or 0),
             losses=int(losses or 0),
         )
+
+
+def _wav_key(name: str) -> str:
+    return f"sounds/{name}"
 
 
 def _retried(existing: FeedbackRecord, **request: Any) -> FeedbackRecord:

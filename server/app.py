@@ -73,6 +73,7 @@ def build_server(config: Config | None = None, *, preload: bool = False) -> MCPS
             async with anyio.create_task_group() as jobs:
                 state.jobs.attach(jobs)
                 jobs.start_soon(partial(anyio.to_thread.run_sync, warm_up, abandon_on_cancel=True))
+                jobs.start_soon(state.sync_loop)  # jobs' rows and reward versions shared with other replicas
                 try:
                     yield state
                 except BaseException as exc:  # re-raised below as it came, not wrapped in the task group's ExceptionGroup

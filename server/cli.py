@@ -1,4 +1,4 @@
-"""The ``lstmabar`` command: serve, demo, feedback export, train, data build."""
+"""The ``lstmabar`` command: serve, demo, feedback export, train, data build, library check."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def _config(args: argparse.Namespace) -> Config:
         embedder=getattr(args, "embedder", None),
         token=getattr(args, "token", None),
         workers=getattr(args, "workers", None),
+        blob_store=getattr(args, "blob_store", None),
+        stateless_http=True if getattr(args, "stateless", False) else None,
     )
 
 
@@ -40,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.http:
         from .http import serve_http
 
-        serve_http(server, host=args.host, port=args.port, token=config.token)
+        serve_http(server, host=args.host, port=args.port, token=config.token, stateless=config.stateless_http)
     else:
         server.run("stdio")
     return 0
@@ -67,7 +69,45 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     module = importlib.import_module(TRAINERS[args.model])
-    return int(module.main(args.args) or 0)
+    rc = int(module.main(args.args) or 0)
+    if args.model == "reward":
+        _publish_reward(args.args)
+    return rc
+
+
+def _publish_reward(trainer_args: list[str]) -> None:
+    """With a shared blob store, hand the reward versions a trainer wrote into this machine's output
+    folder to every replica (they fetch new versions before each tool call)."""
+    from lstmabar.library.store import SoundLibrary
+    from lstmabar.server.state import sync_reward
+
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--output-dir")
+    out.add_argument("--database-url")
+    known, _ = out.parse_known_args(trainer_args)
+    lib = SoundLibrary(_config(known))
+    try:
+        moved = sync_reward(lib)
+    finally:
+        lib.close()
+    if moved["uploaded"]:
+        print(f"published {', '.join(moved['uploaded'])} to {lib.blobs.describe()}", file=sys.stderr)
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    import json
+
+    from lstmabar.library.store import SoundLibrary
+
+    lib = SoundLibrary(_config(args))
+    try:
+        report = lib.check(remove=args.remove, grace_s=args.grace_s)
+    finally:
+        lib.close()
+    print(json.dumps(report, indent=2))
+    left = [k for k in report["orphan_blobs"] if k not in report["removed"]]
+    return 1 if left or report["rows_without_blob"] else 0
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", help="lstmabar (default) or clap[:path-or-hub-id]")
     s.add_argument("--workers", type=int, help="tool calls computed at once (default 2)")
     s.add_argument("--preload", action="store_true", help="load the embedder at start-up")
+    s.add_argument("--blob-store", help="local (default), database, or an fsspec URL (default: LSTMABAR_BLOB_STORE)")
+    s.add_argument("--stateless", action="store_true", help="streamable HTTP without sessions, for replicas (default: LSTMABAR_STATELESS_HTTP)")
     s.set_defaults(func=cmd_serve)
+
+    lb = sub.add_parser("library", help="`library check [--remove]`: blobs without a row and rows without a blob")
+    lb.add_argument("library_action", choices=["check"])
+    lb.add_argument("--remove", action="store_true", help="delete orphan blobs older than the grace period")
+    lb.add_argument("--grace-s", type=float, default=None, help="skip blobs younger than this (default: 0 local, 600 for a shared store)")
+    lb.add_argument("--output-dir")
+    lb.add_argument("--database-url")
+    lb.add_argument("--blob-store")
+    lb.set_defaults(func=cmd_library)
 
     d = sub.add_parser("demo", help="scripted session: start the server over stdio and drive it")
     d.add_argument("--out", default="out/demo", help="folder for WAV files and summary.json")
@@ -136,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reward":
         from lstmabar.models.reward.train import main as reward_main
 
-        return int(reward_main([args.reward_action, *args.args]) or 0)
+        rc = int(reward_main([args.reward_action, *args.args]) or 0)
+        if args.reward_action == "train":
+            _publish_reward(args.args)
+        return rc
     return int(args.func(args) or 0)
 
 

@@ -327,21 +327,28 @@ def build_http_app(
     token: str | None,
     port: int | None = None,
     allowed: Sequence[str] | None = None,
+    stateless: bool | None = None,
 ) -> ASGIApp:
     """The MCP endpoint, the rating page and /healthz behind the Gate. ``port`` pins the loopback
-    Host names to the port served (None: any port); ``allowed`` defaults to LSTMABAR_ALLOWED_HOSTS."""
+    Host names to the port served (None: any port); ``allowed`` defaults to LSTMABAR_ALLOWED_HOSTS.
+    ``stateless`` (default: LSTMABAR_STATELESS_HTTP) serves every request on a fresh transport with
+    no session id, so replicas behind a load balancer need no sticky sessions (README, Replicas)."""
     check_token(host, token)
     config = server.state.config  # type: ignore[attr-defined]
     hosts = allowed_hosts(host, port, config.allowed_hosts if allowed is None else allowed)
     limit = request_body_limit(config.max_upload_bytes)
-    app: ASGIApp = server.streamable_http_app(host=host, transport_security=_sdk_settings(hosts), max_request_body_size=limit)
+    stateless = config.stateless_http if stateless is None else stateless
+    app: ASGIApp = server.streamable_http_app(
+        host=host, transport_security=_sdk_settings(hosts), max_request_body_size=limit, stateless_http=stateless
+    )
     app = BodyLimit(app, limit, config.max_upload_bytes)
     return Gate(app, token=token, hosts=hosts)
 
 
-def serve_http(server: MCPServer, *, host: str, port: int, token: str | None) -> None:
+def serve_http(server: MCPServer, *, host: str, port: int, token: str | None, stateless: bool | None = None) -> None:
     import uvicorn
 
-    app = build_http_app(server, host=host, port=port, token=token)
-    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp%s", host, port, " (token required)" if token else "")
+    app = build_http_app(server, host=host, port=port, token=token, stateless=stateless)
+    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp%s%s", host, port, " (token required)" if token else "",
+             " (stateless: no sessions)" if stateless else "")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -81,10 +81,10 @@ def register_rating_routes(server: MCPServer, state: "AppState") -> None:
     @server.custom_route("/rate/audio/{sound_id}", methods=["GET"], include_in_schema=False)
     async def rate_audio(request: Request) -> Response:
         try:
-            rec = await anyio.to_thread.run_sync(state.library.get, request.path_params["sound_id"])
+            path = await anyio.to_thread.run_sync(state.library.wav_path, request.path_params["sound_id"])
         except UnknownSoundError:
             return _err(404, "unknown sound id")
-        return FileResponse(rec.path, media_type="audio/wav")
+        return FileResponse(path, media_type="audio/wav")
 
     @server.custom_route("/rate/spectrogram/{sound_id}", methods=["GET"], include_in_schema=False)
     async def rate_spectrogram(request: Request) -> Response:

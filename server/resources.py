@@ -25,8 +25,8 @@ def register_resources(server: MCPServer, state: "AppState") -> None:
         mime_type="audio/wav",
     )
     async def sound_wav(sound_id: str) -> bytes:
-        rec = await anyio.to_thread.run_sync(_get, state, sound_id)
-        return await anyio.Path(rec.path).read_bytes()
+        await anyio.to_thread.run_sync(_get, state, sound_id)
+        return await anyio.to_thread.run_sync(state.library.wav_bytes, sound_id)  # a replica may fetch it from the blob store
 
     @server.resource(
         "sound://{sound_id}/meta",

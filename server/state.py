@@ -5,7 +5,10 @@ without importing each other."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+
+import anyio
 
 from lstmabar.library.config import Config
 from lstmabar.library.store import SoundLibrary
@@ -17,6 +20,18 @@ from .workers import WorkerPool
 
 log = logging.getLogger("lstmabar")
 
+SYNC_S = 1.0  # how often the shared state is synchronised (jobs' rows, reward versions)
+_REWARD_FILE = re.compile(r"^reward-v\d+\.(pt|json)$")
+
+
+def sync_reward(library: SoundLibrary) -> dict[str, list[str]]:
+    """Reward versions between this machine's ``<output_dir>/reward`` (where trainers write and the
+    registry reads) and the blob store: a no-op with the local store, which is that folder."""
+    from lstmabar.library.blobs import sync_folder
+    from lstmabar.models.reward.registry import reward_dir
+
+    return sync_folder(library.blobs, "reward", reward_dir(library.config), match=lambda n: bool(_REWARD_FILE.match(n)))
+
 
 class AppState:
     """What one server process shares between calls: settings, the library, loaded models, workers."""
@@ -25,7 +40,7 @@ class AppState:
         self.config = config
         self.models = ModelCache()
         self.pool = WorkerPool(config.workers)
-        self.jobs = JobManager(self.pool, all_tools(), self.context)
+        self.jobs = JobManager(self.pool, all_tools(), self.context, library=lambda: self.library)
         self._library: SoundLibrary | None = None
 
     def context(self, **kwargs: Any) -> ToolContext:
@@ -39,6 +54,21 @@ class AppState:
             if removed:
                 log.warning("removed %d sound files left without a database row: %s", len(removed), removed[:5])
         return self._library
+
+    def sync_shared(self) -> None:
+        """One round of keeping this replica in step with the shared stores (blocking)."""
+        self.jobs.sync()
+        moved = sync_reward(self.library)
+        if moved["downloaded"] or moved["uploaded"]:
+            log.info("reward versions: fetched %s, published %s", moved["downloaded"], moved["uploaded"])
+
+    async def sync_loop(self) -> None:
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.sync_shared, abandon_on_cancel=True)
+            except Exception:  # a database hiccup must not stop the server; the next round retries
+                log.warning("synchronising shared state failed", exc_info=True)
+            await anyio.sleep(SYNC_S)
 
     def close(self) -> None:
         if self._library is not None:
