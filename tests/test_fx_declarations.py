@@ -1,7 +1,7 @@
 """The effect declarations decode a normalised vector exactly as before the one-declaration refactor
 (issue 21 item 2): physical settings, pedalboard renders, the twins' values, the filter curves,
 amount and twin masks, tails, pinned for a few random vectors in tests/data/fx_pinned.npz (written by
-``python tests/test_fx_declarations.py --write`` from the code of 8477977)."""
+``python tests/test_fx_declarations.py --write`` from the code of 203eca3, before the refactor)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def compute() -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     x = _audio()
     freqs = np.geomspace(20, 7900, 64)
+    for name in CHAINS[-1]:  # every effect alone
+        out[f"{name}/tail"] = np.array(tail_seconds([name]))
+        out[f"{name}/amount"] = np.array([s.is_amount for s in chain_slots([name])])
     for ci, chain in enumerate(CHAINS):
         out[f"{ci}/amount"] = np.array([s.is_amount for s in chain_slots(chain)])
         out[f"{ci}/twin"] = twins.twin_mask(chain)

@@ -25,7 +25,7 @@ from lstmabar.library.audio_io import preview_wav, resample
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import line_plot_png, spectrogram_png
 from lstmabar.models.fx.chain import (
-    EFFECT_NAMES,
+    EffectName,
     default_chain,
     menu_description,
     neutral_normalized,
@@ -48,8 +48,6 @@ from lstmabar.models.reward.guidance import load_reward, reward_status
 from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
-EffectName = Literal["eq", "highpass", "lowpass", "gate", "compressor", "distortion", "gain", "reverb", "delay", "chorus"]
-assert set(EffectName.__args__) == set(EFFECT_NAMES)  # type: ignore[attr-defined]
 
 MIN_OPT_RATE = 22_050
 OPT_TAIL_S = 1.0  # tail kept during optimisation (the final render keeps the whole tail)

@@ -8,26 +8,19 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from .chain import EFFECTS, chain_slots, clamp_frequency
+from .effects import EFFECTS, FxStage, stage_arguments, walk
+
+
+def make_plugin(stage: FxStage, arguments: dict[str, float]) -> Any:
+    """The pedalboard plugin of ``stage`` with its fixed arguments and ``arguments``."""
+    return getattr(pedalboard, stage.plugin)(**{**stage.fixed, **arguments})
 
 
 def build_stage_plugins(chain: list[str], normalized: np.ndarray, sample_rate: int) -> list[list[Any]]:
     """Per effect, its pedalboard plugin objects for the normalised settings."""
-    out: list[list[Any]] = []
-    k = 0
-    for name in chain:
-        plugins = []
-        for stage in EFFECTS[name].stages:
-            kwargs: dict[str, float] = dict(stage.fixed)
-            for p in stage.params:
-                v = float(p.to_physical(float(np.clip(normalized[k], 0.0, 1.0))))
-                if p.is_frequency:
-                    v = clamp_frequency(v, sample_rate)
-                kwargs[p.name] = v
-                k += 1
-            plugins.append(getattr(pedalboard, stage.plugin)(**kwargs))
-        out.append(plugins)
-    assert k == len(chain_slots(chain))
+    out: list[list[Any]] = [[] for _ in chain]
+    for i, _name, stage, xs in walk(chain, normalized):
+        out[i].append(make_plugin(stage, stage_arguments(stage, xs, sample_rate)))
     return out
 
 
@@ -52,15 +45,8 @@ def render_plugins(plugins: list[Any], audio: np.ndarray, sample_rate: int) -> n
 
 
 def tail_seconds(chain: list[str], normalized: np.ndarray | None = None) -> float:
-    """How much silence to append so reverb and delay tails are kept."""
-    pad = 0.0
-    if "reverb" in chain:
-        pad = max(pad, 2.5)
-    if "delay" in chain:
-        pad = max(pad, 3.0)
-    if "chorus" in chain:
-        pad = max(pad, 0.1)
-    return pad
+    """How much silence to append so reverb and delay tails are kept (the longest declared tail)."""
+    return max((EFFECTS[name].tail_s for name in chain), default=0.0)
 
 
 def trim_tail(y: np.ndarray, keep_frames: int, sample_rate: int, floor_db: float = -80.0) -> np.ndarray:

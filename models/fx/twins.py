@@ -22,8 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .chain import EFFECTS, MAX_FREQ_FRACTION, chain_slots
-from .render import render_plugins
+from .chain import chain_slots
+from .effects import EFFECTS, FILTER_EFFECTS, MAX_FREQ_FRACTION, FxStage, clamp_frequency, walk
+from .render import make_plugin, render_plugins
+
+FilterStage = tuple[str, dict[str, torch.Tensor], dict[str, float]]  # (plugin, physical values, fixed arguments)
 
 
 # ----------------------------------------------------------------------------- filter coefficients
@@ -124,18 +127,20 @@ def stage_coefficients(plugin: str, values: dict[str, torch.Tensor], fixed: dict
 
 def effect_values(chain: list[str], normalized: torch.Tensor) -> list[list[dict[str, torch.Tensor]]]:
     """Normalised (P,) tensor -> per effect, per stage: physical parameter tensors (differentiable)."""
-    out: list[list[dict[str, torch.Tensor]]] = []
-    k = 0
-    for name in chain:
-        stages = []
-        for stage in EFFECTS[name].stages:
-            vals = {}
-            for p in stage.params:
-                vals[p.name] = p.to_physical(normalized[k].to(torch.float64))
-                k += 1
-            stages.append(vals)
-        out.append(stages)
+    out: list[list[dict[str, torch.Tensor]]] = [[] for _ in chain]
+    for i, _name, stage, xs in walk(chain, normalized):
+        out[i].append({p.name: p.to_physical(x.to(torch.float64)) for p, x in zip(stage.params, xs)})
     return out
+
+
+def filter_stages(chain: list[str], values: list[list[dict[str, torch.Tensor]]]) -> list[FilterStage]:
+    """The filter stages (effects whose twin is ``filter``) of a chain, in order, with their values."""
+    return [
+        (stage.plugin, v, stage.fixed)
+        for name, stages in zip(chain, values)
+        if name in FILTER_EFFECTS
+        for stage, v in zip(EFFECTS[name].stages, stages)
+    ]
 
 
 def filter_response(
@@ -164,11 +169,7 @@ def eq_curve_db(chain: list[str], normalized: np.ndarray | torch.Tensor, freqs_h
     """Magnitude (dB) of all the filters (eq, highpass, lowpass) of a chain at freqs_hz; gains are added."""
     x = torch.as_tensor(np.asarray(normalized, dtype=np.float64))
     vals = effect_values(chain, x)
-    plugins = []
-    for name, stages in zip(chain, vals):
-        if name in ("eq", "highpass", "lowpass"):
-            for stage, v in zip(EFFECTS[name].stages, stages):
-                plugins.append((stage.plugin, v, stage.fixed))
+    plugins = filter_stages(chain, vals)
     f = torch.as_tensor(np.asarray(freqs_hz, dtype=np.float64))
     if not plugins:
         return np.zeros(len(freqs_hz))
@@ -245,18 +246,35 @@ def _pb_batch(x: torch.Tensor, plugins: list[Any], sr: int) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- the whole chain
+def _gain_twin(y: torch.Tensor, stages: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    return y * (10 ** (stages[0]["gain_db"] / 20)).to(y.dtype)
+
+
+def _tanh_drive_twin(y: torch.Tensor, stages: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    return torch.tanh(y * (10 ** (stages[0]["drive_db"] / 20)).to(y.dtype))
+
+
+# The sample-wise twins, by the name an effect declares (``Effect.twin``). "filter" twins are not here:
+# their stages are gathered into one frequency-domain cascade (``stage_coefficients``, ``fft_filter``).
+TWINS = {"gain": _gain_twin, "tanh_drive": _tanh_drive_twin}
+assert {e.twin for e in EFFECTS.values() if e.twin} <= set(TWINS) | {"filter"}
+
+
+def _plugin_from_values(stage: FxStage, values: dict[str, torch.Tensor], sr: int) -> Any:
+    args = {k: float(t.detach()) for k, t in values.items()}
+    return make_plugin(stage, {k: clamp_frequency(v, sr) if k == "cutoff_frequency_hz" else v for k, v in args.items()})
+
+
 def apply_chain(chain: list[str], normalized: torch.Tensor, x: torch.Tensor, sr: int, *, pad: int | None = None) -> torch.Tensor:
     """Differentiable (w.r.t. the twin parameters and the input) rendering of a chain on (B, N) mono audio.
 
     Twin effects run in torch; the others run in pedalboard with the settings in ``normalized``
     (detached) and pass gradients as described in the module docstring."""
-    import pedalboard
-
     if pad is None:
         pad = int(0.25 * sr)
     vals = effect_values(chain, normalized)
     y = x
-    pending: list[tuple[str, dict[str, torch.Tensor], dict[str, float]]] = []
+    pending: list[FilterStage] = []
 
     def flush(sig: torch.Tensor) -> torch.Tensor:
         if pending:
@@ -266,24 +284,14 @@ def apply_chain(chain: list[str], normalized: torch.Tensor, x: torch.Tensor, sr:
 
     for name, stages in zip(chain, vals):
         eff = EFFECTS[name]
-        if name in ("eq", "highpass", "lowpass"):
-            for stage, v in zip(eff.stages, stages):
-                pending.append((stage.plugin, v, stage.fixed))
+        if eff.twin == "filter":
+            pending.extend(filter_stages([name], [stages]))
             continue
         y = flush(y)
-        if name == "gain":
-            y = y * (10 ** (stages[0]["gain_db"] / 20)).to(y.dtype)
-        elif name == "distortion":
-            y = torch.tanh(y * (10 ** (stages[0]["drive_db"] / 20)).to(y.dtype))
+        if eff.twin is not None:
+            y = TWINS[eff.twin](y, stages)
         else:
-            plugins = []
-            for stage, v in zip(eff.stages, stages):
-                kwargs = dict(stage.fixed)
-                kwargs.update({k: float(t.detach()) for k, t in v.items()})
-                for k in kwargs:
-                    if k == "cutoff_frequency_hz":
-                        kwargs[k] = min(kwargs[k], MAX_FREQ_FRACTION * sr)
-                plugins.append(getattr(pedalboard, stage.plugin)(**kwargs))
+            plugins = [_plugin_from_values(stage, v, sr) for stage, v in zip(eff.stages, stages)]
             fn = _PedalboardLinear if eff.linear else _PedalboardFrozenGain
             y = fn.apply(y, plugins, sr)
     return flush(y)

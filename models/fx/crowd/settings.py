@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..chain import EFFECTS, chain_slots, neutral_normalized
-from ..twins import effect_values, eq_curve_db, filter_response
+from ..chain import FILTER_EFFECTS, chain_slots, neutral_normalized
+from ..twins import effect_values, eq_curve_db, filter_response, filter_stages
 from .prior import BANDS_HZ, CrowdPrior, Meaning
 from .prompt import Part, Request
 
 EQ_DB_FULL = 10.0  # peak gain of one crowd curve at strength 1 (Audealize: 5 dB x amount)
-FILTER_EFFECTS = ("eq", "highpass", "lowpass")
 ENGINEERING_CONFIDENCE = 0.6  # for settings from an engineering convention rather than crowd data
 # Freeverb (pedalboard Reverb, damping 0.5) T60 measured from its impulse response (Schroeder, T30 x 2) at 44.1 kHz
 FREEVERB_ROOM = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0])
@@ -109,8 +108,7 @@ def fit_filters(chain: list[str], start: np.ndarray, target_db: np.ndarray, samp
     def response(zz: torch.Tensor) -> torch.Tensor:
         x = x0.clone().index_put((idx,), torch.sigmoid(zz))
         vals = effect_values(chain, x)
-        plugins = [(st.plugin, v, st.fixed) for name, stages in zip(chain, vals) if name in FILTER_EFFECTS for st, v in zip(EFFECTS[name].stages, stages)]
-        return 20 * torch.log10(torch.abs(filter_response(plugins, f, sample_rate)) + 1e-9)
+        return 20 * torch.log10(torch.abs(filter_response(filter_stages(chain, vals), f, sample_rate)) + 1e-9)
 
     best, best_loss = z.detach().clone(), math.inf
     for _ in range(steps):
