@@ -43,38 +43,27 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
 
 import numpy as np
 
+from ..ranges import Range
+
 SHELF_Q = 1.0 / math.sqrt(2.0)
 MAX_FREQ_FRACTION = 0.45  # cutoffs are clamped to this fraction of the sample rate
 
 
 @dataclass(frozen=True)
-class FxParam:
-    name: str  # the pedalboard argument
-    minimum: float
-    maximum: float
-    unit: str
-    neutral: float
-    scale: str = "linear"  # "linear" | "log"
-    description: str = ""
+class FxParam(Range):
+    """A plugin argument (``name``) with its range, unit and neutral setting."""
+
+    neutral: float = 0.0  # the setting that leaves the sound unchanged (or as close as the plugin allows)
     amount: bool = False  # sets how much of the effect is applied (``strength`` bounds it)
 
     @property
     def is_frequency(self) -> bool:
         return self.unit == "Hz"
 
-    def to_physical(self, x: Any) -> Any:
-        """Normalised [0, 1] -> physical (works on floats, numpy arrays and torch tensors)."""
-        if self.scale == "log":
-            lo, hi = math.log(self.minimum), math.log(self.maximum)
-            e = lo + (hi - lo) * x
-            return e.exp() if hasattr(e, "exp") else np.exp(e)
-        return self.minimum + (self.maximum - self.minimum) * x
 
-    def to_normalized(self, v: float) -> float:
-        v = min(max(float(v), self.minimum), self.maximum)
-        if self.scale == "log":
-            return (math.log(v) - math.log(self.minimum)) / (math.log(self.maximum) - math.log(self.minimum))
-        return (v - self.minimum) / (self.maximum - self.minimum)
+def _param(name: str, lo: float, hi: float, unit: str, neutral: float, scale: str, description: str, *, amount: bool = False) -> FxParam:
+    """Frequencies and times on a log scale ("log"), everything else linear."""
+    return FxParam(name, lo, hi, unit=unit, description=description, log=scale == "log", neutral=neutral, amount=amount)
 
 
 @dataclass(frozen=True)
@@ -106,16 +95,16 @@ class Effect:
 
 
 def _gain(name: str = "gain_db", neutral: float = 0.0, lo: float = -12.0, hi: float = 12.0) -> FxParam:
-    return FxParam(name, lo, hi, "dB", neutral, "linear", "gain in decibels", amount=True)
+    return _param(name, lo, hi, "dB", neutral, "linear", "gain in decibels", amount=True)
 
 
 def _freq(lo: float, hi: float, neutral: float | None = None, *, amount: bool = False) -> FxParam:
     n = neutral if neutral is not None else math.sqrt(lo * hi)
-    return FxParam("cutoff_frequency_hz", lo, hi, "Hz", n, "log", "centre/cutoff frequency", amount=amount)
+    return _param("cutoff_frequency_hz", lo, hi, "Hz", n, "log", "centre/cutoff frequency", amount=amount)
 
 
 def _q(lo: float = 0.5, hi: float = 4.0, neutral: float = SHELF_Q) -> FxParam:
-    return FxParam("q", lo, hi, "", neutral, "log", "quality factor (higher = narrower)")
+    return _param("q", lo, hi, "", neutral, "log", "quality factor (higher = narrower)")
 
 
 _PEAK_RANGES = ((40.0, 400.0), (150.0, 2000.0), (700.0, 7000.0), (2500.0, 16000.0))
@@ -149,7 +138,7 @@ _DECLARED: tuple[Effect, ...] = (
     Effect(
         "distortion",
         "tanh waveshaper after a drive gain.",
-        (FxStage("distortion", "Distortion", (FxParam("drive_db", 0.0, 30.0, "dB", 0.0, "linear", "drive before tanh", amount=True),)),),
+        (FxStage("distortion", "Distortion", (_param("drive_db", 0.0, 30.0, "dB", 0.0, "linear", "drive before tanh", amount=True),)),),
         twin="tanh_drive",
     ),
     Effect("gain", "Volume change.", (FxStage("gain", "Gain", (_gain(),)),), twin="gain", linear=True),
@@ -161,10 +150,10 @@ _DECLARED: tuple[Effect, ...] = (
                 "compressor",
                 "Compressor",
                 (
-                    FxParam("threshold_db", -40.0, 0.0, "dB", 0.0, "linear", "level above which gain is reduced", amount=True),
-                    FxParam("ratio", 1.0, 12.0, ":1", 1.0, "log", "compression ratio", amount=True),
-                    FxParam("attack_ms", 0.5, 50.0, "ms", 5.0, "log", "attack time"),
-                    FxParam("release_ms", 20.0, 500.0, "ms", 100.0, "log", "release time"),
+                    _param("threshold_db", -40.0, 0.0, "dB", 0.0, "linear", "level above which gain is reduced", amount=True),
+                    _param("ratio", 1.0, 12.0, ":1", 1.0, "log", "compression ratio", amount=True),
+                    _param("attack_ms", 0.5, 50.0, "ms", 5.0, "log", "attack time"),
+                    _param("release_ms", 20.0, 500.0, "ms", 100.0, "log", "release time"),
                 ),
             ),
             FxStage("makeup", "Gain", (_gain(neutral=0.0, lo=0.0, hi=12.0),)),
@@ -178,10 +167,10 @@ _DECLARED: tuple[Effect, ...] = (
                 "reverb",
                 "Reverb",
                 (
-                    FxParam("room_size", 0.0, 1.0, "", 0.5, "linear", "room size (decay time)", amount=True),
-                    FxParam("damping", 0.0, 1.0, "", 0.5, "linear", "high-frequency damping of the tail"),
-                    FxParam("wet_level", 0.0, 0.5, "", 0.0, "linear", "level of the reverberated signal", amount=True),
-                    FxParam("dry_level", 0.2, 0.5, "", 0.5, "linear", "level of the direct signal (0.5 = unity)", amount=True),
+                    _param("room_size", 0.0, 1.0, "", 0.5, "linear", "room size (decay time)", amount=True),
+                    _param("damping", 0.0, 1.0, "", 0.5, "linear", "high-frequency damping of the tail"),
+                    _param("wet_level", 0.0, 0.5, "", 0.0, "linear", "level of the reverberated signal", amount=True),
+                    _param("dry_level", 0.2, 0.5, "", 0.5, "linear", "level of the direct signal (0.5 = unity)", amount=True),
                 ),
                 {"width": 1.0},
             ),
@@ -197,10 +186,10 @@ _DECLARED: tuple[Effect, ...] = (
                 "gate",
                 "NoiseGate",
                 (
-                    FxParam("threshold_db", -80.0, 0.0, "dB", -80.0, "linear", "level under which the sound is turned down", amount=True),
-                    FxParam("ratio", 1.0, 10.0, ":1", 1.0, "log", "expansion ratio (1 = off)", amount=True),
-                    FxParam("attack_ms", 0.1, 50.0, "ms", 1.0, "log", "attack time"),
-                    FxParam("release_ms", 5.0, 500.0, "ms", 100.0, "log", "release time"),
+                    _param("threshold_db", -80.0, 0.0, "dB", -80.0, "linear", "level under which the sound is turned down", amount=True),
+                    _param("ratio", 1.0, 10.0, ":1", 1.0, "log", "expansion ratio (1 = off)", amount=True),
+                    _param("attack_ms", 0.1, 50.0, "ms", 1.0, "log", "attack time"),
+                    _param("release_ms", 5.0, 500.0, "ms", 100.0, "log", "release time"),
                 ),
             ),
         ),
@@ -213,9 +202,9 @@ _DECLARED: tuple[Effect, ...] = (
                 "delay",
                 "Delay",
                 (
-                    FxParam("delay_seconds", 0.05, 1.0, "s", 0.25, "log", "time between echoes"),
-                    FxParam("feedback", 0.0, 0.7, "", 0.3, "linear", "how much each echo feeds the next", amount=True),
-                    FxParam("mix", 0.0, 0.5, "", 0.0, "linear", "wet/dry mix", amount=True),
+                    _param("delay_seconds", 0.05, 1.0, "s", 0.25, "log", "time between echoes"),
+                    _param("feedback", 0.0, 0.7, "", 0.3, "linear", "how much each echo feeds the next", amount=True),
+                    _param("mix", 0.0, 0.5, "", 0.0, "linear", "wet/dry mix", amount=True),
                 ),
             ),
         ),
@@ -230,11 +219,11 @@ _DECLARED: tuple[Effect, ...] = (
                 "chorus",
                 "Chorus",
                 (
-                    FxParam("rate_hz", 0.1, 5.0, "Hz", 1.0, "log", "LFO rate"),
-                    FxParam("depth", 0.0, 1.0, "", 0.25, "linear", "LFO depth", amount=True),
-                    FxParam("centre_delay_ms", 2.0, 20.0, "ms", 7.0, "log", "centre delay"),
-                    FxParam("feedback", 0.0, 0.5, "", 0.0, "linear", "feedback", amount=True),
-                    FxParam("mix", 0.0, 0.7, "", 0.0, "linear", "wet/dry mix", amount=True),
+                    _param("rate_hz", 0.1, 5.0, "Hz", 1.0, "log", "LFO rate"),
+                    _param("depth", 0.0, 1.0, "", 0.25, "linear", "LFO depth", amount=True),
+                    _param("centre_delay_ms", 2.0, 20.0, "ms", 7.0, "log", "centre delay"),
+                    _param("feedback", 0.0, 0.5, "", 0.0, "linear", "feedback", amount=True),
+                    _param("mix", 0.0, 0.7, "", 0.0, "linear", "wet/dry mix", amount=True),
                 ),
             ),
         ),

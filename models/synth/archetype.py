@@ -30,6 +30,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..ranges import Range
+
 ARCHETYPES: tuple[str, ...] = ("sine", "square", "sawtooth", "triangle", "noise")
 HARMONIC_ARCHETYPES: tuple[str, ...] = ARCHETYPES[:4]
 TABLE_SIZE = 4096  # samples per wavetable period: up to 2047 harmonics
@@ -37,26 +39,8 @@ OUTPUT_GAIN = 0.2
 SOFT_KNEE = 0.8  # above this level the output bends smoothly (tanh) so it never reaches 1.0
 
 
-@dataclass(frozen=True)
-class ArchParamSpec:
-    """One scalar control: physical = minimum + (maximum - minimum) * x ** (1 / curve), x in [0, 1]."""
-
-    name: str
-    minimum: float
-    maximum: float
-    curve: float
-    unit: str
-    description: str
-
-    def to_physical(self, x):
-        if isinstance(x, torch.Tensor):
-            return self.minimum + (self.maximum - self.minimum) * x.clamp(0.0, 1.0) ** (1.0 / self.curve)
-        return self.minimum + (self.maximum - self.minimum) * float(np.clip(x, 0.0, 1.0)) ** (1.0 / self.curve)
-
-    def to_normalized(self, v):
-        if isinstance(v, torch.Tensor):
-            return ((v - self.minimum) / (self.maximum - self.minimum)).clamp(0.0, 1.0) ** self.curve
-        return float(np.clip((float(v) - self.minimum) / (self.maximum - self.minimum), 0.0, 1.0)) ** self.curve
+# One scalar control: physical = minimum + (maximum - minimum) * x ** (1 / curve), x in [0, 1].
+ArchParamSpec = Range
 
 
 # The scalar controls besides the five weights, in the order of the normalised vector.

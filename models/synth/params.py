@@ -4,7 +4,7 @@ The names, ranges, curves and symmetric flags are those of torchsynth 1.0.2's ``
 ``default`` nebula (facts, re-stated here; no torchsynth code is used). The order is torchsynth's
 ``get_parameters()`` order: modules sorted by name, parameters in definition order.
 
-Mapping from a normalised value x in [0, 1] to the physical value:
+Mapping from a normalised value x in [0, 1] to the physical value (``models/ranges.Range``):
 
 * ordinary: ``min + (max - min) * x ** (1 / curve)``
 * symmetric: ``d = 2x - 1``; ``min + (max - min) / 2 * (1 + sign(d) * |d| ** (1 / curve))``
@@ -19,26 +19,14 @@ from typing import Union
 
 import torch
 
+from ..ranges import Range, RangeTable
+
 Number = Union[float, int]
 
 
 @dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    minimum: float
-    maximum: float
-    curve: float = 1.0
-    unit: str = ""
-    description: str = ""
-    symmetric: bool = False
-
-    @property
-    def centre(self) -> float:
-        return (self.minimum + self.maximum) / 2.0
-
-    @property
-    def half(self) -> float:
-        return (self.maximum - self.minimum) / 2.0
+class ParamSpec(Range):
+    """A Voice parameter: a ``Range`` named ``module.parameter`` (curved or linear, maybe symmetric)."""
 
     @property
     def module(self) -> str:
@@ -47,38 +35,6 @@ class ParamSpec:
     @property
     def short(self) -> str:
         return self.name.split(".", 1)[1]
-
-    def to_physical(self, x):
-        """Normalised [0, 1] -> physical value (float or tensor; values are clamped to [0, 1])."""
-        if isinstance(x, torch.Tensor):
-            x = x.clamp(0.0, 1.0)
-            if not self.symmetric:
-                y = x if self.curve == 1.0 else x.pow(1.0 / self.curve)
-                return self.minimum + (self.maximum - self.minimum) * y
-            d = 2.0 * x - 1.0
-            y = d if self.curve == 1.0 else torch.sign(d) * d.abs().pow(1.0 / self.curve)
-            return self.centre + self.half * y  # = min + (max - min) / 2 * (y + 1), kept precise near the centre
-        x = min(max(float(x), 0.0), 1.0)
-        if not self.symmetric:
-            return self.minimum + (self.maximum - self.minimum) * x ** (1.0 / self.curve)
-        d = 2.0 * x - 1.0
-        y = math.copysign(abs(d) ** (1.0 / self.curve), d)
-        return self.centre + self.half * y
-
-    def to_normalized(self, v):
-        """Physical value -> normalised [0, 1] (float or tensor; values are clamped to the range)."""
-        span = self.maximum - self.minimum
-        if isinstance(v, torch.Tensor):
-            if not self.symmetric:
-                n = ((v - self.minimum) / span).clamp(0.0, 1.0)
-                return n if self.curve == 1.0 else n.pow(self.curve)
-            d = ((v - self.centre) / self.half).clamp(-1.0, 1.0)
-            return (1.0 + torch.sign(d) * d.abs().pow(self.curve)) / 2.0
-        if not self.symmetric:
-            n = min(max((float(v) - self.minimum) / span, 0.0), 1.0)
-            return n ** self.curve
-        d = min(max((float(v) - self.centre) / self.half, -1.0), 1.0)
-        return (1.0 + math.copysign(abs(d) ** self.curve, d)) / 2.0
 
 
 def _adsr(module: str, what: str) -> list[ParamSpec]:
@@ -153,27 +109,9 @@ ADSR_MODULES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_1_rate_adsr", "lfo_2_
 LFO_SHAPES = ("sin", "tri", "saw", "rsaw", "sqr")
 
 
+_TABLE = RangeTable(VOICE_PARAMS)
+
+
 def to_physical_tensor(x: torch.Tensor) -> torch.Tensor:
     """(B, 78) normalised -> (B, 78) physical values, vectorised over all parameters."""
-    lo, hi, inv_curve, sym = _table(x.device, x.dtype)
-    x = x.clamp(0.0, 1.0)
-    d = 2.0 * x - 1.0
-    sym_y = torch.sign(d) * d.abs().pow(inv_curve)
-    plain_y = x.pow(inv_curve)
-    centre, half = (lo + hi) / 2.0, (hi - lo) / 2.0
-    return torch.where(sym, centre + half * sym_y, lo + (hi - lo) * plain_y)
-
-
-_TABLES: dict = {}
-
-
-def _table(device, dtype):
-    key = (str(device), dtype)
-    t = _TABLES.get(key)
-    if t is None:
-        lo = torch.tensor([p.minimum for p in VOICE_PARAMS], dtype=dtype, device=device)
-        hi = torch.tensor([p.maximum for p in VOICE_PARAMS], dtype=dtype, device=device)
-        inv_curve = torch.tensor([1.0 / p.curve for p in VOICE_PARAMS], dtype=dtype, device=device)
-        sym = torch.tensor([p.symmetric for p in VOICE_PARAMS], device=device)
-        t = _TABLES[key] = (lo, hi, inv_curve, sym)
-    return t
+    return _TABLE.to_physical(x)
