@@ -46,6 +46,7 @@ def feedback_rows(lib: SoundLibrary, scorer: Scorer | None = None, reward_versio
     def rec(sid: str) -> SoundRecord:
         if sid not in cache:
             cache[sid] = lib.get(sid)
+            lib.wav_path(sid)  # with a shared blob store, fetch the WAV so audio_path exists on this machine
         return cache[sid]
 
     rows = []

@@ -25,6 +25,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def lstmabar_http(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> Iterator[str]:
     """Start ``lstmabar serve --http`` as a subprocess; yield its base URL."""
+    with lstmabar_http_process(env, *args, host=host) as (base, _proc):
+        yield base
+
+
+@contextlib.contextmanager
+def lstmabar_http_process(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> Iterator[tuple[str, subprocess.Popen]]:
+    """As ``lstmabar_http``, yielding (base URL, process) for tests that stop a server themselves."""
     port = free_port()
     cmd = [sys.executable, "-m", "lstmabar.server.cli", "serve", "--http", "--host", host, "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -42,7 +49,7 @@ def lstmabar_http(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> I
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start in 60 s")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
