@@ -320,6 +320,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
     figs: dict[str, float] = {}
     rows: list[str] = []
     fails: list[str] = []
+    said: list[str] = []
     t0 = time.perf_counter()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -334,7 +335,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
             sf.write(p, x, sr)
             inputs[s] = (p, x[None, :], sr, measure(x[None, :], sr))
         for method in methods:
-            ok_all, n_counted, n_na, clicks, clips, secs = 0, 0, 0, 0, 0, []
+            ok_all, n_counted, n_na, n_said, clicks, clips, secs = 0, 0, 0, 0, 0, 0, []
             for prompt, checks in requests:
                 cells = []
                 for s in sources:
@@ -350,7 +351,9 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                     verdicts = []
                     for key, want in checks:
                         a, b = before.get(key), after.get(key)
-                        if (key.startswith("band_") or key == "low_end_db") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
+                        if key in out.not_possible_descriptors:
+                            verdicts.append("said")  # the tool said this move is not possible on this source (and did not do it)
+                        elif (key.startswith("band_") or key == "low_end_db") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
                             verdicts.append(None)  # inaudible band in this source
                         elif a is None or b is None:
                             verdicts.append(None)
@@ -362,6 +365,11 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                     clip = tp > -0.3 + 0.01
                     clicks += click
                     clips += clip
+                    if any(v == "said" for v in verdicts) and not any(v is False for v in verdicts) and not click and not clip:
+                        n_said += 1
+                        cells.append("not possible, said so")
+                        said.append(f"- {method}, '{prompt}' on {s}: " + " ".join(out.not_possible))
+                        continue
                     if any(v is None for v in verdicts) and not any(v is False for v in verdicts):
                         n_na += 1
                         cells.append("n/a")
@@ -379,6 +387,9 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
             figs[f"requests_{method}_pass_share"] = ok_all / max(n_counted, 1)
             figs[f"requests_{method}_counted"] = float(n_counted)
             figs[f"requests_{method}_not_applicable"] = float(n_na)
+            figs[f"requests_{method}_not_possible_said"] = float(n_said)
+            # the stricter reading: a move the tool declined counts as a failure
+            figs[f"requests_{method}_pass_share_said_as_failed"] = ok_all / max(n_counted + n_said, 1)
             figs[f"requests_{method}_clicks"] = float(clicks)
             figs[f"requests_{method}_clipped"] = float(clips)
             figs[f"requests_{method}_call_s_mean"] = float(np.mean(secs))
@@ -393,8 +404,11 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
           f"most -0.3 dBFS. n/a: the band holds under {BAND_FLOOR_DB:g} dB of the input's energy, or the reverb time is undefined (no 20 dB fall).\n\n"
           f"| method | prompt | expected | {' | '.join(sources)} |\n|---|---|---|" + "---|" * len(sources) + "\n" + "\n".join(rows)
           + "\n\n" + "; ".join(f"{m}: **{figs[f'requests_{m}_pass_share']:.1%}** of {figs[f'requests_{m}_counted']:.0f} counted cases "
-                                f"({figs[f'requests_{m}_not_applicable']:.0f} n/a, {figs[f'requests_{m}_clicks']:.0f} clicks, {figs[f'requests_{m}_clipped']:.0f} clipped)" for m in methods)
+                                f"({figs[f'requests_{m}_not_applicable']:.0f} n/a, {figs[f'requests_{m}_not_possible_said']:.0f} not possible and said so, "
+                                f"{figs[f'requests_{m}_clicks']:.0f} clicks, {figs[f'requests_{m}_clipped']:.0f} clipped; "
+                                f"{figs[f'requests_{m}_pass_share_said_as_failed']:.1%} when the declined ones count as failures)" for m in methods)
           + " (goal 95 %).\n\n" + ("Failures:\n\n" + "\n".join(fails) if fails else "No failures.")
+          + ("\n\nNot possible on the source, and the result said so (the move was not made; counted apart, not as passes):\n\n" + "\n".join(said) if said else "")
           + f"\n\nSeconds per call (shared 2-core machine, load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end; not a speed claim): "
           + ", ".join(f"{m} {figs[f'requests_{m}_call_s_mean']:.1f}" for m in methods) + ".")
     return figs, md

@@ -194,3 +194,77 @@ def test_a_word_whose_effect_is_not_in_the_chain_uses_its_crowd_eq(P):
         pl = plan(parse(word, P), ["eq"], P, x, 16000)
         assert pl.parts[0].part.effect == "eq" and pl.target_db is not None
         assert np.allclose(pl.target_db, 0.5 * 10.0 * normalised_curve(P.eq(word).values))  # the word's own curve, not inverted
+
+
+# ----------------------------------------------------------------------------- the measured check (guard)
+def _whistle(sr: int = 22050, seconds: float = 2.0) -> np.ndarray:
+    """A robin-like whistle: partials at 3-7 kHz, nothing below 2 kHz (the crowd's music curves move it the wrong way)."""
+    t = np.arange(int(seconds * sr)) / sr
+    f = 4200 + 1500 * np.sin(2 * np.pi * 3 * t)
+    ph = 2 * np.pi * np.cumsum(f) / sr
+    env = 0.5 * (1 + np.sin(2 * np.pi * 2 * t)) ** 2
+    return (0.2 * env * (np.sin(ph) + 0.3 * np.sin(1.6 * ph))).astype(np.float32)
+
+
+def _plucks(sr: int = 22050, room_s: float = 0.0) -> np.ndarray:
+    """Decaying plucks that stop dead (room_s 0) or ring on in a room (an exponential noise tail of T60 room_s)."""
+    rng = np.random.default_rng(0)
+    x = np.zeros(int(4.5 * sr), np.float32)  # the last 1.5 s silent: the room's tail dies away inside the clip
+    for k in range(4):
+        a = int((0.2 + 0.7 * k) * sr)
+        n = int(0.25 * sr)
+        t = np.arange(n) / sr
+        stop = np.clip((n - np.arange(n)) / (0.003 * sr), 0.0, 1.0)  # ends in 3 ms: no decay for an expander to shorten
+        x[a : a + n] += (0.4 * np.sin(2 * np.pi * 220 * (k + 1) * t) * np.exp(-t / 0.3) * stop).astype(np.float32)
+    if room_s > 0:
+        t = np.arange(int(room_s * sr)) / sr
+        ir = rng.standard_normal(len(t)) * 10 ** (-3 * t / room_s)
+        ir[0] = 8.0
+        x = np.convolve(x, ir)[: len(x)].astype(np.float32)
+        x = (0.4 * x / np.abs(x).max()).astype(np.float32)
+    return x
+
+
+@pytest.mark.parametrize("prompt, key, direction", [("darker", "centroid_hz", -1), ("warmer", "centroid_hz", -1), ("brighter", "centroid_hz", +1)])
+def test_the_check_makes_each_word_move_its_descriptor_on_a_high_whistle(P, prompt, key, direction):
+    from lstmabar.models.fx.crowd import guard
+    from lstmabar.models.fx.crowd.prompt import chain_for, parse
+    from lstmabar.models.fx.crowd.settings import plan
+
+    sr = 22050
+    x = _whistle(sr)
+    req = parse(prompt, P)
+    cp = plan(req, chain_for(req), P, x, sr)
+    chk = guard.check_and_adapt(cp, x, sr)
+    assert [(m.key, m.direction) for m in chk.moves] == [(key, direction)]
+    assert not chk.failed()
+    # and the settings now in the plan really do it (rendered and measured afresh)
+    assert guard.verify(cp.chain, cp.normalized, chk.moves, x, sr, chk.before) == []
+
+
+def test_drier_is_said_not_possible_on_a_dry_recording_and_done_on_a_roomy_one(P):
+    from lstmabar.models.fx.chain import neutral_normalized
+    from lstmabar.models.fx.crowd import guard
+    from lstmabar.models.fx.crowd.prompt import chain_for, parse
+    from lstmabar.models.fx.crowd.settings import plan
+
+    sr = 22050
+    req = parse("drier", P)
+    dry = _plucks(sr)
+    cp = plan(req, chain_for(req), P, dry, sr)
+    chk = guard.check_and_adapt(cp, dry, sr)
+    assert chk.not_possible and chk.not_possible_keys == ["reverb_time_s"] and "not possible" in chk.not_possible[0]
+    assert np.allclose(cp.normalized, neutral_normalized(cp.chain))  # the expander left off, not something else done
+    roomy = _plucks(sr, room_s=1.2)
+    cp = plan(req, chain_for(req), P, roomy, sr)
+    chk = guard.check_and_adapt(cp, roomy, sr)
+    assert not chk.not_possible and chk.moves and not chk.failed()
+    assert chk.after["reverb_time_s"] < chk.before["reverb_time_s"]
+
+
+def test_neutral_centroid_move_of_crowd_curves(P):
+    from lstmabar.models.fx.crowd.guard import neutral_centroid_ratio
+    from lstmabar.models.fx.crowd.settings import normalised_curve
+
+    assert neutral_centroid_ratio(5 * normalised_curve(P.eq("warm").values), 44100) < 0.95
+    assert neutral_centroid_ratio(5 * normalised_curve(P.eq("tinny").values), 44100) > 1.05

@@ -26,6 +26,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import line_plot_png, spectrogram_png
 from lstmabar.models.fx.chain import (
     EffectName,
+    chain_slots,
     default_chain,
     menu_description,
     neutral_normalized,
@@ -35,6 +36,7 @@ from lstmabar.models.fx.chain import (
     strength_from_prompt,
 )
 from lstmabar.models.fx.crowd import explain as crowd_explain
+from lstmabar.models.fx.crowd import guard
 from lstmabar.models.fx.crowd.prior import CrowdPrior
 from lstmabar.models.fx.crowd.prompt import chain_for, parse
 from lstmabar.models.fx.crowd.settings import plan as crowd_plan
@@ -132,6 +134,15 @@ class Output(BaseModel):
     measured_after: dict[str, Any] = Field(default_factory=dict, description="The same descriptors of the result.")
     loudness_change_lu: float | None = Field(None, description="Integrated loudness of the result minus the input's (kept within 1 LU unless the prompt asks for loudness).")
     true_peak_dbfs: float | None = Field(None, description="True peak (4x oversampled) of the result; at most -0.3 dBFS.")
+    not_possible: list[str] = Field(
+        default_factory=list,
+        description="Parts of the prompt this recording does not allow (e.g. 'drier' on a recording with no room in it), left out and said why.",
+    )
+    not_possible_descriptors: list[str] = Field(default_factory=list, description="The descriptors those parts would have moved (e.g. reverb_time_s).")
+    expected_moves: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per part: the descriptor it must move and which way (+1 / -1), and why; checked on the loudest excerpt before the result was made.",
+    )
 
 
 def fx_params(chain: list[str], normalized: np.ndarray, sample_rate: int, strength: float, **meta: Any) -> dict[str, Any]:
@@ -212,8 +223,11 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
 
     start = settings_to_normalized(chain, prev["settings"]) if prev else neutral_normalized(chain)
     crowd = None
+    check = guard.Check()
     if inp.method != "text2fx":  # the crowd's settings: the result ("crowd") or where Text2FX starts ("both")
         crowd = crowd_plan(request, chain, prior, mono, sr, start=start if prev else None, strength=inp.strength)
+        # measured on this recording: each part must move its descriptor the way its word says
+        check = guard.check_and_adapt(crowd, mono[a:b], sr)
         if crowd.stereo and samples.shape[0] == 1:
             samples = np.repeat(samples, 2, axis=0)
             notes.append("The mono input was made stereo (two copies) so the width has room.")
@@ -242,6 +256,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         result = _crowd_result(chain, start, crowd.normalized, excerpt, opt_sr, embedder, prompt, inp)
     else:
         prior_x = crowd.normalized if crowd is not None else None  # Text2FX starts there, within strength of it
+        refine = refine_budget(chain, crowd) if crowd is not None else (None, None)
         result = optimize_chain(
             chain,
             excerpt,
@@ -252,8 +267,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             loss=inp.loss,
             strength=strength,
             start=start if prior_x is None else prior_x,
-            steps=inp.iterations,
-            generations=inp.generations,
+            steps=inp.iterations if inp.iterations is not None or crowd is None else refine[0],
+            generations=inp.generations if inp.generations is not None or crowd is None else refine[1],
             population=inp.population,
             seed=inp.seed,
             on_step=on_step,
@@ -264,6 +279,14 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             prior=prior_x,
             prior_weight=slot_weights(crowd) if crowd is not None else 0.0,
         )
+    if crowd is not None and check.off_slots:  # what is not possible here stays off after the refinement too
+        result.normalized[check.off_slots] = crowd.normalized[check.off_slots]
+    if crowd is not None and inp.method == "both" and check.moves:
+        wrong = guard.verify(chain, result.normalized, check.moves, mono[a:b], sr, check.before)
+        if len(wrong) > len(check.failed()):
+            result.normalized = np.asarray(crowd.normalized, dtype=np.float64).copy()
+            notes.append("Text2FX's refinement moved " + ", ".join(f"{m.key} the wrong way for '{m.part}'" for m in wrong)
+                         + " on this recording; the crowd's checked settings were kept.")
     budget.lap("search")
     search_s = budget.stages.pop("search")
     for name, secs in result.stage_seconds.items():  # the search's parts, and the rest of it (text targets, set-up)
@@ -292,7 +315,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     extra = min(out.shape[1], b + int(min(tail, 2.0) * sr)) - a
     measured_before = crowd_explain.measure(padded[:, a : a + extra], sr)
     measured_after = crowd_explain.measure(out[:, a : a + extra], sr)
-    explanation = crowd_explain.explain(crowd, prior, sr) if crowd is not None else []
+    explanation = (crowd_explain.explain(crowd, prior, sr) + check.notes + check.not_possible) if crowd is not None else []
     if crowd is not None and inp.method == "both" and crowd_explain.eq_moved(chain, crowd.normalized, result.normalized):
         explanation.append("Text2FX then refined the crowd's settings (the settings field has the final values).")
     budget.lap("finish")
@@ -372,6 +395,9 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         measured_after=measured_after,
         loudness_change_lu=round(fin.loudness_out - fin.loudness_in, 2) if np.isfinite(fin.loudness_in) and np.isfinite(fin.loudness_out) else None,
         true_peak_dbfs=round(fin.true_peak_db, 2),
+        not_possible=check.not_possible,
+        not_possible_descriptors=check.not_possible_keys,
+        expected_moves=[{"part": m.part, "descriptor": m.key, "direction": m.direction, "why": m.why} for m in check.moves],
     )
     key = _key_changes(settings)
     summary = (
@@ -386,6 +412,22 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         + " ".join(notes)
     ).strip()
     return ToolOutcome(output=output, summary=summary, audio_previews=[preview], images=[eq_png, spec_png], sounds=[rec])
+
+
+REFINE_FLOOR = 0.25  # the least share of the default search that a refinement of the crowd's settings gets
+
+
+def refine_budget(chain: list[str], crowd: Any) -> tuple[int, int]:
+    """(Adam steps, CMA-ES generations) for Text2FX refining the crowd's settings: the default search
+    times (1 - the least confidence of the parts it refines), at least ``REFINE_FLOOR`` of it. The pull
+    back to the crowd grows with the confidence, so a well-known word leaves Text2FX little to move
+    and a short refinement reaches the same place; an unknown word gets the full search."""
+    confs = [pp.confidence for pp in crowd.parts if pp.values or pp.curve_db is not None]
+    share = max(REFINE_FLOOR, 1.0 - min(confs)) if confs else 1.0
+    slots = chain_slots(chain)
+    has_es = any(not s.differentiable for s in slots)
+    steps = (DEFAULT_STEPS_MIXED if has_es else DEFAULT_STEPS) * share
+    return max(10, round(steps)), max(3, round(DEFAULT_GENERATIONS * share))
 
 
 def _crowd_result(chain, start, normalized, excerpt, sr, embedder, prompt: str, inp: Input) -> FxResult:
