@@ -200,7 +200,7 @@ def test_tool_matches_and_stores_lineage(tool_ctx):
     events = []
     tool_ctx.progress_fn = lambda d, t, m: events.append((d, m))
     tool_ctx.min_progress_interval = 0.0
-    inp = Input(audio=AudioInput(base64=_b64(tone(196.0, "saw", 1.2))), time_budget_s=2.0, name="saw G3")
+    inp = Input(audio=AudioInput(base64=_b64(tone(196.0, "saw", 1.2))), time_budget_s=2.0, name="saw G3", synth="voice")
     out = TOOL.run(inp, tool_ctx)
     o = out.output
     assert o.target is not None and o.sound.id != o.target_id

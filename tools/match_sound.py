@@ -25,11 +25,18 @@ MAX_INPUT_SECONDS = 30.0
 # and the spectrogram and saving (about 1.5 s on an idle 2-core machine) fit after it.
 DEFAULT_BUDGET_S = 8.0
 FINISH_RESERVE_S = 1.5
+INSTRUMENT_RESERVE_S = 3.0
 
 
 class Input(BaseModel):
     audio: AudioInput = Field(description="The sound to imitate: a library sound_id, an allowed path, a URL or base64 bytes. Only its first 2 s (after leading silence) are matched.")
-    synth: Literal["voice", "archetype"] = Field("voice", description="'voice': the modular Voice synth, matched through 16 audible parameters of a two-oscillator layout (the full 78-parameter patch is returned); 'archetype': the five-archetype engine (sine/square/sawtooth/triangle/noise weights + envelope and filter).")
+    synth: Literal["subtractive", "voice", "archetype"] = Field(
+        "subtractive",
+        description="'subtractive' (default): a filtered synth made for real instruments (saw/square/triangle/sine mix, noise, resonant "
+        "low-pass with key tracking and its own envelope, amplitude envelope, two body resonances; 25 parameters), matched from a "
+        "measured first guess with CMA-ES and then gradient descent; 'voice': the modular Voice synth through 16 audible parameters of "
+        "a two-oscillator layout (no filter; the full 78-parameter patch is returned); 'archetype': the five-archetype engine.",
+    )
     network: Literal["cnn", "ast", "mlp"] = Field("cnn", description="For synth='voice': the network that makes the first guess: 'cnn' (seed 002's CNN baseline, the most accurate at our training scale, so the default), 'ast' (audio spectrogram transformer, seed 002's method) or 'mlp'.")
     time_budget_s: float = Field(
         DEFAULT_BUDGET_S, ge=1.0, le=600.0,
@@ -39,6 +46,14 @@ class Input(BaseModel):
     use_pitch: bool = Field(True, description="Set the keyboard note from the target's f0 (CREPE) instead of trusting the network alone.")
     seed: Seed = Field(0, description="Seed for the refinement and the synth's noise.")
     name: str | None = Field(None, max_length=200, description="Optional label for the matched sound.")
+    instrument: bool = Field(False, description="Also write a playable SFZ instrument: the matched patch rendered every 3 semitones from C1 to C8 "
+                             "(one-shot samples with their own release) plus the .sfz, zipped into the library's instruments folder. Adds about 2-4 s.")
+
+
+class InstrumentOut(BaseModel):
+    path: str = Field(description="The zip: NAME.sfz and samples/*.wav (24-bit, 48 kHz); unzip it and load the .sfz in an SFZ sampler (e.g. sfizz).")
+    sfz: str = Field(description="The .sfz file's name inside the zip.")
+    keys: list[int] = Field(description="The MIDI notes rendered (each region spans the keys nearest it).")
 
 
 class MatchMetrics(BaseModel):
@@ -61,11 +76,11 @@ class Output(BaseModel):
     target: SoundOut | None = Field(None, description="The target as imported into the library (when it was not there yet).")
     target_id: str
     synth: str
-    patch: dict[str, dict[str, Any]] = Field(description="The whole matched patch in physical units ({name: {value, unit}}): all 78 Voice parameters, or for 'archetype' the five weight.* shares first, then the engine's controls.")
-    searched: dict[str, float] = Field(description="The parameters the network predicted and the search refined, normalised 0-1 (Voice: the 16 audible parameters of a two-oscillator layout; the rest of the patch is fixed by that layout).")
+    patch: dict[str, dict[str, Any]] = Field(description="The whole matched patch in physical units ({name: {value, unit}}): the 25 subtractive parameters, all 78 Voice parameters, or for 'archetype' the five weight.* shares first, then the engine's controls.")
+    searched: dict[str, float] = Field(description="The parameters the search refined, normalised 0-1 (subtractive: all 25; Voice: the 16 audible parameters of a two-oscillator layout; the rest of the patch is fixed by that layout).")
     weights: dict[str, float] | None = Field(None, description="For synth='archetype': the five archetype weights.")
     metrics: MatchMetrics = Field(description="Target vs match, after refinement.")
-    network_metrics: MatchMetrics = Field(description="Target vs the network's guess (note from CREPE) before refinement.")
+    network_metrics: MatchMetrics = Field(description="Target vs the first guess before refinement (Voice/archetype: the network's, note from CREPE; subtractive: the one measured from the target).")
     pitch: PitchOut
     refinement: dict[str, float] = Field(description="start and final MR-STFT, generations, evaluations, seconds.")
     seconds: float
@@ -74,6 +89,7 @@ class Output(BaseModel):
     target_description: str = Field("", description="The matched 2 s of the target in words (library.descriptors, as describe_sound): note, strongest words, loudness.")
     match_description: str = Field("", description="The match in the same words.")
     differences: list[str] = Field(default_factory=list, description="How the match differs from the target beyond each descriptor's noticeable step, e.g. 'darker (centroid 2.1 kHz -> 1.2 kHz)'.")
+    instrument: InstrumentOut | None = Field(None, description="The playable SFZ instrument when instrument=true.")
     timing: Timing = Field(description="How the time budget was spent: stages, refinement generations, whether the budget cut the refinement short.")
 
 
@@ -104,6 +120,13 @@ def _warm_up(matcher) -> None:
     x = (0.1 * np.sin(np.linspace(0.0, 2000.0, 16_000))).astype(np.float32)
     all_metrics(x, x, 16_000)
     matcher.render_output(matcher.full_patch(matcher.predict(x)))
+    if matcher.synth == "subtractive":  # the first backward pass sets autograd up
+        import torch
+
+        from lstmabar.models.matching.metrics import match_loss_torch
+
+        p = matcher.predict(x).requires_grad_(True)
+        match_loss_torch(torch.from_numpy(x), matcher.sub_synth.render(p[None], 0))[0].backward()
 
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
@@ -127,7 +150,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
 
     try:
         # match() counts its own time from here; what comes after it (image, saving) is kept aside
-        res = matcher.match(mono, sr, budget_s=max(0.0, budget.remaining() - FINISH_RESERVE_S), refine=inp.refine,
+        reserve = FINISH_RESERVE_S + (INSTRUMENT_RESERVE_S if inp.instrument else 0.0)
+        res = matcher.match(mono, sr, budget_s=max(0.0, budget.remaining() - reserve), refine=inp.refine,
                             use_pitch=inp.use_pitch, seed=inp.seed, progress=progress)
     except ValueError as exc:
         raise ToolError(f"Cannot match this sound: {exc}.") from exc
@@ -139,6 +163,16 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     budget.stages["pitch_guess_and_final_render"] = budget.stages.pop("match")
     budget.add_work(renders=res.refine.evaluations if res.refine is not None else 0, generations=res.refine.generations if res.refine is not None else 0)
     ctx.progress(96, 100, "drawing the spectrogram and saving")
+
+    zipped = None
+    if inp.instrument:
+        from lstmabar.library.sfz import DEFAULT_KEYS, build_sfz_zip
+
+        ctx.progress(93, 100, "rendering the instrument across the keyboard")
+        label = inp.name or f"match of {loaded.label}"
+        zipped = build_sfz_zip(lambda key: matcher.render_output(res.normalized, seed=inp.seed, midi=float(key)), OUTPUT_SR, label, DEFAULT_KEYS)
+        budget.lap("instrument")
+        ctx.check_cancelled()
 
     # Everything is final: store the target (if new) and the match.
     target_rec = None
@@ -176,6 +210,12 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             "seed": inp.seed,
         },
     )
+    instrument = None
+    if zipped is not None:
+        from lstmabar.library.sfz import DEFAULT_KEYS, _safe, write_sfz_zip
+
+        path = write_sfz_zip(ctx.config.output_dir / "instruments" / f"{rec.id}.zip", zipped)
+        instrument = InstrumentOut(path=str(path), sfz=f"{_safe(inp.name or f'match of {loaded.label}')}.sfz", keys=list(DEFAULT_KEYS))
     target_mono = res.target.audio16k
     png = spectrogram_png([(f"target ({loaded.label})", target_mono, 16_000), (f"match ({inp.synth})", res.audio, OUTPUT_SR)])
     # the matched 2 s of the target and the match, measured and compared the way describe_sound does
@@ -200,6 +240,13 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         f"in {int(refinement['generations'])} generations.{extra} Target: {in_words(d_target)}. Match: {in_words(d_match)}."
         + (f" Against the target the match is {', '.join(differences[:5])}." if differences else "")
     )
+    if res.stages:
+        st = res.stages
+        summary += (f" Stages (loss = MR-STFT + loudness envelope): start bank {st['bank_loss']:.3f}"
+                    + (f", CMA-ES {st['cma_loss']:.3f}" if st.get("cma_loss") is not None else "")
+                    + (f", gradient ({st['gradient_steps']} steps) {st['gradient_loss']:.3f}" if st.get("gradient_loss") is not None else "")
+                    + f"; kept: {st['winner']}.") if st.get("bank_loss") is not None else ""
+        refinement["gradient_steps"] = float(st.get("gradient_steps") or 0)
     if weights:
         summary += " Archetype weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()) + "."
     out = Output(
@@ -226,6 +273,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         target_description=in_words(d_target),
         match_description=in_words(d_match),
         differences=differences,
+        instrument=instrument,
         timing=_finish_timing(budget, inp, res),
     )
     if out.timing.stopped_early:
@@ -249,9 +297,12 @@ TOOL = ToolSpec(
     name=TOOL_NAME,
     title="Match a sound on the synth",
     description=(
-        "Find the synth patch that best reproduces a given sound (seed 002's sound matching): a network trained on "
-        "synth renders (a CNN by default; seed 002's audio spectrogram transformer with network='ast') predicts 16 audible parameters of the Voice synth (a two-oscillator layout; the full 78-parameter patch is returned), CREPE sets the note from the sound's pitch, and CMA-ES "
-        "refines the patch on a multi-resolution STFT loss within the time budget. Returns the patch with units, the "
+        "Find the synth patch that best reproduces a given sound. By default (synth='subtractive') a filtered synth made for real "
+        "instruments (oscillator mix, noise, resonant low-pass with key tracking and its own envelope, amplitude envelope, two body "
+        "resonances): CREPE sets the note, the envelope and brightness are measured, then CMA-ES and gradient descent refine the patch "
+        "on a multi-resolution STFT + loudness-envelope loss. synth='voice' is seed 002's sound matching on the Voice synth (a network "
+        "trained on synth renders, a CNN by default or the AST with network='ast', predicts 16 audible parameters of a two-oscillator "
+        "layout; CMA-ES refines them). instrument=true also writes a playable SFZ instrument (the patch across the keyboard). Returns the patch with units, the "
         "matched sound (stored with the target as its parent), match metrics, a 'poor_match' flag and a target-vs-match "
         "spectrogram. synth='archetype' fits the five-archetype engine instead and returns its five weights. "
         "Works best on single synth-like notes; speech, birdsong, polyphonic music and sounds longer than 2 s match "

@@ -13,6 +13,11 @@
    the time budget.
 6. Final render of the full 78-parameter Voice patch at 48 kHz and the match metrics against the target.
 
+For ``synth="subtractive"`` (the filtered synth of ``subtractive.py``, made for real instruments) steps
+3-5 are ``sub_match.match_subtractive``: a first guess measured from the target, a bank of random
+starts at the CREPE note, CMA-ES and then Adam on multi-resolution STFT + loudness envelope; whichever
+stage ends lowest wins.
+
 For ``synth="archetype"`` step 3 uses ``models/synth/analysis.estimate_archetypes`` (an analytic
 estimate of the five weights) instead of a trained network; the rest is the same.
 """
@@ -104,6 +109,7 @@ class MatchResult:
     target: PreparedTarget
     poor: bool
     warnings: list[str] = field(default_factory=list)
+    stages: dict = field(default_factory=dict)  # subtractive: which stage won and each stage's loss
 
 
 class Matcher:
@@ -115,14 +121,30 @@ class Matcher:
         elif synth == "archetype":
             self.spec = archetype_spec()
             self.network = network
+        elif synth == "subtractive":
+            from .subtractive import SUB_NAMES, SubtractiveSynth, sample_sub
+
+            self.sub_synth = SubtractiveSynth(FEATURE_SR, SECONDS)
+            self._sub_out = SubtractiveSynth(OUTPUT_SR, SECONDS)
+
+            def render(x: torch.Tensor, seed: int) -> torch.Tensor:
+                with torch.no_grad():
+                    return self.sub_synth.render(x, seed)
+
+            self.spec = SynthSpec("subtractive", SUB_NAMES, render, sample_sub)
+            self.network = network
         else:
-            raise ValueError(f"unknown synth {synth!r}: 'voice' or 'archetype'")
+            raise ValueError(f"unknown synth {synth!r}: 'subtractive', 'voice' or 'archetype'")
         self.arch = arch
 
     # ---------------------------------------------------------------- prediction
     @torch.no_grad()
     def predict(self, audio16k: np.ndarray) -> torch.Tensor:
         """The amortised guess (P,) before pitch fixing and refinement."""
+        if self.synth == "subtractive" and self.network is None:
+            from .sub_match import analyse
+
+            return analyse(audio16k, None)
         if self.network is not None:
             feats = log_mel(torch.from_numpy(np.asarray(audio16k, dtype=np.float32))[None])
             return self.network(feats)[0].float()
@@ -144,6 +166,11 @@ class Matcher:
         if self.synth == "voice":
             i = CORE_INDEX["keyboard.midi_f0"]
             return i, CORE_PARAMS[i]
+        if self.synth == "subtractive":
+            from .subtractive import SUB_INDEX, SUB_PARAMS
+
+            i = SUB_INDEX["note.midi"]
+            return i, SUB_PARAMS[i]
         from lstmabar.models.synth.archetype import CONTROL_INDEX, CONTROL_SPECS
 
         j = CONTROL_INDEX["midi_f0"]
@@ -189,6 +216,8 @@ class Matcher:
         target_t = torch.from_numpy(tgt.audio16k)
         report(0.05, "estimating pitch (CREPE)")
         pitch = estimate_pitch(tgt.audio16k, FEATURE_SR) if use_pitch else PitchEstimate(None, None, 0.0, 0.0, np.zeros(0))
+        if self.synth == "subtractive":
+            return self._match_subtractive(tgt, pitch, t0, budget_s=budget_s, refine=refine, seed=seed, report=report)
         report(0.15, f"predicting the patch ({self.arch if self.network is not None else 'analysis'})")
         pred = self.predict(tgt.audio16k)
         cands = self.note_candidates(pred, pitch)
@@ -242,6 +271,48 @@ class Matcher:
             warnings=warnings,
         )
 
+    def _match_subtractive(self, tgt: PreparedTarget, pitch: PitchEstimate, t0: float, *, budget_s: float, refine: bool,
+                           seed: int, report: ProgressFn) -> MatchResult:
+        from .sub_match import analyse, match_subtractive
+
+        report(0.15, "measuring the first guess (envelope, brightness, note)")
+        target_t = torch.from_numpy(tgt.audio16k)
+        guess = analyse(tgt.audio16k, pitch.midi)
+        sub = None
+        if refine and budget_s > 0:
+            remaining = max(0.0, budget_s - (time.monotonic() - t0) - 0.8)  # final 48 kHz render and metrics
+
+            def on_gen(gen: int, best: float, elapsed: float) -> None:
+                report(0.2 + 0.5 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: CMA-ES generation {gen}, loss {best:.3f}")
+
+            sub = match_subtractive(self.sub_synth, tgt.audio16k, pitch.midi, budget_s=remaining, seed=seed, on_generation=on_gen)
+            best = sub.params
+        else:
+            best = guess
+        report(0.92, "rendering the match")
+        with torch.no_grad():
+            start_mr, end_mr = (float(v) for v in mr_stft_torch(target_t, self.sub_synth.render(torch.stack([guess, best]), seed)))
+        result = None
+        if sub is not None:
+            cma = sub.cma
+            result = SearchResult(best, end_mr, start_mr, (cma.evaluations if cma else 0) + sub.grad_steps, (cma.generations if cma else 0) + sub.grad_steps,
+                                  time.monotonic() - t0, cma.history if cma else [])
+        out = self.render_output(best, seed=seed)
+        out16 = to_feature_rate(out, OUTPUT_SR)
+        metrics = all_metrics(tgt.audio16k, out16, FEATURE_SR)
+        pmetrics = all_metrics(tgt.audio16k, self.sub_synth.render(guess[None], seed)[0].numpy(), FEATURE_SR)
+        poor = metrics["spectral_convergence"] > POOR_SPECTRAL_CONVERGENCE or metrics["mr_stft"] > POOR_MR_STFT
+        report(1.0, "done")
+        return MatchResult(
+            synth=self.synth, normalized=best.detach().clone(), param_names=self.full_names(),
+            searched={n: float(v) for n, v in zip(self.spec.param_names, best)}, audio=out, metrics=metrics,
+            predicted_metrics=pmetrics, pitch=pitch, pitch_source="crepe" if pitch.midi is not None else "analysis",
+            refine=result, seconds=time.monotonic() - t0, target=tgt, poor=poor, warnings=self._warnings(tgt, pitch),
+            stages={"winner": sub.winner if sub else "analysis", "gradient_steps": sub.grad_steps if sub else 0,
+                    "bank_loss": sub.bank_loss if sub else None, "cma_loss": sub.cma.loss if sub and sub.cma else None,
+                    "gradient_loss": sub.grad_loss if sub else None},
+        )
+
     def full_patch(self, searched: torch.Tensor) -> torch.Tensor:
         """The synth's own normalised values for a point of the search space (Voice: 16 -> 78)."""
         x = searched.detach().float().clone()
@@ -254,9 +325,15 @@ class Matcher:
             return tuple(p.name for p in VOICE_PARAMS)
         return self.spec.param_names
 
-    def render_output(self, normalized: torch.Tensor, *, seed: int = 0) -> np.ndarray:
-        """Render a full patch (``full_patch``) at the output rate."""
+    def render_output(self, normalized: torch.Tensor, *, seed: int = 0, midi: float | None = None) -> np.ndarray:
+        """Render a full patch (``full_patch``) at the output rate; ``midi`` plays it at another key."""
         with torch.no_grad():
+            if self.synth == "subtractive":
+                return self._sub_out.render(normalized.float()[None], seed, midi=midi)[0].numpy().astype(np.float32)
+            if midi is not None:
+                i, spec = self._full_note_index()
+                normalized = normalized.detach().clone()
+                normalized[i] = float(spec.to_normalized(float(midi)))
             if self.synth == "voice":
                 from lstmabar.models.synth.patch import Patch
 
@@ -266,8 +343,20 @@ class Matcher:
             p = ArchetypeParams.from_normalized(normalized[None])
             return render_archetypes(p, sample_rate=OUTPUT_SR, seconds=SECONDS, seed=seed)[0].numpy().astype(np.float32)
 
+    def _full_note_index(self):
+        """(index, ParamSpec) of the keyboard note in a full patch."""
+        if self.synth == "voice":
+            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+            return PARAM_INDEX["keyboard.midi_f0"], VOICE_PARAMS[PARAM_INDEX["keyboard.midi_f0"]]
+        return self._note_index_and_spec()
+
     def physical(self, normalized: torch.Tensor) -> dict[str, dict]:
         """Physical units of a full patch (``MatchResult.normalized``)."""
+        if self.synth == "subtractive":
+            from .subtractive import physical_dict
+
+            return physical_dict(normalized)
         if self.synth == "voice":
             from lstmabar.models.synth.patch import Patch
 

@@ -21,6 +21,7 @@ import torch
 from .metrics import mr_stft_torch
 
 RenderFn = Callable[[torch.Tensor, int], torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (target (T,), audio (B, T)) -> (B,)
 
 
 @dataclass
@@ -47,10 +48,10 @@ def _one_blas_thread():
         return contextlib.nullcontext()
 
 
-def _loss(render: RenderFn, target: torch.Tensor, cand: torch.Tensor, seed: int) -> torch.Tensor:
+def _loss(render: RenderFn, target: torch.Tensor, cand: torch.Tensor, seed: int, loss_fn: LossFn = mr_stft_torch) -> torch.Tensor:
     with torch.no_grad():
         audio = render(cand, seed)
-        loss = mr_stft_torch(target, audio)
+        loss = loss_fn(target, audio)
     return torch.where(torch.isfinite(loss), loss, torch.full_like(loss, 1e9))
 
 
@@ -66,8 +67,9 @@ def cma_refine(
     seed: int = 0,
     max_generations: int = 1000,
     on_generation: Callable[[int, float, float], None] | None = None,
+    loss_fn: LossFn = mr_stft_torch,
 ) -> SearchResult:
-    """Minimise MR-STFT(target, render(x)) over x in [0,1]^P from ``start`` within ``budget_s`` seconds.
+    """Minimise MR-STFT(target, render(x)) (or ``loss_fn``) over x in [0,1]^P from ``start`` within ``budget_s`` seconds.
 
     ``fixed`` maps parameter index -> value held constant (e.g. the keyboard note).
     ``on_generation(gen, best_loss, elapsed_s)`` is called after each generation (may raise to cancel)."""
@@ -85,7 +87,7 @@ def cma_refine(
         out[:, free] = torch.from_numpy(np.asarray(xs, dtype=np.float32))
         return out
 
-    best_loss = float(_loss(render, target, start[None], seed)[0])
+    best_loss = float(_loss(render, target, start[None], seed, loss_fn)[0])
     best = start.clone()
     start_loss = best_loss
     history = [best_loss]
@@ -101,7 +103,7 @@ def cma_refine(
         g0 = time.monotonic()
         with _one_blas_thread():
             xs = np.clip(np.stack([es.ask() for _ in range(es.population_size)]), 0.0, 1.0)
-        losses = _loss(render, target, full(xs), seed)
+        losses = _loss(render, target, full(xs), seed, loss_fn)
         with _one_blas_thread():
             es.tell([(x, float(l)) for x, l in zip(xs, losses)])
         evals += len(xs)
@@ -125,18 +127,20 @@ def random_search(
     population: int = 12,
     fixed: dict[int, float] | None = None,
     seed: int = 0,
+    loss_fn: LossFn = mr_stft_torch,
+    max_evaluations: int | None = None,
 ) -> SearchResult:
     """The baseline: draw batches of patches from the training distribution until the budget is spent."""
     t0 = time.monotonic()
     g = torch.Generator().manual_seed(seed)
     best, best_loss, evals, gen, history = None, float("inf"), 0, 0, []
     gen_time = 0.0
-    while gen == 0 or time.monotonic() - t0 + gen_time <= budget_s:
+    while gen == 0 or (time.monotonic() - t0 + gen_time <= budget_s and (max_evaluations is None or evals < max_evaluations)):
         g0 = time.monotonic()
-        cand = sample(population, g)
+        cand = sample(population if max_evaluations is None else min(population, max_evaluations - evals), g)
         for i, v in (fixed or {}).items():
             cand[:, i] = v
-        losses = _loss(render, target, cand, seed)
+        losses = _loss(render, target, cand, seed, loss_fn)
         evals += len(cand)
         gen += 1
         k = int(torch.argmin(losses))
