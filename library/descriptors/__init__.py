@@ -20,7 +20,7 @@ from . import envelope, loudness, pitch, space, spectrum
 from ._signal import SILENT_PEAK, channels_first, note_name
 from .envelope import EnvelopeDescriptors
 from .loudness import LoudnessDescriptors
-from .pitch import PitchDescriptors
+from .pitch import PitchDescriptors, vibrato
 from .space import SpaceDescriptors
 from .spectrum import AUDEALIZE_CENTRES, BANDS, SpectrumDescriptors
 
@@ -107,5 +107,6 @@ __all__ = [
     "note_name",
     "reference",
     "summary",
+    "vibrato",
     "words",
 ]

@@ -99,8 +99,10 @@ def f0_track(mono: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return times, _refine(y, coarse), sounding
 
 
-def _vibrato(times: np.ndarray, hz: np.ndarray) -> tuple[float, float, float]:
-    """(rate Hz, depth +-cents, share of the detrended pitch variance) in the longest voiced stretch."""
+def vibrato(times: np.ndarray, hz: np.ndarray) -> tuple[float, float, float]:
+    """(rate Hz, depth +-cents, share of the detrended pitch variance) of a pitch track (``times`` s, ``hz`` with
+    NaN where unvoiced) in its longest voiced stretch: the vibrato definition of ``measure_pitch``, for
+    callers that have a pitch track of their own (e.g. a synth's control signals)."""
     ok = np.isfinite(hz)
     best, run, start = (0, 0), 0, 0
     for i, v in enumerate(np.append(ok, False)):
@@ -141,7 +143,7 @@ def measure_pitch(mono: np.ndarray, sr: int) -> PitchDescriptors:
     midi = hz_to_midi(f0)
     semis = 12 * np.log2(hz[voiced] / f0)
     trend = float(np.polyfit(times[voiced], semis, 1)[0]) if np.ptp(times[voiced]) > 0 else 0.0
-    rate, depth, periodic = _vibrato(times, hz)
+    rate, depth, periodic = vibrato(times, hz)
     if depth < VIBRATO_MIN_CENTS or periodic < PERIODIC_SHARE:
         rate = float("nan")
     return PitchDescriptors(
