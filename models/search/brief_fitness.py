@@ -25,8 +25,8 @@ import torch
 
 from lstmabar.library.descriptors import envelope as _envelope
 from lstmabar.library.descriptors import spectrum as _spectrum
-from lstmabar.library.descriptors.pitch import _vibrato  # the descriptor module's own vibrato definition
-from lstmabar.models.brief.targets import RATIO, STEP, UNDEFINED_STEPS, Brief, Target, distance
+from lstmabar.library.descriptors import vibrato  # the descriptor module's own vibrato definition
+from lstmabar.models.brief.targets import FLOOR, RATIO, STEP, UNDEFINED_STEPS, Brief, Target, distance
 
 UNMET = 0.3  # fitness lost for each unmet target (the embedder's cosine spans ~0.2 over a search): demands first
 SLOPE = 0.1  # times log(1 + noticeable steps outside)
@@ -56,6 +56,34 @@ def tightened(t: Target, margin: float = MARGIN) -> Target:
         lo = lo + m if lo is not None else lo
         hi = hi - m if hi is not None else hi
     return t.model_copy(update={"lo": lo, "hi": hi})
+
+
+def on_loop_scale(brief: Brief, start: dict[str, np.ndarray]) -> Brief:
+    """The brief with its relative targets (a refinement's changes and keeps) moved onto the loop's own
+    reading of the start sound. The targets were computed from the judge's measures of the start (pYIN
+    pitch, the full envelope); the loop measures differently (the control-signal pitch can sit an octave
+    or an interval away from pYIN's on a two-oscillator patch). Shifting each range by the ratio (or the
+    difference) between the two readings of the same sound makes "keep the pitch" mean "do not move
+    it" to the loop too. ``start``: ``measure_batch`` of the start patch alone."""
+    targets = []
+    for t in brief.targets:
+        v = start.get(t.descriptor)
+        s = t.relative_to
+        x = float(v[0]) if v is not None and len(v) else math.nan
+        if s is None or not math.isfinite(x) or not math.isfinite(s):
+            targets.append(t)
+            continue
+        if t.descriptor in RATIO:
+            floor = FLOOR.get(t.descriptor, 1e-9)
+            if s <= floor or x <= floor:
+                targets.append(t)
+                continue
+            f = x / s
+            targets.append(t.model_copy(update={"lo": t.lo * f if t.lo is not None else None, "hi": t.hi * f if t.hi is not None else None}))
+        else:
+            d = x - s
+            targets.append(t.model_copy(update={"lo": t.lo + d if t.lo is not None else None, "hi": t.hi + d if t.hi is not None else None}))
+    return brief.model_copy(update={"targets": targets})
 
 
 def pitch_batch(voice, params: torch.Tensor, sounding_db: float = -20.0) -> dict[str, np.ndarray]:
@@ -101,7 +129,7 @@ def pitch_batch(voice, params: torch.Tensor, sounding_db: float = -20.0) -> dict
         tv = times[voiced]
         out["pitch_trend_semitones_per_s"][b] = float(np.polyfit(tv, mv, 1)[0]) if np.ptp(tv) > 0 else 0.0
         hz = np.where(voiced, 440.0 * 2 ** ((midi[b] - 69.0) / 12.0), np.nan)
-        rate, depth, share = _vibrato(times, hz)
+        rate, depth, share = vibrato(times, hz)
         if np.isfinite(depth):
             out["vibrato_depth_cents"][b] = depth
             out["vibrato_rate_hz"][b] = rate if depth >= 5.0 and share >= 0.5 else np.nan
