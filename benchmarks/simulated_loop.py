@@ -52,7 +52,7 @@ class SimulatedRater:
     @classmethod
     def calibrated(cls, voice, sample_rate: int, *, sign: float = 1.0, n: int = 256, seed: int = 0, **kw: Any) -> "SimulatedRater":
         g = torch.Generator().manual_seed(10_000 + seed)
-        audio, _ = normalize_peak(voice.render(torch.rand(n, 78, generator=g), seed=seed))
+        audio, _ = normalize_peak(voice.render(torch.rand(n, NUM_PARAMS, generator=g), seed=seed))
         c, a = taste_measures(audio.numpy(), sample_rate)
         lc, la = np.log(c), np.log(a)
         r = cls(sign=sign, seed=seed, calib=(float(lc.mean()), float(lc.std() + 1e-9), float(la.mean()), float(la.std() + 1e-9)), **kw)

@@ -88,13 +88,14 @@ def worker_voice(batch: int, seconds: float, sr: int, cr: int, repeats: int, thr
     import torch
 
     torch.set_num_threads(threads)
+    from lstmabar.models.synth.params import NUM_PARAMS
     from lstmabar.models.synth.voice import Voice
 
     base = _rss_mb()
     voice = Voice(sample_rate=sr, control_rate=cr, seconds=seconds)
     times = []
     for i in range(repeats + 1):
-        params = torch.rand(batch, 78, generator=torch.Generator().manual_seed(i))
+        params = torch.rand(batch, NUM_PARAMS, generator=torch.Generator().manual_seed(i))
         t0 = time.perf_counter()
         audio = voice.render(params, seed=0)
         dt = time.perf_counter() - t0
