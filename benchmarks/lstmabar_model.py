@@ -71,12 +71,21 @@ def main() -> None:
     model, ckpt = load_checkpoint(WEIGHTS)
     blob = torch.load(prepare(), weights_only=False)
     dev = torch.device("cpu")
-    m = evaluate(model, blob, dev, "test")
-    m.update(evaluate(model, blob, dev, "eq_test", prefix="eq_"))
+    full = {}
+    if any(c.get("front_end") == "full" for c in [ckpt["config"]] + ([torch.load(args.baseline, map_location="cpu", weights_only=False)["config"]] if args.baseline else [])):
+        from lstmabar.models.lstmabar.train_v2 import full_band_mels
+
+        full = full_band_mels(blob)  # the same test sounds rendered at 44.1 kHz for a full-band audio tower
+
+    def own(mdl, split):
+        return full.get(split) if mdl.cfg.front_end == "full" else None
+
+    m = evaluate(model, blob, dev, "test", mels=own(model, "test"))
+    m.update(evaluate(model, blob, dev, "eq_test", prefix="eq_", mels=own(model, "eq_test")))
     baseline_md = ""
     if args.baseline:
         old, _ = load_checkpoint(args.baseline)
-        m.update(evaluate(old, blob, dev, "test", prefix="baseline_"))
+        m.update(evaluate(old, blob, dev, "test", prefix="baseline_", mels=own(old, "test")))
         sha = hashlib.sha256(args.baseline.read_bytes()).hexdigest()[:12]
         baseline_md = f"\n| text (held-out words), baseline weights sha256 {sha} | " + " | ".join(
             f"{m['baseline_text_' + k]:.4f}" if k != "top1" else f"{100 * m['baseline_text_top1']:.1f} %" for k in ("mse", "cosine", "top1", "pearson")) + " |"

@@ -148,19 +148,19 @@ class Example:
 
 
 # ---------------------------------------------------------------- acoustic descriptors
-def describe(audio: np.ndarray, f0: float | None) -> dict[str, str]:
+def describe(audio: np.ndarray, f0: float | None, sr: int = SR) -> dict[str, str]:
     x = audio.astype(np.float64)
     n = len(x)
     spec = np.abs(np.fft.rfft(x * np.hanning(n))) + 1e-12
-    freqs = np.fft.rfftfreq(n, 1 / SR)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
     centroid = float((spec * freqs).sum() / spec.sum())
     flat = float(np.exp(np.mean(np.log(spec[freqs > 100]))) / np.mean(spec[freqs > 100]))
-    hop = 160
+    hop = 160 * sr // SR
     frames = n // hop
     env = np.sqrt((x[: frames * hop].reshape(frames, hop) ** 2).mean(1) + 1e-12)
     peak_i = int(env.argmax())
     above = np.nonzero(env >= 0.9 * env.max())[0]
-    attack_s = (above[0] if len(above) else peak_i) * hop / SR
+    attack_s = (above[0] if len(above) else peak_i) * hop / sr
     tail = env[int(frames * 0.8) :].mean() / (env.max() + 1e-12)
     active = env[env > 0.1 * env.max()]
     wobble = float(np.std(np.diff(np.log(active + 1e-9)))) if len(active) > 3 else 0.0
@@ -271,7 +271,7 @@ def apply_reverb_word(audio: np.ndarray, settings: np.ndarray, sr: int = SR) -> 
 
 
 # ---------------------------------------------------------------- sound sources
-def engine_sounds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def engine_sounds(n: int, seed: int, sr: int = SR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = ArchetypeParams.random(n, seed=seed)
     g = torch.Generator().manual_seed(seed + 99)
     p.midi_f0 = 30 + 60 * torch.rand(n, generator=g)
@@ -285,11 +285,11 @@ def engine_sounds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     out = []
     with torch.no_grad():
         for i in range(0, n, 256):
-            out.append(render_archetypes(p[i : i + 256], sample_rate=SR, seconds=CLIP_S, seed=seed + i))
+            out.append(render_archetypes(p[i : i + 256], sample_rate=sr, seconds=CLIP_S, seed=seed + i))
     return torch.cat(out).numpy(), p.weights.numpy(), f0.numpy()
 
 
-def voice_sounds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def voice_sounds(n: int, seed: int, sr: int = SR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from ..synth.params import PARAM_INDEX, VOICE_PARAMS
     from ..synth.voice import Voice
 
@@ -308,7 +308,7 @@ def voice_sounds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     x[:, PARAM_INDEX["mixer.vco_1"]] = mix[:, 0]
     x[:, PARAM_INDEX["mixer.vco_2"]] = mix[:, 1]
     x[:, PARAM_INDEX["mixer.noise"]] = mix[:, 2]
-    voice = Voice(sample_rate=SR, seconds=CLIP_S)
+    voice = Voice(sample_rate=sr, seconds=CLIP_S)
     with torch.no_grad():
         audio = torch.cat([voice.render(x[i : i + 128], seed=seed + i) for i in range(0, n, 128)]).numpy()
     lv1 = x[:, PARAM_INDEX["mixer.vco_1"]].numpy()
@@ -322,7 +322,7 @@ def voice_sounds(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return audio.astype(np.float32), t.astype(np.float32), f0
 
 
-def recording_clips() -> list[tuple[str, np.ndarray]]:
+def recording_clips(sr: int = SR) -> list[tuple[str, np.ndarray]]:
     from lstmabar.library.audio_io import decode, resample
 
     names = {"trumpet": "sorohanro_-_solo-trumpet-06.ogg", "birdsong": "456440__inspectorj__bird-whistling-robin-single-13.ogg",
@@ -333,41 +333,44 @@ def recording_clips() -> list[tuple[str, np.ndarray]]:
         if not p.is_file():
             continue
         a = decode(p.read_bytes(), max_seconds=600)
-        x = resample(a.mono(), a.sample_rate, SR).astype(np.float32)
-        step = CLIP // 2 if len(x) < 20 * CLIP else CLIP
+        x = resample(a.mono(), a.sample_rate, sr).astype(np.float32)
+        clip = int(sr * CLIP_S)
+        step = clip // 2 if len(x) < 20 * clip else clip
         kept = 0
-        for s in range(0, len(x) - CLIP, step):
-            c = x[s : s + CLIP]
+        for s in range(0, len(x) - clip, step):
+            c = x[s : s + clip]
             if np.sqrt(np.mean(c**2)) > 1e-3 and kept < 30:
                 out.append((noun, c))
                 kept += 1
     return out
 
 
-def loudest(x: np.ndarray, seconds: float) -> np.ndarray:
+def loudest(x: np.ndarray, seconds: float, sr: int = SR) -> np.ndarray:
     """The loudest stretch of ``seconds`` (real recordings change pitch; analyse a steady part)."""
-    m = int(seconds * SR)
+    m = int(seconds * sr)
     if len(x) <= m:
         return x
-    e = np.convolve(x.astype(np.float64) ** 2, np.ones(m), mode="valid")[:: SR // 100]
-    s = int(np.argmax(e)) * (SR // 100)
+    e = np.convolve(x.astype(np.float64) ** 2, np.ones(m), mode="valid")[:: sr // 100]
+    s = int(np.argmax(e)) * (sr // 100)
     return x[s : s + m]
 
 
-def recording_estimate(clip: np.ndarray):
+def recording_estimate(clip: np.ndarray, sr: int = SR):
     """The archetype target of a recording clip: ``estimate_archetypes`` on its loudest 0.3 s, with the
     f0 estimator the current weights were trained with (``legacy_f0``, frozen until the retrain)."""
     from ..synth.analysis import estimate_archetypes
     from .legacy_f0 import legacy_f0
 
-    seg = loudest(clip, 0.3)
-    return estimate_archetypes(seg, SR, f0=legacy_f0(seg.astype(np.float64), SR))
+    seg = loudest(clip, 0.3, sr)
+    return estimate_archetypes(seg, sr, f0=legacy_f0(seg.astype(np.float64), sr))
 
 
 # ---------------------------------------------------------------- the dataset
 def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int = 400, n_test_voice: int = 100,
-                  seed: int = 0, captions_per_sound: int = 3, fx_share: float = 0.45, log=print) -> dict:
-    """Returns {"train": [Example], "test": [Example], "eq_test": [Example]} with captions."""
+                  seed: int = 0, captions_per_sound: int = 3, fx_share: float = 0.45, log=print, sample_rate: int = SR) -> dict:
+    """Returns {"train": [Example], "test": [Example], "eq_test": [Example]} with captions, rendered at
+    ``sample_rate`` (16 kHz for the v1 weights; the v2 full-band tower reads the same recipe at 44.1 kHz)."""
+    sr = int(sample_rate)
     rng = random.Random(seed)
     eq_words = load_eq_words()
     rv_words = load_reverb_words()
@@ -379,11 +382,11 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
         r = rng.random()
         if r < fx_share * 0.7 and pool_eq:
             w, c = rng.choice(pool_eq)
-            ex.audio = apply_eq_curve(ex.audio, c)
+            ex.audio = apply_eq_curve(ex.audio, c, sr=sr)
             ex.word = w
         elif r < fx_share and pool_rv:
             w, s = rng.choice(pool_rv)
-            ex.audio = apply_reverb_word(ex.audio, s)
+            ex.audio = apply_reverb_word(ex.audio, s, sr=sr)
             ex.word = w
         return ex
 
@@ -394,27 +397,27 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
             peak = float(np.abs(ex.audio).max())
             if peak > 0.99:
                 ex.audio = (ex.audio * 0.99 / peak).astype(np.float32)
-            d = describe(ex.audio, ex.f0)
+            d = describe(ex.audio, ex.f0, sr)
             noun = ex.source.split(":", 1)[1] if ex.source.startswith("rec:") else None
             ex.captions = make_captions(ex.target, d, rng, held_out=held_out, n=n_caps, word=ex.word, source_noun=noun)
         return [e for e in exs if e.captions]
 
     log("rendering engine sounds")
-    a, t, f = engine_sounds(n_engine, seed=seed * 1000 + 1)
+    a, t, f = engine_sounds(n_engine, seed=seed * 1000 + 1, sr=sr)
     train = [Example(a[i], t[i], "engine", float(f[i])) for i in range(n_engine)]
-    a, t, f = engine_sounds(n_test_engine, seed=seed * 1000 + 777)
+    a, t, f = engine_sounds(n_test_engine, seed=seed * 1000 + 777, sr=sr)
     test = [Example(a[i], t[i], "engine", float(f[i])) for i in range(n_test_engine)]
     try:
         log("rendering Voice sounds")
-        a, t, f = voice_sounds(n_voice, seed=seed * 1000 + 2)
+        a, t, f = voice_sounds(n_voice, seed=seed * 1000 + 2, sr=sr)
         train += [Example(a[i], t[i], "voice", float(f[i])) for i in range(n_voice)]
-        a, t, f = voice_sounds(n_test_voice, seed=seed * 1000 + 778)
+        a, t, f = voice_sounds(n_test_voice, seed=seed * 1000 + 778, sr=sr)
         test += [Example(a[i], t[i], "voice", float(f[i])) for i in range(n_test_voice)]
     except Exception as exc:  # the Voice synth is optional for the recipe
         log(f"Voice synth unavailable ({exc}); engine sounds only")
     log("analysing recordings")
-    for noun, clip in recording_clips():
-        est = recording_estimate(clip)
+    for noun, clip in recording_clips(sr):
+        est = recording_estimate(clip, sr)
         ex = Example(clip, est.vector().astype(np.float32), f"rec:{noun}", est.f0_hz)
         (test if noun == "speech" else train).append(ex)
     log("captions and effects")
@@ -423,12 +426,12 @@ def build_dataset(n_engine: int = 3000, n_voice: int = 600, n_test_engine: int =
     test = finish(test, True, 2, fx=False)
     # ... and held-out sounds through held-out crowd EQ words (word retrieval)
     eq_test = []
-    a, t, f = engine_sounds(200, seed=seed * 1000 + 999)
+    a, t, f = engine_sounds(200, seed=seed * 1000 + 999, sr=sr)
     for i in range(200):
         if not eq_held:
             break
         w, c = rng.choice(eq_held)
-        ex = Example(apply_eq_curve(a[i], c), t[i], "engine", float(f[i]))
+        ex = Example(apply_eq_curve(a[i], c, sr=sr), t[i], "engine", float(f[i]))
         ex.extra_word = w  # type: ignore[attr-defined]
         eq_test.append(ex)
     eq_test = finish(eq_test, False, 1, fx=False)

@@ -45,7 +45,7 @@ class LSTMABAREmbedder:
     L2-normalised; ``embed_audio`` is differentiable with respect to the audio when grad is enabled."""
 
     name = "lstmabar"
-    sample_rate = SAMPLE_RATE
+    sample_rate = SAMPLE_RATE  # the instance's own front-end rate replaces this (44.1 kHz for the full-band tower)
 
     def __init__(self, model: LSTMABARModel, *, device: str | torch.device | None = None, bank: dict | None = None,
                  metrics: dict | None = None):
@@ -54,6 +54,7 @@ class LSTMABAREmbedder:
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.dim = model.cfg.dim
+        self.sample_rate = model.sample_rate
         self.bank = bank
         self.metrics = metrics or {}
         self._minilm = None
@@ -91,10 +92,11 @@ class LSTMABAREmbedder:
         if x.dim() == 1:
             x = x[None]
         x = x.to(self.device)
-        x = resample(x, int(sample_rate), SAMPLE_RATE)
-        if x.shape[-1] < 2048:
-            x = F.pad(x, (0, 2048 - x.shape[-1]))
-        return self.model.encode_wave(x).float()
+        x = resample(x, int(sample_rate), self.sample_rate)
+        n_fft = self.model.logmel.n_fft
+        if x.shape[-1] < 2 * n_fft:
+            x = F.pad(x, (0, 2 * n_fft - x.shape[-1]))
+        return self.model.encode_wave(x, self.sample_rate).float()
 
     # -- archetypes
     def text_familiarity(self, texts: list[str]) -> np.ndarray:

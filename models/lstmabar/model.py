@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .features import LogMel
+from .features import FullBandLogMel, LogMel
 from .minilm_top import MiniLMTop
 
 N_QUBITS = 8
@@ -27,16 +27,21 @@ class ModelConfig:
     head_hidden: int = 128
     dropout: float = 0.1
     tune_layers: int = 0  # MiniLM's last layers fine-tuned inside the text tower (0: MiniLM fully frozen)
+    front_end: str = "v1"  # "v1": 64-band log-mel at 16 kHz (20-8000 Hz); "full": 128 bands to 20 kHz at 44.1 kHz
+    mel_pool: int = 1  # average-pool the log-mel by this factor in frequency and time before the CNN
+    descriptors: tuple[str, ...] = ()  # measured descriptors an audio head predicts (standardised)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["widths"] = list(self.widths)
+        d["descriptors"] = list(self.descriptors)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         d = dict(d)
         d["widths"] = tuple(d.get("widths", (24, 48, 96, 192)))
+        d["descriptors"] = tuple(d.get("descriptors", ()))
         return cls(**d)
 
 
@@ -124,7 +129,10 @@ class TextTower(nn.Module):
         return self.top(*x)
 
     def forward(self, x: TextInput, noise: float = 0.0) -> torch.Tensor:
-        s = self.sentence(x)
+        return self.from_sentence(self.sentence(x), noise)
+
+    def from_sentence(self, s: torch.Tensor, noise: float = 0.0) -> torch.Tensor:
+        """Unit sentence vectors (B, 384), e.g. precomputed through frozen tuned layers -> (B, dim)."""
         if noise > 0:  # augmentation: unseen words near training words in MiniLM space map alike
             s = F.normalize(s + noise * torch.randn_like(s), dim=-1)
         return self.proj(self.attn(s))
@@ -181,25 +189,52 @@ class ArchetypeHead(nn.Module):
         return self.net(e)
 
 
+class DescriptorHead(nn.Module):
+    """Audio joint vector (before normalisation) -> the standardised measured descriptors of the clip
+    (``cfg.descriptors``; means and scales travel in the checkpoint)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(cfg.dim, cfg.head_hidden), nn.GELU(), nn.Linear(cfg.head_hidden, len(cfg.descriptors)))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.net(h)
+
+
 class LSTMABARModel(nn.Module):
     def __init__(self, cfg: ModelConfig | None = None):
         super().__init__()
         self.cfg = cfg or ModelConfig()
-        self.logmel = LogMel()
+        self.logmel = FullBandLogMel() if self.cfg.front_end == "full" else LogMel()
         self.text = TextTower(self.cfg)
         self.audio = AudioResNet(self.cfg)
         self.head = ArchetypeHead(self.cfg)
+        self.descriptor_head = DescriptorHead(self.cfg) if self.cfg.descriptors else None
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate the front end works at (input at other rates is resampled to it)."""
+        return 44_100 if self.cfg.front_end == "full" else 16_000
 
     def encode_text_vectors(self, x: TextInput, noise: float = 0.0) -> torch.Tensor:
         return F.normalize(self.text(x, noise), dim=-1)
 
-    def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.audio(mel), dim=-1)
+    def pool(self, mel: torch.Tensor) -> torch.Tensor:
+        k = self.cfg.mel_pool
+        return F.avg_pool2d(mel, k, ceil_mode=True) if k > 1 else mel
 
-    def encode_wave(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, samples) at 16 kHz."""
-        return self.encode_mel(self.logmel(x))
+    def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, 1, bands, frames) from ``logmel`` (unpooled) -> unit joint vectors."""
+        return F.normalize(self.audio(self.pool(mel)), dim=-1)
+
+    def encode_wave(self, x: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
+        """(B, samples) at ``sample_rate`` (default: the front end's own rate)."""
+        if self.cfg.front_end == "full":
+            return self.encode_mel(self.logmel(x, sample_rate or self.sample_rate))
+        from .features import resample
+
+        return self.encode_mel(self.logmel(resample(x, sample_rate or self.sample_rate, self.sample_rate)))
 
     def archetypes(self, e: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.head(e), dim=-1)

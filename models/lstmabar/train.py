@@ -165,9 +165,14 @@ def recall_at(t: torch.Tensor, a: torch.Tensor, ks=(1, 10)) -> dict[int, float]:
 
 
 @torch.no_grad()
-def evaluate(model: LSTMABARModel, blob: dict, device, split: str = "test", prefix: str = "") -> dict[str, float]:
+def evaluate(model: LSTMABARModel, blob: dict, device, split: str = "test", prefix: str = "",
+             mels: torch.Tensor | None = None) -> dict[str, float]:
+    """``mels``: the same sounds through the model's own front end when it is not the 16 kHz one of
+    ``blob`` (the full-band v2 tower: ``train_v2.full_band_mels``)."""
     model.eval()
     d = blob[split]
+    if mels is not None:
+        d = {**d, "mels": mels[:, None]}
     targets = d["targets"].numpy()
     first = torch.tensor([c[0] for c in d["captions"]])
     t = torch.cat([model.encode_text_vectors(text_input(blob, first[i : i + 256], model.text, device))
