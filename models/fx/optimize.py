@@ -9,8 +9,8 @@ parameters through a sigmoid too). Frequencies, Q and times move over their whol
   Adam through the twin, with a random circular shift of the input at every step (Text2FX's
   augmentation). Reverb/delay/chorus/compressor in the same chain are applied by pedalboard inside
   autograd (``twins.apply_chain``).
-- Parameters of the other effects are searched by CMA-ES (``cmaes``), every candidate rendered by
-  pedalboard. In a mixed chain the two alternate: one CMA-ES generation, then a share of the Adam
+- Parameters of the other effects are searched by CMA-ES (``models.search``'s loop and its ``CMAES``
+  on the strength box, minimising), every candidate rendered by pedalboard. In a mixed chain the two alternate: one CMA-ES generation, then a share of the Adam
   steps with the best settings found so far.
 - The result is judged on the pedalboard render of the unshifted input.
 - ``deadline`` (a ``time.monotonic()`` value) bounds the wall-clock time: the search stops before a step
@@ -20,7 +20,6 @@ parameters through a sigmoid too). Frequencies, Q and times move over their whol
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -28,6 +27,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..embedders.base import Embedder
+from ..search.es import CMAES
+from ..search.loop import ParamSpace, SearchState, StopSearch, run_search
 from .chain import chain_slots, neutral_normalized
 from .losses import TextTargets, directional_similarity, fx_loss, text_similarity
 from .render import render
@@ -86,11 +88,192 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+@dataclass
+class _Problem:
+    """What every stage shares: the chain, the audio, the loss the search minimises, the deadline and the
+    progress so far (``current`` holds the best settings found; each stage updates it)."""
+
+    chain: list[str]
+    sample_rate: int
+    embedder: Embedder
+    x_np: np.ndarray  # mono input (N,)
+    targets: TextTargets
+    loss: str
+    start: np.ndarray
+    lo: np.ndarray  # the strength box
+    hi: np.ndarray
+    twin: np.ndarray  # bool: parameters with a torch twin (Adam); the rest are searched by CMA-ES
+    steps: int
+    generations: int
+    rng: np.random.Generator
+    reward_fn: Callable[[torch.Tensor, np.ndarray], torch.Tensor] | None
+    reward_weight: float
+    prior_x: torch.Tensor | None
+    prior_w: torch.Tensor | None
+    on_step: StepFn | None
+    check_cancelled: Callable[[], None] | None
+    current: np.ndarray = field(init=False)
+    x: torch.Tensor = field(init=False)
+    history: list[float] = field(default_factory=list)
+    snapshots: list[np.ndarray] = field(default_factory=list)  # judged on the unshifted input at the end
+    stage_s: dict[str, float] = field(default_factory=dict)
+    done: int = 0  # Adam steps + CMA-ES generations so far, for progress
+    search_deadline: float | None = None
+    stopped_early: bool = False
+
+    def __post_init__(self) -> None:
+        self.current = self.start.copy()
+        self.x = torch.from_numpy(self.x_np.copy())
+
+    @property
+    def total(self) -> int:
+        return self.steps + self.generations
+
+    def objective(self, e: torch.Tensor, settings: np.ndarray, grad_settings: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss the search minimises: Text2FX loss minus the weighted reward, plus the pull towards
+        ``prior`` (through ``grad_settings`` when gradients must reach the settings)."""
+        value = fx_loss(e, self.targets, self.loss)
+        if self.reward_fn is not None and self.reward_weight != 0.0:
+            value = value - self.reward_weight * self.reward_fn(e, np.atleast_2d(settings)).to(value.dtype)
+        if self.prior_x is not None:
+            xs = grad_settings if grad_settings is not None else torch.from_numpy(np.atleast_2d(np.asarray(settings, dtype=np.float64)))
+            value = value + (self.prior_w * (xs - self.prior_x) ** 2).sum(-1).to(value.dtype)
+        return value
+
+    def embed(self, batch: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return self.embedder.embed_audio(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)), self.sample_rate).float()
+
+    def render(self, params: np.ndarray, sig: np.ndarray) -> np.ndarray:
+        return render(self.chain, params, sig[None, :], self.sample_rate).mean(axis=0)
+
+    def out_of_time(self, next_cost: float) -> bool:
+        """True when work expected to take ``next_cost`` seconds would end past the search's deadline."""
+        return self.search_deadline is not None and time.monotonic() + next_cost > self.search_deadline
+
+    def progress(self, message: str) -> None:
+        self.done += 1
+        if self.on_step:
+            self.on_step(self.done, self.total, message)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.stage_s[stage] = self.stage_s.get(stage, 0.0) + seconds
+
+
+class _AdamStage:
+    """Adam on the twin parameters through ``twins.apply_chain``, each in its strength box through a
+    sigmoid, on a randomly shifted input every step (Text2FX's augmentation)."""
+
+    def __init__(self, pb: _Problem, lr: float, snap_every: int) -> None:
+        self.pb = pb
+        z = torch.tensor(_logit((pb.start - pb.lo) / np.maximum(pb.hi - pb.lo, 1e-9)), dtype=torch.float64)
+        self.z = torch.nn.Parameter(z[torch.from_numpy(pb.twin)].clone())
+        self.opt = torch.optim.Adam([self.z], lr=lr)
+        self.idx = torch.from_numpy(np.nonzero(pb.twin)[0])
+        self.lo = torch.from_numpy(pb.lo)[self.idx]
+        self.hi = torch.from_numpy(pb.hi)[self.idx]
+        self.snap_every = snap_every
+        self.done = 0
+        self.step_s = 0.0  # the last step's time, to predict the next
+
+    def _values(self) -> torch.Tensor:
+        return self.lo + (self.hi - self.lo) * torch.sigmoid(self.z)
+
+    def step(self) -> None:
+        pb = self.pb
+        xs = torch.roll(pb.x, int(pb.rng.integers(pb.x.shape[0])))[None]
+        p = torch.from_numpy(pb.current.copy()).index_put((self.idx,), self._values())
+        y = apply_chain(pb.chain, p, xs, pb.sample_rate)
+        e = pb.embedder.embed_audio(y.float(), pb.sample_rate).float()
+        lval = pb.objective(e, p.detach().numpy(), p[None]).mean()
+        self.opt.zero_grad()
+        lval.backward()
+        self.opt.step()
+        with torch.no_grad():
+            pb.current[pb.twin] = self._values().numpy()
+        pb.history.append(float(lval.detach()))
+        self.done += 1
+        if self.snap_every and self.done % self.snap_every == 0:
+            pb.snapshots.append(pb.current.copy())
+        pb.progress(f"Adam step {self.done}/{pb.steps}: loss {pb.history[-1]:.4f}")
+
+    def run(self, n: int) -> bool:
+        """Up to ``n`` steps; False when the deadline stopped them."""
+        for _ in range(n):
+            if self.pb.check_cancelled:
+                self.pb.check_cancelled()
+            if self.pb.out_of_time(self.step_s):
+                self.pb.stopped_early = True
+                return False
+            ts = time.monotonic()
+            self.step()
+            self.step_s = time.monotonic() - ts
+            self.pb.add_time("adam", self.step_s)
+        return True
+
+
+def _cmaes_stage(pb: _Problem, adam: _AdamStage | None, population: int | None, seed: int, judge_s: float) -> tuple[int, int]:
+    """CMA-ES (``models.search``) over the parameters without a twin, every candidate rendered by
+    pedalboard on a shifted input; after each generation the best settings so far are kept and the
+    generation's share of the Adam steps runs. Returns (evaluations, generations done)."""
+    es_idx = np.nonzero(~pb.twin)[0]
+    lo, hi = pb.lo[es_idx], pb.hi[es_idx]
+    # the search starts inside its box (a neutral effect sits on the edge, e.g. reverb wet 0); the start
+    # itself is still a candidate at the end
+    width = hi - lo
+    mean0 = np.clip(pb.start[es_idx], lo + 0.25 * width, hi - 0.25 * width)
+    strategy = CMAES(len(es_idx), population or None, center=mean0, sigma=float(0.3 * np.median(width)), seed=seed,
+                     bounds=(lo, hi), dtype=torch.float64, max_resampling=100)
+    g_total = pb.generations
+    adam_share = [pb.steps // g_total + (1 if g < pb.steps % g_total else 0) for g in range(g_total)] if adam is not None else [0] * g_total
+    losses: list[np.ndarray] = []  # the last generation's losses
+
+    def evaluate(cands: torch.Tensor) -> tuple[torch.Tensor, None]:
+        if pb.check_cancelled:
+            pb.check_cancelled()
+        xs = np.roll(pb.x_np, int(pb.rng.integers(pb.x_np.shape[0])))
+        c = cands.numpy()
+        renders = []
+        for ci in c:
+            p = pb.current.copy()
+            p[es_idx] = ci
+            renders.append(pb.render(p, xs))
+            if pb.check_cancelled:
+                pb.check_cancelled()
+            if pb.out_of_time(0.0):  # slower than predicted (a busy machine): drop this generation
+                raise StopSearch("time_budget")
+        batch = np.tile(pb.current, (len(c), 1))
+        batch[:, es_idx] = c
+        lv = pb.objective(pb.embed(np.stack(renders)), batch).detach().numpy().astype(float)
+        losses[:] = [lv]
+        return torch.from_numpy(lv), None
+
+    def after_generation(state: SearchState) -> None:
+        g = state.generation - 1
+        pb.current[es_idx] = state.best_params.numpy()
+        pb.history.append(float(losses[0].mean()))
+        pb.add_time("cmaes", state.generation_seconds)
+        pb.progress(f"CMA-ES generation {state.generation}/{g_total}: best loss {state.best_fitness:.4f}")
+        if adam is not None:
+            adam.run(adam_share[g])
+        if g >= g_total // 2 or pb.stopped_early:
+            pb.snapshots.append(pb.current.copy())
+        if pb.stopped_early:
+            raise StopSearch("time_budget")
+
+    res = run_search(evaluate, strategy, ParamSpace(len(es_idx)), max_evaluations=g_total * strategy.popsize, minimize=True,
+                     min_generations=0, expected_generation_s=strategy.popsize * judge_s, deadline=pb.search_deadline,
+                     on_generation=after_generation, archive_per_generation=1)
+    if res.stopped == "time_budget":
+        pb.stopped_early = True
+    return res.evaluations, res.generations
+
+
 def optimize_chain(
     chain: list[str],
     audio: np.ndarray,
     sample_rate: int,
-    embedder,
+    embedder: Embedder,
     prompt: str,
     *,
     anchor: str | None = None,
@@ -119,220 +302,81 @@ def optimize_chain(
     ``deadline`` (``time.monotonic()``): stop searching in time to finish by then (see the module notes).
 
     ``prior`` (normalised settings, e.g. the crowd's) adds ``sum(prior_weight * (x - prior) ** 2)`` to the
-    loss the search minimises (per-parameter weights; 0 leaves a parameter free)."""
+    loss the search minimises (per-parameter weights; 0 leaves a parameter free).
+
+    Stages: the problem (strength box, budgets, targets), the starting settings judged, then Adam alone
+    (every effect has a twin) or CMA-ES with the Adam steps between its generations, then the final
+    settings and a few snapshots judged against the start."""
     t0 = time.perf_counter()
-    slots = chain_slots(chain)
     start = neutral_normalized(chain) if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, 1)
     lo, hi = strength_box(chain, start, float(strength))
-    twin = np.array([s.differentiable for s in slots], dtype=bool)
-    es = ~twin
-    has_twin, has_es = bool(twin.any()), bool(es.any())
+    twin = np.array([s.differentiable for s in chain_slots(chain)], dtype=bool)
+    has_twin, has_es = bool(twin.any()), bool((~twin).any())
     steps = ((DEFAULT_STEPS_MIXED if has_es else DEFAULT_STEPS) if steps is None else int(steps)) if has_twin else 0
     generations = (DEFAULT_GENERATIONS if generations is None else int(generations)) if has_es else 0
     lr = default_lr(steps) if lr is None else float(lr)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-
     x_np = np.asarray(audio, dtype=np.float32).reshape(-1)
-    x = torch.from_numpy(x_np.copy())
-    N = x.shape[0]
-    targets = TextTargets.build(embedder, prompt, anchor, x, sample_rate)
-    use_reward = reward_fn is not None and reward_weight != 0.0
+    pb = _Problem(
+        chain, sample_rate, embedder, x_np, TextTargets.build(embedder, prompt, anchor, torch.from_numpy(x_np.copy()), sample_rate), loss,
+        start, lo, hi, twin, steps, generations, rng, reward_fn, float(reward_weight),
+        None if prior is None else torch.from_numpy(np.clip(np.asarray(prior, dtype=np.float64), 0, 1)),
+        None if prior is None else torch.from_numpy(np.broadcast_to(np.asarray(prior_weight, dtype=np.float64), start.shape).copy()),
+        on_step, check_cancelled,
+    )
 
-    prior_x = None if prior is None else torch.from_numpy(np.clip(np.asarray(prior, dtype=np.float64), 0, 1))
-    prior_w = None if prior is None else torch.from_numpy(np.broadcast_to(np.asarray(prior_weight, dtype=np.float64), start.shape).copy())
-
-    def objective(e: torch.Tensor, settings: np.ndarray, grad_settings: torch.Tensor | None = None) -> torch.Tensor:
-        """The loss the search minimises: Text2FX loss minus the weighted reward, plus the pull towards
-        ``prior`` (through ``grad_settings`` when gradients must reach the settings)."""
-        value = fx_loss(e, targets, loss)
-        if use_reward:
-            value = value - reward_weight * reward_fn(e, np.atleast_2d(settings)).to(value.dtype)
-        if prior_x is not None:
-            xs = grad_settings if grad_settings is not None else torch.from_numpy(np.atleast_2d(np.asarray(settings, dtype=np.float64)))
-            value = value + (prior_w * (xs - prior_x) ** 2).sum(-1).to(value.dtype)
-        return value
-
-    def losses_of(batch: np.ndarray) -> torch.Tensor:
-        with torch.no_grad():
-            e = embedder.embed_audio(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)), sample_rate).float()
-        return e
-
-    def pb_render(params: np.ndarray, sig: np.ndarray) -> np.ndarray:
-        return render(chain, params, sig[None, :], sample_rate).mean(axis=0)
-
-    # --- starting point, judged on the unshifted input; its render and embedding times predict the rest
-    stage_s: dict[str, float] = {}
+    # the starting point, judged on the unshifted input; its render and embedding times predict the rest
     tj = time.monotonic()
-    e0 = losses_of(pb_render(start, x_np)[None])
-    judge1_s = time.monotonic() - tj
-    stage_s["judge_start"] = judge1_s
-    loss_before = float(fx_loss(e0, targets, loss)[0])
-    sim_before = float(text_similarity(e0, targets)[0])
+    e0 = pb.embed(pb.render(start, x_np)[None])
+    judge_s = time.monotonic() - tj
+    pb.stage_s["judge_start"] = judge_s
     n_final = 7  # final settings, up to 5 snapshots, the start
-    search_deadline = None if deadline is None else deadline - n_final * judge1_s
-    stopped_early = False
+    pb.search_deadline = None if deadline is None else deadline - n_final * judge_s
 
-    def out_of_time(next_cost: float) -> bool:
-        """True when work expected to take ``next_cost`` seconds would end past the search's deadline."""
-        return search_deadline is not None and time.monotonic() + next_cost > search_deadline
-
-    current = start.copy()
-    z = torch.tensor(_logit((start - lo) / np.maximum(hi - lo, 1e-9)), dtype=torch.float64)
-    z_twin = torch.nn.Parameter(z[torch.from_numpy(twin)].clone()) if has_twin else None
-    opt = torch.optim.Adam([z_twin], lr=lr) if has_twin else None
-    lo_t, hi_t = torch.from_numpy(lo), torch.from_numpy(hi)
-    twin_idx = torch.from_numpy(np.nonzero(twin)[0])
-
-    def twin_values() -> np.ndarray:
-        assert z_twin is not None
-        with torch.no_grad():
-            return (lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin)).numpy()
-
-    history: list[float] = []
-    snapshots: list[np.ndarray] = []  # judged on the unshifted input at the end; the best is returned
-    snap_every = max(1, steps // 5) if not has_es else 0
-    total = steps + generations
-    done = 0
-    evaluations = 0
-    adam_done = 0
-
-    def adam_step() -> None:
-        nonlocal adam_done, done
-        assert opt is not None and z_twin is not None
-        shift = int(rng.integers(N))
-        xs = torch.roll(x, shift)[None]
-        p = torch.from_numpy(current.copy())
-        p = p.index_put((twin_idx,), lo_t[twin_idx] + (hi_t[twin_idx] - lo_t[twin_idx]) * torch.sigmoid(z_twin))
-        y = apply_chain(chain, p, xs, sample_rate)
-        e = embedder.embed_audio(y.float(), sample_rate).float()
-        lval = objective(e, p.detach().numpy(), p[None]).mean()
-        opt.zero_grad()
-        lval.backward()
-        opt.step()
-        current[twin] = twin_values()
-        history.append(float(lval.detach()))
-        adam_done += 1
-        done += 1
-        if snap_every and adam_done % snap_every == 0:
-            snapshots.append(current.copy())
-        if on_step:
-            on_step(done, total, f"Adam step {adam_done}/{steps}: loss {history[-1]:.4f}")
-
-    step_s = 0.0  # the last Adam step's time, to predict the next
-
-    def timed_adam_step() -> bool:
-        """One Adam step unless it would overrun the deadline (then False)."""
-        nonlocal step_s, stopped_early
-        if check_cancelled:
-            check_cancelled()
-        if out_of_time(step_s):
-            stopped_early = True
-            return False
-        ts = time.monotonic()
-        adam_step()
-        step_s = time.monotonic() - ts
-        stage_s["adam"] = stage_s.get("adam", 0.0) + step_s
-        return True
-
-    gens_done = 0
+    adam = _AdamStage(pb, lr, snap_every=0 if has_es else max(1, steps // 5)) if has_twin else None
+    evaluations = gens_done = 0
     if not has_es:
-        for _ in range(steps):
-            if not timed_adam_step():
-                break
-    else:
-        from cmaes import CMA
+        if adam is not None:
+            adam.run(steps)
+    elif generations > 0:
+        evaluations, gens_done = _cmaes_stage(pb, adam, population, seed, judge_s)
 
-        es_idx = np.nonzero(es)[0]
-        bounds = np.stack([lo[es_idx], hi[es_idx]], axis=1)
-        # the search starts inside its box (a neutral effect sits on the edge, e.g. reverb wet 0); the start
-        # itself is still a candidate at the end
-        width = bounds[:, 1] - bounds[:, 0]
-        mean0 = np.clip(start[es_idx], bounds[:, 0] + 0.25 * width, bounds[:, 1] - 0.25 * width)
-        kwargs = {"population_size": population} if population else {}
-        cma = CMA(mean=mean0, sigma=float(0.3 * np.median(width)), bounds=bounds, seed=seed, **kwargs)
-        best_loss = math.inf
-        best = current[es_idx].copy()
-        per_gen = [steps // generations + (1 if g < steps % generations else 0) for g in range(generations)] if generations else []
-        gen_s = cma.population_size * judge1_s  # predicted time of a generation's renders and embedding
-        for g in range(generations):
-            if check_cancelled:
-                check_cancelled()
-            if out_of_time(gen_s):
-                stopped_early = True
-                break
-            tg = time.monotonic()
-            shift = int(rng.integers(N))
-            xs = np.roll(x_np, shift)
-            cands = [cma.ask() for _ in range(cma.population_size)]
-            renders = []
-            for c in cands:
-                p = current.copy()
-                p[es_idx] = c
-                renders.append(pb_render(p, xs))
-                if check_cancelled:
-                    check_cancelled()
-                if out_of_time(0.0):  # slower than predicted (a busy machine): drop this generation
-                    break
-            if len(renders) < len(cands):
-                stopped_early = True
-                break
-            e = losses_of(np.stack(renders))
-            batch = np.tile(current, (len(cands), 1))
-            batch[:, es_idx] = np.asarray(cands)
-            lv = objective(e, batch).detach().numpy().astype(float)
-            evaluations += len(cands)
-            cma.tell(list(zip(cands, lv.tolist())))
-            i = int(np.argmin(lv))
-            if lv[i] < best_loss:
-                best_loss, best = float(lv[i]), cands[i].copy()
-            current[es_idx] = best
-            history.append(float(lv.mean()))
-            done += 1
-            gens_done += 1
-            gen_s = time.monotonic() - tg
-            stage_s["cmaes"] = stage_s.get("cmaes", 0.0) + gen_s
-            if on_step:
-                on_step(done, total, f"CMA-ES generation {g + 1}/{generations}: best loss {best_loss:.4f}")
-            for _ in range(per_gen[g] if has_twin else 0):
-                if not timed_adam_step():
-                    break
-            if g >= generations // 2 or stopped_early:
-                snapshots.append(current.copy())
-            if stopped_early:
-                break
-
-    # the final settings and a few earlier snapshots, judged on the unshifted input (start included:
-    # when nothing beats the starting settings they are returned unchanged)
-    tj = time.monotonic()
-    keep = 5
-    if deadline is not None:  # past the deadline, judge fewer snapshots (the final settings and the start always)
-        keep = max(0, min(5, int((deadline - tj) / max(judge1_s, 1e-3)) - 2))
-    cands = [current.copy()] + (snapshots[-keep:] if keep else []) + [start.copy()]
-    e_all = losses_of(np.stack([pb_render(c, x_np) for c in cands]))
-    l_all = objective(e_all, np.stack(cands)).detach().numpy()
-    stage_s["judge_final"] = time.monotonic() - tj
-    best_i = int(np.argmin(l_all))
-    current = cands[best_i]
-    e1 = e_all[best_i : best_i + 1]
+    best, e1, kept_start = _judge_final(pb, deadline, judge_s)
     return FxResult(
-        normalized=current,
+        normalized=best,
         start=start,
-        loss_before=loss_before,
-        loss_after=float(fx_loss(e1, targets, loss)[0]),
-        text_similarity_before=sim_before,
-        text_similarity_after=float(text_similarity(e1, targets)[0]),
-        directional_after=float(directional_similarity(e1, targets)[0]),
-        adam_steps=adam_done,
+        loss_before=float(fx_loss(e0, pb.targets, loss)[0]),
+        loss_after=float(fx_loss(e1, pb.targets, loss)[0]),
+        text_similarity_before=float(text_similarity(e0, pb.targets)[0]),
+        text_similarity_after=float(text_similarity(e1, pb.targets)[0]),
+        directional_after=float(directional_similarity(e1, pb.targets)[0]),
+        adam_steps=adam.done if adam is not None else 0,
         es_evaluations=evaluations,
         generations=generations,
         seconds=time.perf_counter() - t0,
-        history=history,
-        kept_start=best_i == len(cands) - 1,
-        stopped_early=stopped_early,
+        history=pb.history,
+        kept_start=kept_start,
+        stopped_early=pb.stopped_early,
         generations_done=gens_done,
-        stage_seconds=stage_s,
+        stage_seconds=pb.stage_s,
     )
+
+
+def _judge_final(pb: _Problem, deadline: float | None, judge_s: float) -> tuple[np.ndarray, torch.Tensor, bool]:
+    """The final settings and a few earlier snapshots, judged on the unshifted input (start included:
+    when nothing beats the starting settings they are returned unchanged). Returns (best settings,
+    their embedding (1, D), whether the start won)."""
+    tj = time.monotonic()
+    keep = 5
+    if deadline is not None:  # past the deadline, judge fewer snapshots (the final settings and the start always)
+        keep = max(0, min(5, int((deadline - tj) / max(judge_s, 1e-3)) - 2))
+    cands = [pb.current.copy()] + (pb.snapshots[-keep:] if keep else []) + [pb.start.copy()]
+    e_all = pb.embed(np.stack([pb.render(c, pb.x_np) for c in cands]))
+    l_all = pb.objective(e_all, np.stack(cands)).detach().numpy()
+    pb.stage_s["judge_final"] = time.monotonic() - tj
+    i = int(np.argmin(l_all))
+    return cands[i], e_all[i : i + 1], i == len(cands) - 1
 
 
 def loudest_excerpt(mono: np.ndarray, sample_rate: int, seconds: float) -> tuple[int, int]:

@@ -1,8 +1,8 @@
-"""Gradient-free search over synth parameters (CTAG): strategies, the search loop, diverse top-k."""
+"""Gradient-free search (synth parameters for CTAG, effect settings for optimize_fx): strategies, the loop, diverse top-k."""
 
 from .diverse import select_diverse
 from .es import CMAES, SNES, STRATEGIES, RandomSearch, Strategy, make_strategy
-from .loop import ParamSpace, SearchResult, SearchState, run_search
+from .loop import ParamSpace, SearchResult, SearchState, StopSearch, run_search
 
 __all__ = [
     "CMAES",
@@ -12,6 +12,7 @@ __all__ = [
     "RandomSearch",
     "SearchResult",
     "SearchState",
+    "StopSearch",
     "Strategy",
     "make_strategy",
     "run_search",
