@@ -1,6 +1,10 @@
-"""match_sound benchmark: held-out synthetic Voice targets and real recordings.
+"""match_sound benchmark: held-out synthetic Voice targets, real recordings and held-out real notes.
 
     python -m benchmarks.match_sound [--synthetic 256] [--refined 16] [--budget 5]
+    python -m benchmarks.match_sound --real-notes 50 [--corpus /work/corpus/small] [--budget 6]
+
+``--real-notes N`` runs only study 5 and merges its figures (keys ``notes_*``) and subsection into the
+existing report, keeping the earlier Voice figures and text (their date is in their own lines).
 
 1. Held-out synthetic targets (a seed no training run used): parameter MSE over the 16 normalised
    parameters the matcher regresses (``voice_core.py``; seed 002 matched 16), per parameter too,
@@ -13,6 +17,13 @@
    budget, and how many the tool flags as poor.
 3. Known-hard synthetic cases: white noise, a three-note chord (polyphonic), a 6 s glide (long).
 4. Per-call time of the full pipeline on a 2 s target at the default budget.
+5. Held-out real notes (issue 19): notes of the real-instrument corpus that no network trained on
+   (held-out GM programs of FluidR3 and every program of the second soundfont, TimGM6mb), chosen by a
+   rule fixed before any result was seen (``pick_notes``). For each: the subtractive pipeline (the
+   tool's default), the Voice pipeline (the tool's earlier default, CNN) given the same wall time, and
+   random search on the subtractive synth with the same number of renders (CREPE note held fixed);
+   MR-STFT, spectral convergence, the poor flag; then each matched patch played at the instrument's
+   other held-out notes (other keys, usually 1-2 octaves away) against the real notes there.
 """
 
 from __future__ import annotations
@@ -102,8 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--refined", type=int, default=16)
     ap.add_argument("--budget", type=float, default=5.0)
     ap.add_argument("--real-per-file", type=int, default=3)
+    ap.add_argument("--real-notes", type=int, default=0, help="run only the held-out real-note study with this many notes")
+    ap.add_argument("--corpus", default="/work/corpus/small")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.real_notes:
+        real_notes_study(args.corpus, args.real_notes, args.budget)
+        return
     spec = voice_core_spec()
     names = spec.param_names
     params, audio = synthetic_targets(spec, args.synthetic)
@@ -243,3 +259,215 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------- 5. held-out real notes
+PICK_SALT = "issue19-match-notes"
+
+
+def pick_notes(clips: list[dict], n: int) -> list[dict]:
+    """The seeded rule (fixed before the first run): held-out notes (split 'test' or 'shift', kind 'note'),
+    grouped by family, each family ordered by sha1(salt + clip id), then taken round-robin over the
+    families (sorted by name) until n notes."""
+    import hashlib
+
+    held = [r for r in clips if r["split"] in ("test", "shift") and r["kind"] == "note"]
+    fams: dict[str, list[dict]] = {}
+    for r in held:
+        fams.setdefault(r["family"], []).append(r)
+    for v in fams.values():
+        v.sort(key=lambda r: hashlib.sha1((PICK_SALT + r["id"]).encode()).hexdigest())
+    out, i = [], 0
+    names = sorted(fams)
+    while len(out) < min(n, len(held)):
+        for f in names:
+            if i < len(fams[f]) and len(out) < n:
+                out.append(fams[f][i])
+        i += 1
+    return out
+
+
+def _metrics16(matcher: Matcher, normalized: torch.Tensor, target16: np.ndarray, midi: float | None = None) -> dict[str, float]:
+    from lstmabar.models.matching.features import to_feature_rate
+    from lstmabar.models.matching.matcher import OUTPUT_SR
+
+    out = matcher.render_output(normalized, seed=0, midi=midi)
+    return all_metrics(target16, to_feature_rate(out, OUTPUT_SR), FEATURE_SR)
+
+
+def real_notes_study(corpus_path: str, n: int, budget: float) -> None:
+    import json
+    import os
+    import re
+
+    from lstmabar.models.lstmabar.corpus.store import Corpus
+    from lstmabar.models.matching.matcher import prepare_target
+    from lstmabar.models.matching.metrics import match_loss_torch
+    from lstmabar.models.matching.subtractive import SUB_INDEX, SUB_PARAMS, sample_sub
+
+    corpus = Corpus(corpus_path)
+    manifest = json.loads((Path(corpus_path) / "manifest.json").read_text())
+    notes = pick_notes(corpus.clips, n)
+    by_instrument: dict[tuple, list[dict]] = {}
+    for r in corpus.clips:
+        if r["split"] in ("test", "shift") and r["kind"] == "note":
+            by_instrument.setdefault((r["source"], r["program"]), []).append(r)
+    sub, voice = Matcher("subtractive"), Matcher("voice", arch="cnn")
+    from lstmabar.tools.match_sound import _warm_up
+
+    _warm_up(sub)
+    _warm_up(voice)
+    i_note = SUB_INDEX["note.midi"]
+    rows, gen_rows = [], []
+    load0 = os.getloadavg()
+    for j, r in enumerate(notes):
+        audio = corpus.audio([r["id"]])[0]
+        sr = 44_100
+        t0 = time.monotonic()
+        res = sub.match(audio, sr, budget_s=budget, seed=0)
+        dt_sub = time.monotonic() - t0
+        t0 = time.monotonic()
+        res_v = voice.match(audio, sr, budget_s=dt_sub, seed=0)
+        dt_voice = time.monotonic() - t0
+        tgt16 = res.target.audio16k
+        renders = int(res.stages.get("renders") or 0)
+        note_val = float(res.normalized[i_note])
+
+        def sample(k: int, g: torch.Generator) -> torch.Tensor:
+            return sample_sub(k, g)
+
+        rs = random_search(sub.spec.render, torch.from_numpy(tgt16), sample, budget_s=1e9, population=16,
+                           fixed={i_note: note_val} if res.pitch.midi is not None else {}, seed=j, loss_fn=match_loss_torch,
+                           max_evaluations=max(renders, 1))
+        m_rand = _metrics16(sub, rs.params, tgt16)
+        row = {
+            "id": r["id"], "source": r["source"], "family": r["family"], "gm_name": r["gm_name"], "pitch": r["pitch"],
+            "midi": int(r["events"][0][0]), "crepe_midi": res.pitch.midi, "sub": res.metrics, "voice": res_v.metrics, "random": m_rand,
+            "sub_poor": res.poor, "voice_poor": res_v.poor, "sub_seconds": dt_sub, "voice_seconds": dt_voice, "renders": renders,
+            "random_renders": rs.evaluations, "winner": res.stages.get("winner"), "gradient_steps": res.stages.get("gradient_steps"),
+        }
+        rows.append(row)
+        # the same patches at the instrument's other held-out notes
+        for other in by_instrument.get((r["source"], r["program"]), []):
+            if other["id"] == r["id"]:
+                continue
+            key = float(other["events"][0][0])
+            if not (SUB_PARAMS[i_note].minimum <= key <= SUB_PARAMS[i_note].maximum):
+                continue
+            o16 = prepare_target(corpus.audio([other["id"]])[0], sr).audio16k
+            # the note is the real note's MIDI key, shifted by the CREPE offset seen on the matched note
+            shift = key - row["midi"]
+            sub_key = float(SUB_PARAMS[i_note].to_physical(note_val)) + shift
+            v_full = res_v.normalized
+            from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+            iv = PARAM_INDEX["keyboard.midi_f0"]
+            v_key = float(VOICE_PARAMS[iv].to_physical(float(v_full[iv]))) + shift
+            gen_rows.append({
+                "id": r["id"], "other": other["id"], "semitones": shift,
+                "sub": _metrics16(sub, res.normalized, o16, midi=sub_key)["mr_stft"],
+                "voice": _metrics16(voice, v_full, o16, midi=v_key)["mr_stft"],
+                "sub_at_match": res.metrics["mr_stft"],
+            })
+        print(j, r["gm_name"], r["pitch"], {k: round(row[k]["mr_stft"], 3) for k in ("sub", "voice", "random")},
+              round(dt_sub, 1), round(dt_voice, 1), renders, row["winner"], flush=True)
+    load1 = os.getloadavg()
+    fig = _notes_figures(rows, gen_rows)
+    fig.update({"notes_corpus": str(corpus_path), "notes_corpus_complete": bool(manifest.get("complete", False)),
+                "notes_corpus_clips": len(corpus.clips), "notes_budget_seconds": budget,
+                "notes_load_average_start": load0[0], "notes_load_average_end": load1[0]})
+    md = _notes_markdown(fig, rows, budget)
+    results = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound.json"
+    detail = results.with_name("match_sound_notes.json")
+    detail.write_text(json.dumps({"notes": rows, "other_keys": gen_rows}, indent=1, default=float) + "\n")
+    old = json.loads(results.read_text()) if results.exists() else {}
+    prev_date, prev_machine = old.pop("date", "?"), old.pop("machine", "?")
+    old = {k: v for k, v in old.items() if not k.startswith("notes_")}
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
+    m = re.search(r"<!-- match_sound:start -->\n## match_sound\n\nMachine: [^\n]*\n\n(.*?)<!-- match_sound:end -->", doc, re.S)
+    earlier = m.group(1) if m else ""
+    earlier = earlier.split("### Held-out real notes")[0].rstrip()
+    if earlier and "(Sections before" not in earlier:
+        earlier = f"(Sections before 'Held-out real notes': run of {prev_date} on {prev_machine}.)\n\n" + earlier
+    write_report("match_sound", {**old, **fig}, earlier + "\n\n" + md)
+
+
+def _notes_figures(rows: list[dict], gen_rows: list[dict]) -> dict[str, float]:
+    fig: dict[str, float] = {"notes_count": len(rows), "notes_families": len({r["family"] for r in rows}),
+                             "notes_shift_share": float(np.mean([r["source"] != "fluidr3" for r in rows]))}
+    for who in ("sub", "voice", "random"):
+        for k in ("mr_stft", "spectral_convergence", "log_spectral_distance_db", "mfcc_l1"):
+            vals = [r[who][k] for r in rows]
+            fig[f"notes_{who}_{k}_mean"] = float(np.mean(vals))
+            fig[f"notes_{who}_{k}_median"] = float(np.median(vals))
+    fig["notes_sub_poor_share"] = float(np.mean([r["sub_poor"] for r in rows]))
+    fig["notes_voice_poor_share"] = float(np.mean([r["voice_poor"] for r in rows]))
+    fig["notes_mr_stft_reduction_vs_voice"] = 1 - fig["notes_sub_mr_stft_mean"] / fig["notes_voice_mr_stft_mean"]
+    fig["notes_sub_beats_voice_share"] = float(np.mean([r["sub"]["mr_stft"] < r["voice"]["mr_stft"] for r in rows]))
+    fig["notes_sub_beats_random_share"] = float(np.mean([r["sub"]["mr_stft"] < r["random"]["mr_stft"] for r in rows]))
+    fig["notes_sub_seconds_mean"] = float(np.mean([r["sub_seconds"] for r in rows]))
+    fig["notes_sub_seconds_max"] = float(np.max([r["sub_seconds"] for r in rows]))
+    fig["notes_voice_seconds_mean"] = float(np.mean([r["voice_seconds"] for r in rows]))
+    fig["notes_renders_mean"] = float(np.mean([r["renders"] for r in rows]))
+    for w in ("analysis", "bank", "cma", "gradient"):
+        fig[f"notes_winner_{w}_share"] = float(np.mean([r["winner"] == w for r in rows]))
+    if gen_rows:
+        fig["notes_other_keys_pairs"] = len(gen_rows)
+        fig["notes_other_keys_semitones_abs_median"] = float(np.median([abs(g["semitones"]) for g in gen_rows]))
+        fig["notes_other_keys_sub_mr_stft_mean"] = float(np.mean([g["sub"] for g in gen_rows]))
+        fig["notes_other_keys_voice_mr_stft_mean"] = float(np.mean([g["voice"] for g in gen_rows]))
+        fig["notes_other_keys_sub_at_match_mr_stft_mean"] = float(np.mean([g["sub_at_match"] for g in gen_rows]))
+        fig["notes_other_keys_sub_beats_voice_share"] = float(np.mean([g["sub"] < g["voice"] for g in gen_rows]))
+        near = [g for g in gen_rows if abs(g["semitones"]) <= 15]
+        if near:
+            fig["notes_other_keys_within_15_pairs"] = len(near)
+            fig["notes_other_keys_within_15_sub_mr_stft_mean"] = float(np.mean([g["sub"] for g in near]))
+            fig["notes_other_keys_within_15_voice_mr_stft_mean"] = float(np.mean([g["voice"] for g in near]))
+    return fig
+
+
+def _notes_markdown(fig: dict, rows: list[dict], budget: float) -> str:
+    f = fig
+    md = ["### Held-out real notes (issue 19)\n",
+          f"{f['notes_count']} notes from {f['notes_families']} GM families of the real-instrument corpus ({f['notes_corpus']}, "
+          f"{f['notes_corpus_clips']} clips; held-out FluidR3 programs and the TimGM6mb soundfont, {100 * f['notes_shift_share']:.0f} % "
+          "from TimGM6mb), picked by a seeded rule written before the first run (sha1-ordered within each family, round-robin over "
+          f"families). Subtractive pipeline (the tool's default) at a {budget:g} s budget; the Voice pipeline (CNN + CREPE + CMA-ES, the "
+          "earlier default) given the same wall time as each subtractive call; random search on the subtractive synth with the same "
+          f"number of renders (CREPE note fixed). Load average {f['notes_load_average_start']:.1f} at the start, "
+          f"{f['notes_load_average_end']:.1f} at the end (shared 2-core machine, other jobs running).\n",
+          "| pipeline | MR-STFT mean (median) | spectral conv. mean (median) | log-spectral dist. dB | MFCC L1 | flagged poor |",
+          "|---|---|---|---|---|---|"]
+    for who, label, poor in (("sub", "subtractive (new default)", f"{100 * f['notes_sub_poor_share']:.0f} %"),
+                             ("voice", "Voice, same wall time", f"{100 * f['notes_voice_poor_share']:.0f} %"),
+                             ("random", "random search, same renders", "")):
+        md.append(f"| {label} | {f[f'notes_{who}_mr_stft_mean']:.3f} ({f[f'notes_{who}_mr_stft_median']:.3f}) | "
+                  f"{f[f'notes_{who}_spectral_convergence_mean']:.3f} ({f[f'notes_{who}_spectral_convergence_median']:.3f}) | "
+                  f"{f[f'notes_{who}_log_spectral_distance_db_mean']:.2f} | {f[f'notes_{who}_mfcc_l1_mean']:.2f} | {poor} |")
+    md.append(f"\nMR-STFT {100 * f['notes_mr_stft_reduction_vs_voice']:.0f} % lower than the Voice pipeline (goal: 25 %); lower than "
+              f"the Voice pipeline on {100 * f['notes_sub_beats_voice_share']:.0f} % of notes and than random search at equal renders on "
+              f"{100 * f['notes_sub_beats_random_share']:.0f} % (goal 90 %); {100 * f['notes_sub_poor_share']:.0f} % flagged poor (goal: under "
+              f"half). Stage that won: gradient {100 * f['notes_winner_gradient_share']:.0f} %, CMA-ES {100 * f['notes_winner_cma_share']:.0f} %, "
+              f"start bank {100 * f['notes_winner_bank_share']:.0f} %, analysis {100 * f['notes_winner_analysis_share']:.0f} %; "
+              f"{f['notes_renders_mean']:.0f} renders per call on average. Time per call: mean {f['notes_sub_seconds_mean']:.1f} s, max "
+              f"{f['notes_sub_seconds_max']:.1f} s (the tool adds loading, the spectrogram and saving; at the load above, not idle).")
+    if "notes_other_keys_pairs" in f:
+        md.append(f"\n**Other keys.** Each matched patch played at the same instrument's other held-out notes ({f['notes_other_keys_pairs']} "
+                  f"pairs, median {f['notes_other_keys_semitones_abs_median']:.0f} semitones away; the corpus has no note exactly an octave "
+                  f"away for most instruments): MR-STFT {f['notes_other_keys_sub_mr_stft_mean']:.3f} for the subtractive patch vs "
+                  f"{f['notes_other_keys_voice_mr_stft_mean']:.3f} for the Voice patch (subtractive lower on "
+                  f"{100 * f['notes_other_keys_sub_beats_voice_share']:.0f} %), against {f['notes_other_keys_sub_at_match_mr_stft_mean']:.3f} "
+                  "at the matched note itself."
+                  + (f" Within 15 semitones ({f['notes_other_keys_within_15_pairs']} pairs): {f['notes_other_keys_within_15_sub_mr_stft_mean']:.3f} vs "
+                     f"{f['notes_other_keys_within_15_voice_mr_stft_mean']:.3f}." if "notes_other_keys_within_15_pairs" in f else ""))
+    by_fam: dict[str, list[dict]] = {}
+    for r in rows:
+        by_fam.setdefault(r["family"], []).append(r)
+    md.append("\n| family | notes | MR-STFT subtractive | Voice | random | poor (subtractive) |")
+    md.append("|---|---|---|---|---|---|")
+    for fam in sorted(by_fam):
+        rs = by_fam[fam]
+        md.append(f"| {fam} | {len(rs)} | {np.mean([r['sub']['mr_stft'] for r in rs]):.3f} | {np.mean([r['voice']['mr_stft'] for r in rs]):.3f} | "
+                  f"{np.mean([r['random']['mr_stft'] for r in rs]):.3f} | {sum(r['sub_poor'] for r in rs)}/{len(rs)} |")
+    md.append("\nPer-note rows: docs/results/match_sound_notes.json.")
+    return "\n".join(md)

@@ -42,6 +42,7 @@ class SubMatch:
     winner: str  # 'analysis', 'bank', 'cma' or 'gradient'
     bank_loss: float
     analysis_loss: float
+    renders: int = 0  # patches rendered in all (bank, CMA-ES candidates, one per row per gradient step)
 
 
 def _norm(name: str, value: float) -> float:
@@ -147,6 +148,7 @@ def match_subtractive(
     seed: int = 0,
     population: int = 16,
     bank_size: int = 48,
+    bank_share: float = 0.25,
     grad_share: float = 0.65,
     grad_starts: int = 3,
     use_gradient: bool = True,
@@ -162,8 +164,15 @@ def match_subtractive(
     guess = analyse(target16k, midi)
     g = torch.Generator().manual_seed(seed)
     bank = torch.cat([guess[None], start_bank(guess, bank_size, g)])
+    # rendered in chunks; the bank stops after ``bank_share`` of the budget (at least one chunk)
+    chunks = []
     with torch.no_grad():
-        losses = torch.cat([match_loss_torch(target, render(bank[i : i + 16], seed)) for i in range(0, len(bank), 16)])
+        for i in range(0, len(bank), 8):
+            chunks.append(match_loss_torch(target, render(bank[i : i + 8], seed)))
+            if time.monotonic() - t0 > bank_share * budget_s:
+                break
+    losses = torch.cat(chunks)
+    bank = bank[: len(losses)]
     losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
     k = int(torch.argmin(losses))
     start, analysis_loss, bank_loss = bank[k].clone(), float(losses[0]), float(losses[k])
@@ -177,13 +186,15 @@ def match_subtractive(
                          fixed={NOTE: float(start[NOTE])}, seed=seed, loss_fn=match_loss_torch, on_generation=on_generation)
         if cma.loss < best_loss:
             best, best_loss, winner = cma.params, cma.loss, "cma"
-    grad_loss, steps = None, 0
+    grad_loss, steps, grad_rows = None, 0, 0
     left = budget_s - (time.monotonic() - t0)
     if use_gradient and left > 0.3:
         # from the best so far and the next best bank starts (different basins), as one batch
         order = [int(i) for i in torch.argsort(losses)]
         starts = torch.stack([best] + [bank[i] for i in order if not torch.equal(bank[i], best)][: grad_starts - 1])
         gbest, grad_loss, steps = gradient_refine(synth, target, starts, budget_s=left, seed=seed)
+        grad_rows = len(starts)
         if grad_loss < best_loss:
             best, best_loss, winner = gbest, grad_loss, "gradient"
-    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss)
+    renders = len(bank) + (cma.evaluations if cma else 0) + steps * grad_rows
+    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss, renders)
