@@ -257,9 +257,6 @@ def main(argv: list[str] | None = None) -> None:
     write_report("match_sound", fig, "\n".join(md))
 
 
-if __name__ == "__main__":
-    main()
-
 
 # ---------------------------------------------------------------------------- 5. held-out real notes
 PICK_SALT = "issue19-match-notes"
@@ -471,3 +468,7 @@ def _notes_markdown(fig: dict, rows: list[dict], budget: float) -> str:
                   f"{np.mean([r['random']['mr_stft'] for r in rs]):.3f} | {sum(r['sub_poor'] for r in rs)}/{len(rs)} |")
     md.append("\nPer-note rows: docs/results/match_sound_notes.json.")
     return "\n".join(md)
+
+
+if __name__ == "__main__":
+    main()
