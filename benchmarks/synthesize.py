@@ -35,6 +35,7 @@ from lstmabar.models.lstmabar.holdout import SYNTH_EVAL_PROMPTS
 from lstmabar.models.search import ParamSpace, make_strategy, run_search
 from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
+from lstmabar.models.synth.params import NUM_PARAMS
 
 SR = 48_000
 SECONDS = 2.0
@@ -108,7 +109,7 @@ def ablation(args) -> None:
     emb_name = getattr(emb, "name", args.embedder)
     second, why2 = load(args.second) if args.second else (None, "not requested")
 
-    from lstmabar.tools.synthesize_from_text import render_final
+    from lstmabar.models.synth.sounds import render_final
 
     voice = Voice(sample_rate=SR, control_rate=480, seconds=SECONDS)
     rate = SR  # the tool searches at its output rate (issue 14: a 16 kHz search scored other sounds)
@@ -129,7 +130,7 @@ def ablation(args) -> None:
         for m in methods:
             obj = TextAudioObjective(lambda x: search_voice.render(x, seed=0), emb, p, rate)
             t0 = time.perf_counter()
-            res = run_search(obj, make_strategy(m, 78, POP, seed=0), ParamSpace(78), max_evaluations=args.evals, patience=None)
+            res = run_search(obj, make_strategy(m, NUM_PARAMS, POP, seed=0), ParamSpace(NUM_PARAMS), max_evaluations=args.evals, patience=None)
             dt = time.perf_counter() - t0
             per_gen_s.append(dt / res.generations)
             shares["render"] += obj.render_seconds
@@ -172,7 +173,7 @@ def ablation(args) -> None:
 
     # ---------------------------------------------------------------- 2. independent checks
     rng = torch.Generator().manual_seed(123)
-    rand_x = torch.rand(20, 78, generator=rng)
+    rand_x = torch.rand(20, NUM_PARAMS, generator=rng)
     with torch.no_grad():
         rand_audio, _ = torch.from_numpy(render_final(voice, rand_x, 0)), None
     rand_desc = [describe(a.numpy(), SR) for a in rand_audio]
@@ -332,7 +333,7 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
     """SNES with fitness cos(prompt) - w * cos("a sound") on every other held-out prompt: plain
     cosine, cosine to the anchor, descriptor checks and brightness of the results."""
     from lstmabar.models.synth.voice import Voice
-    from lstmabar.tools.synthesize_from_text import render_final
+    from lstmabar.models.synth.sounds import render_final
 
     emb, why = load(args.embedder)
     if emb is None:
@@ -341,7 +342,7 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
     sv = v48 = Voice(SR, 480, SECONDS)
     prompts = list(SYNTH_EVAL_PROMPTS[::2])
     anchor = torch.nn.functional.normalize(emb.embed_text(["a sound"]).float()[0], dim=-1)
-    rx = torch.rand(50, 78, generator=torch.Generator().manual_seed(1))
+    rx = torch.rand(50, NUM_PARAMS, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         re_ = torch.nn.functional.normalize(emb.embed_audio(torch.from_numpy(render_final(v48, rx, 0)), SR).float(), dim=-1)
     fig = {"anchor_study_prompts": len(prompts), "anchor_study_evals": evals, "random_patches_cos_anchor": round(float((re_ @ anchor).mean()), 4)}
@@ -350,7 +351,7 @@ def anchor_study(args, weights=(0.0, 0.5, 1.0), evals: int = 1500) -> None:
         cos_p, cos_a, exp_, cent = [], [], [], []
         for p in prompts:
             obj = TextAudioObjective(lambda x: sv.render(x, seed=0), emb, p, rate, anchor="a sound", anchor_weight=w)
-            r = run_search(obj, make_strategy("snes", 78, POP, seed=0), ParamSpace(78), max_evaluations=evals)
+            r = run_search(obj, make_strategy("snes", NUM_PARAMS, POP, seed=0), ParamSpace(NUM_PARAMS), max_evaluations=evals)
             a = render_final(v48, r.best_params[None], 0)
             with torch.no_grad():
                 e = torch.nn.functional.normalize(emb.embed_audio(torch.from_numpy(a), SR).float(), dim=-1)[0]
@@ -477,7 +478,7 @@ def brief_study(args) -> None:
     from lstmabar.models.synth.voice import Voice
     from lstmabar.tools import synthesize_from_text as tool
     from lstmabar.tools.base import ModelCache, ToolContext
-    from lstmabar.tools.synthesize_from_text import render_final
+    from lstmabar.models.synth.sounds import render_final
 
     data = load_prompt_set()
     split = args.split
@@ -535,7 +536,7 @@ def brief_study(args) -> None:
 
     # random patches (the tool's default render: 2 s at 48 kHz, noise seed 0)
     voice = Voice(tool.OUTPUT_RATE, 480, 2.0)
-    xr = torch.rand(args.random_patches, 78, generator=torch.Generator().manual_seed(123))
+    xr = torch.rand(args.random_patches, NUM_PARAMS, generator=torch.Generator().manual_seed(123))
     audio = render_final(voice, xr, 0)
     rand_desc = [full_describe(a, tool.OUTPUT_RATE).flat() for a in audio]
     for p in prompts:
@@ -755,9 +756,15 @@ def main() -> None:
     ap.add_argument("--methods", default="snes,cmaes,random")
     ap.add_argument("--prompts", type=int, default=len(SYNTH_EVAL_PROMPTS))
     ap.add_argument("--tool-calls", type=int, default=4)
+    ap.add_argument("--part", default="", help="refinement chains only (--chains selects them): write rows to this JSON file")
+    ap.add_argument("--merge", nargs="+", default=[], help="merge --part files into the report synthesize_refine")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    if args.anchor_study:
+    if args.part:
+        chain_part(args)
+    elif args.merge:
+        refine_report(args)
+    elif args.anchor_study:
         anchor_study(args)
     elif args.ablation:
         ablation(args)
@@ -767,3 +774,132 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------------- refinement chains alone
+
+
+def weights_sha256() -> str:
+    import hashlib
+
+    from lstmabar.models.lstmabar import embedder as lstmabar_embedder
+
+    path = Path(lstmabar_embedder.__file__).resolve().parent / "weights" / "lstmabar.pt"
+    if not path.exists():
+        return "missing"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def chain_part(args) -> None:
+    """Run the refinement chains of ``args.chains`` (the tool at its defaults, as in ``brief_study``) and
+    write their rows and calls to ``args.part`` (JSON), for ``refine_report`` to merge. The LSTMABAR
+    weights' sha256 is read before the embedder loads and again at the end."""
+    import json
+    import os
+
+    from lstmabar.library.config import Config
+    from lstmabar.library.descriptors import describe as full_describe
+    from lstmabar.library.store import SoundLibrary
+    from lstmabar.tools import synthesize_from_text as tool
+    from lstmabar.tools.base import ModelCache, ToolContext
+
+    sha_before = weights_sha256()
+    data = load_prompt_set()
+    chains = [c for c in data["chains"] if args.chains == "all" or c["split"] == args.chains]
+    emb, why = load(args.embedder)
+    if emb is None:
+        raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
+    tmp = tempfile.TemporaryDirectory()
+    cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=args.embedder)
+    lib = SoundLibrary(cfg)
+    models = ModelCache()
+    models._items[f"embedder:{args.embedder}"] = emb
+    calls, rows = [], []
+
+    def judge_sound(sound_id: str) -> dict:
+        snd = lib.read(sound_id)
+        return full_describe(snd.samples, snd.sample_rate).flat()
+
+    def call(prompt: str, kind: str, **kw):
+        ctx = ToolContext(library=lib, config=cfg, models=models)
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        out = tool.run(tool.Input(prompt=prompt, k=1, **kw), ctx).output
+        wall = time.perf_counter() - t0
+        c = out.candidates[0]
+        rec = {"prompt": prompt, "kind": kind, "wall": wall, "load": load0, "evaluations": out.evaluations, "cos": c.score, "id": c.sound.id,
+               "brief_met": c.targets_met, "brief_n": len(c.targets), "stopped": out.stopped, "timing": out.timing.stages}
+        calls.append(rec)
+        print(f"[{kind}] {prompt!r}: {wall:.1f} s (load {load0:.1f}), {out.evaluations} renders, brief {c.targets_met}/{len(c.targets)}", flush=True)
+        return out, rec
+
+    for ch in chains:
+        _, rec = call(ch["start"], "chain_start")
+        prev_id, prev = rec["id"], judge_sound(rec["id"])
+        for st in ch["steps"]:
+            _, rec = call(st["prompt"], "chain_step", start_from=prev_id)
+            new = judge_sound(rec["id"])
+            j = step_judgement(st, prev, new)
+            rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
+                         "keep_ok": bool(j["keep_ok"]), "change": [[c, bool(ok)] for c, ok in j["change"]], "keep": [[n, bool(ok)] for n, ok in j["keep"]],
+                         "brief_met": rec["brief_met"], "brief_n": rec["brief_n"],
+                         "before": {k: prev.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")},
+                         "after": {k: new.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")}})
+            print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
+                  + ", ".join(f"{n}={'y' if ok else 'n'}" for n, ok in j["keep"]), flush=True)
+            prev_id, prev = rec["id"], new
+            Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": getattr(emb, "name", args.embedder)},
+                                                  default=float))
+    Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "weights_sha256_at_end": weights_sha256(),
+                                           "embedder": getattr(emb, "name", args.embedder), "complete": True}, default=float))
+    lib.close()
+    tmp.cleanup()
+
+
+def refine_report(args) -> None:
+    """Merge ``chain_part`` files into the report ``synthesize_refine``."""
+    import json
+
+    from lstmabar.tools import synthesize_from_text as tool
+
+    parts = [json.loads(Path(p).read_text()) for p in args.merge]
+    rows = [r for p in parts for r in p["rows"]]
+    calls = [c for p in parts for c in p["calls"]]
+    fig: dict = {"embedder": parts[0]["embedder"], "weights_sha256": sorted({p["weights_sha256"] for p in parts}),
+                 "weights_sha256_at_end": sorted({p.get("weights_sha256_at_end", "run incomplete") for p in parts}),
+                 "parts_complete": all(p.get("complete") for p in parts),
+                 "tool_defaults": f"population {tool.DEFAULT_POPULATION}, max_seconds {tool.DEFAULT_SECONDS:g}, patience {tool.DEFAULT_PATIENCE}, time_budget_s {tool.DEFAULT_BUDGET_S:g}"}
+    for s in ("held_out", "tuning", "all"):
+        rs = [r for r in rows if s == "all" or r["split"] == s]
+        if rs:
+            fig[f"chains_{s}_steps"] = len(rs)
+            fig[f"chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rs])), 3)
+            fig[f"chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rs])), 3)
+            fig[f"chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rs])), 3)
+    walls = np.array([c["wall"] for c in calls])
+    fig["speed_calls"] = len(calls)
+    fig["speed_wall_s_mean"] = round(float(walls.mean()), 2)
+    fig["speed_wall_s_median"] = round(float(np.median(walls)), 2)
+    fig["speed_load_avg_mean"] = round(float(np.mean([c["load"] for c in calls])), 2)
+    fig["speed_evaluations_mean"] = round(float(np.mean([c["evaluations"] for c in calls])), 1)
+    (DOCS / "results").mkdir(parents=True, exist_ok=True)
+    (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls}, separators=(",", ":"), default=float) + "\n")
+    L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18), rerun after the refinement changes of issue 18's follow-up: "
+         "the relative targets on the loop's own reading of the start sound, the search started from the best one-knob move of the start patch "
+         "(`models/brief/moves.py`), a refinement's 'noisier' no longer sets full noise. The fresh-sound path is unchanged (the prompt figures of "
+         "the `synthesize` section stand). Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` "
+         f"the previous result, judged as in `synthesize`. Tool defaults: {fig['tool_defaults']}; LSTMABAR weights sha256 "
+         f"{', '.join(w[:12] for w in fig['weights_sha256'])} (at the end: {', '.join(w[:12] for w in fig['weights_sha256_at_end'])}). "
+         "Per-step rows with the measured values before and after: `docs/results/synthesize_refine_detail.json`.\n",
+         "| steps | change achieved | rest kept | both |\n|---|---|---|---|"]
+    for s in ("held_out", "tuning", "all"):
+        if f"chains_{s}_steps" in fig:
+            L.append(f"| {s.replace('_', '-')} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
+    L.append("\n| chain | step | change | kept | broken |\n|---|---|---|---|---|")
+    for r in rows:
+        broken = [n for n, ok in r["keep"] if not ok]
+        L.append(f"| {r['start']} ({r['split'].replace('_', '-')}) | {r['step']} | {'yes' if r['change_ok'] else 'no'} | {'yes' if r['keep_ok'] else 'no'} | {', '.join(broken) or '-'} |")
+    L.append(f"\nSpeed of these {fig['speed_calls']} calls: wall time mean {fig['speed_wall_s_mean']:.1f} s, median {fig['speed_wall_s_median']:.1f} s, "
+             f"{fig['speed_evaluations_mean']:.0f} renders on average, at a 1-minute load average of {fig['speed_load_avg_mean']:.1f} on 2 cores "
+             "(the machine was shared with corpus building and other work; these are busy-machine figures, not idle ones). Torch threads 1.")
+    write_report("synthesize_refine", fig, "\n".join(L))

@@ -208,3 +208,37 @@ def test_prompt_forms_that_once_went_wrong() -> None:
     assert b.settings["vco_1.mod_depth"] >= 12 * math.log2(10) and b.set_params()["keyboard.midi_f0"] == pytest.approx(43.35, abs=0.01)
     # a length the tool cannot render is said, not silently dropped
     assert any("10-second" in n for n in parse_brief("a 10-second pad").notes)
+
+
+def test_relative_targets_move_onto_the_loops_reading_of_the_start() -> None:
+    from lstmabar.models.search.brief_fitness import on_loop_scale
+
+    b = parse_brief("darker", start=START, start_patch=PATCH)
+    # the loop reads the start's pitch an octave above pYIN's and its centroid 10 % higher
+    loop = on_loop_scale(b, {"f0_hz": np.array([440.0]), "centroid_hz": np.array([1100.0]), "attack_s": np.array([np.nan])})
+    f0, c = by(loop, "f0_hz"), by(loop, "centroid_hz")
+    assert f0.lo == f0.hi == pytest.approx(440.0)  # "keep the pitch" = do not move it from where the loop hears it
+    assert c.hi == pytest.approx(1.1 * 1000 / 1.05**3)
+    assert by(loop, "attack_s") == by(b, "attack_s")  # no reading: unchanged
+    assert by(b, "f0_hz").lo == 220.0  # the judge's brief is left as it was
+    fresh = parse_brief("a dark pad")
+    assert on_loop_scale(fresh, {"centroid_hz": np.array([5000.0])}) == fresh  # absolute targets never move
+
+
+def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
+    from lstmabar.models.brief.moves import moves
+
+    patch = {**PATCH, "mixer.vco_1": 1.0, "mixer.vco_2": 0.5, "mixer.noise": 0.0, "vco_2.shape": 1.0, "adsr_1.decay": 0.2, "adsr_1.release": 0.1,
+             "mod_matrix.adsr_1->vco_1_amp": 1.0}
+    darker = moves(parse_brief("darker", start=START, start_patch=patch), patch)
+    assert darker and all(len(m) == 1 for m, _ in darker)
+    assert {next(iter(m)) for m, _ in darker} == {"mixer.vco_1", "mixer.vco_2", "mixer.noise", "vco_2.shape"}
+    assert {"mixer.vco_2": 0.0} in [m for m, _ in darker]
+    noisier = moves(parse_brief("noisier", start=START, start_patch=patch), patch)
+    assert {next(iter(m)) for m, _ in noisier} == {"mixer.noise"} and len(noisier) == 10  # the start's level is not repeated
+    longer = moves(parse_brief("longer", start=START, start_patch=patch), patch)
+    assert [m for m, _ in longer][0] == {"adsr_1.decay": pytest.approx(0.3), "adsr_1.release": pytest.approx(0.15)}
+    assert moves(parse_brief("a dark pad"), patch) == []  # a fresh sound has no start to move
+    # a refinement's "noisier" leaves the noise level to the moves and the search (full noise would whiten the sound)
+    assert "mixer.noise" not in parse_brief("noisier", start=START, start_patch=patch).settings
+    assert parse_brief("a noisy pad").settings["mixer.noise"] == 1.0

@@ -201,3 +201,13 @@ def test_refinement_moves_the_note_and_keeps_the_rest(ctx) -> None:
     assert not [t for t in kept if t.descriptor == "centroid_hz"]  # the centroid follows the pitch
     assert any("higher" in ch for ch in o.changes)  # compare() says what changed
     assert ctx.library.get(c.sound.id).extra["brief"][0]["descriptor"]
+
+
+def test_refinement_starts_from_the_best_one_knob_move(ctx) -> None:
+    first = run(ctx, prompt="a pure sine tone at A3", k=1).output.candidates[0]
+    o = run(ctx, prompt="noisier", k=1, start_from=first.sound.id, spread=0.02).output
+    c = o.candidates[0]
+    assert o.brief.relative and "mixer.noise" not in o.set_by_brief  # the level is found, not set to full
+    assert c.descriptors["flatness"] > first.descriptors["flatness"]
+    asked = next(t for t in o.targets if t.descriptor == "flatness")
+    assert asked.met and not asked.kept

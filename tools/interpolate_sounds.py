@@ -19,9 +19,11 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
+from lstmabar.models.synth.params import VOICE_PARAMS
+from lstmabar.models.synth.patch import Patch
+from lstmabar.models.synth.sounds import OUTPUT_RATE, cached_voice, render_final, score_audio, stored_patch
 
 from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
-from .synthesize_from_text import OUTPUT_RATE, _synth, get_voice, patch_of_record, render_final, score_audio
 
 TOOL_NAME = "interpolate_sounds"
 
@@ -54,7 +56,6 @@ class Output(BaseModel):
 
 
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
-    P, Patch, _ = _synth()
     if inp.a == inp.b:
         raise ToolError("a and b are the same sound; pass two different IDs.")
     recs, patches = [], []
@@ -63,7 +64,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             rec = ctx.library.get(sid)
         except Exception as exc:
             raise ToolError(f"No sound {sid!r} in the library; pass the ID of a synthesize_from_text result.") from exc
-        p = patch_of_record(rec, Patch)
+        p = stored_patch(rec.extra, rec.params)
         if p is None:
             raise ToolError(f"Sound {sid} has no Voice synth patch (it came from {rec.tool}); interpolate_sounds needs two synth patches.")
         recs.append(rec)
@@ -76,7 +77,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         ts = [0.0] + ts + [1.0]
     params = torch.stack([Patch.interpolate(Patch.from_normalized(pa), Patch.from_normalized(pb), t).normalized().float() for t in ts])
     ctx.progress(0, len(ts) + 1, "rendering")
-    voice = get_voice(ctx, OUTPUT_RATE, seconds)
+    voice = cached_voice(ctx.models, OUTPUT_RATE, seconds)
     audio = render_final(voice, params, inp.seed)
 
     prompts = [r.prompt for r in recs]
@@ -122,7 +123,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     png = spectrogram_png(panels, height=1.8)
     diff = (pb - pa).abs()
     top = torch.argsort(diff, descending=True)[:6]
-    changed = [f"{P.VOICE_PARAMS[int(i)].name} ({float(diff[i]):.2f})" for i in top if float(diff[i]) > 0]
+    changed = [f"{VOICE_PARAMS[int(i)].name} ({float(diff[i]):.2f})" for i in top if float(diff[i]) > 0]
     out = Output(a=inp.a, b=inp.b, steps=steps, changed_most=changed)
     score_txt = ""
     if score_rows and score_rows[0]:

@@ -21,6 +21,8 @@ hold parameters still (pitch and note length through ``midi_note`` and ``note_se
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -29,21 +31,26 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, field_validator
 
 from lstmabar.library.audio_io import preview_wav
+from lstmabar.library.descriptors import compare
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
-from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
-from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, penalty
-from lstmabar.models.search.describe import describe, words_for
+from lstmabar.models.brief.moves import moves
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
-from lstmabar.models.search.objective import TextAudioObjective, normalize_peak
+from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
+from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, on_loop_scale, penalty
+from lstmabar.models.search.describe import describe, words_for
+from lstmabar.models.search.objective import TextAudioObjective
 from lstmabar.models.search.views import ViewReport, archetype_agreement, exploitation
+from lstmabar.models.synth.params import NUM_PARAMS, PARAM_INDEX, VOICE_PARAMS
+from lstmabar.models.synth.patch import Patch
+from lstmabar.models.synth.sounds import OUTPUT_RATE, cached_voice, render_final, score_audio, stored_patch
+from lstmabar.models.synth.voice import Voice
 
 from .base import Seed, SoundOut, ToolContext, ToolOutcome, ToolSpec
 from .budget import Timing, budget_field_description
 
 TOOL_NAME = "synthesize_from_text"
-OUTPUT_RATE = 48_000
 
 # Defaults chosen on this project's 2-core CPU with the default embedder: see docs/benchmarks.md
 # (section "synthesize"). With the brief most targets are met within a few generations (the brief sets
@@ -146,58 +153,17 @@ class Output(BaseModel):
 _ALIASES = {"pitch": "keyboard.midi_f0", "note": "keyboard.midi_f0", "midi_f0": "keyboard.midi_f0", "duration": "keyboard.duration", "note_duration": "keyboard.duration"}
 
 
-def _synth():
-    from lstmabar.models.synth import params as P
-    from lstmabar.models.synth.patch import Patch
-    from lstmabar.models.synth.voice import Voice
-
-    return P, Patch, Voice
+def get_voice(ctx: ToolContext, sample_rate: int, seconds: float) -> Voice:
+    return cached_voice(ctx.models, sample_rate, seconds)
 
 
-def get_voice(ctx: ToolContext, sample_rate: int, seconds: float):
-    _, _, Voice = _synth()
-    key = f"synth:voice:{int(sample_rate)}:{float(seconds):g}"
-    return ctx.models.get(key, lambda: Voice(sample_rate=int(sample_rate), control_rate=480, seconds=float(seconds)))
-
-
-def patch_of_record(rec, Patch) -> torch.Tensor | None:
-    """The normalised (78,) patch stored with a library sound, or None."""
-    norm = (rec.extra or {}).get("patch_normalized")
-    if isinstance(norm, list) and len(norm) == 78:
-        return torch.tensor(norm, dtype=torch.float32).clamp(0, 1)
-    from lstmabar.models.synth.params import PARAM_INDEX
-
-    if rec.params and len(set(rec.params) & set(PARAM_INDEX)) >= 70:
-        try:
-            return Patch.from_physical(rec.params).normalized().float()
-        except Exception:
-            return None
-    return None
-
-
-def resolve_name(name: str, P) -> str:
+def resolve_name(name: str) -> str:
     n = _ALIASES.get(name.strip().lower(), name.strip())
-    if n not in P.PARAM_INDEX:
-        close = [p for p in P.PARAM_INDEX if n.split(".")[-1] in p][:6]
+    if n not in PARAM_INDEX:
+        close = [p for p in PARAM_INDEX if n.split(".")[-1] in p][:6]
         hint = f" Did you mean one of: {', '.join(close)}?" if close else " Parameter names are listed in any result's patch (e.g. 'adsr_1.attack', 'vco_2.shape')."
         raise ToolError(f"Unknown synth parameter {name!r}.{hint}")
     return n
-
-
-def score_audio(embedder, text: torch.Tensor, audio: np.ndarray, sample_rate: int) -> list[float]:
-    """Cosine of each row of ``audio`` (already peak-normalised) to the text vector; silent rows -1."""
-    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    with torch.no_grad():
-        e = torch.nn.functional.normalize(embedder.embed_audio(x.to(embedder.device), sample_rate).float().cpu(), dim=-1)
-    s = e @ text.cpu()
-    silent = x.abs().amax(dim=-1) < 1e-4
-    return torch.where(silent | ~torch.isfinite(s), torch.full_like(s, -1.0), s).tolist()
-
-
-def render_final(voice, params: torch.Tensor, seed: int) -> np.ndarray:
-    with torch.no_grad():
-        audio, _ = normalize_peak(voice.render(params.reshape(-1, 78).float(), seed=seed), sample_rate=int(getattr(voice, "sample_rate", OUTPUT_RATE)))
-    return audio.cpu().numpy().astype(np.float32)
 
 
 REFERENCE_PATCHES = 64
@@ -209,7 +175,7 @@ def random_reference(ctx: ToolContext, embedder, voice, seed: int) -> torch.Tens
     key = f"synth:random_reference:{getattr(embedder, 'name', id(embedder))}:{voice.seconds:g}:{seed}"
 
     def make() -> torch.Tensor:
-        x = torch.rand(REFERENCE_PATCHES, 78, generator=torch.Generator().manual_seed(0))
+        x = torch.rand(REFERENCE_PATCHES, NUM_PARAMS, generator=torch.Generator().manual_seed(0))
         audio = render_final(voice, x, seed)
         with torch.no_grad():
             return torch.nn.functional.normalize(embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu(), dim=-1)
@@ -270,99 +236,168 @@ def synth_limit(t: Target, brief: Brief) -> str:
     return ""
 
 
-def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
-    clock = ctx.budget(inp.time_budget_s)
-    ctx.progress(0.0, 1.0, "loading the synth and the embedder", force=True)
-    P, Patch, _ = _synth()
-    embedder = ctx.embedder(inp.embedder)
-    clock.lap("load")
-    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+# ---------------------------------------------------------------------------------------------- the steps of a call
 
-    # ---- starting point and held parameters
-    center = None
-    parents: list[str] = []
-    start_rec = None
-    start_flat = None
-    start_patch = None
-    seconds = inp.seconds
-    if inp.start_from:
-        try:
-            start_rec = ctx.library.get(inp.start_from)
-        except Exception as exc:
-            raise ToolError(f"No sound {inp.start_from!r} in the library; pass the id of an earlier result (see list_sounds).") from exc
-        center = patch_of_record(start_rec, Patch)
-        if center is None:
-            raise ToolError(f"Sound {inp.start_from} has no Voice synth patch (it came from {start_rec.tool}); start_from needs a sound made by synthesize_from_text or interpolate_sounds.")
-        parents = [start_rec.id]
-        start_flat = _start_sound(ctx, start_rec)
-        start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(center).physical().items()}
-        if "seconds" not in inp.model_fields_set and start_rec.duration_s:
-            seconds = float(min(6.0, max(0.25, round(start_rec.duration_s, 3))))
 
-    # ---- the brief: what the prompt asks for, in measurable terms
-    brief = parse_brief(inp.prompt, render_seconds=seconds, start=start_flat, start_patch=start_patch, encode=_encoder(embedder))
+@dataclass
+class Start:
+    """Where the search starts: a library sound's patch for a refinement (``center`` None for a fresh sound)."""
+
+    center: torch.Tensor | None = None
+    parents: list[str] = field(default_factory=list)
+    flat: dict[str, Any] | None = None  # its descriptors, measured now
+    patch: dict[str, float] | None = None  # its physical values
+    seconds: float = 2.0
+
+
+@dataclass
+class Held:
+    """Parameters not searched: held by the caller (keep, fix, midi_note, note_seconds) or set by the brief."""
+
+    fixed: dict[int, float]  # index -> normalised value
+    fixed_phys: dict[str, float]
+    set_by_brief: dict[str, float]
+
+
+@dataclass
+class Searched:
+    objective: TextAudioObjective
+    briefed: BriefObjective | None
+    reward: Any
+    status: str
+    result: Any  # models.search SearchResult
+    start_score: float | None
+    render_embed_s: tuple[float, float]
+    moved: tuple[torch.Tensor, float] | None  # the best one-knob move of the start patch (normalised, fitness)
+
+
+@dataclass
+class Selected:
+    chosen: torch.Tensor  # (n, NUM_PARAMS) the shortlist
+    audio: np.ndarray
+    final_emb: torch.Tensor
+    final_scores: list[float]
+    reward_scores: list[float] | None
+    fitness: np.ndarray
+    descs: list[dict[str, Any]]
+    physicals: list[dict[str, dict[str, Any]]]
+    judged: list[list[TargetResult]]
+    order: list[int]  # the k kept, best first
+
+
+def resolve_start(inp: Input, ctx: ToolContext) -> Start:
+    """The start_from sound's patch, descriptors and length (or a fresh start)."""
+    start = Start(seconds=inp.seconds)
+    if not inp.start_from:
+        return start
+    try:
+        rec = ctx.library.get(inp.start_from)
+    except Exception as exc:
+        raise ToolError(f"No sound {inp.start_from!r} in the library; pass the id of an earlier result (see list_sounds).") from exc
+    center = stored_patch(rec.extra, rec.params)
+    if center is None:
+        raise ToolError(f"Sound {inp.start_from} has no Voice synth patch (it came from {rec.tool}); start_from needs a sound made by synthesize_from_text or interpolate_sounds.")
+    start.center = center
+    start.parents = [rec.id]
+    start.flat = _start_sound(ctx, rec)
+    start.patch = {k: float(v["value"]) for k, v in Patch.from_normalized(center).physical().items()}
+    if "seconds" not in inp.model_fields_set and rec.duration_s:
+        start.seconds = float(min(6.0, max(0.25, round(rec.duration_s, 3))))
+    return start
+
+
+def read_brief(inp: Input, start: Start, embedder) -> tuple[Brief, bool, float]:
+    """(brief, whether it shapes the search, render seconds)."""
+    brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder))
     use_brief = inp.brief_weight > 0 and bool(brief.targets)
+    seconds = start.seconds
     if use_brief and brief.render_seconds and "seconds" not in inp.model_fields_set:
         seconds = brief.render_seconds
-    clock.lap("brief")
+    return brief, use_brief, seconds
 
+
+def hold_parameters(inp: Input, start: Start, brief: Brief, use_brief: bool) -> Held:
+    """The caller's held parameters, then the brief's settings for what the caller did not hold."""
     fixed: dict[int, float] = {}
-    fixed_phys: dict[str, float] = {}
     for name in inp.keep:
-        n = resolve_name(name, P)
-        if center is None:
+        n = resolve_name(name)
+        if start.center is None:
             raise ToolError(f"keep={inp.keep!r} holds parameters at a start sound's values; also pass start_from, or give values with fix / midi_note / note_seconds.")
-        fixed[P.PARAM_INDEX[n]] = float(center[P.PARAM_INDEX[n]])
+        fixed[PARAM_INDEX[n]] = float(start.center[PARAM_INDEX[n]])
     for name, value in inp.fix.items():
-        n = resolve_name(name, P)
-        spec = P.VOICE_PARAMS[P.PARAM_INDEX[n]]
+        n = resolve_name(name)
+        spec = VOICE_PARAMS[PARAM_INDEX[n]]
         if not spec.minimum <= value <= spec.maximum:
             raise ToolError(f"fix[{n!r}]={value} is outside its range {spec.minimum}..{spec.maximum} {spec.unit}.")
-        fixed[P.PARAM_INDEX[n]] = float(spec.to_normalized(value))
+        fixed[PARAM_INDEX[n]] = float(spec.to_normalized(value))
     if inp.midi_note is not None:
-        i = P.PARAM_INDEX["keyboard.midi_f0"]
-        fixed[i] = float(P.VOICE_PARAMS[i].to_normalized(inp.midi_note))
+        i = PARAM_INDEX["keyboard.midi_f0"]
+        fixed[i] = float(VOICE_PARAMS[i].to_normalized(inp.midi_note))
     if inp.note_seconds is not None:
-        i = P.PARAM_INDEX["keyboard.duration"]
-        fixed[i] = float(P.VOICE_PARAMS[i].to_normalized(inp.note_seconds))
+        i = PARAM_INDEX["keyboard.duration"]
+        fixed[i] = float(VOICE_PARAMS[i].to_normalized(inp.note_seconds))
     set_by_brief: dict[str, float] = {}
-    if use_brief:  # the brief's settings fill in what the caller did not hold explicitly
+    if use_brief:
         for name, value in brief.set_params().items():
-            i = P.PARAM_INDEX[name]
+            i = PARAM_INDEX[name]
             if i not in fixed:
-                spec = P.VOICE_PARAMS[i]
+                spec = VOICE_PARAMS[i]
                 fixed[i] = float(spec.to_normalized(min(spec.maximum, max(spec.minimum, value))))
                 set_by_brief[name] = round(float(spec.to_physical(fixed[i])), 6)
-    for i, v in fixed.items():
-        fixed_phys[P.VOICE_PARAMS[i].name] = round(float(P.VOICE_PARAMS[i].to_physical(v)), 6)
+    fixed_phys = {VOICE_PARAMS[i].name: round(float(VOICE_PARAMS[i].to_physical(v)), 6) for i, v in fixed.items()}
+    return Held(fixed, fixed_phys, set_by_brief)
+
+
+def _with(patch: torch.Tensor, settings: dict[str, float]) -> torch.Tensor:
+    out = patch.clone()
+    for name, value in settings.items():
+        out[PARAM_INDEX[name]] = float(VOICE_PARAMS[PARAM_INDEX[name]].to_normalized(value))
+    return out
+
+
+def search(inp: Input, ctx: ToolContext, clock, embedder, start: Start, brief: Brief, use_brief: bool, held: Held, voice: Voice) -> Searched:
+    """The evolution strategy over the free parameters; for a refinement, from the start patch or the
+    best one-knob move of it (``models.brief.moves``), with the brief's relative targets on the loop's
+    own reading of the start sound (``on_loop_scale``)."""
     try:
-        space = ParamSpace(78, fixed)
+        space = ParamSpace(NUM_PARAMS, held.fixed)
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
-
     budget = inp.max_evaluations
     if budget < inp.population:
         raise ToolError(f"max_evaluations={budget} is smaller than one generation (population {inp.population}); raise it or lower population.")
 
-    # ---- search: rendered at the output rate, so the search scores the very audio it returns. A
-    # search at the embedder's 16 kHz scored a different sound: the sine VCO folds pitches above
-    # 8 kHz back into the band, the noise is 4.8 dB louder in band, and the wavetables drop partials
-    # a semitone below 8 kHz; the search learnt to exploit that ("glassy bell": 0.750 searched,
-    # -0.005 returned).
-    voice = get_voice(ctx, OUTPUT_RATE, seconds)
+    # rendered at the output rate, so the search scores the very audio it returns. A search at the
+    # embedder's 16 kHz scored a different sound: the sine VCO folds pitches above 8 kHz back into the
+    # band, the noise is 4.8 dB louder in band, and the wavetables drop partials a semitone below 8 kHz;
+    # the search learnt to exploit that ("glassy bell": 0.750 searched, -0.005 returned).
     objective = TextAudioObjective(lambda x: voice.render(x, seed=inp.seed), embedder, inp.prompt, OUTPUT_RATE, chunk=64, anchor=inp.anchor, anchor_weight=inp.anchor_weight)
+    reward = load_reward(ctx, embedder) if inp.feedback_weight > 0 else None
+    status = reward_status(ctx, embedder) if inp.feedback_weight > 0 else "Reward model off (feedback_weight 0)."
+    guided = GuidedObjective(objective, reward, inp.feedback_weight)
+
     start_score = None
-    if center is not None:
-        c_full = center.clone()
-        for i, v in fixed.items():
+    c_full = None
+    moved = None
+    loop_brief = brief
+    t_moves = 0.0
+    if start.center is not None:
+        c_full = start.center.clone()
+        for i, v in held.fixed.items():
             c_full[i] = v
-        start_score = score_audio(embedder, objective.text, render_final(voice, center, inp.seed), OUTPUT_RATE)[0]
+        start_score = score_audio(embedder, objective.text, render_final(voice, start.center, inp.seed), OUTPUT_RATE)[0]
+        if use_brief and brief.relative:
+            t0 = time.perf_counter()
+            c_full, moved, loop_brief = _start_point(inp, objective, guided, brief, voice, c_full, space)
+            t_moves = time.perf_counter() - t0
+    briefed = BriefObjective(guided, objective, loop_brief, voice, weight=inp.brief_weight) if use_brief else None
+    search_objective = briefed if briefed is not None else guided
     strategy = make_strategy(
         inp.method,
         space.free_dim,
         inp.population,
-        center=space.reduce(c_full) if center is not None else None,
-        sigma=inp.spread if center is not None else None,
+        center=space.reduce(c_full) if c_full is not None else None,
+        sigma=inp.spread if c_full is not None else None,
         seed=inp.seed,
     )
 
@@ -377,12 +412,6 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             f"generation {state.generation}: best score {state.best_fitness:.3f} after {state.evaluations} renders ({state.seconds:.1f} s)",
         )
 
-    reward = load_reward(ctx, embedder) if inp.feedback_weight > 0 else None
-    status = reward_status(ctx, embedder) if inp.feedback_weight > 0 else "Reward model off (feedback_weight 0)."
-    guided = GuidedObjective(objective, reward, inp.feedback_weight)
-    briefed = BriefObjective(guided, objective, brief, voice, weight=inp.brief_weight) if use_brief else None
-    search_objective = briefed if briefed is not None else guided
-
     r0, e0 = objective.render_seconds, objective.embed_seconds
     ctx.note(f"searching {inp.method} for {inp.prompt!r}")
     clock.lap("prepare")
@@ -391,7 +420,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         strategy,
         space,
         max_evaluations=budget,
-        max_seconds=inp.max_seconds,
+        max_seconds=max(0.5, inp.max_seconds - t_moves) if inp.max_seconds is not None else None,
         patience=inp.patience,
         on_generation=on_gen,
         deadline=clock.deadline(reserve=FINISH_RESERVE_S + 0.5 * inp.k),
@@ -405,148 +434,155 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             + "; the best sounds so far are returned. For a fuller search raise time_budget_s (through start_job above "
             "about 40 s), or refine a result with start_from."
         )
-    ctx.progress(0.96, 1.0, f"rendering {inp.k} result(s) at {OUTPUT_RATE} Hz and saving")
-    r0_search = (objective.render_seconds - r0, objective.embed_seconds - e0)
-    ctx.check_cancelled()
+    return Searched(objective, briefed, reward, status, res, start_score, (objective.render_seconds - r0, objective.embed_seconds - e0), moved)
 
-    # ---- pick k different results from the archive (the best few of every generation)
+
+def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, c_full: torch.Tensor, space: ParamSpace):
+    """(search centre, (best move, its fitness) or None, the brief on the loop's scale) for a refinement:
+    the start patch is measured as the loop measures, the relative targets are moved onto that reading,
+    and the start and its one-knob moves are scored with the search's fitness; the best is the centre."""
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
+    free = set(space.free)
+    cands = [c_full]
+    for settings, _why in moves(brief, start_patch):
+        if all(PARAM_INDEX[n] in free for n in settings):
+            cands.append(_with(c_full, settings))
+    x = torch.stack(cands)
+    fitness, _ = guided(x)
+    m = measure_batch(objective.last_audio.numpy(), OUTPUT_RATE, x, voice, needed_groups(brief))
+    loop_brief = on_loop_scale(brief, {k: v[:1] for k, v in m.items()})
+    pen, _ = penalty(loop_brief, m, len(cands), weight=inp.brief_weight)
+    f = np.where(fitness.numpy() <= -1.0, -np.inf, fitness.numpy() - pen)
+    best = int(np.argmax(f))
+    if best == 0:
+        return c_full, None, loop_brief
+    return x[best], (x[best], float(f[best])), loop_brief
+
+
+def select(inp: Input, embedder, brief: Brief, use_brief: bool, s: Searched, voice: Voice) -> Selected:
+    """Pick the k results: with a brief, a shortlist (diverse picks from the archive, and the best move
+    of a refinement's start) is rendered, measured with the full describe and ranked by fewest unmet
+    targets, then fitness: the loop's measures (control-signal pitch, batched envelope) can disagree
+    with pYIN and the full envelope on a few sounds."""
+    res = s.result
     arch_x, arch_f, arch_e = res.archive_params, res.archive_fitness, res.archive_features
-    # With a brief, a shortlist of SHORTLIST is rendered and checked with the full describe, and the k
-    # that meet most targets are kept: the loop's measures (control-signal pitch, batched envelope)
-    # can disagree with pYIN and the full envelope on a few sounds.
     picks = select_diverse(arch_f, arch_e if arch_e is not None else arch_x, max(inp.k, SHORTLIST) if use_brief else inp.k)
     chosen = arch_x[picks]
+    if s.moved is not None:
+        chosen = torch.cat([chosen, s.moved[0][None].to(chosen.dtype)])
 
     audio = render_final(voice, chosen, inp.seed)
     with torch.no_grad():
         final_emb = torch.nn.functional.normalize(embedder.embed_audio(torch.from_numpy(audio).to(embedder.device), OUTPUT_RATE).float().cpu(), dim=-1)
     silent = np.abs(audio).max(axis=1) < 1e-4
-    final_scores = [(-1.0 if silent[j] or not np.isfinite(v) else float(v)) for j, v in enumerate((final_emb @ objective.text.cpu()).tolist())]
-    reward_scores = reward.score(final_emb, objective.text, chosen).tolist() if reward is not None else None
+    final_scores = [(-1.0 if silent[j] or not np.isfinite(v) else float(v)) for j, v in enumerate((final_emb @ s.objective.text.cpu()).tolist())]
+    reward_scores = s.reward.score(final_emb, s.objective.text, chosen).tolist() if s.reward is not None else None
     fitness = np.array(final_scores) + (inp.feedback_weight * np.array(reward_scores) if reward_scores is not None else 0.0)
-    if briefed is not None:
-        m = measure_batch(audio, OUTPUT_RATE, chosen, voice, needed_groups(brief))
-        pen, _ = penalty(brief, m, len(chosen), weight=inp.brief_weight)
+    if s.briefed is not None:
+        m = measure_batch(audio, OUTPUT_RATE, chosen, voice, needed_groups(s.briefed.brief))
+        pen, _ = penalty(s.briefed.brief, m, len(chosen), weight=inp.brief_weight)
         fitness = np.where(silent, fitness, fitness - pen)
-    ctx.check_cancelled()
 
-    # ---- measure each result with the full describe (the judge) and rank: fewest unmet targets, then fitness
     descs = [describe(audio[j], OUTPUT_RATE) for j in range(len(chosen))]
     physicals = [Patch.from_normalized(chosen[j]).physical() for j in range(len(chosen))]
-    judged = [_judge(brief, descs[j], physicals[j], briefed.reach if briefed is not None else None, use_brief) for j in range(len(chosen))]
+    judged = [_judge(brief, descs[j], physicals[j], s.briefed.reach if s.briefed is not None else None, use_brief) for j in range(len(chosen))]
     order = sorted(range(len(chosen)), key=lambda j: (sum(not r.met for r in judged[j]) if use_brief else 0, -fitness[j]))[: inp.k]
-    ctx.check_cancelled()
+    return Selected(chosen, audio, final_emb, final_scores, reward_scores, fitness, descs, physicals, judged, order)
 
-    # ---- save (only now: a cancelled call leaves nothing behind)
+
+def store(inp: Input, ctx: ToolContext, emb_name: str, brief: Brief, start: Start, held: Held, s: Searched, sel: Selected):
+    """Save the k results (only now: a cancelled call leaves nothing behind): (candidates, records, previews, spectrogram PNG)."""
+    res = s.result
     candidates: list[Candidate] = []
     records = []
     previews: list[bytes] = []
     panels = []
-    for rank, j in enumerate(order, start=1):
-        physical = physicals[j]
-        mono = audio[j]
-        d = descs[j]
+    for rank, j in enumerate(sel.order, start=1):
+        physical = sel.physicals[j]
+        mono = sel.audio[j]
+        d = sel.descs[j]
         words = words_for(d)
-        n_met = sum(r.met for r in judged[j])
+        n_met = sum(r.met for r in sel.judged[j])
         rec = ctx.library.add(
             mono[None, :],
             OUTPUT_RATE,
             tool=TOOL_NAME,
             prompt=inp.prompt,
             params=physical,
-            parents=parents,
+            parents=start.parents,
             scores={
-                f"cosine:{emb_name}": round(final_scores[j], 5),
-                **({f"reward:{reward.version}": round(reward_scores[j], 5)} if reward_scores is not None else {}),
-                **({"brief_targets_met": round(n_met / len(judged[j]), 4)} if judged[j] else {}),
+                f"cosine:{emb_name}": round(sel.final_scores[j], 5),
+                **({f"reward:{s.reward.version}": round(sel.reward_scores[j], 5)} if sel.reward_scores is not None else {}),
+                **({"brief_targets_met": round(n_met / len(sel.judged[j]), 4)} if sel.judged[j] else {}),
             },
             extra={
-                "patch_normalized": [round(float(v), 6) for v in chosen[j]],
+                "patch_normalized": [round(float(v), 6) for v in sel.chosen[j]],
                 "method": res.strategy,
                 "seed": inp.seed,
                 "rank": rank,
                 "evaluations": res.evaluations,
                 "embedder": emb_name,
                 "start_from": inp.start_from,
-                "fixed": fixed_phys,
+                "fixed": held.fixed_phys,
                 "descriptors": d,
                 "feedback_weight": inp.feedback_weight,
-                "reward_version": reward.version if reward is not None else None,
+                "reward_version": s.reward.version if s.reward is not None else None,
                 "brief": [t.model_dump() for t in brief.targets],
                 "brief_weight": inp.brief_weight,
-                "targets_met": [r.met for r in judged[j]],
+                "targets_met": [r.met for r in sel.judged[j]],
             },
         )
         records.append(rec)
-        candidates.append(Candidate(rank=rank, sound=SoundOut.of(rec), score=round(final_scores[j], 4), fitness=round(float(fitness[j]), 4),
-                                    targets_met=n_met, targets=judged[j], description=words, descriptors=d, patch=physical))
+        candidates.append(Candidate(rank=rank, sound=SoundOut.of(rec), score=round(sel.final_scores[j], 4), fitness=round(float(sel.fitness[j]), 4),
+                                    targets_met=n_met, targets=sel.judged[j], description=words, descriptors=d, patch=physical))
         previews.append(preview_wav(mono[None, :], OUTPUT_RATE))
-        met_txt = f"  {n_met}/{len(judged[j])} targets" if judged[j] else ""
-        panels.append((f"#{rank} {rec.id}  score {final_scores[j]:.3f}{met_txt}  {inp.prompt[:40]}", mono, OUTPUT_RATE))
-    png = spectrogram_png(panels, height=2.2)
+        met_txt = f"  {n_met}/{len(sel.judged[j])} targets" if sel.judged[j] else ""
+        panels.append((f"#{rank} {rec.id}  score {sel.final_scores[j]:.3f}{met_txt}  {inp.prompt[:40]}", mono, OUTPUT_RATE))
+    return candidates, records, previews, spectrogram_png(panels, height=2.2)
 
-    # ---- the held-out view: archetype agreement, both views standardised on random patches
-    views = None
+
+def held_out_view(ctx: ToolContext, embedder, voice: Voice, inp: Input, s: Searched, sel: Selected) -> ViewReport | None:
+    """The archetype head's agreement, both views standardised on random patches: the exploitation gap."""
     ref_emb = random_reference(ctx, embedder, voice, inp.seed)
-    held_ref = archetype_agreement(embedder, objective.text, ref_emb)
-    if held_ref is not None:
-        held_best = archetype_agreement(embedder, objective.text, final_emb[order[0] : order[0] + 1])
-        views = exploitation((ref_emb @ objective.text.cpu()).numpy(), held_ref, final_scores[order[0]], float(held_best[0]),
-                             f"{REFERENCE_PATCHES} random Voice patches (uniform, seed 0) rendered like the results",
-                             "LSTMABAR archetype head: cosine between the archetype mixes of the sound and of the prompt")
+    held_ref = archetype_agreement(embedder, s.objective.text, ref_emb)
+    if held_ref is None:
+        return None
+    best = sel.order[0]
+    held_best = archetype_agreement(embedder, s.objective.text, sel.final_emb[best : best + 1])
+    return exploitation((ref_emb @ s.objective.text.cpu()).numpy(), held_ref, sel.final_scores[best], float(held_best[0]),
+                        f"{REFERENCE_PATCHES} random Voice patches (uniform, seed 0) rendered like the results",
+                        "LSTMABAR archetype head: cosine between the archetype mixes of the sound and of the prompt")
 
-    changes: list[str] = []
-    kept: list[str] = []
-    if start_flat is not None:
-        from lstmabar.library.descriptors import compare
 
-        changes = [c.evidence for c in compare(start_flat, descs[order[0]])]
-        kept = [f"{r.aspect}: {r.target}, measured {r.measured} ({'held' if r.met else 'NOT held'})" for r in candidates[0].targets if r.kept]
-
-    share_total = max(res.seconds, 1e-9)
-    render_s, embed_s = r0_search
-    measure_s = briefed.measure_seconds if briefed is not None else 0.0
-    time_share = {
-        "render": round(render_s / share_total, 3),
-        "embedding": round(embed_s / share_total, 3),
-        "measure": round(measure_s / share_total, 3),
-        "optimizer": round(res.overhead_seconds / share_total, 3),
+def _time_share(s: Searched) -> dict[str, float]:
+    res = s.result
+    total = max(res.seconds, 1e-9)
+    render_s, embed_s = s.render_embed_s
+    measure_s = s.briefed.measure_seconds if s.briefed is not None else 0.0
+    return {
+        "render": round(render_s / total, 3),
+        "embedding": round(embed_s / total, 3),
+        "measure": round(measure_s / total, 3),
+        "optimizer": round(res.overhead_seconds / total, 3),
     }
-    hist = [h[1] for h in res.history]
+
+
+def _curve(history: list[tuple]) -> list[float]:
+    hist = [h[1] for h in history]
     step = max(1, int(np.ceil(len(hist) / 60)))
     curve = [round(v, 4) for v in hist[::step]]
     if hist and (len(hist) - 1) % step:
         curve.append(round(hist[-1], 4))
-    best = candidates[0]
-    out = Output(
-        prompt=inp.prompt,
-        candidates=candidates,
-        best_score=best.score,
-        brief=brief,
-        brief_used=use_brief,
-        all_targets_met=all(r.met for r in best.targets),
-        targets=best.targets,
-        set_by_brief=set_by_brief,
-        changes=changes,
-        kept=kept,
-        views=views,
-        start_score=round(start_score, 4) if start_score is not None else None,
-        method=res.strategy,
-        embedder=emb_name,
-        evaluations=res.evaluations,
-        generations=res.generations,
-        seconds=round(res.seconds, 2),
-        stopped=res.stopped,
-        best_by_generation=curve,
-        time_share=time_share,
-        start_from=inp.start_from,
-        fixed=fixed_phys,
-        reward_version=reward.version if reward is not None else None,
-        reward_status=status,
-        timing=_finish_timing(clock),
-    )
+    return curve
+
+
+def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bool, clock) -> str:
+    """The call's answer in words: the best result, the brief met or not, what changed, what next."""
+    res = s.result
+    best = out.candidates[0]
     phys = best.patch
-    refine = f" (it started from {inp.start_from} at score {start_score:.3f})" if start_score is not None else ""
+    refine = f" (it started from {inp.start_from} at score {s.start_score:.3f})" if s.start_score is not None else ""
+    brief = out.brief
     if best.targets:
         unmet = [r for r in best.targets if not r.met]
         brief_txt = (f"Brief{' (relative to the start sound)' if brief.relative else ''}: {brief.summary()}. "
@@ -556,18 +592,75 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
                      + ("" if use_brief else "The brief was only checked, not searched for (brief_weight 0). "))
     else:
         brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
-    change_txt = (f"Changed from the start: {', '.join(changes[:4]) or 'nothing noticeable'}. " if start_flat is not None else "")
-    summary = (
-        f"Made {len(candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
-        f"{best.score:.3f} under {emb_name}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
+    change_txt = f"Changed from the start: {', '.join(out.changes[:4]) or 'nothing noticeable'}. " if refined else ""
+    return (
+        f"Made {len(out.candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
+        f"{best.score:.3f} under {out.embedder}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
         f"key held {phys['keyboard.duration']['value']:.2f} s. {brief_txt}{change_txt}Search: {res.strategy}, {res.evaluations} renders in "
         f"{res.seconds:.1f} s, stopped by {res.stopped}. "
         + (f"{clock.note} " if clock.stopped_early else "")
-        + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}, {c.targets_met}/{len(c.targets)} targets; {c.description})' for c in candidates[1:])}. " if len(candidates) > 1 else "")
-        + (f"{status} " if inp.feedback_weight > 0 else "")
+        + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}, {c.targets_met}/{len(c.targets)} targets; {c.description})' for c in out.candidates[1:])}. " if len(out.candidates) > 1 else "")
+        + (f"{s.status} " if inp.feedback_weight > 0 else "")
         + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack', 'an octave higher'), "
         "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
     )
+
+
+def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
+    clock = ctx.budget(inp.time_budget_s)
+    ctx.progress(0.0, 1.0, "loading the synth and the embedder", force=True)
+    embedder = ctx.embedder(inp.embedder)
+    clock.lap("load")
+    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+
+    start = resolve_start(inp, ctx)
+    brief, use_brief, seconds = read_brief(inp, start, embedder)
+    clock.lap("brief")
+    held = hold_parameters(inp, start, brief, use_brief)
+    voice = get_voice(ctx, OUTPUT_RATE, seconds)
+    s = search(inp, ctx, clock, embedder, start, brief, use_brief, held, voice)
+    ctx.progress(0.96, 1.0, f"rendering {inp.k} result(s) at {OUTPUT_RATE} Hz and saving")
+    ctx.check_cancelled()
+    sel = select(inp, embedder, brief, use_brief, s, voice)
+    ctx.check_cancelled()
+    candidates, records, previews, png = store(inp, ctx, emb_name, brief, start, held, s, sel)
+    views = held_out_view(ctx, embedder, voice, inp, s, sel)
+
+    changes: list[str] = []
+    kept: list[str] = []
+    if start.flat is not None:
+        changes = [c.evidence for c in compare(start.flat, sel.descs[sel.order[0]])]
+        kept = [f"{r.aspect}: {r.target}, measured {r.measured} ({'held' if r.met else 'NOT held'})" for r in candidates[0].targets if r.kept]
+    res = s.result
+    best = candidates[0]
+    out = Output(
+        prompt=inp.prompt,
+        candidates=candidates,
+        best_score=best.score,
+        brief=brief,
+        brief_used=use_brief,
+        all_targets_met=all(r.met for r in best.targets),
+        targets=best.targets,
+        set_by_brief=held.set_by_brief,
+        changes=changes,
+        kept=kept,
+        views=views,
+        start_score=round(s.start_score, 4) if s.start_score is not None else None,
+        method=res.strategy,
+        embedder=emb_name,
+        evaluations=res.evaluations,
+        generations=res.generations,
+        seconds=round(res.seconds, 2),
+        stopped=res.stopped,
+        best_by_generation=_curve(res.history),
+        time_share=_time_share(s),
+        start_from=inp.start_from,
+        fixed=held.fixed_phys,
+        reward_version=s.reward.version if s.reward is not None else None,
+        reward_status=s.status,
+        timing=_finish_timing(clock),
+    )
+    summary = summarize(inp, out, s, use_brief, start.flat is not None, clock)
     return ToolOutcome(output=out, summary=summary, audio_previews=previews, images=[png], sounds=records)
 
 

@@ -199,7 +199,9 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
     # ---- noise on or off
     flat = t.get("flatness")
     pitched = t.get("pitched")
-    if flat is not None and flat.lo is not None:
+    if flat is not None and flat.lo is not None and brief.relative:
+        pass  # a refinement's "noisier": the least noise that does it is found by a move (models.brief.moves), not full noise
+    elif flat is not None and flat.lo is not None:
         out["mixer.noise"] = 1.0
         why["mixer.noise"] = "noise: the noise source at full level"
         if flat.lo >= 0.09:

@@ -1,0 +1,69 @@
+"""One-knob moves of a refinement's start patch toward what the prompt asks.
+
+``program`` sets what a parameter sets outright (the note, the key time, an attack). Brightness,
+noisiness and a decaying sound's length have no single setting: they depend on the mix of the
+start patch. So before the search, the start patch is varied one knob at a time over a grid (the
+oscillator and noise levels and the square-saw shape for brightness, the noise level for
+noisiness, the level envelopes' decay and release for length); every move is scored with the
+search's own fitness, and the search starts from the best of them and the start patch itself.
+Everything else in the patch stays as it was, so a move changes one thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
+from .targets import Brief
+
+LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels (the noise level's curve is in its spec)
+SHAPE_GRID = (0.0, 0.5, 1.0)
+LONGER = (1.5, 2.0, 3.0, 4.0)
+SHORTER = (0.25, 0.4, 0.6, 0.8)
+AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
+ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
+
+
+def level_envelopes(patch: dict[str, float]) -> list[str]:
+    """The envelopes that shape the start patch's level (each source routed to an amplitude)."""
+    return [env for src, env in ENV_OF.items() if any(patch.get(f"mod_matrix.{src}->{d}", 0.0) > 0.01 for d in AMP_TARGETS)]
+
+
+def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float], str]]:
+    """(physical settings, what it does) for each one-knob move the brief's asked targets call for.
+    ``patch``: the start patch in physical units (grid points at the start's own value are skipped)."""
+    if not brief.relative:
+        return []
+    asked = {t.descriptor: t for t in brief.targets if not t.kept}
+    out: list[tuple[dict[str, float], str]] = []
+
+    def grid(name: str, values: tuple[float, ...], why: str) -> None:
+        spec = VOICE_PARAMS[PARAM_INDEX[name]]
+        start = float(spec.to_normalized(patch[name])) if name in patch else -1.0
+        for v in values:
+            if abs(v - start) > 1e-3:
+                value = float(spec.to_physical(v))
+                out.append(({name: value}, f"{why}: {name} at {value:.3g}"))
+
+    if "centroid_hz" in asked:
+        for name in ("mixer.vco_1", "mixer.vco_2", "mixer.noise"):
+            grid(name, LEVEL_GRID, "brightness")
+        grid("vco_2.shape", SHAPE_GRID, "brightness")
+    if "flatness" in asked:
+        grid("mixer.noise", LEVEL_GRID, "noisiness")
+    length = asked.get("sounding_s")
+    if length is not None:
+        factors = LONGER if length.lo is not None else SHORTER
+        envs = level_envelopes(patch)
+        for f in factors:
+            move: dict[str, float] = {}
+            for env in envs:
+                for seg in ("decay", "release"):
+                    key = f"{env}.{seg}"
+                    if key in patch:
+                        spec = VOICE_PARAMS[PARAM_INDEX[key]]
+                        move[key] = min(spec.maximum, max(spec.minimum, patch[key] * f))
+            if move:
+                out.append((move, f"length: the level envelopes' decay and release x{f:g}"))
+    return out
