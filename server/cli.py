@@ -1,4 +1,4 @@
-"""The ``lstmabar`` command: serve, demo, feedback export, train, data build, library check."""
+"""The ``lstmabar`` command: serve, demo, feedback export, train, data build, library check, batch."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     module = importlib.import_module(TRAINERS[args.model])
+    if args.model == "reward":
+        _publish_reward(args.args)  # fetch the shared versions first, so the new one gets the next number
     rc = int(module.main(args.args) or 0)
     if args.model == "reward":
         _publish_reward(args.args)
@@ -76,8 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _publish_reward(trainer_args: list[str]) -> None:
-    """With a shared blob store, hand the reward versions a trainer wrote into this machine's output
-    folder to every replica (they fetch new versions before each tool call)."""
+    """With a shared blob store, bring this machine's reward folder and the store in step: shared
+    versions are fetched, and versions a trainer wrote here are handed to every replica (their sync
+    loop fetches new ones about once a second). A no-op with the local store."""
     from lstmabar.library.store import SoundLibrary
     from lstmabar.server.state import sync_reward
 
@@ -110,6 +113,12 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch_cli
+
+    return run_batch_cli(args, _config(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstmabar", description="MCP server for sound design.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging (stderr)")
@@ -137,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--database-url")
     lb.add_argument("--blob-store")
     lb.set_defaults(func=cmd_library)
+
+    from .batch import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
+    sub.choices["batch"].set_defaults(func=cmd_batch)
 
     d = sub.add_parser("demo", help="scripted session: start the server over stdio and drive it")
     d.add_argument("--out", default="out/demo", help="folder for WAV files and summary.json")
@@ -187,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reward":
         from lstmabar.models.reward.train import main as reward_main
 
+        if args.reward_action in ("train", "eval", "export"):
+            _publish_reward(args.args)  # the shared versions, before training (numbering) or reading them
         rc = int(reward_main([args.reward_action, *args.args]) or 0)
         if args.reward_action == "train":
             _publish_reward(args.args)

@@ -30,14 +30,16 @@ def lstmabar_http(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> I
 
 
 @contextlib.contextmanager
-def lstmabar_http_process(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> Iterator[tuple[str, subprocess.Popen]]:
+def lstmabar_http_process(
+    env: dict[str, str], *args: str, host: str = "127.0.0.1", start_timeout_s: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """As ``lstmabar_http``, yielding (base URL, process) for tests that stop a server themselves."""
     port = free_port()
     cmd = [sys.executable, "-m", "lstmabar.server.cli", "serve", "--http", "--host", host, "--port", str(port), *args]
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
@@ -47,7 +49,7 @@ def lstmabar_http_process(env: dict[str, str], *args: str, host: str = "127.0.0.
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start in 60 s")
+                raise RuntimeError(f"server did not start in {start_timeout_s:g} s")
             time.sleep(0.2)
         yield base, proc
     finally:
