@@ -772,9 +772,6 @@ def main() -> None:
         brief_study(args)
 
 
-if __name__ == "__main__":
-    main()
-
 
 # ---------------------------------------------------------------------------------------------- refinement chains alone
 
@@ -903,3 +900,7 @@ def refine_report(args) -> None:
              f"{fig['speed_evaluations_mean']:.0f} renders on average, at a 1-minute load average of {fig['speed_load_avg_mean']:.1f} on 2 cores "
              "(the machine was shared with corpus building and other work; these are busy-machine figures, not idle ones). Torch threads 1.")
     write_report("synthesize_refine", fig, "\n".join(L))
+
+
+if __name__ == "__main__":
+    main()
