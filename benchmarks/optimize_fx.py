@@ -224,17 +224,18 @@ def default_call_figures(embedder_name: str, prompts: tuple[str, ...] = DEFAULT_
             slug = "_".join(prompt.split())
             for label, extra in (("default", {}), ("unlimited", {"time_budget_s": 1800.0})):
                 load = os.getloadavg()[0]
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 out = run(Input(audio=AudioInput(path=str(wav)), prompt=prompt, **extra), ToolContext(library=lib, config=cfg, models=models)).output
                 wall = time.perf_counter() - t1
+                cpu = time.process_time() - c1  # CPU seconds of this process: what the call costs, whatever the load
                 tm = out.timing
                 key = f"default_call_{slug}_{label}"
-                figs.update({f"{key}_wall_s": wall, f"{key}_load_1min": load, f"{key}_adam_steps": out.adam_steps,
+                figs.update({f"{key}_wall_s": wall, f"{key}_cpu_s": cpu, f"{key}_load_1min": load, f"{key}_load_1min_after": os.getloadavg()[0], f"{key}_adam_steps": out.adam_steps,
                              f"{key}_cmaes_renders": out.es_evaluations, f"{key}_stopped_early": float(tm.stopped_early),
                              f"{key}_loss_before": out.loss_before, f"{key}_loss_after": out.loss_after})
                 figs.update({f"{key}_stage_{k.replace('.', '_')}_s": v for k, v in tm.stages.items()})
                 cold = " (first call: loads the embedder)" if i == 0 and label == "default" else ""
-                rows.append(f"| {prompt} | {' -> '.join(out.chain)} | {label}{cold} | {wall:.1f} | {load:.2f} | {out.adam_steps} | {out.es_evaluations} | "
+                rows.append(f"| {prompt} | {' -> '.join(out.chain)} | {label}{cold} | {wall:.1f} | {cpu:.1f} | {load:.2f} | {out.adam_steps} | {out.es_evaluations} | "
                             f"{'yes' if tm.stopped_early else 'no'} | {out.loss_before:.4f} -> {out.loss_after:.4f} |")
                 details.append(f"- {prompt}, {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in tm.stages.items()))
                 print(rows[-1], flush=True)
@@ -244,7 +245,8 @@ def default_call_figures(embedder_name: str, prompts: tuple[str, ...] = DEFAULT_
           f"({figs['default_call_warm_up_s']:.1f} s, before the calls). 'default' is the {DEFAULT_BUDGET_S:g} s time budget, 'unlimited' "
           "the same call with time_budget_s=1800 (the baseline: what the call cost before budgets). load = the 1-minute load "
           "average just before the call (this machine is shared; 2 cores).\n\n"
-          "| prompt | chain | budget | wall s | load | Adam steps | CMA-ES renders | cut by the budget | loss |\n|---|---|---|---|---|---|---|---|---|\n"
+          "CPU s = the process's CPU seconds during the call (one thread): close to the wall time on an idle machine, and not inflated by the load.\n\n"
+          "| prompt | chain | budget | wall s | CPU s | load | Adam steps | CMA-ES renders | cut by the budget | loss |\n|---|---|---|---|---|---|---|---|---|---|\n"
           + "\n".join(rows) + "\n\nWhere the time went (the result's timing.stages):\n\n" + "\n".join(details))
     return figs, md
 
@@ -425,13 +427,16 @@ def main() -> None:
     ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
     ap.add_argument("--requests-only", action="store_true", help="only part 5 (everyday requests), written to optimize_fx_requests")
     ap.add_argument("--skip-requests", action="store_true")
+    ap.add_argument("--methods", default="both,crowd", help="with --requests-only: the methods to run (a run of one method writes optimize_fx_requests_METHOD)")
     args = ap.parse_args()
     if args.requests_only:
-        figs, md = requests_figures(args.embedder, quick=args.quick)
+        methods = tuple(args.methods.split(","))
+        figs, md = requests_figures(args.embedder, methods=methods, quick=args.quick)
         if args.quick:
             print(md)
             return
-        write_report("optimize_fx_requests", figs, "From benchmarks/optimize_fx.py --requests-only (also part of the full optimize_fx report).\n" + md)
+        name = "optimize_fx_requests" if methods == ("both", "crowd") else "optimize_fx_requests_" + "_".join(methods)
+        write_report(name, figs, f"From benchmarks/optimize_fx.py --requests-only --methods {args.methods} (also part of the full optimize_fx report).\n" + md)
         return
     if args.default_call_only:
         figs, md = default_call_figures(args.embedder)
