@@ -306,7 +306,49 @@ def level_range_db(y: np.ndarray, sr: int) -> float:
     return float(np.percentile(ldb, 95) - np.percentile(ldb, 10))
 
 
-def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "crowd"), quick: bool = False) -> tuple[dict[str, float], str]:
+def _commit() -> str:
+    """The commit of the code measured, plus a mark when the measured files differ from it."""
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "tools/optimize_fx.py", "models/fx", "library/descriptors", "benchmarks/optimize_fx.py"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return head + ("+dirty" if dirty else "")
+
+
+def _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
+                  method: str, prompt: str, checks, path, x: np.ndarray, sr: int, before_in: dict) -> dict:
+    """One request on one source through the tool: the verdict per expected move (True / False / None n/a /
+    "said": the tool said it is not possible here), click, clip and the measured moves."""
+    ts = time.perf_counter()
+    out = run(Input(audio=AudioInput(path=str(path)), prompt=prompt, method=method), ToolContext(library=lib, config=cfg, models=models)).output
+    seconds = time.perf_counter() - ts
+    y, _ = sf.read(lib.get(out.sound.id).path, dtype="float32", always_2d=True)
+    y = y.T
+    xin = np.pad(np.repeat(x, y.shape[0], axis=0), ((0, 0), (0, max(0, y.shape[1] - x.shape[1]))))[:, : y.shape[1]]
+    before, after = measure(xin, sr), measure(y, sr)
+    before["level_range_db"], after["level_range_db"] = level_range_db(xin, sr), level_range_db(y, sr)
+    verdicts: list = []
+    for key, want in checks:
+        a, b = before.get(key), after.get(key)
+        if key in out.not_possible_descriptors:
+            verdicts.append("said")  # the tool said this move is not possible on this source (and did not do it)
+        elif (key.startswith("band_") or key == "low_end_db") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
+            verdicts.append(None)  # inaudible band in this source
+        elif a is None or b is None:
+            verdicts.append(None)
+        else:
+            verdicts.append(bool((b - a) * want > 0))
+    click = y.shape[1] > x.shape[1] and end_step_db(y, x.shape[1], sr) > CLICK_DB
+    click = bool(click or float(np.abs(y[:, -1]).max()) > 1e-3)
+    tp = float(true_peak_db(y))
+    moves = ", ".join(f"{k} {before.get(k):.3g}->{after.get(k):.3g}" for k, _ in checks if before.get(k) is not None and after.get(k) is not None)
+    return {"verdicts": verdicts, "click": click, "clip": bool(tp > -0.3 + 0.01), "true_peak_db": tp, "moves": moves,
+            "not_possible": list(out.not_possible), "seconds": seconds}
+
+
+def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "crowd"), quick: bool = False,
+                     cases_log: Path | None = None) -> tuple[dict[str, float], str]:
     """Each request on each real source: does the descriptor move the way written above, with no click and no clipping?"""
     from lstmabar.library.audio_input import AudioInput
     from lstmabar.library.config import Config
@@ -336,50 +378,46 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
             p = Path(tmp) / f"{s}.wav"
             sf.write(p, x, sr)
             inputs[s] = (p, x[None, :], sr, measure(x[None, :], sr))
+        # a run can be resumed: each case is appended to cases_log and read back when the code is the same commit
+        commit = _commit()
+        cache: dict[tuple[str, str, str], dict] = {}
+        if cases_log is not None and Path(cases_log).exists():
+            for line in Path(cases_log).read_text().splitlines():
+                r = json.loads(line)
+                if r.get("commit") == commit:
+                    cache[(r["method"], r["prompt"], r["source"])] = r
         for method in methods:
             ok_all, n_counted, n_na, n_said, clicks, clips, secs = 0, 0, 0, 0, 0, 0, []
             for prompt, checks in requests:
                 cells = []
                 for s in sources:
                     path, x, sr, before_in = inputs[s]
-                    ts = time.perf_counter()
-                    out = run(Input(audio=AudioInput(path=str(path)), prompt=prompt, method=method), ToolContext(library=lib, config=cfg, models=models)).output
-                    secs.append(time.perf_counter() - ts)
-                    y, _ = sf.read(lib.get(out.sound.id).path, dtype="float32", always_2d=True)
-                    y = y.T
-                    xin = np.pad(np.repeat(x, y.shape[0], axis=0), ((0, 0), (0, max(0, y.shape[1] - x.shape[1]))))[:, : y.shape[1]]
-                    before, after = measure(xin, sr), measure(y, sr)
-                    before["level_range_db"], after["level_range_db"] = level_range_db(xin, sr), level_range_db(y, sr)
-                    verdicts = []
-                    for key, want in checks:
-                        a, b = before.get(key), after.get(key)
-                        if key in out.not_possible_descriptors:
-                            verdicts.append("said")  # the tool said this move is not possible on this source (and did not do it)
-                        elif (key.startswith("band_") or key == "low_end_db") and before_in.get(key) is not None and before_in[key] < BAND_FLOOR_DB:
-                            verdicts.append(None)  # inaudible band in this source
-                        elif a is None or b is None:
-                            verdicts.append(None)
-                        else:
-                            verdicts.append((b - a) * want > 0)
-                    click = y.shape[1] > x.shape[1] and end_step_db(y, x.shape[1], sr) > CLICK_DB
-                    click = click or float(np.abs(y[:, -1]).max()) > 1e-3
-                    tp = true_peak_db(y)
-                    clip = tp > -0.3 + 0.01
+                    rec = cache.get((method, prompt, s))
+                    if rec is None:
+                        rec = _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
+                                            method, prompt, checks, path, x, sr, before_in)
+                        rec.update({"commit": commit, "method": method, "prompt": prompt, "source": s})
+                        if cases_log is not None:
+                            with open(cases_log, "a") as fh:
+                                fh.write(json.dumps(rec) + "\n")
+                    verdicts, click, clip, tp, moves = rec["verdicts"], rec["click"], rec["clip"], rec["true_peak_db"], rec["moves"]
+                    secs.append(rec["seconds"])
                     clicks += click
                     clips += clip
                     if any(v == "said" for v in verdicts) and not any(v is False for v in verdicts) and not click and not clip:
                         n_said += 1
                         cells.append("not possible, said so")
-                        said.append(f"- {method}, '{prompt}' on {s}: " + " ".join(out.not_possible))
+                        said.append(f"- {method}, '{prompt}' on {s}: " + " ".join(rec["not_possible"]))
+                        print(f"[{method}] {prompt} / {s}: not possible, said so ({time.perf_counter() - t0:.0f} s)", flush=True)
                         continue
                     if any(v is None for v in verdicts) and not any(v is False for v in verdicts):
                         n_na += 1
                         cells.append("n/a")
+                        print(f"[{method}] {prompt} / {s}: n/a {moves} ({time.perf_counter() - t0:.0f} s)", flush=True)
                         continue
                     good = all(v is not False for v in verdicts) and not click and not clip
                     n_counted += 1
                     ok_all += good
-                    moves = ", ".join(f"{k} {before.get(k):.3g}->{after.get(k):.3g}" for k, _ in checks if before.get(k) is not None and after.get(k) is not None)
                     cells.append(("ok" if good else "**no**") + (" click" if click else "") + (" clip" if clip else ""))
                     if not good:
                         fails.append(f"- {method}, '{prompt}' on {s}: {moves}" + (" (click)" if click else "") + (f" (true peak {tp:.2f})" if clip else ""))
@@ -427,11 +465,12 @@ def main() -> None:
     ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
     ap.add_argument("--requests-only", action="store_true", help="only part 5 (everyday requests), written to optimize_fx_requests")
     ap.add_argument("--skip-requests", action="store_true")
+    ap.add_argument("--cases-log", type=Path, default=None, help="with --requests-only: append each case here and resume from it (same commit)")
     ap.add_argument("--methods", default="both,crowd", help="with --requests-only: the methods to run (a run of one method writes optimize_fx_requests_METHOD)")
     args = ap.parse_args()
     if args.requests_only:
         methods = tuple(args.methods.split(","))
-        figs, md = requests_figures(args.embedder, methods=methods, quick=args.quick)
+        figs, md = requests_figures(args.embedder, methods=methods, quick=args.quick, cases_log=args.cases_log)
         if args.quick:
             print(md)
             return
