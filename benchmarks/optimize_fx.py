@@ -307,13 +307,18 @@ def level_range_db(y: np.ndarray, sr: int) -> float:
 
 
 def _commit() -> str:
-    """The commit of the code measured, plus a mark when the measured files differ from it."""
-    import subprocess
+    """A fingerprint of the code measured: sha256 of the tool, models/fx, library/descriptors and this file
+    (other work committed elsewhere in the repository does not invalidate a resumed run)."""
+    import hashlib
 
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "tools/optimize_fx.py", "models/fx", "library/descriptors", "benchmarks/optimize_fx.py"],
-                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return head + ("+dirty" if dirty else "")
+    h = hashlib.sha256()
+    files = [ROOT / "tools" / "optimize_fx.py", ROOT / "benchmarks" / "optimize_fx.py"]
+    files += sorted((ROOT / "models" / "fx").rglob("*.py")) + sorted((ROOT / "library" / "descriptors").rglob("*.py"))
+    files += sorted((ROOT / "models" / "fx" / "crowd").glob("crowd_prior.*"))
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes())
+    return "code-sha256:" + h.hexdigest()[:16]
 
 
 def _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
