@@ -45,7 +45,7 @@ KEEP_FINISHED_S = 3600.0  # a finished job's result is kept this long
 MAX_FINISHED = 100  # and at most this many finished jobs
 MAX_ACTIVE = 16  # jobs queued or running at once
 FINISHED = ("done", "failed", "cancelled")
-STALE_S = 30.0  # a running job whose replica has not written a heartbeat for this long is reported failed
+STALE_S = 60.0  # a running job whose replica has not written a heartbeat for this long is reported failed
 REPLICA = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 ContextFactory = Callable[..., ToolContext]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import anyio
@@ -21,6 +22,7 @@ from .workers import WorkerPool
 log = logging.getLogger("lstmabar")
 
 SYNC_S = 1.0  # how often the shared state is synchronised (jobs' rows, reward versions)
+ORPHAN_CHECK_S = 3600.0  # how often a replica removes orphan blobs from a shared store (past their grace period)
 _REWARD_FILE = re.compile(r"^reward-v\d+\.(pt|json)$")
 
 
@@ -42,6 +44,7 @@ class AppState:
         self.pool = WorkerPool(config.workers)
         self.jobs = JobManager(self.pool, all_tools(), self.context, library=lambda: self.library)
         self._library: SoundLibrary | None = None
+        self._last_orphan_check = time.monotonic()
 
     def context(self, **kwargs: Any) -> ToolContext:
         return ToolContext(library=self.library, config=self.config, models=self.models, **kwargs)
@@ -61,6 +64,12 @@ class AppState:
         moved = sync_reward(self.library)
         if moved["downloaded"] or moved["uploaded"]:
             log.info("reward versions: fetched %s, published %s", moved["downloaded"], moved["uploaded"])
+        if self.library.blobs.shared and time.monotonic() - self._last_orphan_check > ORPHAN_CHECK_S:
+            self._last_orphan_check = time.monotonic()
+            report = self.library.check(remove=True)
+            if report["removed"] or report["rows_without_blob"]:
+                log.warning("blob store check: removed %d orphan blobs; %d sounds have no blob: %s",
+                            len(report["removed"]), len(report["rows_without_blob"]), report["rows_without_blob"][:5])
 
     async def sync_loop(self) -> None:
         while True:
