@@ -59,17 +59,23 @@ def analyse(audio16k: np.ndarray, midi: float | None) -> torch.Tensor:
     rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1)) + 1e-12
     db = 20 * np.log10(rms / rms.max())
     t = np.arange(n) * hop / FEATURE_SR
-    peak = int(np.argmax(db))
-    attack = max(0.002, float(t[int(np.argmax(db >= -1.0))]) + 0.004)
+    # the end of the attack: the first frame within 1 dB of the loudest (not the argmax, which on a
+    # plateau can sit anywhere, even just before the release)
+    peak = int(np.argmax(db >= -1.0))
+    attack = max(0.002, float(t[peak]) + 0.004)
     sounding = np.nonzero(db > -45.0)[0]
-    end = float(t[sounding[-1]]) if len(sounding) else 0.5
-    after = slice(peak, max(peak + 2, sounding[-1] + 1 if len(sounding) else peak + 2))
+    last = int(sounding[-1]) if len(sounding) else peak
+    after = slice(peak, max(peak + 2, last + 1))
     ta, da = t[after], db[after]
     slope = float(np.polyfit(ta, da, 1)[0]) if len(ta) >= 3 else 0.0  # dB per second
-    late = db[min(len(db) - 1, peak + int(0.7 * max(1, (sounding[-1] if len(sounding) else peak) - peak)))]
+    late = db[min(len(db) - 1, peak + int(0.5 * max(1, last - peak)))]
     phys: dict[str, float] = {"amp.attack": min(attack, 1.0)}
-    if late > -6.0:  # held: sustain at the late level, note as long as it sounds
-        phys.update({"amp.sustain": float(10 ** (late / 20)), "amp.decay": 0.3, "note.duration": min(max(end - 0.05, 0.05), 2.0), "amp.release": 0.08})
+    if late > -6.0:  # held: sustain at the held level until it falls 6 dB under it, then a release
+        off = peak + int(np.nonzero(db[peak:] > late - 6.0)[0][-1])
+        rel_db = db[off:last + 1]
+        rate = (rel_db[0] - rel_db[-1]) / max(t[last] - t[off], 0.016) if len(rel_db) > 1 else 100.0
+        phys.update({"amp.sustain": float(10 ** (late / 20)), "amp.decay": 0.3, "note.duration": float(np.clip(t[off], 0.05, 2.0)),
+                     "amp.release": float(np.clip(8.686 / max(rate, 1e-3), 0.01, 3.0))})
     else:  # decaying: an exponential decay (8.69 dB per time constant) to silence
         tau = 8.686 / max(-slope, 1e-3)
         phys.update({"amp.sustain": 0.0, "amp.decay": float(np.clip(tau, 0.02, 8.0)), "note.duration": 2.0, "amp.release": 0.3})
