@@ -211,7 +211,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     embedder = ctx.embedder(inp.embedder)
     budget.lap("load_embedder")
     # optimise at a rate the embedder can use (it hears nothing above its own Nyquist), render at the input's
-    opt_sr = min(sr, max(MIN_OPT_RATE, int(getattr(embedder, "sample_rate", sr))))
+    opt_sr = min(sr, max(MIN_OPT_RATE, int(embedder.sample_rate)))
     a, b = loudest_excerpt(mono, sr, inp.excerpt_seconds)
     if b - a < mono.shape[0]:
         notes.append(f"Optimised on the loudest {inp.excerpt_seconds:g} s ({a / sr:.2f}-{b / sr:.2f} s); the whole file was rendered.")
@@ -341,7 +341,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     if input_id is None:
         in_rec = ctx.library.add(samples, sr, tool="optimize_fx", prompt=f"input: {loaded.label}", params={"source": loaded.label}, extra={"role": "optimize_fx input"})
         input_id = in_rec.id
-    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+    emb_name = embedder.name
     params = fx_params(
         chain,
         result.normalized,

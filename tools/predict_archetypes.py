@@ -149,7 +149,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
             parts.append(f"{pr.input!s}: no prediction -- {pr.note}")
     summary = "LSTMABAR archetypes. " + " | ".join(parts) + (" " + "; ".join(notes) if notes else "")
     return ToolOutcome(
-        output=Output(predictions=out_preds, model=getattr(emb, "name", "lstmabar"), notes=notes),
+        output=Output(predictions=out_preds, model=emb.name, notes=notes),
         summary=summary,
         audio_previews=previews,
         sounds=records,

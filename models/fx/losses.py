@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..embedders.base import Embedder
+
 LOSSES = ("cosine", "directional", "both")
 
 
@@ -31,7 +33,7 @@ class TextTargets:
     source: torch.Tensor  # (D,) E_a(x) of the unprocessed input
 
     @classmethod
-    def build(cls, embedder, prompt: str, anchor: str | None, source_audio: torch.Tensor, sample_rate: int) -> "TextTargets":
+    def build(cls, embedder: Embedder, prompt: str, anchor: str | None, source_audio: torch.Tensor, sample_rate: int) -> "TextTargets":
         with torch.no_grad():
             t = embedder.embed_text([target_text(prompt), anchor if anchor else default_anchor(prompt)]).float()
             src = embedder.embed_audio(source_audio[None].float(), sample_rate)[0].float()

@@ -393,7 +393,7 @@ def loudest_excerpt(mono: np.ndarray, sample_rate: int, seconds: float) -> tuple
     return s, s + w
 
 
-def judge(chain: list[str], candidates: list[np.ndarray], audio: np.ndarray, sample_rate: int, embedder, prompt: str, *,
+def judge(chain: list[str], candidates: list[np.ndarray], audio: np.ndarray, sample_rate: int, embedder: Embedder, prompt: str, *,
           anchor: str | None = None, loss: str = "both") -> list[tuple[float, float, float]]:
     """Text2FX's scores of settings without searching: per candidate (loss, similarity to the prompt,
     directional similarity), each rendered by pedalboard on mono ``audio``."""

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lstmabar.library.records import SoundRecord
+from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.synth.params import NUM_PARAMS
 
 PATCH_DIM = NUM_PARAMS
@@ -29,8 +30,8 @@ TARGET_PEAK = 0.9
 MAX_SECONDS = 30.0  # longer sounds are judged from their first 30 s
 
 
-def embedder_name(embedder: Any) -> str:
-    return str(getattr(embedder, "name", type(embedder).__name__))
+def embedder_name(embedder: Embedder) -> str:
+    return str(embedder.name)
 
 
 def patch_vector(rec: SoundRecord) -> torch.Tensor | None:
@@ -98,7 +99,7 @@ def normalize_peak(x: torch.Tensor, target: float = TARGET_PEAK) -> torch.Tensor
 class FeatureStore:
     """Audio embeddings of library sounds for one embedder, cached in memory and on disk."""
 
-    def __init__(self, folder: Path, embedder: Any) -> None:
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
         self.embedder = embedder
         self.name = embedder_name(embedder)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
@@ -125,7 +126,7 @@ class FeatureStore:
             audio = library.read(r.id)
             mono = audio.mono()[: int(MAX_SECONDS * audio.sample_rate)]
             x = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))[None]
-            dev = getattr(self.embedder, "device", torch.device("cpu"))
+            dev = self.embedder.device
             with torch.no_grad():
                 e = self.embedder.embed_audio(normalize_peak(x).to(dev), audio.sample_rate).float().cpu()[0]
             with self._lock:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ..embedders.base import Embedder
 from .features import PARAM_DIM, PATCH_DIM, patch_params
 from .model import RewardNet
 
@@ -63,8 +64,8 @@ class RewardModel:
     def label(self) -> str:
         return f"reward {self.version} ({self.embedder}, {self.manifest.get('feedback_count', '?')} feedback)"
 
-    def compatible(self, embedder: Any) -> bool:
-        return getattr(embedder, "name", None) == self.embedder and int(getattr(embedder, "dim", -1)) == self.emb_dim
+    def compatible(self, embedder: Embedder) -> bool:
+        return embedder.name == self.embedder and int(embedder.dim) == self.emb_dim
 
     def raw(
         self, audio_embeddings: torch.Tensor, text_embedding: torch.Tensor, params: torch.Tensor | None, *, grad: bool = False

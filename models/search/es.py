@@ -15,6 +15,7 @@ All are deterministic for a seed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Protocol, Sequence, Union, runtime_checkable
 
@@ -42,7 +43,7 @@ class Strategy(Protocol):
         ...
 
 
-Bounds = Union[tuple[Sequence[float], Sequence[float]], np.ndarray]  # (low (d,), high (d,)) or a (d, 2) array
+Bounds = Union[tuple[Union[Sequence[float], np.ndarray], Union[Sequence[float], np.ndarray]], np.ndarray]  # (low (d,), high (d,)) or a (d, 2) array
 
 
 def _box(bounds: Bounds | None, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -173,7 +174,7 @@ class SNES(_Boxed):
         self._z = None
 
 
-def _one_blas_thread():
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     """CMA-ES's per-generation 78x78 eigendecomposition is ~40x slower with a multi-threaded BLAS
     on a busy 2-core machine (thread contention) than single-threaded; pin it to one thread."""
     try:
@@ -181,8 +182,6 @@ def _one_blas_thread():
 
         return threadpool_limits(limits=1, user_api="blas")
     except ImportError:  # pragma: no cover
-        import contextlib
-
         return contextlib.nullcontext()
 
 
@@ -279,7 +278,7 @@ class RandomSearch(_Boxed):
         return None
 
 
-STRATEGIES: dict[str, type] = {"snes": SNES, "cmaes": CMAES, "random": RandomSearch}
+STRATEGIES: dict[str, type[SNES] | type[CMAES] | type[RandomSearch]] = {"snes": SNES, "cmaes": CMAES, "random": RandomSearch}
 
 
 def make_strategy(

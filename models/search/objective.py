@@ -13,6 +13,8 @@ from typing import Callable
 
 import torch
 
+from ..embedders.base import Embedder
+
 RenderFn = Callable[[torch.Tensor], torch.Tensor]  # (B, 78) in [0, 1] -> (B, samples)
 
 SILENCE_PEAK = 1e-4
@@ -55,7 +57,7 @@ class TextAudioObjective:
     def __init__(
         self,
         render: RenderFn,
-        embedder,
+        embedder: Embedder,
         prompt: str | list[str],
         sample_rate: int,
         *,
@@ -90,7 +92,7 @@ class TextAudioObjective:
         self.first_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (scores, embeddings) of the first call: a search's starting population
 
     def embed(self, audio: torch.Tensor) -> torch.Tensor:
-        dev = getattr(self.embedder, "device", torch.device("cpu"))
+        dev = self.embedder.device
         if self.chunk and audio.shape[0] > self.chunk:
             parts = [self.embedder.embed_audio(a.to(dev), self.sample_rate) for a in audio.split(self.chunk)]
             return torch.cat(parts).float().cpu()
