@@ -39,12 +39,14 @@ class Audio:
         return self.samples.mean(axis=0).astype(np.float32)
 
 
-def as_channels_first(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples, dtype=np.float32)
+def as_channels_first(samples: np.ndarray, dtype: type[np.floating] = np.float32) -> np.ndarray:
+    """1-D or (channels, samples) audio -> (channels, samples) of ``dtype`` (float32 for storing,
+    float64 for measuring); any other shape is an ``AudioInputError``."""
+    x = np.asarray(samples, dtype=dtype)
     if x.ndim == 1:
         return x[None, :]
     if x.ndim != 2:
-        raise AudioInputError(f"Audio must be 1-D or 2-D, got shape {x.shape}.")
+        raise AudioInputError(f"Audio must be 1-D (mono) or 2-D (channels, samples), got shape {x.shape}.")
     return x
 
 

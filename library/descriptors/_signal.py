@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
-from ..audio_io import resample
+from ..audio_io import as_channels_first, resample
 
 SILENT_PEAK = 1e-5  # -100 dBFS: nothing audible to describe
 ENVELOPE_RATE = 200.0  # level-envelope frames per second (5 ms)
 
 
-def channels_first(samples: np.ndarray) -> np.ndarray:
-    x = np.asarray(samples, dtype=np.float64)
-    if x.ndim == 1:
-        return x[None, :]
-    if x.ndim != 2:
-        raise ValueError(f"audio must be 1-D or (channels, samples), got shape {x.shape}")
-    return x
+# (channels, samples) float64: descriptors measure in double precision
+channels_first = functools.partial(as_channels_first, dtype=np.float64)
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
