@@ -142,6 +142,27 @@ def loud_level_db(mono: np.ndarray, sample_rate: int) -> float:
     return float(20 * np.log10(max(np.percentile(rms, 95), 1e-9)))
 
 
+def reverb_values(features: np.ndarray, strength: float, prior: CrowdPrior, *, wet_floor: float = 0.4, wet_slope: float = 0.6) -> dict[str, float]:
+    """Freeverb settings for the crowd's reverb ``features`` (log decay T60, log cut-off, log effect level):
+    room size for the decay, damping for the cut-off, and a wet level of (wet_floor + wet_slope x the
+    effect level's percentile among the known words) x strength x the wet range (0.5)."""
+    pct = prior.percentile("reverb", 2, float(features[2]))
+    return {"room_size": room_for_decay(math.exp(features[0])), "damping": damping_for_cutoff(math.exp(features[1])),
+            "wet_level": float(np.clip(strength * 0.5 * (wet_floor + wet_slope * pct), 0.0, 0.5)), "dry_level": 0.5}
+
+
+def compressor_values(features: np.ndarray, strength: float, level_db: float, prior: CrowdPrior, *, attack_ms: float | None = None) -> dict[str, float]:
+    """Compressor settings for the crowd's compressor ``features`` at ``strength``: the threshold under the
+    input's loud level (``level_db``) and the ratio from strength, each moved by the word's setting (in
+    standard deviations of the study's); attack (unless given) and release are the crowd's."""
+    z = (features - prior.mean_values("compressor")) / prior.feature_sd("compressor")
+    thr = level_db - 6.0 - 18.0 * strength * (1.0 + 0.3 * float(np.clip(-z[0], -2, 2)))
+    ratio = math.exp(math.log(1.5 + 6.0 * strength) + 0.3 * float(np.clip(z[1], -2, 2)))
+    attack = attack_ms if attack_ms is not None else math.exp(features[2]) * 1000.0
+    return {"threshold_db": float(np.clip(thr, -40.0, 0.0)), "ratio": float(np.clip(ratio, 1.0, 12.0)),
+            "attack_ms": float(np.clip(attack, 0.5, 50.0)), "release_ms": float(np.clip(math.exp(features[3]) * 1000.0, 20.0, 500.0))}
+
+
 def _set(chain: list[str], x: np.ndarray, effect: str, values: dict[str, float]) -> None:
     """Write physical values into the first ``effect`` of the chain."""
     if effect not in chain:
@@ -204,10 +225,7 @@ def plan(
                 ms = [prior.reverb(w, text=w) for w in reverb_words]
                 wts = np.array([max(mm.confidence, 1e-3) for mm in ms])
                 v = (np.array([mm.values for mm in ms]) * wts[:, None]).sum(0) / wts.sum()
-            decay, cutoff = math.exp(v[0]), math.exp(v[1])
-            pct = prior.percentile("reverb", 2, float(v[2]))
-            vals = {"room_size": room_for_decay(decay), "damping": damping_for_cutoff(cutoff),
-                    "wet_level": float(np.clip(s * 0.5 * (0.4 + 0.6 * pct), 0.0, 0.5)), "dry_level": 0.5}
+            vals = reverb_values(v, s, prior)
             _set(chain, x, "reverb", vals)
             parts.append(PartPlan(part, m, m.confidence, values=vals))
         elif part.effect == "reverb":  # less reverb: a downward expander under the loud parts
@@ -223,14 +241,8 @@ def plan(
             parts.append(PartPlan(part, None, ENGINEERING_CONFIDENCE, values=vals))
         elif part.effect == "compressor":
             m = prior.compressor(part.crowd_word, text=part.crowd_word)
-            mu, sd = prior.mean_values("compressor"), prior.feature_sd("compressor")
-            z = (m.values - mu) / sd
             if part.sign > 0:
-                thr = level - 6.0 - 18.0 * s * (1.0 + 0.3 * float(np.clip(-z[0], -2, 2)))
-                ratio = math.exp(math.log(1.5 + 6.0 * s) + 0.3 * float(np.clip(z[1], -2, 2)))
-                attack = 25.0 if part.base == "punchy" else math.exp(m.values[2]) * 1000.0
-                vals = {"threshold_db": float(np.clip(thr, -40.0, 0.0)), "ratio": float(np.clip(ratio, 1.0, 12.0)),
-                        "attack_ms": float(np.clip(attack, 0.5, 50.0)), "release_ms": float(np.clip(math.exp(m.values[3]) * 1000.0, 20.0, 500.0))}
+                vals = compressor_values(m.values, s, level, prior, attack_ms=25.0 if part.base == "punchy" else None)
             else:
                 vals = {"threshold_db": 0.0, "ratio": 1.0}
                 notes.append("A compressor cannot undo compression; it was left off.")

@@ -11,19 +11,17 @@ of the crowd vocabulary (``split.crowd_vocabulary``).
 
 They become pedalboard effects with the crowd prior's own mapping (``models/fx/crowd/settings.py``):
 the curve normalised as Audealize does (``normalised_curve``) at ``EQ_DB_FULL`` dB x amount on 40
-peaking filters (Q 4.31, Audealize's); Freeverb's room size for the crowd's T60
-(``room_for_decay``), damping for its cut-off (``damping_for_cutoff``) and the wet level from the
-word's effect-level percentile, as ``settings.plan`` sets them at strength = amount; the compressor's
-threshold relative to the input's loud level (``loud_level_db``), ratio and times as ``settings.plan``
-does. The wet-level and compressor formulas are written out here because ``plan`` works per request
-word, not per contribution; they are the same expressions.
+peaking filters (Q 4.31, Audealize's); the reverb and compressor settings by the functions
+``settings.plan`` uses (``reverb_values``, ``compressor_values``, with the compressor's threshold under
+the input's loud level, ``loud_level_db``) at strength = amount. One difference is kept on purpose, as
+the corpus was built with it: the wet level here is (0.5 + percentile) x amount x 0.5 (clipped at 0.5),
+where the tool's plan uses (0.4 + 0.6 x percentile).
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,32 +118,25 @@ def eq_plugins(curve, amount: float, sample_rate: int) -> list:
             for f, g in zip(BANDS_HZ, gains) if f < 0.45 * sample_rate]
 
 
+CORPUS_WET_FLOOR, CORPUS_WET_SLOPE = 0.5, 1.0  # the corpus's wet level (see the module notes)
+
+
 def reverb_plugins(features, amount: float) -> list:
     import pedalboard
 
-    from ...fx.crowd.settings import damping_for_cutoff, room_for_decay
+    from ...fx.crowd.settings import reverb_values
 
-    log_decay, log_cutoff, log_e = (float(v) for v in features)
-    pct = _prior().percentile("reverb", 2, log_e)
-    wet = float(np.clip(amount * 0.5 * (0.5 + pct), 0.0, 0.5))
-    return [pedalboard.Reverb(room_size=room_for_decay(math.exp(log_decay)), damping=damping_for_cutoff(math.exp(log_cutoff)),
-                              wet_level=wet, dry_level=0.5)]
+    v = np.array([float(f) for f in features])
+    return [pedalboard.Reverb(**reverb_values(v, amount, _prior(), wet_floor=CORPUS_WET_FLOOR, wet_slope=CORPUS_WET_SLOPE))]
 
 
 def compressor_plugins(features, amount: float, audio: np.ndarray, sample_rate: int) -> list:
     import pedalboard
 
-    from ...fx.crowd.settings import loud_level_db
+    from ...fx.crowd.settings import compressor_values, loud_level_db
 
-    p = _prior()
-    v = np.asarray(features, dtype=np.float64)
-    z = (v - p.mean_values("compressor")) / p.feature_sd("compressor")
     level = loud_level_db(np.asarray(audio, dtype=np.float64), sample_rate)
-    thr = level - 6.0 - 18.0 * amount * (1.0 + 0.3 * float(np.clip(-z[0], -2, 2)))
-    ratio = math.exp(math.log(1.5 + 6.0 * amount) + 0.3 * float(np.clip(z[1], -2, 2)))
-    return [pedalboard.Compressor(threshold_db=float(np.clip(thr, -40.0, 0.0)), ratio=float(np.clip(ratio, 1.0, 12.0)),
-                                  attack_ms=float(np.clip(math.exp(v[2]) * 1000.0, 0.5, 50.0)),
-                                  release_ms=float(np.clip(math.exp(v[3]) * 1000.0, 20.0, 500.0)))]
+    return [pedalboard.Compressor(**compressor_values(np.asarray(features, dtype=np.float64), amount, level, _prior()))]
 
 
 def apply_effect(effect: str, values, amount: float, audio: np.ndarray, sample_rate: int) -> np.ndarray:
