@@ -307,18 +307,33 @@ def level_range_db(y: np.ndarray, sr: int) -> float:
 
 
 def _commit() -> str:
-    """A fingerprint of the code measured: sha256 of the tool, models/fx, library/descriptors and this file
-    (other work committed elsewhere in the repository does not invalidate a resumed run)."""
+    """A fingerprint of the code measured: sha256 of the tool, models/fx, library/descriptors, the prior
+    artefact, and this file's requests, constants and case function (so other work committed elsewhere,
+    or a change to how the run is ordered, does not invalidate a resumed run)."""
     import hashlib
+    import inspect
 
     h = hashlib.sha256()
-    files = [ROOT / "tools" / "optimize_fx.py", ROOT / "benchmarks" / "optimize_fx.py"]
+    files = [ROOT / "tools" / "optimize_fx.py"]
     files += sorted((ROOT / "models" / "fx").rglob("*.py")) + sorted((ROOT / "library" / "descriptors").rglob("*.py"))
     files += sorted((ROOT / "models" / "fx" / "crowd").glob("crowd_prior.*"))
     for f in files:
         h.update(str(f.relative_to(ROOT)).encode())
         h.update(f.read_bytes())
+    h.update(repr((REQUESTS, REQUEST_SOURCES, BAND_FLOOR_DB, CLICK_DB)).encode())
+    h.update((inspect.getsource(_request_case) + inspect.getsource(level_range_db)).encode())
     return "code-sha256:" + h.hexdigest()[:16]
+
+
+def _reread(cases_log: Path | None, commit: str, cache: dict, key: tuple[str, str, str]) -> dict | None:
+    """A case another process of the same run (--reverse) has appended since this one started."""
+    if cases_log is None or not Path(cases_log).exists():
+        return None
+    for line in Path(cases_log).read_text().splitlines():
+        r = json.loads(line)
+        if r.get("commit") == commit:
+            cache[(r["method"], r["prompt"], r["source"])] = r
+    return cache.get(key)
 
 
 def _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
@@ -353,7 +368,7 @@ def _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure
 
 
 def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "crowd"), quick: bool = False,
-                     cases_log: Path | None = None) -> tuple[dict[str, float], str]:
+                     cases_log: Path | None = None, reverse: bool = False) -> tuple[dict[str, float], str]:
     """Each request on each real source: does the descriptor move the way written above, with no click and no clipping?"""
     from lstmabar.library.audio_input import AudioInput
     from lstmabar.library.config import Config
@@ -365,6 +380,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
 
     embedder, label = load_labelled_embedder(embedder_name)
     requests = REQUESTS[:4] if quick else REQUESTS
+    order = tuple(reversed(requests)) if reverse else requests
     sources = REQUEST_SOURCES[:2] if quick else REQUEST_SOURCES
     figs: dict[str, float] = {}
     rows: list[str] = []
@@ -393,11 +409,11 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                     cache[(r["method"], r["prompt"], r["source"])] = r
         for method in methods:
             ok_all, n_counted, n_na, n_said, clicks, clips, secs = 0, 0, 0, 0, 0, 0, []
-            for prompt, checks in requests:
+            for prompt, checks in order:
                 cells = []
                 for s in sources:
                     path, x, sr, before_in = inputs[s]
-                    rec = cache.get((method, prompt, s))
+                    rec = cache.get((method, prompt, s)) or _reread(cases_log, commit, cache, (method, prompt, s))
                     if rec is None:
                         rec = _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
                                             method, prompt, checks, path, x, sr, before_in)
@@ -470,13 +486,14 @@ def main() -> None:
     ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
     ap.add_argument("--requests-only", action="store_true", help="only part 5 (everyday requests), written to optimize_fx_requests")
     ap.add_argument("--skip-requests", action="store_true")
-    ap.add_argument("--cases-log", type=Path, default=None, help="with --requests-only: append each case here and resume from it (same commit)")
+    ap.add_argument("--cases-log", type=Path, default=None, help="with --requests-only: append each case here and resume from it (same code)")
+    ap.add_argument("--reverse", action="store_true", help="with --cases-log: a second process that takes the prompts from the end and writes no report")
     ap.add_argument("--methods", default="both,crowd", help="with --requests-only: the methods to run (a run of one method writes optimize_fx_requests_METHOD)")
     args = ap.parse_args()
     if args.requests_only:
         methods = tuple(args.methods.split(","))
-        figs, md = requests_figures(args.embedder, methods=methods, quick=args.quick, cases_log=args.cases_log)
-        if args.quick:
+        figs, md = requests_figures(args.embedder, methods=methods, quick=args.quick, cases_log=args.cases_log, reverse=args.reverse)
+        if args.quick or args.reverse:
             print(md)
             return
         name = "optimize_fx_requests" if methods == ("both", "crowd") else "optimize_fx_requests_" + "_".join(methods)
