@@ -87,22 +87,22 @@ def _note(source: str, p: Program, midi: int, vel: int, length: str, split_name:
             "events": [[midi, 0.0, LENGTHS[length], vel]], "velocity": vel, "length": length}
 
 
+def _pick(shapes: dict, p: Program, rng: random.Random) -> tuple[str, tuple[int, ...], int, int]:
+    """A chord or phrase shape by name, a root that keeps it inside the program's range, a velocity."""
+    name = rng.choice(sorted(shapes))
+    iv = shapes[name]
+    root = rng.randint(p.low, max(p.low, p.high - max(iv)))
+    return name, iv, root, rng.choice(VELOCITIES)
+
+
 def _chord(source: str, p: Program, rng: random.Random, split_name: str) -> dict:
-    name = rng.choice(sorted(CHORDS))
-    iv = CHORDS[name]
-    lo, hi = p.low, max(p.low, p.high - max(iv))
-    root = rng.randint(lo, hi)
-    vel = rng.choice(VELOCITIES)
+    name, iv, root, vel = _pick(CHORDS, p, rng)
     return {"source": source, "kind": "chord", "split": split_name, "program": p.number, "chord": name,
             "events": [[root + i, 0.0, CHORD_LENGTH, vel] for i in iv], "velocity": vel, "length": "normal"}
 
 
 def _phrase(source: str, p: Program, rng: random.Random, split_name: str) -> dict:
-    name = rng.choice(sorted(PHRASES))
-    iv = PHRASES[name]
-    lo, hi = p.low, max(p.low, p.high - max(iv))
-    root = rng.randint(lo, hi)
-    vel = rng.choice(VELOCITIES)
+    name, iv, root, vel = _pick(PHRASES, p, rng)
     step = PHRASE_SPAN / len(iv)
     return {"source": source, "kind": "phrase", "split": split_name, "program": p.number, "phrase": name,
             "events": [[root + i, round(k * step, 4), round(0.85 * step, 4), vel] for k, i in enumerate(iv)],

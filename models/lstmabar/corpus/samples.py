@@ -14,6 +14,11 @@ import numpy as np
 
 SAMPLES_DIR = Path("/usr/share/sonic-pi/samples")
 
+def _numbered(stem: str, first: int, last: int, words: str) -> dict[str, str]:
+    """Samples ``stem<first>`` .. ``stem<last>`` that share their caption words."""
+    return {f"{stem}{i}": words for i in range(first, last + 1)}
+
+
 SAMPLE_WORDS: dict[str, str] = {
     "ambi_choir": "ambient choir", "ambi_dark_woosh": "ambient woosh", "ambi_drone": "ambient drone",
     "ambi_glass_hum": "glass hum", "ambi_glass_rub": "rubbed glass", "ambi_haunted_hum": "haunted hum",
@@ -43,34 +48,26 @@ SAMPLE_WORDS: dict[str, str] = {
     "elec_pop": "electronic pop", "elec_snare": "electronic snare", "elec_soft_kick": "soft electronic kick",
     "elec_tick": "electronic tick", "elec_triangle": "electronic triangle", "elec_twang": "electronic twang",
     "elec_twip": "electronic twip", "elec_wood": "electronic wood block",
-    "glitch_bass_g": "glitch bass", "glitch_perc1": "glitch percussion", "glitch_perc2": "glitch percussion",
-    "glitch_perc3": "glitch percussion", "glitch_perc4": "glitch percussion", "glitch_perc5": "glitch percussion",
-    "glitch_robot1": "glitchy robot voice", "glitch_robot2": "glitchy robot voice",
+    "glitch_bass_g": "glitch bass", **_numbered("glitch_perc", 1, 5, "glitch percussion"),
+    **_numbered("glitch_robot", 1, 2, "glitchy robot voice"),
     "guit_e_fifths": "electric guitar fifths", "guit_e_slide": "electric guitar slide",
     "guit_em9": "guitar E minor ninth chord", "guit_harmonics": "guitar harmonics",
     "loop_3d_printer": "3D printer loop", "loop_amen": "amen break", "loop_amen_full": "amen break",
     "loop_breakbeat": "breakbeat", "loop_compus": "drum loop", "loop_drone_g_97": "drone loop",
     "loop_electric": "electric loop", "loop_garzul": "electronic loop", "loop_industrial": "industrial loop",
-    "loop_mehackit1": "drum loop", "loop_mehackit2": "drum loop", "loop_mika": "electronic loop",
+    **_numbered("loop_mehackit", 1, 2, "drum loop"), "loop_mika": "electronic loop",
     "loop_perc1": "percussion loop", "loop_perc2": "percussion loop", "loop_safari": "safari percussion loop",
     "loop_tabla": "tabla loop", "loop_weirdo": "weird loop",
-    "mehackit_phone1": "phone sound", "mehackit_phone2": "phone sound", "mehackit_phone3": "phone sound",
-    "mehackit_phone4": "phone sound", "mehackit_robot1": "robot sound", "mehackit_robot2": "robot sound",
-    "mehackit_robot3": "robot sound", "mehackit_robot4": "robot sound", "mehackit_robot5": "robot sound",
-    "mehackit_robot6": "robot sound", "mehackit_robot7": "robot sound",
+    **_numbered("mehackit_phone", 1, 4, "phone sound"), **_numbered("mehackit_robot", 1, 7, "robot sound"),
     "misc_burp": "burp", "misc_cineboom": "cinematic boom", "misc_crow": "crow call",
-    "perc_bell": "bell", "perc_bell2": "bell", "perc_door": "door knock", "perc_impact1": "impact",
-    "perc_impact2": "impact", "perc_snap": "finger snap", "perc_snap2": "finger snap", "perc_swash": "swash",
+    "perc_bell": "bell", "perc_bell2": "bell", "perc_door": "door knock", **_numbered("perc_impact", 1, 2, "impact"),
+    "perc_snap": "finger snap", "perc_snap2": "finger snap", "perc_swash": "swash",
     "perc_swoosh": "swoosh", "perc_till": "cash register",
     "sn_dolf": "snare drum", "sn_dub": "dub snare", "sn_generic": "snare drum", "sn_zome": "snare drum",
-    "tabla_dhec": "tabla stroke", "tabla_ghe1": "low tabla stroke", "tabla_ghe2": "low tabla stroke",
-    "tabla_ghe3": "low tabla stroke", "tabla_ghe4": "low tabla stroke", "tabla_ghe5": "low tabla stroke",
-    "tabla_ghe6": "low tabla stroke", "tabla_ghe7": "low tabla stroke", "tabla_ghe8": "low tabla stroke",
-    "tabla_ke1": "tabla stroke", "tabla_ke2": "tabla stroke", "tabla_ke3": "tabla stroke", "tabla_na": "tabla stroke",
-    "tabla_na_o": "tabla stroke", "tabla_na_s": "tabla stroke", "tabla_re": "tabla stroke", "tabla_tas1": "tabla stroke",
-    "tabla_tas2": "tabla stroke", "tabla_tas3": "tabla stroke", "tabla_te1": "tabla stroke", "tabla_te2": "tabla stroke",
-    "tabla_te_m": "tabla stroke", "tabla_te_ne": "tabla stroke", "tabla_tun1": "tabla stroke",
-    "tabla_tun2": "tabla stroke", "tabla_tun3": "tabla stroke",
+    **_numbered("tabla_ghe", 1, 8, "low tabla stroke"),
+    **dict.fromkeys(("tabla_dhec", "tabla_na", "tabla_na_o", "tabla_na_s", "tabla_re", "tabla_te_m", "tabla_te_ne"), "tabla stroke"),
+    **_numbered("tabla_ke", 1, 3, "tabla stroke"), **_numbered("tabla_tas", 1, 3, "tabla stroke"),
+    **_numbered("tabla_te", 1, 2, "tabla stroke"), **_numbered("tabla_tun", 1, 3, "tabla stroke"),
     "vinyl_backspin": "vinyl backspin", "vinyl_hiss": "vinyl hiss", "vinyl_rewind": "vinyl rewind",
     "vinyl_scratch": "vinyl scratch",
 }
