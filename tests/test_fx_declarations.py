@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from lstmabar.models.fx import twins
-from lstmabar.models.fx.chain import chain_slots, neutral_normalized, physical_settings
+from lstmabar.models.fx import chain as fx_chain
+from lstmabar.models.fx.chain import EFFECT_NAMES, chain_slots, default_chain, keyword_effect, neutral_normalized, physical_settings
 from lstmabar.models.fx.optimize import strength_box
 from lstmabar.models.fx.render import render, tail_seconds
 
@@ -26,6 +27,10 @@ CHAINS = (
     ["chorus", "delay", "reverb"],
     ["highpass", "lowpass", "gate", "eq", "distortion", "compressor", "chorus", "delay", "reverb", "gain"],
 )
+
+
+def _keywords() -> dict[str, tuple[str, ...]]:
+    return dict(fx_chain._KEYWORDS)
 
 
 def _audio() -> np.ndarray:
@@ -44,6 +49,11 @@ def compute() -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     x = _audio()
     freqs = np.geomspace(20, 7900, 64)
+    words = sorted({w for fx in EFFECT_NAMES for w in _keywords().get(fx, ())} | {"nothing", "roomy", "brighter"})
+    out["keyword_effect"] = np.frombuffer(json.dumps([keyword_effect(w) for w in words]).encode(), dtype=np.uint8)
+    rng = np.random.default_rng(11)
+    prompts = [" ".join(rng.choice(words, 3)) for _ in range(40)]
+    out["default_chain"] = np.frombuffer(json.dumps([default_chain(p) for p in prompts]).encode(), dtype=np.uint8)
     for name in CHAINS[-1]:  # every effect alone
         out[f"{name}/tail"] = np.array(tail_seconds([name]))
         out[f"{name}/amount"] = np.array([s.is_amount for s in chain_slots([name])])
@@ -71,7 +81,7 @@ def test_decoding_matches_the_pinned_outputs():
     now = compute()
     assert sorted(now) == sorted(pinned.files)
     for k, v in now.items():
-        if k.endswith("/settings"):
+        if k.endswith("/settings") or k in ("keyword_effect", "default_chain"):
             assert bytes(v) == bytes(pinned[k]), k
         elif v.dtype == bool:
             assert np.array_equal(v, pinned[k]), k

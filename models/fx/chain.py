@@ -28,26 +28,9 @@ from .effects import (  # noqa: F401  (re-exported: the chain's vocabulary)
     walk,
 )
 
-# Words -> effects for the default chain. Order of the default chain follows CANONICAL_ORDER.
-CANONICAL_ORDER = ("highpass", "lowpass", "gate", "eq", "distortion", "compressor", "chorus", "delay", "reverb", "gain")
-_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "reverb": (
-        "room", "roomy", "roomier", "spacious", "space", "reverb", "reverberant", "hall", "church", "cathedral",
-        "cave", "cavernous", "ambient", "ambience", "wet", "distant", "far", "big", "bigger", "huge", "large",
-        "open", "airy", "ethereal", "dreamy", "washy", "echoey", "echoy", "live", "arena", "stadium", "bathroom",
-    ),
-    "delay": ("echo", "echoes", "echoing", "delay", "delayed", "slapback", "repeat", "repeating", "dub"),
-    "chorus": ("chorus", "chorused", "wide", "wider", "lush", "detuned", "flanger", "flanged", "wobbly", "shimmer", "shimmery", "swirly", "thick"),
-    "compressor": ("punchy", "punchier", "compressed", "squashed", "tight", "tighter", "glued", "even", "controlled", "dynamic", "consistent", "smash", "smashed"),
-    "distortion": ("distorted", "gritty", "crunchy", "crunch", "dirty", "fuzzy", "fuzz", "overdriven", "driven", "saturated", "aggressive", "grungy", "broken", "crushed"),
-    "gain": ("louder", "quieter", "softer volume", "volume"),
-    "eq": (
-        "bright", "brighter", "dark", "darker", "warm", "warmer", "muddy", "tinny", "thin", "thinner", "boomy",
-        "crisp", "crisper", "muffled", "clear", "clearer", "bassy", "heavy", "full", "fuller", "harsh", "mellow",
-        "sharp", "dull", "tinny", "nasal", "boxy", "hollow", "telephone", "radio", "sparkly", "bass", "treble",
-        "soft", "smooth", "cold", "deep", "rich", "light",
-    ),
-}
+# Words -> effects for the default chain (each effect's ``keywords``), in the effects' ``chain_order``.
+CANONICAL_ORDER: tuple[str, ...] = tuple(sorted(EFFECTS, key=lambda n: EFFECTS[n].chain_order))
+_KEYWORDS: dict[str, tuple[str, ...]] = {n: e.keywords for n, e in EFFECTS.items() if e.keywords}
 
 
 def keyword_effect(word: str) -> str | None:

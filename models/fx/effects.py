@@ -5,10 +5,11 @@ An ``Effect`` declares everything the rest of the package derives from it: its p
 value and whether it is an *amount* (how much of the effect is applied: ``strength`` bounds only these),
 its constant plugin arguments, its differentiable torch twin (``twin``: a name in ``twins.TWINS``, or
 None when only pedalboard runs it), whether it is linear (how gradients pass through its pedalboard
-render) and how much silence its tail needs. ``chain.physical_settings``, ``render.build_stage_plugins``,
-``render.tail_seconds``, ``twins.effect_values`` / ``apply_chain`` and the ``EffectName`` literal of the
-tool all come from ``EFFECTS``: a new effect is one entry here (plus its twin's DSP in twins.py if it
-has one).
+render), how much silence its tail needs, and the words of a prompt that call for it with its place in a
+chain built from words. ``chain.physical_settings``, ``render.build_stage_plugins``,
+``render.tail_seconds``, ``twins.effect_values`` / ``apply_chain``, ``chain.default_chain`` and the
+``EffectName`` literal of the tool all come from ``EFFECTS``: a new effect is one entry here (plus its
+twin's DSP in twins.py if it has one).
 
 A chain's settings are one positional vector in [0, 1]: for each effect in the chain, for each stage,
 for each parameter, in declaration order. ``walk`` is the only code that counts through it.
@@ -84,6 +85,8 @@ class Effect:
     twin: str | None = None  # its differentiable torch twin (a key of twins.TWINS); None: pedalboard only
     linear: bool = False  # linear time-invariant (or nearly): gradients pass by the adjoint (time-reversal) trick
     tail_s: float = 0.0  # silence appended before rendering so its tail is kept
+    chain_order: int = 0  # position in a chain built from words (``chain.default_chain``): filters first, gain last
+    keywords: tuple[str, ...] = ()  # words of a prompt that put the effect in that chain
 
     @property
     def differentiable(self) -> bool:
@@ -120,6 +123,13 @@ _DECLARED: tuple[Effect, ...] = (
         ),
         twin="filter",
         linear=True,
+        chain_order=3,
+        keywords=(
+            "bright", "brighter", "dark", "darker", "warm", "warmer", "muddy", "tinny", "thin", "thinner", "boomy",
+            "crisp", "crisper", "muffled", "clear", "clearer", "bassy", "heavy", "full", "fuller", "harsh", "mellow",
+            "sharp", "dull", "tinny", "nasal", "boxy", "hollow", "telephone", "radio", "sparkly", "bass", "treble",
+            "soft", "smooth", "cold", "deep", "rich", "light",
+        ),
     ),
     Effect(
         "highpass",
@@ -127,6 +137,7 @@ _DECLARED: tuple[Effect, ...] = (
         (FxStage("highpass", "HighpassFilter", (_freq(20.0, 1000.0, 20.0, amount=True),)),),
         twin="filter",
         linear=True,
+        chain_order=0,
     ),
     Effect(
         "lowpass",
@@ -134,21 +145,32 @@ _DECLARED: tuple[Effect, ...] = (
         (FxStage("lowpass", "LowpassFilter", (_freq(1000.0, 20000.0, 20000.0, amount=True),)),),
         twin="filter",
         linear=True,
+        chain_order=1,
     ),
     Effect(
         "distortion",
         "tanh waveshaper after a drive gain.",
         (FxStage("distortion", "Distortion", (_param("drive_db", 0.0, 30.0, "dB", 0.0, "linear", "drive before tanh", amount=True),)),),
         twin="tanh_drive",
+        chain_order=4,
+        keywords=("distorted", "gritty", "crunchy", "crunch", "dirty", "fuzzy", "fuzz", "overdriven", "driven", "saturated", "aggressive", "grungy", "broken", "crushed"),
     ),
-    Effect("gain", "Volume change.", (FxStage("gain", "Gain", (_gain(),)),), twin="gain", linear=True),
+    Effect(
+        "gain",
+        "Volume change.",
+        (FxStage("gain", "Gain", (_gain(),)),),
+        twin="gain",
+        linear=True,
+        chain_order=9,
+        keywords=("louder", "quieter", "softer volume", "volume"),
+    ),
     Effect(
         "compressor",
         "Dynamic range compressor with makeup gain.",
         (
             FxStage(
-                "compressor",
-                "Compressor",
+            "compressor",
+            "Compressor",
                 (
                     _param("threshold_db", -40.0, 0.0, "dB", 0.0, "linear", "level above which gain is reduced", amount=True),
                     _param("ratio", 1.0, 12.0, ":1", 1.0, "log", "compression ratio", amount=True),
@@ -158,14 +180,16 @@ _DECLARED: tuple[Effect, ...] = (
             ),
             FxStage("makeup", "Gain", (_gain(neutral=0.0, lo=0.0, hi=12.0),)),
         ),
+        chain_order=5,
+        keywords=("punchy", "punchier", "compressed", "squashed", "tight", "tighter", "glued", "even", "controlled", "dynamic", "consistent", "smash", "smashed"),
     ),
     Effect(
         "reverb",
         "Freeverb room reverb (wet level bounded at 0.5).",
         (
             FxStage(
-                "reverb",
-                "Reverb",
+            "reverb",
+            "Reverb",
                 (
                     _param("room_size", 0.0, 1.0, "", 0.5, "linear", "room size (decay time)", amount=True),
                     _param("damping", 0.0, 1.0, "", 0.5, "linear", "high-frequency damping of the tail"),
@@ -177,14 +201,20 @@ _DECLARED: tuple[Effect, ...] = (
         ),
         linear=True,
         tail_s=2.5,
+        chain_order=8,
+        keywords=(
+            "room", "roomy", "roomier", "spacious", "space", "reverb", "reverberant", "hall", "church", "cathedral",
+            "cave", "cavernous", "ambient", "ambience", "wet", "distant", "far", "big", "bigger", "huge", "large",
+            "open", "airy", "ethereal", "dreamy", "washy", "echoey", "echoy", "live", "arena", "stadium", "bathroom",
+        ),
     ),
     Effect(
         "gate",
         "Downward expander / noise gate: lowers the quiet parts (room tails, bleed) under its threshold.",
         (
             FxStage(
-                "gate",
-                "NoiseGate",
+            "gate",
+            "NoiseGate",
                 (
                     _param("threshold_db", -80.0, 0.0, "dB", -80.0, "linear", "level under which the sound is turned down", amount=True),
                     _param("ratio", 1.0, 10.0, ":1", 1.0, "log", "expansion ratio (1 = off)", amount=True),
@@ -193,14 +223,15 @@ _DECLARED: tuple[Effect, ...] = (
                 ),
             ),
         ),
+        chain_order=2,
     ),
     Effect(
         "delay",
         "Feedback delay (echo).",
         (
             FxStage(
-                "delay",
-                "Delay",
+            "delay",
+            "Delay",
                 (
                     _param("delay_seconds", 0.05, 1.0, "s", 0.25, "log", "time between echoes"),
                     _param("feedback", 0.0, 0.7, "", 0.3, "linear", "how much each echo feeds the next", amount=True),
@@ -210,14 +241,16 @@ _DECLARED: tuple[Effect, ...] = (
         ),
         linear=True,
         tail_s=3.0,
+        chain_order=7,
+        keywords=("echo", "echoes", "echoing", "delay", "delayed", "slapback", "repeat", "repeating", "dub"),
     ),
     Effect(
         "chorus",
         "Chorus / flanger (LFO-modulated delay).",
         (
             FxStage(
-                "chorus",
-                "Chorus",
+            "chorus",
+            "Chorus",
                 (
                     _param("rate_hz", 0.1, 5.0, "Hz", 1.0, "log", "LFO rate"),
                     _param("depth", 0.0, 1.0, "", 0.25, "linear", "LFO depth", amount=True),
@@ -229,6 +262,8 @@ _DECLARED: tuple[Effect, ...] = (
         ),
         linear=True,  # linear, slowly time-varying: the adjoint trick is an approximation here
         tail_s=0.1,
+        chain_order=6,
+        keywords=("chorus", "chorused", "wide", "wider", "lush", "detuned", "flanger", "flanged", "wobbly", "shimmer", "shimmery", "swirly", "thick"),
     ),
 )
 
