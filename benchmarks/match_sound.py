@@ -115,8 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--real-per-file", type=int, default=3)
     ap.add_argument("--real-notes", type=int, default=0, help="run only the held-out real-note study with this many notes")
     ap.add_argument("--corpus", default="/work/corpus/small")
+    ap.add_argument("--speed", action="store_true", help="run only the synth speed study (merged into the report)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.speed:
+        speed_study()
+        return
     if args.real_notes:
         real_notes_study(args.corpus, args.real_notes, args.budget)
         return
@@ -295,7 +299,6 @@ def _metrics16(matcher: Matcher, normalized: torch.Tensor, target16: np.ndarray,
 def real_notes_study(corpus_path: str, n: int, budget: float) -> None:
     import json
     import os
-    import re
 
     from lstmabar.models.lstmabar.corpus.store import Corpus
     from lstmabar.models.matching.matcher import prepare_target
@@ -377,16 +380,70 @@ def real_notes_study(corpus_path: str, n: int, budget: float) -> None:
     results = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound.json"
     detail = results.with_name("match_sound_notes.json")
     detail.write_text(json.dumps({"notes": rows, "other_keys": gen_rows}, indent=1, default=float) + "\n")
+    merge_report(fig, "notes_", "### Held-out real notes", md)
+
+
+def merge_report(fig: dict, prefix: str, title: str, md: str) -> None:
+    """Replace this study's figures (keys starting with ``prefix``) and its subsection (``title`` up to the
+    next '### ') in the match_sound report, keeping everything else as it was."""
+    import json
+    import re
+
+    results = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound.json"
     old = json.loads(results.read_text()) if results.exists() else {}
     prev_date, prev_machine = old.pop("date", "?"), old.pop("machine", "?")
-    old = {k: v for k, v in old.items() if not k.startswith("notes_")}
+    old = {k: v for k, v in old.items() if not k.startswith(prefix)}
     doc = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
     m = re.search(r"<!-- match_sound:start -->\n## match_sound\n\nMachine: [^\n]*\n\n(.*?)<!-- match_sound:end -->", doc, re.S)
-    earlier = m.group(1) if m else ""
-    earlier = earlier.split("### Held-out real notes")[0].rstrip()
+    earlier = m.group(1).rstrip() if m else ""
+    if title in earlier:
+        head, rest = earlier.split(title, 1)
+        nxt = rest.find("\n### ")
+        earlier = (head.rstrip() + ("\n\n" + rest[nxt + 1 :].strip() if nxt >= 0 else "")).rstrip()
     if earlier and "(Sections before" not in earlier:
         earlier = f"(Sections before 'Held-out real notes': run of {prev_date} on {prev_machine}.)\n\n" + earlier
     write_report("match_sound", {**old, **fig}, earlier + "\n\n" + md)
+
+
+def speed_study(batch: int = 16, repeats: int = 5) -> None:
+    """Renders per second of the subtractive synth and the Voice layout (2 s at 16 kHz, batches of ``batch``),
+    and one forward + backward pass of the subtractive synth, on this CPU at its current load."""
+    import os
+
+    from lstmabar.models.matching.metrics import match_loss_torch
+    from lstmabar.models.matching.subtractive import SubtractiveSynth, sample_sub
+    from lstmabar.models.matching.voice_core import sample_core
+
+    g = torch.Generator().manual_seed(0)
+    sub, voice = SubtractiveSynth(), voice_core_spec()
+    xs, xv = sample_sub(batch, g), sample_core(batch, g)
+
+    def rate(fn) -> float:
+        fn()
+        t0 = time.monotonic()
+        for _ in range(repeats):
+            fn()
+        return batch * repeats / (time.monotonic() - t0)
+
+    load0 = os.getloadavg()[0]
+    with torch.no_grad():
+        r_sub = rate(lambda: sub.render(xs, 0))
+        r_voice = rate(lambda: voice.render(xv, 0))
+    target = sub.render(xs[:1], 0)[0].detach()
+
+    def fwd_bwd():
+        x = xs.clone().requires_grad_(True)
+        match_loss_torch(target, sub.render(x, 0)).sum().backward()
+
+    r_grad = rate(fwd_bwd)
+    load1 = os.getloadavg()[0]
+    fig = {"speed_batch": batch, "speed_subtractive_renders_per_s": r_sub, "speed_voice_renders_per_s": r_voice,
+           "speed_subtractive_grad_renders_per_s": r_grad, "speed_load_average": (load0 + load1) / 2}
+    md = (f"### Synth speed\n\nRenders per second, 2 s at 16 kHz, batches of {batch}, one thread, load average about "
+          f"{fig['speed_load_average']:.1f} (shared machine): subtractive {r_sub:.0f}/s, the Voice layout {r_voice:.0f}/s "
+          f"({r_voice / r_sub:.1f} times faster); subtractive forward + backward through the match loss {r_grad:.0f}/s.")
+    print(fig)
+    merge_report(fig, "speed_", "### Synth speed", md)
 
 
 def _notes_figures(rows: list[dict], gen_rows: list[dict]) -> dict[str, float]:
