@@ -66,7 +66,7 @@ async def test_every_tool_success_and_error(server, tiny_embedder, tmp_path: Pat
         await bad("optimize_fx", {"audio": {"sound_id": "snd_missing"}, "prompt": "brighter", **TINY}, "no sound")
 
         match = await ok("match_sound", {"audio": {"sound_id": src}, "time_budget_s": 1.0})
-        assert match["target_id"] == src and "keyboard.midi_f0" in match["patch"]
+        assert match["target_id"] == src and "note.midi" in match["patch"]  # the subtractive synth, the default
         assert match["target_description"].startswith("pitched, A3") and match["match_description"]
         await bad("match_sound", {"audio": {"path": "/etc/hostname"}}, "outside the folders")
 
