@@ -113,3 +113,19 @@ def test_a_few_training_steps_give_a_loadable_full_band_checkpoint(tmp_path: Pat
     e = emb.embed_audio(np.random.default_rng(0).standard_normal((2, 44_100)).astype(np.float32) * 0.1, 44_100)
     assert e.shape == (2, 32) and torch.isfinite(e).all()
     assert np.isfinite([h["loss"] for h in info["history"]] or [0.0]).all()
+
+
+def test_spectral_read_out_starts_as_a_no_op_and_hears_an_eq_tilt():
+    torch.manual_seed(0)
+    base = LSTMABARModel(ModelConfig(**TINY)).eval()
+    skip = LSTMABARModel(ModelConfig(**TINY, spectral_skip=True)).eval()
+    missing, unexpected = skip.load_state_dict(base.state_dict(), strict=False)
+    assert sorted(missing) == ["audio.spectral.bias", "audio.spectral.weight"] and not unexpected
+    mel = torch.randn(3, 1, 64, 40)
+    with torch.no_grad():
+        assert torch.allclose(base.audio(mel), skip.audio(mel))  # zero-initialised: the same model
+        skip.audio.spectral.weight.normal_()
+        tilt = torch.linspace(-1, 1, 64)[None, None, :, None]
+        moved = skip.audio(mel + tilt) - skip.audio(mel)
+        assert moved.norm() > 1.0  # a band-profile change is now a direction in the joint space
+    assert ModelConfig.from_dict(ModelConfig(**TINY, spectral_skip=True).to_dict()).spectral_skip

@@ -30,6 +30,12 @@ class ModelConfig:
     front_end: str = "v1"  # "v1": 64-band log-mel at 16 kHz (20-8000 Hz); "full": 128 bands to 20 kHz at 44.1 kHz
     mel_pool: int = 1  # average-pool the log-mel by this factor in frequency and time before the CNN
     descriptors: tuple[str, ...] = ()  # measured descriptors an audio head predicts (standardised)
+    spectral_skip: bool = False  # add a linear read-out of the clip's band profile (mean, spread over time)
+
+    @property
+    def bands(self) -> int:
+        """Mel bands the CNN reads (after pooling)."""
+        return -(-(128 if self.front_end == "full" else 64) // self.mel_pool)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -172,11 +178,21 @@ class AudioResNet(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Sequential(nn.Linear(2 * cin, 512), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(512, cfg.dim))
         self.in_norm = nn.BatchNorm2d(1)
+        # An EQ or a reverb moves the band profile; a linear read-out of it makes such moves a direction
+        # in the joint space (the directional loss needs that). Zero-initialised: adding it changes nothing.
+        self.spectral = nn.Linear(2 * cfg.bands, cfg.dim) if cfg.spectral_skip else None
+        if self.spectral is not None:
+            nn.init.zeros_(self.spectral.weight)
+            nn.init.zeros_(self.spectral.bias)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         h = self.layers(self.stem(self.in_norm(mel)))
         h = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=-1)
-        return self.fc(h)
+        out = self.fc(h)
+        if self.spectral is not None:
+            prof = mel[:, 0]
+            out = out + self.spectral(torch.cat([prof.mean(-1), prof.std(-1)], dim=-1))
+        return out
 
 
 class ArchetypeHead(nn.Module):

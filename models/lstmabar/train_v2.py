@@ -127,13 +127,16 @@ def v1_recipe(seed: int = 0, small: bool = False, cache: Path = CACHE) -> Path:
 
 def full_band_mels(blob16: dict, seed: int = 0) -> dict[str, torch.Tensor]:
     """Full-band log-mels of the v1 recipe's test splits, aligned with the 16 kHz ``blob16`` of
-    ``train.prepare`` (checked through the targets, which must agree exactly)."""
+    ``train.prepare`` (checked through the sources and the synths' targets, which must agree exactly; a
+    recording's target is an analysis, which differs a little with the rate: reports use the 16 kHz one)."""
     rec = torch.load(v1_recipe(seed=seed), weights_only=False)
     out = {}
     for split in ("test", "eq_test"):
         if split not in blob16:
             continue
-        if not torch.equal(rec[split]["targets"].float(), blob16[split]["targets"].float()):
+        synth = torch.tensor([not src.startswith("rec:") for src in blob16[split]["source"]])
+        if rec[split]["source"] != blob16[split]["source"] or not torch.equal(
+                rec[split]["targets"].float()[synth], blob16[split]["targets"].float()[synth]):
             raise RuntimeError(f"the 44.1 kHz v1 recipe's {split} split does not line up with the 16 kHz one")
         out[split] = rec[split]["mels_full"]
     return out
@@ -201,18 +204,22 @@ def prepare(corpus_path: Path, v1_weights: Path, cache: Path = CACHE, seed: int 
     log(f"encoding {len(texts)} texts with the v1 text tower's MiniLM")
     emb = load_lstmabar_embedder(str(v1_weights), device="cpu")
     top = emb.model.text.top
-    vecs = []
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
+    vecs = torch.zeros(len(texts), 384)
     with torch.no_grad():
         for i in range(0, len(texts), 256):
-            chunk = texts[i : i + 256]
-            vecs.append(emb.model.text.sentence(emb.minilm.hidden(chunk, top.start)) if top is not None else emb.sentence_vectors(chunk))
+            idx = order[i : i + 256]
+            chunk = [texts[j] for j in idx]
+            vecs[idx] = emb.model.text.sentence(emb.minilm.hidden(chunk, top.start)) if top is not None else emb.sentence_vectors(chunk)
+            if i % (256 * 40) == 0:
+                log(f"  {i}/{len(texts)}")
     blob = {
         "clip_mels": clip_mels, "clip_caps": clip_caps, "clip_desc": torch.from_numpy(desc_clip),
         "clip_ids": [r["id"] for r in clips],
         "trip_mels": trip_mels, "trip_caps": trip_caps, "trip_desc": torch.from_numpy(desc_trip),
         "trip_dry": torch.tensor([clip_row.get(t["dry"], -1) for t in trips]), "trip_dirs": trip_dirs,
         "trip_words": [t["words"] for t in trips], "trip_effect": [t["effect"] for t in trips],
-        "v1": v1, "texts": texts, "text_vecs": torch.cat(vecs).half(),
+        "v1": v1, "texts": texts, "text_vecs": vecs.half(),
         "frozen_vecs_sample": None, "corpus": str(corpus_path), "corpus_created": corpus.manifest.get("created"),
     }
     torch.save(blob, out)
@@ -242,14 +249,26 @@ def init_from_v1(cfg: ModelConfig, v1_weights: Path) -> LSTMABARModel:
 
 def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed: int = 0, batch: int = 64,
           dir_batch: int = 32, lr: float = 1e-3, text_lr: float = 2e-4, w_dir: float = 1.0, w_desc: float = 0.5,
-          widths: tuple[int, ...] = (24, 48, 96, 192)) -> tuple[LSTMABARModel, dict]:
+          widths: tuple[int, ...] = (24, 48, 96, 192), spectral_skip: bool = False,
+          resume: Path | None = None) -> tuple[LSTMABARModel, dict]:
+    """``resume``: a v2 checkpoint to continue from (a second stage), with the spectral read-out added
+    when ``spectral_skip`` (zero-initialised, so the stage starts from exactly that model)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     start = ModelConfig.from_dict(torch.load(v1_weights, map_location="cpu", weights_only=False)["config"])
     cfg = ModelConfig(dim=start.dim, attention=start.attention, q_layers=start.q_layers, head_hidden=start.head_hidden,
                       tune_layers=start.tune_layers, front_end="full", mel_pool=MEL_POOL, widths=widths,
-                      descriptors=tuple(DESCRIPTORS))
-    model = init_from_v1(cfg, v1_weights)
+                      descriptors=tuple(DESCRIPTORS), spectral_skip=spectral_skip)
+    if resume is not None:
+        from .embedder import load_checkpoint
+
+        prev, _ = load_checkpoint(resume)
+        model = LSTMABARModel(cfg)
+        missing, unexpected = model.load_state_dict(prev.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("audio.spectral.") for k in missing):
+            raise ValueError(f"{resume} is not a v2 checkpoint of this layout (missing {missing}, unexpected {unexpected})")
+    else:
+        model = init_from_v1(cfg, v1_weights)
     for p in model.text.top.parameters() if model.text.top is not None else []:  # v1's tuned layers stay (vectors precomputed)
         p.requires_grad_(False)
     dir_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))
@@ -324,7 +343,8 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
             history.append(rec)
             log(rec)
     model.eval()
-    info = {"steps": step, "seconds": round(time.time() - t0, 1), "batch": batch, "dir_batch": dir_batch, "lr": lr,
+    info = {"steps": step, "seconds": round(time.time() - t0, 1), "resumed_from": str(resume) if resume else None,
+            "spectral_skip": spectral_skip, "batch": batch, "dir_batch": dir_batch, "lr": lr,
             "text_lr": text_lr, "w_dir": w_dir, "w_desc": w_desc, "seed": seed, "history": history[-40:],
             "descriptor_mean": d_mean.tolist(), "descriptor_std": d_std.tolist(), "descriptors": list(DESCRIPTORS),
             "params_audio": count_parameters(model.audio), "threads": torch.get_num_threads()}
@@ -361,6 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--dir-batch", type=int, default=32)
     ap.add_argument("--w-dir", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--spectral-skip", action="store_true", help="add the band-profile read-out to the audio tower")
+    ap.add_argument("--resume", type=Path, default=None, help="continue from this v2 checkpoint (a second stage)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--small-v1", action="store_true", help="a tiny v1 recipe (smoke tests)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LSTMABAR_THREADS", "2")))
@@ -374,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     blob = torch.load(blob_path, weights_only=False)
     model, info = train(blob, v1_path, minutes=args.minutes, max_steps=args.max_steps, seed=args.seed, batch=args.batch,
-                        dir_batch=args.dir_batch, w_dir=args.w_dir)
+                        dir_batch=args.dir_batch, w_dir=args.w_dir, lr=args.lr, spectral_skip=args.spectral_skip,
+                        resume=args.resume)
     info["command"] = "python -m lstmabar.models.lstmabar.train_v2 " + " ".join(argv if argv is not None else os.sys.argv[1:])
     info["corpus_created"] = blob.get("corpus_created")
     save(model, info, blob, v1_path.parent / "ood_bank.pt", args.out)
