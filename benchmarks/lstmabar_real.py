@@ -164,22 +164,27 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True, help="a corpus built by `lstmabar data build`")
     ap.add_argument("--baseline", type=Path, default=None, help="another checkpoint scored on the same items (keys baseline_*)")
+    ap.add_argument("--weights", type=Path, default=WEIGHTS, help="the checkpoint to score (default: the shipped weights)")
+    ap.add_argument("--name", default="lstmabar_real", help="report name (docs/results/NAME.json)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    if not WEIGHTS.is_file():
-        sys.exit("no shipped weights")
+    if not a.weights.is_file():
+        sys.exit(f"no weights at {a.weights}")
     corpus = Corpus(a.corpus)
     m = corpus.manifest
-    emb = load_lstmabar_embedder(None, device="cpu")
+    emb = load_lstmabar_embedder(str(a.weights), device="cpu")
     figs = evaluate(emb, corpus)
     if a.baseline:
         figs.update({f"baseline_{k}": v for k, v in evaluate(load_lstmabar_embedder(str(a.baseline), device="cpu"), corpus).items()})
     figs = {k: round(float(v), 5) for k, v in figs.items()}
-    figs["weights_sha256"] = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:12]
+    figs["weights_sha256"] = hashlib.sha256(a.weights.read_bytes()).hexdigest()[:12]
+    figs["weights_full_band"] = emb.model.cfg.front_end == "full"
+    if a.baseline:
+        figs["baseline_weights_sha256"] = hashlib.sha256(a.baseline.read_bytes()).hexdigest()[:12]
     figs.update({"corpus_scale": m["scale"], "corpus_seed": m["seed"], "corpus_created": m["created"],
                  "corpus_clips": m["counts"]["clips"], "corpus_triplets": m["counts"]["triplets"],
                  "corpus_eval_amounts": "eq 0.5 (Audealize's +-5 dB), reverb 1.0, compressor 1.0"})
-    write_report("lstmabar_real", figs, _markdown(figs, m, a.baseline is not None))
+    write_report(a.name, figs, _markdown(figs, m, a.baseline is not None))
 
 
 def _pct(v: float) -> str:
@@ -218,8 +223,9 @@ def _markdown(f: dict, m: dict, with_baseline: bool) -> str:
         ret += "".join(ret_row(f"baseline weights: {lab}", tag, "baseline_") for lab, tag in (("held-out programs", "heldout_programs"), ("TimGM6mb training programs", "shift_training_programs")))
         dirs += "".join(dir_row(e, "baseline_") .replace(f"| {e} |", f"| baseline weights: {e} |", 1) for e in EFFECTS)
     return f"""
-Issue 16's yardstick for the v2 retrain: the shipped LSTMABAR weights (sha256 {f['weights_sha256']}, trained on synthetic
-sounds at 16 kHz) on the held-out parts of the real-sound corpus. Run `python -m benchmarks.lstmabar_real --corpus DIR`
+Issue 16's yardstick: the LSTMABAR weights scored here (sha256 {f['weights_sha256']}; audio front end
+{"full band, 44.1 kHz" if f.get('weights_full_band') else "16 kHz"}){" with baseline weights sha256 " + str(f['baseline_weights_sha256']) + " (rows marked baseline)" if with_baseline else ""}
+on the held-out parts of the real-sound corpus. Run `python -m benchmarks.lstmabar_real --corpus DIR`
 after `lstmabar data build --out DIR --scale {m['scale']} --seed {m['seed']}` ({m['counts']['clips']} clips,
 {m['counts']['triplets']} triplets, built {m['created']}).
 
