@@ -13,6 +13,7 @@ from lstmabar.library.config import Config
 # Training entry points live next to the models they train; each module has main(argv).
 TRAINERS = {
     "lstmabar": "lstmabar.models.lstmabar.train",
+    "lstmabar-v2": "lstmabar.models.lstmabar.train_v2",
     "match": "lstmabar.models.matching.train",
     "reward": "lstmabar.models.reward.train",
 }

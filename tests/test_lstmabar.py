@@ -182,9 +182,9 @@ def test_shipped_model_knows_its_archetypes():
     for nonsense in emb.predict_text(["what is the capital of France", "1234 5678", "SELECT * FROM users"]):
         assert not nonsense.in_distribution and nonsense.confidence < 0.25
     # audio: pure archetypes rendered by the engine
-    audio = np.stack([render_weights(w, sample_rate=16000, seconds=1.5, duration=1.2, midi_f0=57)
+    audio = np.stack([render_weights(w, sample_rate=44100, seconds=1.5, duration=1.2, midi_f0=57)
                       for w in ([0, 0, 0, 0, 1], [0, 0, 1, 0, 0])])
-    pa = emb.predict_audio(audio, 16000)
+    pa = emb.predict_audio(audio, 44100)
     assert pa[0].dominant == "noise" and pa[1].dominant in ("sawtooth", "square")
     silent = emb.predict_audio(np.zeros((1, 16000)), 16000)[0]
     assert not silent.in_distribution
