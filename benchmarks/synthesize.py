@@ -899,7 +899,31 @@ def refine_report(args) -> None:
     L.append(f"\nSpeed of these {fig['speed_calls']} calls: wall time mean {fig['speed_wall_s_mean']:.1f} s, median {fig['speed_wall_s_median']:.1f} s, "
              f"{fig['speed_evaluations_mean']:.0f} renders on average, at a 1-minute load average of {fig['speed_load_avg_mean']:.1f} on 2 cores "
              "(the machine was shared with corpus building and other work; these are busy-machine figures, not idle ones). Torch threads 1.")
+    L.append("")
+    L.append(_refine_reading(fig, rows))
     write_report("synthesize_refine", fig, "\n".join(L))
+
+
+def _refine_reading(fig: dict, rows: list[dict]) -> str:
+    held = [r for r in rows if r["split"] == "held_out"]
+    missed = {"change": sum(not r["change_ok"] for r in held)}
+    for r in held:
+        for n, ok in r["keep"]:
+            if not ok:
+                missed[n] = missed.get(n, 0) + 1
+    out = ["### Reading\n"]
+    if "chains_held_out_both" in fig:
+        c = fig["chains_held_out_both"]
+        out.append(f"- Held-out steps with the asked change achieved and the rest kept: {c:.0%} ({sum(r['change_ok'] and r['keep_ok'] for r in held)}/{len(held)}; "
+                   f"goal 90 %: {'met' if c >= 0.9 else 'not met'}). Held-out misses: change not achieved {missed['change']}, "
+                   + ", ".join(f"{n} broken {k}" for n, k in missed.items() if n != "change") + ".")
+    if "chains_tuning_both" in fig:
+        out.append(f"- Tuning steps: {fig['chains_tuning_both']:.0%} (change {fig['chains_tuning_change_achieved']:.0%}, kept {fig['chains_tuning_rest_kept']:.0%}).")
+    out.append(f"- The searches here ran on a machine about four times busier than the `synthesize` run's (load {fig['speed_load_avg_mean']:.1f} against 2.7): "
+               f"the 10 s search made {fig['speed_evaluations_mean']:.0f} renders per call on average, against about 480 there, so most steps had one or "
+               "two generations after the one-knob moves. The chains' start sounds are fresh results made under that load too, so they differ from "
+               "the `synthesize` run's and the two runs' steps are not pairs.")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
