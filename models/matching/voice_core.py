@@ -25,25 +25,31 @@ from functools import lru_cache
 
 import torch
 
+from ..ranges import Range
 from .data import DURATION_RANGE, MIDI_RANGE, SynthSpec
 from .features import FEATURE_SR, SECONDS
 
 
 @dataclass(frozen=True)
-class CoreParam:
-    name: str
-    low: float
-    high: float
-    unit: str
-    log: bool = False
+class CoreParam(Range):
+    """A core control: a linear or log ``Range`` whose tensor -> physical and float -> normalised maps keep
+    the arithmetic the trained matcher learnt with (log: ``low * exp(x * log(high / low))``, which rounds
+    differently from ``Range``'s ``exp(log low + x * (log high - log low))``)."""
 
-    def to_physical(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.clamp(0, 1)
+    @property
+    def low(self) -> float:
+        return self.minimum
+
+    @property
+    def high(self) -> float:
+        return self.maximum
+
+    def _physical_tensor(self, x: torch.Tensor) -> torch.Tensor:
         if self.log:
             return self.low * torch.exp(x * math.log(self.high / self.low))
         return self.low + (self.high - self.low) * x
 
-    def to_normalized(self, v: float) -> float:
+    def _normalized_float(self, v: float) -> float:
         if self.log:
             return min(1.0, max(0.0, math.log(max(v, self.low) / self.low) / math.log(self.high / self.low)))
         return min(1.0, max(0.0, (v - self.low) / (self.high - self.low)))
@@ -51,24 +57,24 @@ class CoreParam:
 
 def _env(module: str) -> list[CoreParam]:
     return [
-        CoreParam(f"{module}.attack", 0.002, 1.0, "s", log=True),
-        CoreParam(f"{module}.decay", 0.02, 1.5, "s", log=True),
-        CoreParam(f"{module}.sustain", 0.0, 1.0, "ratio"),
-        CoreParam(f"{module}.release", 0.02, 1.5, "s", log=True),
+        CoreParam(f"{module}.attack", 0.002, 1.0, unit="s", log=True),
+        CoreParam(f"{module}.decay", 0.02, 1.5, unit="s", log=True),
+        CoreParam(f"{module}.sustain", 0.0, 1.0, unit="ratio"),
+        CoreParam(f"{module}.release", 0.02, 1.5, unit="s", log=True),
     ]
 
 
 CORE_PARAMS: tuple[CoreParam, ...] = (
-    CoreParam("keyboard.midi_f0", MIDI_RANGE[0], MIDI_RANGE[1], "midi"),
-    CoreParam("keyboard.duration", DURATION_RANGE[0], DURATION_RANGE[1], "s"),
-    CoreParam("mixer.vco_1", 0.0, 1.0, "ratio"),
-    CoreParam("mixer.vco_2", 0.0, 1.0, "ratio"),
-    CoreParam("mixer.noise", 0.0, 1.0, "ratio"),
-    CoreParam("vco_2.shape", 0.0, 1.0, "ratio"),
+    CoreParam("keyboard.midi_f0", MIDI_RANGE[0], MIDI_RANGE[1], unit="midi"),
+    CoreParam("keyboard.duration", DURATION_RANGE[0], DURATION_RANGE[1], unit="s"),
+    CoreParam("mixer.vco_1", 0.0, 1.0, unit="ratio"),
+    CoreParam("mixer.vco_2", 0.0, 1.0, unit="ratio"),
+    CoreParam("mixer.noise", 0.0, 1.0, unit="ratio"),
+    CoreParam("vco_2.shape", 0.0, 1.0, unit="ratio"),
     *_env("adsr_1"),
     *_env("adsr_2"),
-    CoreParam("lfo_1.frequency", 0.5, 10.0, "Hz", log=True),
-    CoreParam("vibrato.depth", 0.0, 1.0, "semitones"),
+    CoreParam("lfo_1.frequency", 0.5, 10.0, unit="Hz", log=True),
+    CoreParam("vibrato.depth", 0.0, 1.0, unit="semitones"),
 )
 CORE_NAMES: tuple[str, ...] = tuple(p.name for p in CORE_PARAMS)
 CORE_INDEX = {n: i for i, n in enumerate(CORE_NAMES)}
