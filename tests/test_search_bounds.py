@@ -69,3 +69,15 @@ def test_stop_search_from_the_callback_and_min_generations_zero():
 def test_bad_bounds_are_refused():
     with pytest.raises(ValueError, match="low < high"):
         make_strategy("snes", 2, 4, bounds=([0.5, 0.0], [0.4, 1.0]))
+
+
+def test_low_high_pair_in_two_dimensions_is_not_read_as_rows():
+    # (low, high) of a 2-d search is a 2 x 2 array too; it must still mean low = (0, 0.2), high = (0.5, 1)
+    s = make_strategy("random", 2, 256, seed=0, bounds=([0.0, 0.2], [0.5, 1.0]), dtype=torch.float64)
+    x = s.ask().numpy()
+    assert x[:, 0].min() >= 0.0 and x[:, 0].max() <= 0.5 and x[:, 0].max() > 0.4
+    assert x[:, 1].min() >= 0.2 and x[:, 1].max() <= 1.0 and x[:, 1].min() < 0.3
+    # a (d, 2) array of rows keeps its meaning
+    s = make_strategy("random", 3, 256, seed=0, bounds=np.stack([LO, HI], axis=1), dtype=torch.float64)
+    x = s.ask().numpy()
+    assert (x >= LO).all() and (x <= HI).all()

@@ -50,8 +50,11 @@ def _box(bounds: Bounds | None, dim: int) -> tuple[np.ndarray, np.ndarray] | Non
     """(low, high) float64 arrays of ``dim`` values, or None for the unit box."""
     if bounds is None:
         return None
-    b = np.asarray(bounds, dtype=np.float64)
-    lo, hi = (b[:, 0], b[:, 1]) if b.ndim == 2 and b.shape == (dim, 2) else (b[0], b[1])
+    # a tuple or list is (low, high); an array is (d, 2) rows (in 2-d both are 2 x 2, so the type decides)
+    if isinstance(bounds, np.ndarray) and bounds.shape == (dim, 2):
+        lo, hi = bounds[:, 0].astype(np.float64), bounds[:, 1].astype(np.float64)
+    else:
+        lo, hi = (np.asarray(b, dtype=np.float64) for b in bounds)
     lo, hi = np.broadcast_to(lo, (dim,)).copy(), np.broadcast_to(hi, (dim,)).copy()
     if np.any(hi <= lo):
         raise ValueError("every bound needs low < high")
