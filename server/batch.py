@@ -175,7 +175,7 @@ def run_batch(
     ``runner``: the worker class (a subclass of ToolRunner in tests)."""
     try:
         import ray
-        from ray.exceptions import RayActorError, RayTaskError
+        from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
     except ImportError:
         raise SystemExit("lstmabar batch needs Ray: pip install 'lstmabar[ray]' (or pip install ray).") from None
 
@@ -189,6 +189,9 @@ def run_batch(
         log.warning("Ray cluster at %s with a local blob store or SQLite: workers on other machines will write into their own "
                     "folders. Set LSTMABAR_DATABASE_URL (PostgreSQL) and LSTMABAR_BLOB_STORE (database or s3://...).", address)
     t0 = time.perf_counter()
+    from lstmabar.library.store import SoundLibrary
+
+    SoundLibrary(config).close()  # create the tables once here: workers creating them at the same moment collide
     owns_ray = not ray.is_initialized()
     if owns_ray:
         env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
@@ -223,18 +226,35 @@ def run_batch(
                 if bar is not None:
                     bar.update(1)
 
-            while pending or running:
+            recovering: dict[Any, Any] = {}  # ping -> actor whose worker died: back to work once it answers again
+            while pending or running or (recovering and pending):
                 while pending and idle:
                     call, actor = pending.pop(), idle.pop()
                     call.attempts += 1
                     running[actor.run.remote(call.tool, call.arguments)] = (call, actor)
-                ready, _ = ray.wait(list(running), num_returns=1)
+                if not running and not recovering:
+                    raise RuntimeError(f"every Ray worker is gone (each restarted {retries} times); {len(pending)} calls were not run")
+                ready, _ = ray.wait([*running, *recovering], num_returns=1)
                 for ref in ready:
+                    if ref in recovering:
+                        actor = recovering.pop(ref)
+                        try:
+                            ray.get(ref)
+                            idle.append(actor)
+                        except ActorUnavailableError:  # still restarting: ask again shortly
+                            time.sleep(0.5)
+                            recovering[actor.ping.remote()] = actor
+                        except RayActorError:  # out of restarts: the pool is one worker smaller
+                            log.warning("a Ray worker is gone for good; %d left", len(idle) + len(running) + len(recovering))
+                        continue
                     call, actor = running.pop(ref)
-                    idle.append(actor)
                     try:
-                        write(call, ray.get(ref))
+                        row = ray.get(ref)
                     except (RayTaskError, RayActorError) as exc:
+                        if isinstance(exc, RayActorError):
+                            recovering[actor.ping.remote()] = actor  # Ray restarts it; wait until it answers
+                        else:
+                            idle.append(actor)
                         call.errors.append(f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}")
                         if call.attempts <= retries:
                             summary["retried"] += 1
@@ -242,6 +262,9 @@ def run_batch(
                             pending.append(call)
                         else:
                             write(call, {"status": "failed", "error": call.errors[-1], "errors": call.errors})
+                        continue
+                    idle.append(actor)
+                    write(call, row)
         if bar is not None:
             bar.close()
     finally:
