@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from typing import Any
 
@@ -44,6 +45,7 @@ class AppState:
         self.pool = WorkerPool(config.workers)
         self.jobs = JobManager(self.pool, all_tools(), self.context, library=lambda: self.library)
         self._library: SoundLibrary | None = None
+        self._library_lock = threading.Lock()  # the sync thread and the first tool calls open it at once
         self._last_orphan_check = time.monotonic()
 
     def context(self, **kwargs: Any) -> ToolContext:
@@ -52,10 +54,13 @@ class AppState:
     @property
     def library(self) -> SoundLibrary:
         if self._library is None:
-            self._library = SoundLibrary(self.config)
-            removed = self._library.repair()
-            if removed:
-                log.warning("removed %d sound files left without a database row: %s", len(removed), removed[:5])
+            with self._library_lock:
+                if self._library is None:
+                    lib = SoundLibrary(self.config)
+                    removed = lib.repair()
+                    if removed:
+                        log.warning("removed %d sound files left without a database row: %s", len(removed), removed[:5])
+                    self._library = lib
         return self._library
 
     def sync_shared(self) -> None:
