@@ -18,6 +18,7 @@ its blob the library keeps the order "blob first, row second, blob removed if th
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from datetime import datetime
 from pathlib import Path
@@ -66,12 +67,16 @@ class LocalBlobs:
     def put(self, key: str, data: bytes) -> None:
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        partial = final.with_name(final.name + PARTIAL)
-        with open(partial, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, final)
+        partial = _temporary(final)
+        try:
+            with open(partial, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(partial, final)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     def get(self, key: str) -> bytes:
         try:
@@ -275,11 +280,22 @@ def sync_folder(
         uploaded.append(name)
     for name in sorted(remote - local, key=order):
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (name + PARTIAL)
-        tmp.write_bytes(blobs.get(f"{prefix}/{name}"))
-        os.replace(tmp, folder / name)
+        tmp = _temporary(folder / name)
+        try:
+            tmp.write_bytes(blobs.get(f"{prefix}/{name}"))
+            os.replace(tmp, folder / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         downloaded.append(name)
     return {"uploaded": uploaded, "downloaded": downloaded}
+
+
+def _temporary(final: Path) -> Path:
+    """A temporary name next to ``final``, unique per write: two writers of one key (two clients
+    asking for the same spectrogram, two replicas syncing one folder) must not share it. It ends in
+    PARTIAL, so repair/check still recognise a leftover one."""
+    return final.with_name(f"{final.name}.{secrets.token_hex(4)}{PARTIAL}")
 
 
 def _check_key(key: str) -> str:

@@ -152,6 +152,62 @@ def test_sync_folder_moves_versions_both_ways(tmp_path: Path) -> None:
     assert sync_folder(blobs, "reward", b, match=match) == {"uploaded": [], "downloaded": []}
 
 
+def test_concurrent_puts_of_one_key_do_not_collide(tmp_path: Path) -> None:
+    """Two clients asking for the same sound's spectrogram at once both write its PNG: each write has
+    its own temporary name, so neither fails and no temporary file is left behind."""
+    import threading
+
+    blobs = open_blobs("local", root=tmp_path)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def work(i: int) -> None:
+        start.wait()
+        for _ in range(100):
+            try:
+                blobs.put("sounds/snd_x.png", bytes([i]) * 50_000)
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert blobs.keys("sounds/") == ["sounds/snd_x.png"]
+    data = blobs.get("sounds/snd_x.png")
+    assert len(data) == 50_000 and len(set(data)) == 1  # one whole write, never a mix
+
+
+def test_sync_folder_downloads_through_a_unique_temporary_name(tmp_path: Path, monkeypatch) -> None:
+    """Two replicas' syncs into one folder must not share a temporary name, and a leftover
+    temporary file (a crash mid-download) neither blocks nor joins a later sync."""
+    import os
+
+    from lstmabar.library import blobs as blobs_module
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    blobs = open_blobs("database", root=tmp_path, engine=engine)
+    blobs.put("reward/reward-v1.pt", b"weights")
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "reward-v1.pt.partial").write_bytes(b"left by a crash")
+    used: list[str] = []
+    real_replace = os.replace
+
+    def spy(src, dst):  # noqa: ANN001
+        used.append(Path(src).name)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(blobs_module.os, "replace", spy)
+    match = lambda n: n.startswith("reward-v") and n.endswith(".pt")  # noqa: E731
+    assert sync_folder(blobs, "reward", folder, match=match)["downloaded"] == ["reward-v1.pt"]
+    assert sync_folder(blobs, "reward", tmp_path / "c", match=match)["downloaded"] == ["reward-v1.pt"]
+    assert len(used) == 2 and used[0] != used[1] and all(n.endswith(".partial") for n in used)
+    assert (folder / "reward-v1.pt").read_bytes() == b"weights"
+
+
 def test_library_check_command(tmp_path: Path, capsys) -> None:
     from lstmabar.server.cli import main
 
