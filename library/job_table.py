@@ -51,6 +51,12 @@ class JobTable:
         with self._sessions.begin() as s:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
+    def update_active(self, job_id: str, **values: Any) -> None:
+        """Progress and heartbeat of a job still running: no effect once its outcome is stored, so a
+        late progress update (values read just before the job ended) cannot turn it back to running."""
+        with self._sessions.begin() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.finished_at.is_(None)).values(**values))
+
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._sessions() as s:
             row = s.get(JobRow, job_id)
@@ -68,7 +74,7 @@ class JobTable:
     def heartbeat(self, job_ids: list[str]) -> None:
         if job_ids:
             with self._sessions.begin() as s:
-                s.execute(update(JobRow).where(JobRow.id.in_(job_ids)).values(heartbeat_at=utcnow()))
+                s.execute(update(JobRow).where(JobRow.id.in_(job_ids), JobRow.finished_at.is_(None)).values(heartbeat_at=utcnow()))
 
     def prune(self, older_than: datetime) -> int:
         with self._sessions.begin() as s:

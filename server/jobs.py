@@ -250,8 +250,8 @@ class JobManager:
             jobs = list(self._jobs.values())
         active = [j for j in jobs if j.state not in FINISHED]
         for j in active:
-            table.update(j.id, state=j.state, progress=j.progress, message=j.message, queue_position=j.queue_position,
-                         heartbeat_at=datetime.now(timezone.utc))
+            table.update_active(j.id, state=j.state, progress=j.progress, message=j.message, queue_position=j.queue_position,
+                                heartbeat_at=datetime.now(timezone.utc))
         for j in jobs:
             if j.state in FINISHED and not j.stored_final:
                 self._store_final(j)

@@ -58,6 +58,45 @@ def test_job_whose_replica_stopped_reads_failed(lib: SoundLibrary) -> None:
     assert job.done_event.wait(0.0)
 
 
+def test_sync_racing_the_end_of_a_job_does_not_revive_it(lib: SoundLibrary, monkeypatch) -> None:
+    """sync reads a running job's fields; the job ends and its outcome is stored; only then does
+    sync's progress update reach the database. That update must not write 'running' over the stored
+    outcome (nothing would rewrite it, and STALE_S later other replicas would call the job failed)."""
+    from datetime import datetime, timezone
+
+    from lstmabar.server.jobs import Job
+
+    jm = _manager(lib)
+    job = Job(id=JOB, tool="synthesize_from_text", arguments={}, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    job.state = "running"
+    jm._jobs[job.id] = job
+    lib.job_table.insert(id=JOB, tool=job.tool, arguments={}, replica="me", state="running", created_at=utcnow())
+    raced: list[str] = []
+
+    def racing(name: str):
+        real = getattr(lib.job_table, name)
+
+        def call(job_id: str, **values):
+            if not raced and values.get("state") == "running":  # sync's update, its values read while running
+                raced.append(name)
+                job.finish("failed", error="the tool raised")  # the job ends now ...
+                jm._store_final(job)  # ... and its outcome is stored before sync's update lands
+            return real(job_id, **values)
+
+        return call
+
+    for name in ("update", "update_active"):
+        if hasattr(lib.job_table, name):
+            monkeypatch.setattr(lib.job_table, name, racing(name))
+    jm.sync()
+    assert raced and job.stored_final
+    row = lib.job_table.get(JOB)
+    assert row is not None and row["state"] == "failed" and row["finished_at"] is not None
+    monkeypatch.setattr("lstmabar.server.jobs.STALE_S", -1.0)  # as if long after: still the stored outcome
+    seen = _manager(lib).get(JOB)
+    assert seen.state == "failed" and seen.error == "the tool raised"
+
+
 def test_unknown_job_is_still_a_clear_error(lib: SoundLibrary) -> None:
     from lstmabar.library.errors import ToolError
 
