@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 from lstmabar.library.config import Config
 
@@ -80,6 +80,19 @@ def finished_ids(results: Path) -> set[str]:
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by the interruption
     return {i for i, s in last.items() if s in RESUMABLE}
+
+
+def open_results(results: Path) -> TextIO:
+    """The results file opened for appending this run's rows. A line an interruption cut short is
+    ended first, so this run's first row starts on a line of its own (glued to the fragment it could
+    not be read back, and a later run would redo that call); finished_ids skips the fragment."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "ab+") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    return open(results, "a")
 
 
 class ToolRunner:
@@ -216,8 +229,7 @@ def run_batch(
         pending = list(reversed(todo))
         running: dict[Any, tuple[Call, Any]] = {}
         idle = list(actors)
-        results.parent.mkdir(parents=True, exist_ok=True)
-        with open(results, "a") as out:
+        with open_results(results) as out:
             def write(call: Call, row: dict[str, Any]) -> None:
                 out.write(json.dumps({"id": call.id, "line": call.line, "tool": call.tool, "attempts": call.attempts, **row}) + "\n")
                 out.flush()
@@ -307,4 +319,7 @@ def run_batch_cli(args: argparse.Namespace, config: Config) -> int:
 def iter_results(path: Path) -> Iterator[dict[str, Any]]:
     for raw in Path(path).read_text().splitlines():
         if raw.strip():
-            yield json.loads(raw)
+            try:
+                yield json.loads(raw)
+            except ValueError:
+                continue  # a line cut short by an interruption

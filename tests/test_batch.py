@@ -13,7 +13,7 @@ import soundfile as sf
 
 from lstmabar.library.config import Config
 from lstmabar.library.store import SoundLibrary
-from lstmabar.server.batch import RayStartError, ToolRunner, finished_ids, read_jobs, run_batch
+from lstmabar.server.batch import RayStartError, ToolRunner, finished_ids, iter_results, open_results, read_jobs, run_batch
 
 
 def _write(path: Path, lines: list[dict]) -> Path:
@@ -43,6 +43,25 @@ def test_finished_ids_skip_ok_and_rejected_not_failed(tmp_path: Path) -> None:
         '{"id": "4", "sta',  # cut short by an interruption
     ]))
     assert finished_ids(r) == {"1", "2"}
+
+
+def test_rerun_after_a_cut_line_starts_its_rows_on_a_new_line(tmp_path: Path) -> None:
+    """An interruption cut the results file mid-line; the rerun's first row must not be glued to that
+    fragment (finished_ids could not read it, and a third run would redo the call)."""
+    r = tmp_path / "out" / "r.jsonl"
+    r.parent.mkdir()
+    r.write_text(json.dumps({"id": "1", "status": "ok"}) + "\n" + '{"id": "2", "sta')
+    with open_results(r) as out:  # the rerun redoes id 2
+        out.write(json.dumps({"id": "2", "status": "ok"}) + "\n")
+    assert finished_ids(r) == {"1", "2"}
+    with open_results(r) as out:  # one more run: a file ending in a whole line gains no blank line
+        out.write(json.dumps({"id": "2", "status": "ok"}) + "\n")
+    assert [row["id"] for row in iter_results(r)] == ["1", "2", "2"]  # the fragment is skipped
+    assert r.read_text().endswith('"ok"}\n') and "\n\n" not in r.read_text()
+    fresh = tmp_path / "new" / "r.jsonl"  # a first run: folder made, nothing written before its rows
+    with open_results(fresh) as out:
+        out.write(json.dumps({"id": "1", "status": "ok"}) + "\n")
+    assert fresh.read_text() == json.dumps({"id": "1", "status": "ok"}) + "\n"
 
 
 class FlakyRunner(ToolRunner):
