@@ -217,7 +217,8 @@ class SoundLibrary:
     def check(self, *, remove: bool = False, grace_s: float | None = None) -> dict[str, Any]:
         """Orphans between rows and blobs: blobs under sounds/ whose sound has no row (removed when
         ``remove`` and older than ``grace_s``; default 0 for the local folder, ORPHAN_GRACE_S for a
-        shared store) and rows whose WAV blob is missing (reported; nothing can restore them)."""
+        shared store; with a grace period, a blob whose age cannot be read is too young to judge) and
+        rows whose WAV blob is missing (reported; nothing can restore them)."""
         grace = (ORPHAN_GRACE_S if self.blobs.shared else 0.0) if grace_s is None else grace_s
         with self._sessions() as s:
             files = set(s.scalars(select(SoundRow.file)).all())
@@ -230,7 +231,8 @@ class SoundLibrary:
             if stem in ids and not name.endswith(_PARTIAL):
                 continue
             age = self.blobs.age_s(key)
-            (young if age is not None and age < grace else orphans).append(key)
+            # an age that cannot be read may be a blob just written elsewhere: not judged within a grace period
+            (young if grace > 0 and (age is None or age < grace) else orphans).append(key)
         present = {k.rsplit("/", 1)[-1] for k in keys}
         missing = sorted(f for f in files if f not in present)
         if remove:

@@ -116,6 +116,27 @@ def test_check_finds_and_removes_orphans(tmp_path: Path, kind: str) -> None:
         lib.close()
 
 
+@pytest.mark.parametrize("kind", ["database", "memory"])
+def test_check_keeps_a_shared_blob_of_unknown_age(tmp_path: Path, kind: str, monkeypatch) -> None:
+    """In a shared store a blob whose age cannot be read may belong to a sound another replica is
+    about to commit: within the grace period it is too young to judge, not an orphan to remove."""
+    lib = SoundLibrary(_config(tmp_path, "a", _spec(kind), f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+    try:
+        assert lib.blobs.shared
+        lib.blobs.put("sounds/snd_rowcomingsoon.wav", b"RIFF....")
+        monkeypatch.setattr(lib.blobs, "age_s", lambda _key: None)
+        report = lib.check(remove=True)  # the default grace period of a shared store
+        assert report["grace_s"] > 0
+        assert report["orphan_blobs"] == [] == report["removed"]
+        assert report["too_young_to_judge"] == ["sounds/snd_rowcomingsoon.wav"]
+        assert lib.blobs.exists("sounds/snd_rowcomingsoon.wav")
+        forced = lib.check(remove=True, grace_s=0)  # no grace asked for: removed whatever its age
+        assert forced["removed"] == ["sounds/snd_rowcomingsoon.wav"]
+        assert not lib.blobs.exists("sounds/snd_rowcomingsoon.wav")
+    finally:
+        lib.close()
+
+
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_failure_after_the_blob_leaves_neither(tmp_path: Path, kind: str, monkeypatch) -> None:
     """A failure after the blob is stored and the row added (here: the lineage row) keeps neither:
