@@ -125,6 +125,34 @@ def directional(emb, corpus: Corpus, effect: str, rng: np.random.Generator) -> d
     return out
 
 
+def directional_seen_words(emb, corpus: Corpus, effect: str, rng: np.random.Generator, n_words: int = 40) -> dict[str, float]:
+    """The same pairwise test with words the model trained on (each word's mean crowd setting, the test's
+    amount) on the held-out test notes: separates "cannot hear the effect" from "cannot read a new word"."""
+    from lstmabar.models.lstmabar.corpus.build import render_triplet
+    from lstmabar.models.lstmabar.corpus.effects import load_contributions, word_means
+    from lstmabar.models.lstmabar.corpus.plan import EVAL_AMOUNT, EVAL_MIN_CONTRIBUTIONS
+
+    held = set(split.held_out_crowd_words()[effect])
+    means = word_means(load_contributions(), effect)
+    floor = max(3, EVAL_MIN_CONTRIBUTIONS[effect])
+    words = sorted((w for w, (_, n) in means.items() if w not in held and n >= floor), key=lambda w: (-means[w][1], w))[:n_words]
+    notes = sorted({t["dry"] for t in corpus.triplets if t["split"] == "test" and t["effect"] == effect})
+    if len(words) < 2 or not notes:
+        return {}
+    dry_audio = corpus.audio(notes)
+    with torch.no_grad():
+        dry = emb.embed_audio(torch.from_numpy(dry_audio), corpus.sample_rate).float().cpu()
+        da = torch.zeros(len(words), len(notes), dry.shape[1])
+        for i, w in enumerate(words):
+            spec = {"effect": effect, "values": means[w][0], "amount": EVAL_AMOUNT[effect]}
+            wet = np.stack([render_triplet(spec, x)[0] for x in dry_audio])
+            da[i] = emb.embed_audio(torch.from_numpy(wet), corpus.sample_rate).float().cpu() - dry
+    plain = emb.embed_text([f"{article(w)} {w} sound" for w in words]) - emb.embed_text(["a sound"])
+    out = {"words": float(len(words)), "notes": float(len(notes))}
+    out.update(_pairwise(da, plain.float().cpu(), rng, "plain"))
+    return out
+
+
 def _pairwise(da: torch.Tensor, dt: torch.Tensor, rng: np.random.Generator, tag: str) -> dict[str, float]:
     """Accuracy over notes x ordered word pairs; ``dt`` is (words, dim) or (words, notes, dim)."""
     w, n, _ = da.shape
@@ -157,6 +185,7 @@ def evaluate(emb, corpus: Corpus) -> dict[str, float]:
             figs.update({f"{tag}_{k}": v for k, v in retrieval(emb, corpus, rows, rng).items()})
     for effect in EFFECTS:
         figs.update({f"direction_{effect}_{k}": v for k, v in directional(emb, corpus, effect, rng).items()})
+        figs.update({f"seen_words_{effect}_{k}": v for k, v in directional_seen_words(emb, corpus, effect, rng).items()})
     return figs
 
 
@@ -242,6 +271,11 @@ Issue goal for the retrain: at least 75 % for EQ and reverb.
 | effect | words x notes | plain | instrument | cos(dry, processed) |
 |---|---|---|---|---|
 {dirs}
+Seen words on the same held-out notes (the {int(f.get('seen_words_eq_words', 0))} training words per effect with the most contributions, their mean
+setting at the test's amount, "plain" pair): {", ".join(f"{e} {_pct(f[f'seen_words_{e}_plain_pairwise_accuracy'])}" for e in EFFECTS if f"seen_words_{e}_plain_pairwise_accuracy" in f)}{
+" (baseline weights: " + ", ".join(f"{e} {_pct(f[f'baseline_seen_words_{e}_plain_pairwise_accuracy'])}" for e in EFFECTS if f"baseline_seen_words_{e}_plain_pairwise_accuracy" in f) + ")" if with_baseline else ""}.
+This separates an ear that cannot hear the effect from a text tower that cannot read a new word.
+
 Reading ("plain" pair, 95 % interval against 50 %): {"; ".join(v for v in map(verdict, EFFECTS) if v)}. The held-out programs
 have {f.get('heldout_programs_renders', 0) / max(f.get('heldout_programs_names', 1), 1):.1f} renders per name in this corpus; the
 directional set uses {int(f.get('direction_eq_notes', 0))} held-out notes. A retrain is compared on the same corpus (same scale and
