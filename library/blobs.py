@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol
 
 from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .errors import ToolError
@@ -135,8 +136,14 @@ class DatabaseBlobs:
             row.data, row.size, row.created_at = data, len(data), utcnow()
 
     def put(self, key: str, data: bytes) -> None:
-        with Session(self.engine) as s, s.begin():
-            self.put_in(s, key, data)
+        try:
+            with Session(self.engine) as s, s.begin():
+                self.put_in(s, key, data)
+        except IntegrityError:
+            # another writer inserted the key between our look-up and our insert (a trainer publishing
+            # a reward version while a replica's sync uploads it): the row exists now, so update it
+            with Session(self.engine) as s, s.begin():
+                self.put_in(s, key, data)
 
     def get(self, key: str) -> bytes:
         with Session(self.engine) as s:

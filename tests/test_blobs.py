@@ -229,6 +229,31 @@ def test_sync_folder_downloads_through_a_unique_temporary_name(tmp_path: Path, m
     assert (folder / "reward-v1.pt").read_bytes() == b"weights"
 
 
+def test_concurrent_first_puts_of_one_key_in_the_database(tmp_path: Path, monkeypatch) -> None:
+    """A trainer publishing a reward version while a replica's sync uploads the same new file: both
+    find no row for the key and insert it. The second insert must become an update, not an error."""
+    from sqlalchemy.orm import Session
+
+    from lstmabar.library import blobs as blobs_module
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    mine, theirs = open_blobs("database", root=tmp_path, engine=engine), open_blobs("database", root=tmp_path, engine=engine)
+    raced: list[bool] = []
+
+    class Racing(Session):
+        def get(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            found = super().get(*args, **kwargs)
+            if not raced:  # the other writer inserts the key right after this one looked for it
+                raced.append(True)
+                theirs.put("reward/reward-v1.pt", b"their bytes")
+            return found
+
+    monkeypatch.setattr(blobs_module, "Session", Racing)
+    mine.put("reward/reward-v1.pt", b"my bytes")
+    assert raced and mine.get("reward/reward-v1.pt") == b"my bytes"  # the last writer wins, as for a file
+    assert mine.keys("reward/") == ["reward/reward-v1.pt"]
+
+
 def test_library_check_command(tmp_path: Path, capsys) -> None:
     from lstmabar.server.cli import main
 
