@@ -2,7 +2,7 @@
 
 Seed 002 trains on a parameter loss only and names an audio-domain loss as the missing piece; seed
 003 found the synth's gradients too unstable for gradient descent, so the refinement is
-gradient-free: CMA-ES (``cmaes`` package) started at the network's prediction with a small step
+gradient-free: CMA-ES (``cmaes`` package, through ``models.search``) started at the network's prediction with a small step
 size, the keyboard note held fixed (it comes from CREPE), bounded to [0, 1], populations rendered
 as one batch, stopped by a wall-clock budget. Random search with the same budget is here too, as
 the baseline the report compares against. The best candidate seen is returned, and the start point
@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import torch
 
+from ..search.es import CMAES
+from ..search.loop import ParamSpace, SearchState, run_search
 from .metrics import mr_stft_torch
 
 RenderFn = Callable[[torch.Tensor, int], torch.Tensor]
@@ -33,19 +34,6 @@ class SearchResult:
     generations: int
     seconds: float
     history: list[float] = field(default_factory=list)  # best loss after each generation
-
-
-def _one_blas_thread():
-    """CMA-ES's per-generation eigendecomposition is far slower with a multi-threaded BLAS on a busy
-    2-core machine than single-threaded (thread contention); pin it to one thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=1, user_api="blas")
-    except ImportError:  # pragma: no cover
-        import contextlib
-
-        return contextlib.nullcontext()
 
 
 def _loss(render: RenderFn, target: torch.Tensor, cand: torch.Tensor, seed: int, loss_fn: LossFn = mr_stft_torch) -> torch.Tensor:
@@ -72,50 +60,37 @@ def cma_refine(
     """Minimise MR-STFT(target, render(x)) (or ``loss_fn``) over x in [0,1]^P from ``start`` within ``budget_s`` seconds.
 
     ``fixed`` maps parameter index -> value held constant (e.g. the keyboard note).
-    ``on_generation(gen, best_loss, elapsed_s)`` is called after each generation (may raise to cancel)."""
-    from cmaes import CMA
-
+    ``on_generation(gen, best_loss, elapsed_s)`` is called after each generation (may raise to cancel).
+    The loop is ``models.search.run_search`` (CMA-ES, minimising, ending by a deadline: no generation
+    starts that the last one's time says would overrun the budget)."""
     t0 = time.monotonic()
     fixed = dict(fixed or {})
     start = start.detach().float().clone().clamp(0, 1)
     for i, v in fixed.items():
         start[i] = v
-    free = [i for i in range(start.numel()) if i not in fixed]
+    space = ParamSpace(start.numel(), fixed)
+    start_loss = float(_loss(render, target, start[None], seed, loss_fn)[0])
+    # float64 candidates keep the search's mean exactly where the start puts it (pulled 1e-3 inside the
+    # box); they are rendered in float32. The package clips a draw outside the box (one resampling: in
+    # ~77 dimensions nearly every draw leaves the box somewhere).
+    x0 = space.reduce(start).double().clamp(1e-3, 1 - 1e-3)
+    strategy = CMAES(space.free_dim, population, center=x0, sigma=sigma, seed=seed, dtype=torch.float64, max_resampling=1)
 
-    def full(xs: np.ndarray) -> torch.Tensor:
-        out = start.repeat(len(xs), 1)
-        out[:, free] = torch.from_numpy(np.asarray(xs, dtype=np.float32))
-        return out
+    def evaluate(cands: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return _loss(render, target, cands.float(), seed, loss_fn), None
 
-    best_loss = float(_loss(render, target, start[None], seed, loss_fn)[0])
-    best = start.clone()
-    start_loss = best_loss
-    history = [best_loss]
-    evals, gen = 1, 0
-    x0 = start[free].double().numpy().clip(1e-3, 1 - 1e-3)
-    bounds = np.tile([0.0, 1.0], (len(free), 1))
-    # n_max_resampling=1: in ~77 dimensions nearly every draw leaves the box somewhere and
-    # resampling costs up to 100 draws per candidate; the package clips instead.
-    es = CMA(mean=x0, sigma=sigma, bounds=bounds, population_size=population, seed=seed, n_max_resampling=1)
-    # leave room for one more generation within the budget
-    gen_time = 0.0
-    while gen < max_generations and time.monotonic() - t0 + gen_time <= budget_s:
-        g0 = time.monotonic()
-        with _one_blas_thread():
-            xs = np.clip(np.stack([es.ask() for _ in range(es.population_size)]), 0.0, 1.0)
-        losses = _loss(render, target, full(xs), seed, loss_fn)
-        with _one_blas_thread():
-            es.tell([(x, float(l)) for x, l in zip(xs, losses)])
-        evals += len(xs)
-        gen += 1
-        k = int(torch.argmin(losses))
-        if float(losses[k]) < best_loss:
-            best_loss, best = float(losses[k]), full(xs[k : k + 1])[0]
-        history.append(best_loss)
-        gen_time = time.monotonic() - g0
+    def after_generation(state: SearchState) -> None:
         if on_generation:
-            on_generation(gen, best_loss, time.monotonic() - t0)
-    return SearchResult(best, best_loss, start_loss, evals, gen, time.monotonic() - t0, history)
+            on_generation(state.generation, min(start_loss, state.best_fitness), time.monotonic() - t0)
+
+    res = run_search(evaluate, strategy, space, max_evaluations=max_generations * strategy.popsize, deadline=t0 + budget_s,
+                     minimize=True, min_generations=0, on_generation=after_generation, archive_per_generation=1)
+    # the start is a candidate: a search that never beats it returns it
+    better = res.generations > 0 and res.best_fitness < start_loss
+    best = res.best_params.float() if better else start
+    history = [start_loss] + [min(start_loss, h[1]) for h in res.history]
+    return SearchResult(best, res.best_fitness if better else start_loss, start_loss, 1 + res.evaluations, res.generations,
+                        time.monotonic() - t0, history)
 
 
 def random_search(
