@@ -48,7 +48,7 @@ const bridge = (() => {
   };
 })();
 
-const state = { toolName: null, inputArgs: {}, tool: null, args: {}, cards: [], settings: null, busy: false, log: [], saved: 0, view: randomHex(6) };
+const state = { toolName: null, inputArgs: {}, tool: null, args: {}, cards: [], lastPlayed: null, settings: null, busy: false, log: [], saved: 0, view: randomHex(6) };
 const $ = (sel, root) => (root || document).querySelector(sel);
 
 function randomHex(n) {
@@ -228,16 +228,21 @@ function renderFacts(card) {
 function togglePlay(card) {
   if (!card.audio.paused) { card.audio.pause(); return; }
   for (const c of state.cards) if (c !== card) c.audio.pause();
+  state.lastPlayed = card;
   card.audio.play().catch((e) => note(card, "Could not play: " + e.message, "error"));
 }
 function switchSound() {
   const n = state.cards.length;
   if (n < 2) return;
+  // the sound playing now, else the one heard last (it may have just ended): switch to the one after it
   let i = state.cards.findIndex((c) => !c.audio.paused);
-  const t = i >= 0 ? state.cards[i].audio.currentTime : 0;
-  if (i >= 0) state.cards[i].audio.pause();
+  if (i < 0) i = state.cards.indexOf(state.lastPlayed);
+  const cur = i >= 0 ? state.cards[i].audio : null;
+  const t = cur && !cur.ended ? cur.currentTime : 0;
+  if (cur) cur.pause();
   const next = state.cards[(i + 1) % n];
   if (Number.isFinite(next.audio.duration)) next.audio.currentTime = Math.min(t, next.audio.duration);
+  state.lastPlayed = next;
   next.audio.play().catch(() => {});
 }
 
