@@ -140,8 +140,19 @@ def main() -> None:
                 f"| {att} | {len(runs)} | {runs[0]['params_text_tower']} | " + " | ".join(
                     f"{ms(k)[0]:.4f} ± {ms(k)[1]:.4f}" for k in ("test_mse", "test_cosine", "test_top1", "test_pearson", "eq_test_mse", "eq_test_top1")) + " |")
         abl_parts.append("\n".join(lines))
-    abl_md = "\n\n".join(abl_parts) or "The ablation has not been run (python -m lstmabar.models.lstmabar.train --ablation)."
+    abl_md = "\n\n".join(abl_parts) or ("The text-tower ablation was not rerun here (python -m lstmabar.models.lstmabar.train --ablation); "
+                                          "its figures, for the v1 text tower that v2 keeps, are in models/lstmabar/MODEL_CARD.md.")
     tr = ckpt.get("train", {})
+    if ckpt["config"].get("front_end") == "full":
+        audio_md = ("ResNet-18-layout CNN on the full-band log-mel (128 bands, 20 Hz-20 kHz at 44.1 kHz, pooled 2x2)"
+                    + (" plus a linear read-out of the band profile" if ckpt["config"].get("spectral_skip") else "") + " (audio)")
+        trained_md = (f"LSTMABAR v2 (train_v2.py, real-sound corpus, two stages; MODEL_CARD.md). This checkpoint's last stage: "
+                      f"{int(tr.get('steps', 0))} steps in {float(tr.get('seconds', 0)) / 60:.1f} min on this CPU. The audio rows score the "
+                      "same test sounds rendered at 44.1 kHz (the full-band tower's input); text rows are the same captions as for v1.")
+    else:
+        audio_md = "ResNet-18-layout CNN on 64-band log-mel (audio)"
+        trained_md = (f"Trained {int(tr.get('steps', 0))} steps in {float(tr.get('seconds', 0)) / 60:.1f} min on this CPU, "
+                      f"{int(tr.get('data', {}).get('train', 0))} training sounds.")
     figs["train_steps"] = float(tr.get("steps", 0))
     figs["train_seconds"] = round(float(tr.get("seconds", 0)), 1)
     figs["train_sounds"] = float(tr.get("data", {}).get("train", 0))
@@ -160,8 +171,8 @@ def main() -> None:
     tuned = f"its last {k} layers fine-tuned, the rest frozen" if k else "frozen"
     md = f"""
 LSTMABAR (seed 000) trained here: all-MiniLM-L6-v2 ({tuned}) + {ATT_WORDS[ckpt["config"]["attention"]]} + projection (text),
-ResNet-18-layout CNN on 64-band log-mel (audio), joint space {ckpt['config']['dim']}-d, InfoNCE + archetype head.
-Trained {int(figs['train_steps'])} steps in {figs['train_seconds'] / 60:.1f} min on this CPU, {int(figs['train_sounds'])} training sounds.
+{audio_md}, joint space {ckpt['config']['dim']}-d, InfoNCE + archetype head.
+{trained_md}
 Run `python -m benchmarks.lstmabar_model`; the figures are in docs/results/lstmabar_model.json.
 
 **Test set.** {int(figs['n'])} held-out sounds (archetype engine and Voice renders from seeds never used in
