@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from benchmarks._report import DOCS, write_report
+from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.lstmabar.holdout import SYNTH_EVAL_PROMPTS
 from lstmabar.models.search import ParamSpace, make_strategy, run_search
 from lstmabar.models.search.describe import describe, words_for
@@ -74,7 +75,7 @@ def expectation_score(prompt: str, d: dict) -> float:
 LOAD_SECONDS: dict[str, float] = {}
 
 
-def load(name: str):
+def load(name: str) -> tuple[Embedder | None, str | None]:
     from lstmabar.models.embedders import EmbedderUnavailable, load_embedder
 
     try:
@@ -106,7 +107,7 @@ def ablation(args) -> None:
 
         print(f"embedder {args.embedder!r} unavailable ({why}); FALLING BACK to tests.fakes.TinyEmbedder")
         emb, fake = TinyEmbedder(), True
-    emb_name = getattr(emb, "name", args.embedder)
+    emb_name = emb.name
     second, why2 = load(args.second) if args.second else (None, "not requested")
 
     from lstmabar.models.synth.sounds import render_final
@@ -489,7 +490,7 @@ def brief_study(args) -> None:
     emb, why = load(args.embedder)
     if emb is None:
         raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
-    emb_name = getattr(emb, "name", args.embedder)
+    emb_name = emb.name
     extra = json.loads(args.tool_args) if args.tool_args else {}
     tmp = tempfile.TemporaryDirectory()
     cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=args.embedder)
@@ -845,10 +846,10 @@ def chain_part(args) -> None:
             print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
                   + ", ".join(f"{n}={'y' if ok else 'n'}" for n, ok in j["keep"]), flush=True)
             prev_id, prev = rec["id"], new
-            Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": getattr(emb, "name", args.embedder)},
+            Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": emb.name},
                                                   default=float))
     Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "weights_sha256_at_end": weights_sha256(),
-                                           "embedder": getattr(emb, "name", args.embedder), "complete": True}, default=float))
+                                           "embedder": emb.name, "complete": True}, default=float))
     lib.close()
     tmp.cleanup()
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import moves
+from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
 from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, on_loop_scale, penalty
@@ -169,10 +170,10 @@ def resolve_name(name: str) -> str:
 REFERENCE_PATCHES = 64
 
 
-def random_reference(ctx: ToolContext, embedder, voice, seed: int) -> torch.Tensor:
+def random_reference(ctx: ToolContext, embedder: Embedder, voice: Voice, seed: int) -> torch.Tensor:
     """Embeddings of a fixed set of random patches (cached per embedder, render length and noise seed):
     the population both views are standardised against."""
-    key = f"synth:random_reference:{getattr(embedder, 'name', id(embedder))}:{voice.seconds:g}:{seed}"
+    key = f"synth:random_reference:{embedder.name}:{voice.seconds:g}:{seed}"
 
     def make() -> torch.Tensor:
         x = torch.rand(REFERENCE_PATCHES, NUM_PARAMS, generator=torch.Generator().manual_seed(0))
@@ -189,10 +190,18 @@ def _start_sound(ctx: ToolContext, rec) -> dict[str, Any]:
     return describe(snd.mono(), snd.sample_rate)
 
 
-def _encoder(embedder):
-    fn = getattr(embedder, "sentence_vectors", None)
-    if fn is None:
+@runtime_checkable
+class _SentenceEncoder(Protocol):
+    """An embedder whose text tower starts from sentence vectors (lstmabar's MiniLM): the brief's
+    parser matches the prompt's phrases with them."""
+
+    def sentence_vectors(self, texts: list[str]) -> torch.Tensor: ...
+
+
+def _encoder(embedder: Embedder) -> Callable[[list[str]], np.ndarray] | None:
+    if not isinstance(embedder, _SentenceEncoder):
         return None
+    fn = embedder.sentence_vectors
     return lambda texts: fn(list(texts)).float().cpu().numpy()
 
 
@@ -306,7 +315,7 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
     return start
 
 
-def read_brief(inp: Input, start: Start, embedder) -> tuple[Brief, bool, float]:
+def read_brief(inp: Input, start: Start, embedder: Embedder) -> tuple[Brief, bool, float]:
     """(brief, whether it shapes the search, render seconds)."""
     brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder))
     use_brief = inp.brief_weight > 0 and bool(brief.targets)
@@ -355,7 +364,7 @@ def _with(patch: torch.Tensor, settings: dict[str, float]) -> torch.Tensor:
     return out
 
 
-def search(inp: Input, ctx: ToolContext, clock, embedder, start: Start, brief: Brief, use_brief: bool, held: Held, voice: Voice) -> Searched:
+def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start, brief: Brief, use_brief: bool, held: Held, voice: Voice) -> Searched:
     """The evolution strategy over the free parameters; for a refinement, from the start patch or the
     best one-knob move of it (``models.brief.moves``), with the brief's relative targets on the loop's
     own reading of the start sound (``on_loop_scale``)."""
@@ -459,7 +468,7 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, c_fu
     return x[best], (x[best], float(f[best])), loop_brief
 
 
-def select(inp: Input, embedder, brief: Brief, use_brief: bool, s: Searched, voice: Voice) -> Selected:
+def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Searched, voice: Voice) -> Selected:
     """Pick the k results: with a brief, a shortlist (diverse picks from the archive, and the best move
     of a refinement's start) is rendered, measured with the full describe and ranked by fewest unmet
     targets, then fitness: the loop's measures (control-signal pitch, batched envelope) can disagree
@@ -541,7 +550,7 @@ def store(inp: Input, ctx: ToolContext, emb_name: str, brief: Brief, start: Star
     return candidates, records, previews, spectrogram_png(panels, height=2.2)
 
 
-def held_out_view(ctx: ToolContext, embedder, voice: Voice, inp: Input, s: Searched, sel: Selected) -> ViewReport | None:
+def held_out_view(ctx: ToolContext, embedder: Embedder, voice: Voice, inp: Input, s: Searched, sel: Selected) -> ViewReport | None:
     """The archetype head's agreement, both views standardised on random patches: the exploitation gap."""
     ref_emb = random_reference(ctx, embedder, voice, inp.seed)
     held_ref = archetype_agreement(embedder, s.objective.text, ref_emb)
@@ -549,6 +558,8 @@ def held_out_view(ctx: ToolContext, embedder, voice: Voice, inp: Input, s: Searc
         return None
     best = sel.order[0]
     held_best = archetype_agreement(embedder, s.objective.text, sel.final_emb[best : best + 1])
+    if held_best is None:  # the same embedder: it has the head for both or for neither
+        return None
     return exploitation((ref_emb @ s.objective.text.cpu()).numpy(), held_ref, sel.final_scores[best], float(held_best[0]),
                         f"{REFERENCE_PATCHES} random Voice patches (uniform, seed 0) rendered like the results",
                         "LSTMABAR archetype head: cosine between the archetype mixes of the sound and of the prompt")
@@ -609,9 +620,9 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
 def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
     clock = ctx.budget(inp.time_budget_s)
     ctx.progress(0.0, 1.0, "loading the synth and the embedder", force=True)
-    embedder = ctx.embedder(inp.embedder)
+    embedder: Embedder = ctx.embedder(inp.embedder)
     clock.lap("load")
-    emb_name = getattr(embedder, "name", inp.embedder or ctx.config.embedder)
+    emb_name = embedder.name
 
     start = resolve_start(inp, ctx)
     brief, use_brief, seconds = read_brief(inp, start, embedder)

@@ -15,9 +15,13 @@ gap between them.
 
 from __future__ import annotations
 
+from typing import Any, Protocol, runtime_checkable
+
 import numpy as np
 import torch
 from pydantic import BaseModel, Field
+
+from ..embedders.base import Embedder
 
 
 class ViewReport(BaseModel):
@@ -30,9 +34,16 @@ class ViewReport(BaseModel):
     reference: str = Field(description="The population both views are standardised against.")
 
 
-def archetype_agreement(embedder, text: torch.Tensor, audio_emb: torch.Tensor) -> np.ndarray | None:
+@runtime_checkable
+class _WithModel(Protocol):
+    """An embedder that exposes its torch model (lstmabar's, whose ``archetypes`` head is the held-out view)."""
+
+    model: Any
+
+
+def archetype_agreement(embedder: Embedder, text: torch.Tensor, audio_emb: torch.Tensor) -> np.ndarray | None:
     """Cosine between the archetype mixes of each sound and of the text (None when the embedder has no archetype head)."""
-    model = getattr(embedder, "model", None)
+    model = embedder.model if isinstance(embedder, _WithModel) else None
     if model is None or not hasattr(model, "archetypes"):
         return None
     with torch.no_grad():
