@@ -31,7 +31,7 @@ def lstmabar_http(env: dict[str, str], *args: str, host: str = "127.0.0.1") -> I
 
 @contextlib.contextmanager
 def lstmabar_http_process(
-    env: dict[str, str], *args: str, host: str = "127.0.0.1", start_timeout_s: float = 60.0
+    env: dict[str, str], *args: str, host: str = "127.0.0.1", start_timeout_s: float = 120.0
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """As ``lstmabar_http``, yielding (base URL, process) for tests that stop a server themselves."""
     port = free_port()
