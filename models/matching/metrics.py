@@ -57,16 +57,25 @@ def mfcc_l1(target: np.ndarray, estimate: np.ndarray, sample_rate: int, n_mfcc: 
     return float(np.mean(np.abs(a - b)))
 
 
-def mr_stft_torch(target: torch.Tensor, estimates: torch.Tensor, resolutions=MR_RESOLUTIONS) -> torch.Tensor:
-    """Multi-resolution STFT loss: mean over resolutions of (spectral convergence + mean |log S - log S_hat|).
-
-    target (T,) or (1, T); estimates (B, T) -> (B,). Both RMS-normalised first."""
+def _aligned(target: torch.Tensor, estimates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """target -> (1, T) float; estimates -> (B, T) float, cut or zero-padded to the target's length."""
     tgt = target.reshape(1, -1).float()
     est = estimates.float()
     n = tgt.shape[-1]
     est = est[..., :n] if est.shape[-1] >= n else torch.nn.functional.pad(est, (0, n - est.shape[-1]))
-    tgt = tgt / tgt.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
-    est = est / est.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
+    return tgt, est
+
+
+def _rms_normalised(x: torch.Tensor) -> torch.Tensor:
+    return x / x.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
+
+
+def mr_stft_torch(target: torch.Tensor, estimates: torch.Tensor, resolutions=MR_RESOLUTIONS) -> torch.Tensor:
+    """Multi-resolution STFT loss: mean over resolutions of (spectral convergence + mean |log S - log S_hat|).
+
+    target (T,) or (1, T); estimates (B, T) -> (B,). Both RMS-normalised first."""
+    tgt, est = _aligned(target, estimates)
+    tgt, est = _rms_normalised(tgt), _rms_normalised(est)
     total = torch.zeros(est.shape[0], device=est.device)
     for n_fft, hop in resolutions:
         w = torch.hann_window(n_fft, device=est.device)
@@ -120,12 +129,8 @@ def loudness_envelope_torch(target: torch.Tensor, estimates: torch.Tensor, hop: 
 def match_loss_torch(target: torch.Tensor, estimates: torch.Tensor, loudness_weight: float = 1.0) -> torch.Tensor:
     """The real-sound refinement loss: multi-resolution STFT (gradient-safe magnitudes) plus the loudness
     envelope term. target (T,); estimates (B, T) -> (B,)."""
-    tgt = target.reshape(1, -1).float()
-    est = estimates.float()
-    n = tgt.shape[-1]
-    est = est[..., :n] if est.shape[-1] >= n else torch.nn.functional.pad(est, (0, n - est.shape[-1]))
-    tgt_n = tgt / tgt.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
-    est_n = est / est.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) * 0.1
+    tgt, est = _aligned(target, estimates)
+    tgt_n, est_n = _rms_normalised(tgt), _rms_normalised(est)
     total = torch.zeros(est.shape[0], device=est.device)
     for n_fft, hop in MR_RESOLUTIONS:
         s, s_hat = _mag(tgt_n, n_fft, hop), _mag(est_n, n_fft, hop)
