@@ -129,3 +129,15 @@ def test_spectral_read_out_starts_as_a_no_op_and_hears_an_eq_tilt():
         moved = skip.audio(mel + tilt) - skip.audio(mel)
         assert moved.norm() > 1.0  # a band-profile change is now a direction in the joint space
     assert ModelConfig.from_dict(ModelConfig(**TINY, spectral_skip=True).to_dict()).spectral_skip
+
+
+def test_merging_the_bank_twice_does_not_grow_it():
+    from lstmabar.models.lstmabar.train_v2 import merge_bank
+
+    base = {"vocab": ["x"], "captions": ["a bright lead"], "caption_vecs": torch.ones(1, 4).half()}
+    caps, vecs = ["a marimba note", "a bright lead", "a viola chord"], torch.arange(12.0).view(3, 4)
+    once = merge_bank(base, caps, vecs)
+    assert once["captions"] == ["a bright lead", "a marimba note", "a viola chord"] and once["vocab"] == ["x"]
+    assert torch.equal(once["caption_vecs"][1:].float(), vecs[[0, 2]])
+    twice = merge_bank(once, caps, vecs)
+    assert twice["captions"] == once["captions"] and twice["caption_vecs"].shape == (3, 4)

@@ -351,23 +351,38 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
     return model, info
 
 
+def merge_bank(bank: dict, captions: list[str], vecs: torch.Tensor) -> dict:
+    """The out-of-distribution bank with ``captions`` (and their frozen MiniLM vectors) appended, leaving
+    out captions it already holds (so saving twice into one folder does not grow it)."""
+    have = set(bank.get("captions", []))
+    keep = [i for i, c in enumerate(captions) if c not in have]
+    out = dict(bank)
+    out["captions"] = list(bank.get("captions", [])) + [captions[i] for i in keep]
+    out["caption_vecs"] = torch.cat([bank.get("caption_vecs", torch.zeros(0, vecs.shape[1])).half(), vecs[keep].half()])
+    return out
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 def save(model: LSTMABARModel, info: dict, blob: dict, v1_bank: Path, out_dir: Path) -> Path:
     """fp16 checkpoint in the v1 format plus the out-of-distribution bank: v1's sample of its captions
-    and a sample of the corpus's training captions (frozen MiniLM vectors, as the bank expects)."""
+    and a sample of the corpus's training captions (frozen MiniLM vectors, as the bank expects). Both
+    files are written whole or not at all."""
     from .text_encoder import MiniLM
 
     out_dir.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
     path = out_dir / "lstmabar.pt"
-    torch.save({"config": model.cfg.to_dict(), "state_dict": sd, "metrics": {}, "train": info}, path)
     bank = torch.load(v1_bank, map_location="cpu", weights_only=False) if v1_bank.is_file() else {"captions": [], "caption_vecs": torch.zeros(0, 384)}
     corpus_caps = sorted({blob["texts"][c] for cs in blob["clip_caps"] + blob["trip_caps"] for c in cs})
     sample = random.Random(0).sample(corpus_caps, min(1500, len(corpus_caps)))
-    new_vecs = MiniLM().encode(sample).half()
-    bank = dict(bank)
-    bank["captions"] = list(bank.get("captions", [])) + sample
-    bank["caption_vecs"] = torch.cat([bank["caption_vecs"].half(), new_vecs])
-    torch.save(bank, out_dir / "ood_bank.pt")
+    bank = merge_bank(bank, sample, MiniLM().encode(sample))
+    _save_atomic({"config": model.cfg.to_dict(), "state_dict": sd, "metrics": {}, "train": info}, path)
+    _save_atomic(bank, out_dir / "ood_bank.pt")
     log("saved", path, f"{path.stat().st_size / 1e6:.1f} MB")
     return path
 
