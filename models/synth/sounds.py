@@ -33,7 +33,7 @@ def stored_patch(extra: Mapping[str, Any] | None, params: Mapping[str, Any] | No
     if params and len(set(params) & set(PARAM_INDEX)) >= 70:
         try:
             return Patch.from_physical(params).normalized().float()
-        except Exception:
+        except (KeyError, ValueError, TypeError):  # a stored patch that is not a complete, numeric Voice patch
             return None
     return None
 
