@@ -180,6 +180,17 @@ def _renders(chain: list[str], xs: list[np.ndarray], mono: np.ndarray, sample_ra
     return np.stack([render(chain, x, mono[None], sample_rate).mean(axis=0) for x in xs])
 
 
+def _first_that_moves(chain: list[str], tries: list[np.ndarray], move: Move, before: dict[str, float], x_in: np.ndarray,
+                      sample_rate: int) -> tuple[np.ndarray | None, dict[str, float] | None]:
+    """The first of ``tries`` (normalised settings) whose render moves ``move`` the right way from ``before``,
+    with its measurement; (None, None) when none does."""
+    outs = _measure(_renders(chain, tries, x_in, sample_rate), sample_rate)
+    for x, out in zip(tries, outs):
+        if moved(move, before, out):
+            return x, out
+    return None, None
+
+
 def correction_shape(key: str, source_centroid_hz: float) -> np.ndarray:
     """Unit correction (dB at BANDS_HZ) that raises ``key``: a tilt about the source's centroid, a shelf
     below 500 Hz, or a bell over the named band (1 inside, 0 an octave outside)."""
@@ -224,11 +235,10 @@ def check_and_adapt(plan: CrowdPlan, mono: np.ndarray, sample_rate: int) -> Chec
             x = plan.normalized.copy()
             _set(chain, x, "gate", {"threshold_db": float(np.clip(level - (34.0 - 24.0 * s), -80.0, 0.0)), "ratio": 1.0 + 8.0 * s})
             tries.append(x)
-        outs = _measure(_renders(chain, tries, x_in, sample_rate), sample_rate)
-        ok = [i for i, o in enumerate(outs) if moved(less_room[0], chk.before, o)]
-        if ok:
-            plan.normalized[:] = tries[ok[0]]
-            chk.after = outs[ok[0]]
+        x, out = _first_that_moves(chain, tries, less_room[0], chk.before, x_in, sample_rate)
+        if x is not None:
+            plan.normalized[:] = x
+            chk.after = out
             chk.notes.append(f"'{less_room[0].part}': the expander was set stronger so the measured reverb time falls "
                              f"({chk.before['reverb_time_s']:.2f} -> {chk.after['reverb_time_s']:.2f} s).")
         else:
@@ -257,11 +267,10 @@ def check_and_adapt(plan: CrowdPlan, mono: np.ndarray, sample_rate: int) -> Chec
             x = plan.normalized.copy()
             _set(chain, x, "reverb", {"wet_level": float(min(0.5 * s, phys.get("wet_level", 0.2) * k)), "room_size": float(min(0.95, phys.get("room_size", 0.5) + 0.1 * k))})
             tries.append(x)
-        outs = _measure(_renders(chain, tries, x_in, sample_rate), sample_rate)
-        ok = [i for i, o in enumerate(outs) if moved(more_room[0], chk.before, o)]
-        if ok:
-            plan.normalized[:] = tries[ok[0]]
-            chk.after = outs[ok[0]]
+        x, out = _first_that_moves(chain, tries, more_room[0], chk.before, x_in, sample_rate)
+        if x is not None:
+            plan.normalized[:] = x
+            chk.after = out
             chk.notes.append(f"'{more_room[0].part}': more reverb than the crowd's setting, so that the measured reverb time rises.")
     # -- EQ moves: the smallest source-relative correction that makes every one go the right way
     eq_moves = [m for m in moves if m.key in SPECTRAL]
