@@ -599,18 +599,9 @@ def brief_study(args) -> None:
 
     # ---------------------------------------------------------------- refinement chains
     chain_rows = []
-    for ch in chains:
-        out, rec = call(ch["start"], "chain_start")
-        prev_id, prev = rec["id"], judge_sound(rec["id"])
-        for st in ch["steps"]:
-            out, rec = call(st["prompt"], "chain_step", start_from=prev_id)
-            new = judge_sound(rec["id"])
-            j = step_judgement(st, prev, new)
-            chain_rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], **j,
-                               "brief_met": rec["brief_met"], "brief_n": rec["brief_n"]})
-            print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
-                  + ", ".join(f"{n}={'y' if ok else 'n'}" for n, ok in j["keep"]), flush=True)
-            prev_id, prev = rec["id"], new
+    for ch, st, rec, j, _, _ in walk_chains(chains, call, judge_sound):
+        chain_rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], **j,
+                           "brief_met": rec["brief_met"], "brief_n": rec["brief_n"]})
     for s in ("held_out", "tuning", "all"):
         rows = [r for r in chain_rows if s == "all" or r["split"] == s]
         if rows:
@@ -788,6 +779,22 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def walk_chains(chains: list[dict], call, judge_sound):
+    """Run each chain's start prompt, then each step from the previous step's sound; yields (chain, step,
+    call record, judgement, measured before, measured after) per step and prints the judgement."""
+    for ch in chains:
+        _, rec = call(ch["start"], "chain_start")
+        prev_id, prev = rec["id"], judge_sound(rec["id"])
+        for st in ch["steps"]:
+            _, rec = call(st["prompt"], "chain_step", start_from=prev_id)
+            new = judge_sound(rec["id"])
+            j = step_judgement(st, prev, new)
+            print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
+                  + ", ".join(f"{n}={'y' if ok else 'n'}" for n, ok in j["keep"]), flush=True)
+            yield ch, st, rec, j, prev, new
+            prev_id, prev = rec["id"], new
+
+
 def chain_part(args) -> None:
     """Run the refinement chains of ``args.chains`` (the tool at its defaults, as in ``brief_study``) and
     write their rows and calls to ``args.part`` (JSON), for ``refine_report`` to merge. The LSTMABAR
@@ -831,23 +838,14 @@ def chain_part(args) -> None:
         print(f"[{kind}] {prompt!r}: {wall:.1f} s (load {load0:.1f}), {out.evaluations} renders, brief {c.targets_met}/{len(c.targets)}", flush=True)
         return out, rec
 
-    for ch in chains:
-        _, rec = call(ch["start"], "chain_start")
-        prev_id, prev = rec["id"], judge_sound(rec["id"])
-        for st in ch["steps"]:
-            _, rec = call(st["prompt"], "chain_step", start_from=prev_id)
-            new = judge_sound(rec["id"])
-            j = step_judgement(st, prev, new)
-            rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
-                         "keep_ok": bool(j["keep_ok"]), "change": [[c, bool(ok)] for c, ok in j["change"]], "keep": [[n, bool(ok)] for n, ok in j["keep"]],
-                         "brief_met": rec["brief_met"], "brief_n": rec["brief_n"],
-                         "before": {k: prev.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")},
-                         "after": {k: new.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")}})
-            print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
-                  + ", ".join(f"{n}={'y' if ok else 'n'}" for n, ok in j["keep"]), flush=True)
-            prev_id, prev = rec["id"], new
-            Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": emb.name},
-                                                  default=float))
+    for ch, st, rec, j, prev, new in walk_chains(chains, call, judge_sound):
+        rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
+                     "keep_ok": bool(j["keep_ok"]), "change": [[c, bool(ok)] for c, ok in j["change"]], "keep": [[n, bool(ok)] for n, ok in j["keep"]],
+                     "brief_met": rec["brief_met"], "brief_n": rec["brief_n"],
+                     "before": {k: prev.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")},
+                     "after": {k: new.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")}})
+        Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": emb.name},
+                                              default=float))
     Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "weights_sha256_at_end": weights_sha256(),
                                            "embedder": emb.name, "complete": True}, default=float))
     lib.close()
