@@ -220,7 +220,7 @@ def prepare(corpus_path: Path, v1_weights: Path, cache: Path = CACHE, seed: int 
         "trip_dry": torch.tensor([clip_row.get(t["dry"], -1) for t in trips]), "trip_dirs": trip_dirs,
         "trip_words": [t["words"] for t in trips], "trip_effect": [t["effect"] for t in trips],
         "v1": v1, "texts": texts, "text_vecs": vecs.half(),
-        "frozen_vecs_sample": None, "corpus": str(corpus_path), "corpus_created": corpus.manifest.get("created"),
+        "corpus": str(corpus_path), "corpus_created": corpus.manifest.get("created"),
     }
     torch.save(blob, out)
     log("saved", out)
