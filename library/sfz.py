@@ -39,7 +39,7 @@ def key_ranges(keys: Sequence[int]) -> list[tuple[int, int, int]]:
     ks = sorted(set(int(k) for k in keys))
     if not ks or ks[0] < 0 or ks[-1] > 127:
         raise ValueError("keys must be MIDI notes 0-127 (at least one)")
-    out = []
+    out: list[tuple[int, int, int]] = []
     for i, k in enumerate(ks):
         lo = 0 if i == 0 else (ks[i - 1] + k) // 2 + 1
         hi = 127 if i == len(ks) - 1 else (k + ks[i + 1]) // 2
@@ -60,7 +60,7 @@ def build_sfz_zip(render_note: Callable[[int], np.ndarray], sample_rate: int, na
     """Render each key with ``render_note(midi) -> mono float audio`` and pack ``NAME.sfz`` + ``samples/*.wav``."""
     base = _safe(name)
     buf = io.BytesIO()
-    regions = []
+    regions: list[tuple[str, int, int, int]] = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for lo, hi, key in key_ranges(keys):
             audio = np.asarray(render_note(key), dtype=np.float32).reshape(-1)
@@ -98,7 +98,7 @@ def parse_sfz(text: str) -> list[dict[str, str]]:
     group: dict[str, str] = {}
     control: dict[str, str] = {}
     current: dict[str, str] | None = None
-    scope = None
+    scope = ""  # the header in force; none before the first
     for raw in text.splitlines():
         line = raw.split("//", 1)[0].strip()
         if not line:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -158,7 +159,7 @@ def match_subtractive(
     grad_share: float = 0.65,
     grad_starts: int = 3,
     use_gradient: bool = True,
-    on_generation=None,
+    on_generation: Callable[[int, float, float], None] | None = None,
 ) -> SubMatch:
     t0 = time.monotonic()
     target = torch.from_numpy(np.asarray(target16k, dtype=np.float32))
