@@ -130,6 +130,8 @@ def test_artefact_curves_are_the_socialfx_means(P):
         ("punchier", [("punchy", "compressor", 1.0, 0.5)]),
         ("make it sound like it's underwater", [("underwater", "eq", 1.0, 0.5), ("underwater", "reverb", 1.0, 0.5)]),
         ("quieter", [("quiet", "gain", -1.0, 0.5)]),
+        ("softer volume", [("softer volume", "gain", -1.0, 0.5)]),  # one phrase: less level, not the crowd's 'soft' EQ
+        ("a bit brighter, softer volume", [("bright", "eq", 1.0, 0.25), ("softer volume", "gain", -1.0, 0.5)]),
     ],
 )
 def test_parse_compound_and_relative_prompts(P, prompt, expected):
@@ -153,6 +155,7 @@ def test_chain_follows_the_parts(P):
     assert chain_for(parse("warmer and drier", P)) == ["gate", "eq"]
     assert chain_for(parse("wider", P)) == ["reverb"]
     assert chain_for(parse("louder", P)) == ["gain"]
+    assert chain_for(parse("softer volume", P)) == ["gain"]
 
 
 def test_negation_inverts_the_eq_target(P):

@@ -89,5 +89,15 @@ def test_decoding_matches_the_pinned_outputs():
             np.testing.assert_allclose(v, pinned[k], rtol=0, atol=1e-6, err_msg=k)
 
 
+def test_each_keyword_is_declared_once():
+    """A word names one effect, once: a repeat is dead weight, and a word under two effects would be
+    resolved by dict order alone."""
+    seen: dict[str, str] = {}
+    for fx in EFFECT_NAMES:
+        for w in _keywords().get(fx, ()):
+            assert w not in seen, f"keyword {w!r} declared for {seen[w]} and again for {fx}"
+            seen[w] = fx
+
+
 if __name__ == "__main__" and "--write" in sys.argv:
     np.savez_compressed(PINNED, **compute())

@@ -127,7 +127,7 @@ _DECLARED: tuple[Effect, ...] = (
         keywords=(
             "bright", "brighter", "dark", "darker", "warm", "warmer", "muddy", "tinny", "thin", "thinner", "boomy",
             "crisp", "crisper", "muffled", "clear", "clearer", "bassy", "heavy", "full", "fuller", "harsh", "mellow",
-            "sharp", "dull", "tinny", "nasal", "boxy", "hollow", "telephone", "radio", "sparkly", "bass", "treble",
+            "sharp", "dull", "nasal", "boxy", "hollow", "telephone", "radio", "sparkly", "bass", "treble",
             "soft", "smooth", "cold", "deep", "rich", "light",
         ),
     ),

@@ -67,7 +67,32 @@ ALIASES: dict[str, Alias] = {
     "punchy": Alias((("punchy", "compressor", 1.0),), "'punchy': a compressor that lets the attack through"),
     "loud": Alias((("loud", "gain", 1.0),), "'loud': more level (true peak still kept at -0.3 dBFS by a limiter)"),
     "quiet": Alias((("loud", "gain", -1.0),), "'quiet': less level"),
+    "softer volume": Alias((("loud", "gain", -1.0),), "'softer volume': less level (not the crowd's 'soft', an EQ shape)"),
 }
+
+
+def _phrases() -> tuple[tuple[str, ...], ...]:
+    """The several-word aliases and effect keywords ("softer volume"), longest first, as word tuples."""
+    from ..effects import EFFECTS
+
+    found = {p for p in ALIASES if " " in p} | {k for e in EFFECTS.values() for k in e.keywords if " " in k}
+    return tuple(sorted((tuple(p.split()) for p in found), key=len, reverse=True))
+
+
+def _merge_phrases(words: list[str]) -> list[str]:
+    """Words with each known phrase joined into one item, so it is read as one describing word."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for ph in _phrases():
+            if tuple(words[i : i + len(ph)]) == ph:
+                out.append(" ".join(ph))
+                i += len(ph)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 @dataclass
@@ -133,7 +158,7 @@ def parse(prompt: str, prior=None, default_strength: float | None = None) -> Req
     req = Request(prompt)
     vocab = _Vocab(prior)
     for chunk in SPLIT.split(prompt.lower()):
-        words = tokens(chunk)
+        words = _merge_phrases(tokens(chunk))
         content = [w for w in words if w not in FILLER]
         if not content:
             continue
@@ -156,6 +181,8 @@ def parse(prompt: str, prior=None, default_strength: float | None = None) -> Req
 
 
 def _base(word: str, vocab: "_Vocab") -> str:
+    if " " in word:
+        return word  # a phrase is its own base
     base = lemma(word, vocab)
     if base == word and word not in vocab:
         base = lemma(word)  # plain suffix rules when the crowd knows neither form
