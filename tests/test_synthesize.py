@@ -211,3 +211,29 @@ def test_refinement_starts_from_the_best_one_knob_move(ctx) -> None:
     assert c.descriptors["flatness"] > first.descriptors["flatness"]
     asked = next(t for t in o.targets if t.descriptor == "flatness")
     assert asked.met and not asked.kept
+
+
+def test_refinement_targets_go_onto_the_loops_reading_of_the_start_not_of_the_changed_patch(ctx, monkeypatch) -> None:
+    # the brief sets the new note (and an attack, a rise...) before the search: the loop's reading that the relative
+    # targets are moved onto must be of the start sound itself, else "an octave higher" becomes two octaves to the loop
+    # and "keep the attack" means keeping the attack the rise's envelope just changed
+    from lstmabar.models.search import brief_fitness
+    from lstmabar.models.synth.sounds import cached_voice, stored_patch
+
+    first = run(ctx, prompt="a sine tone at A3", k=1).output.candidates[0]
+    seen = []
+    real = synth.BriefObjective
+
+    def capture(guided, objective, brief, voice, **kw):
+        seen.append(brief)
+        return real(guided, objective, brief, voice, **kw)
+
+    monkeypatch.setattr(synth, "BriefObjective", capture)
+    o = run(ctx, prompt="an octave higher", k=1, start_from=first.sound.id).output
+    rec = ctx.library.get(first.sound.id)
+    start = stored_patch(rec.extra, rec.params)[None]
+    loop_f0 = float(brief_fitness.pitch_batch(cached_voice(ctx.models, 48000, 0.5), start)["f0_hz"][0])
+    judge_f0 = next(t for t in o.brief.targets if t.descriptor == "f0_hz")
+    loop_target = next(t for t in seen[0].targets if t.descriptor == "f0_hz")
+    assert judge_f0.lo == pytest.approx(2 * judge_f0.relative_to, rel=1e-3)
+    assert loop_target.lo == pytest.approx(2 * loop_f0, rel=0.01)  # one octave above the start as the loop hears it

@@ -397,7 +397,7 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
         start_score = score_audio(embedder, objective.text, render_final(voice, start.center, inp.seed), OUTPUT_RATE)[0]
         if use_brief and brief.relative:
             t0 = time.perf_counter()
-            c_full, moved, loop_brief = _start_point(inp, objective, guided, brief, voice, c_full, space)
+            c_full, moved, loop_brief = _start_point(inp, objective, guided, brief, voice, start.center, c_full, space)
             t_moves = time.perf_counter() - t0
     briefed = BriefObjective(guided, objective, loop_brief, voice, weight=inp.brief_weight) if use_brief else None
     search_objective = briefed if briefed is not None else guided
@@ -446,13 +446,16 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
     return Searched(objective, briefed, reward, status, res, start_score, (objective.render_seconds - r0, objective.embed_seconds - e0), moved)
 
 
-def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, c_full: torch.Tensor, space: ParamSpace):
+def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, start_center: torch.Tensor, c_full: torch.Tensor, space: ParamSpace):
     """(search centre, (best move, its fitness) or None, the brief on the loop's scale) for a refinement:
-    the start patch is measured as the loop measures, the relative targets are moved onto that reading,
-    and the start and its one-knob moves are scored with the search's fitness; the best is the centre."""
+    the start sound's own patch (``start_center``, before the brief's settings) is measured as the loop
+    measures and the relative targets are moved onto that reading; then the start with the brief's
+    settings (``c_full``) and its one-knob moves are scored with the search's fitness; the best is the
+    centre. Reading ``c_full`` instead would count the asked change twice (an octave up becomes two) and
+    move a keep onto a value the settings already changed."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
     free = set(space.free)
-    cands = [c_full]
+    cands = [start_center.to(c_full.dtype), c_full]
     for settings, _why in moves(brief, start_patch):
         if all(PARAM_INDEX[n] in free for n in settings):
             cands.append(_with(c_full, settings))
@@ -460,12 +463,13 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, c_fu
     fitness, _ = guided(x)
     m = measure_batch(objective.last_audio.numpy(), OUTPUT_RATE, x, voice, needed_groups(brief))
     loop_brief = on_loop_scale(brief, {k: v[:1] for k, v in m.items()})
-    pen, _ = penalty(loop_brief, m, len(cands), weight=inp.brief_weight)
-    f = np.where(fitness.numpy() <= -1.0, -np.inf, fitness.numpy() - pen)
+    pen, _ = penalty(loop_brief, {k: v[1:] for k, v in m.items()}, len(cands) - 1, weight=inp.brief_weight)
+    fit = fitness.numpy()[1:]
+    f = np.where(fit <= -1.0, -np.inf, fit - pen)
     best = int(np.argmax(f))
     if best == 0:
         return c_full, None, loop_brief
-    return x[best], (x[best], float(f[best])), loop_brief
+    return x[best + 1], (x[best + 1], float(f[best])), loop_brief
 
 
 def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Searched, voice: Voice) -> Selected:
