@@ -242,3 +242,17 @@ def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
     # a refinement's "noisier" leaves the noise level to the moves and the search (full noise would whiten the sound)
     assert "mixer.noise" not in parse_brief("noisier", start=START, start_patch=patch).settings
     assert parse_brief("a noisy pad").settings["mixer.noise"] == 1.0
+
+
+def test_a_refinements_pitch_rise_takes_the_envelope_that_least_drives_the_level() -> None:
+    # the start's level comes from envelope 2 (envelope 1 drives only a silent oscillator): a rise built on envelope 2
+    # would take it off the amplitudes and stretch its attack to the glide's span, so the level's attack changes
+    patch = {**PATCH, "mixer.vco_1": 0.0, "mixer.vco_2": 0.8, "mixer.noise": 0.0, "adsr_1.attack": 0.5, "adsr_2.attack": 0.6,
+             "mod_matrix.adsr_1->vco_1_amp": 0.3, "mod_matrix.adsr_1->vco_2_amp": 0.0, "mod_matrix.adsr_1->noise_amp": 0.3,
+             "mod_matrix.adsr_2->vco_1_amp": 0.0, "mod_matrix.adsr_2->vco_2_amp": 1.0, "mod_matrix.adsr_2->noise_amp": 0.0}
+    s = parse_brief("make it rise in pitch", start=START, start_patch=patch).set_params()
+    assert not any(k.startswith("adsr_2.") for k in s) and "mod_matrix.adsr_2->vco_2_amp" not in s  # the level's envelope untouched
+    assert s["mod_matrix.adsr_1->vco_1_pitch"] == s["mod_matrix.adsr_1->vco_2_pitch"] == 1.0 and s["adsr_1.attack"] > 0.5
+    assert s["mod_matrix.adsr_2->vco_1_pitch"] == 0.0 and s["vco_1.mod_depth"] > 0
+    fresh = parse_brief("a tone rising in pitch").settings  # a fresh sound keeps envelope 2 for the rise
+    assert fresh["mod_matrix.adsr_2->vco_1_pitch"] == 1.0 and fresh["mod_matrix.adsr_2->vco_1_amp"] == 0.0

@@ -9,7 +9,8 @@ the amplitudes. A noise target switches the noise source on (its level curve put
 random search's draws at silence), a tonal one off.
 
 Everything else stays free for the embedder. The settings come with a reason each, for the report.
-In a refinement only what the prompt asks is set (a rise, a slower attack, vibrato); the side rules
+In a refinement only what the prompt asks is set (a rise, a slower attack, vibrato), on the envelope or
+LFO that least drives the start's audible level (``level_drive``); the side rules
 that serve a fresh sound (no pitch modulation under a set note or a dark ceiling, the square-saw
 oscillator off for a dark one) are left out, so the start sound's character stays.
 The relations used (a linear attack of A seconds measures 0.8 A from 10 % to 90 %; a 0..1 LFO times a
@@ -57,6 +58,15 @@ def _lfo(out: dict[str, float], name: str, hz: float) -> None:
     out[f"{env}.release"] = 5.0
 
 
+MIXER_OF = {"vco_1_amp": "mixer.vco_1", "vco_2_amp": "mixer.vco_2", "noise_amp": "mixer.noise"}
+
+
+def level_drive(patch: dict[str, float], src: str) -> float:
+    """How much a source drives the start patch's audible level: its routes to the amplitudes, each
+    times its source's mixer level (a route to a silent oscillator does not count)."""
+    return sum(patch.get(f"mod_matrix.{src}->{d}", 0.0) * patch.get(MIXER_OF[d], 1.0) for d in AMP_TARGETS)
+
+
 def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """(physical settings, reason per setting) for the brief's targets. ``patch``: a refinement's start
     patch (physical), so a new vibrato takes the LFO that least drives the level."""
@@ -82,16 +92,22 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         if rng is not None and rng.lo is not None:  # a glide of a stated size ("from 100 Hz to 1 kHz")
             depth = min(96.0, max(depth, 1.3 * rng.lo))  # a ramp spans 0.8 of its depth from the 10th to the 90th percentile
         before = set(out)
-        _route(out, "adsr_2", PITCH_TARGETS, 1.0, AMP_TARGETS)
+        env = "adsr_2"
+        if brief.relative and patch:
+            # in a refinement, the envelope that least drives the level: its attack becomes the glide's span
+            # and it leaves the amplitudes, so on the level's own envelope the kept attack would change
+            env = min(("adsr_2", "adsr_1"), key=lambda n: level_drive(patch, n))
+        _route(out, env, PITCH_TARGETS, 1.0, AMP_TARGETS)
         # the envelope rises over the span in both cases: up from the note, or down from it (so a set
         # register note is where a fall starts, not where it lands)
         sign = 1.0 if rising else -1.0
-        out.update({"adsr_2.attack": span, "adsr_2.sustain": 1.0, "adsr_2.alpha": 1.0, "adsr_2.release": 5.0,
+        out.update({f"{env}.attack": span, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": 5.0,
                     "vco_1.mod_depth": sign * depth, "vco_2.mod_depth": sign * depth})
-        for s in ("adsr_1", "lfo_1", "lfo_2"):
-            _route(out, s, (), 0.0, PITCH_TARGETS)
-        note(set(out) - before, f"{'rising' if rising else 'falling'} pitch: envelope 2 bends both oscillators {'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s")
-        amp_sources.remove("adsr_2")
+        for s in SOURCES:
+            if s != env:
+                _route(out, s, (), 0.0, PITCH_TARGETS)
+        note(set(out) - before, f"{'rising' if rising else 'falling'} pitch: envelope {env[-1]} bends both oscillators {'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s")
+        amp_sources.remove(env)
     elif (rng is not None and rng.lo is not None) or (vib is not None and vib.lo is not None):
         before = set(out)
         if vib is not None and vib.lo is not None:
@@ -106,7 +122,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         lfo = "lfo_2"
         if brief.relative and patch:
             # in a refinement, the LFO that least drives the level (its rate and shape are about to change)
-            lfo = min(("lfo_2", "lfo_1"), key=lambda n: sum(patch.get(f"mod_matrix.{n}->{d}", 0.0) for d in AMP_TARGETS))
+            lfo = min(("lfo_2", "lfo_1"), key=lambda n: level_drive(patch, n))
             what = what.replace("LFO 2", f"LFO {lfo[-1]}")
         _route(out, lfo, PITCH_TARGETS, 1.0, () if brief.relative else AMP_TARGETS)
         _lfo(out, lfo, hz)
