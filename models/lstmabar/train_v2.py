@@ -227,6 +227,75 @@ def prepare(corpus_path: Path, v1_weights: Path, cache: Path = CACHE, seed: int 
     return out
 
 
+# ------------------------------------------------------------------------------ same-note directions
+def same_note_setup(corpus_path: Path, blob: dict, seed: int = 0, pool_size: int = 800, val_notes: int = 24) -> dict:
+    """The dry-note pool and training words of same-note directional batches (``directions``), and what
+    decisions are checked on: training notes outside the pool and a slice of the training words that
+    same-note batches never draw (neither is test data)."""
+    from .corpus import split
+    from .corpus.effects import load_contributions, word_means
+    from .corpus.plan import TRAIN_AMOUNTS
+    from .corpus.store import Corpus
+    from .directions import SameNoteBatcher, is_validation_word
+
+    corpus = Corpus(corpus_path)
+    rng = np.random.default_rng(seed + 17)
+    train_ids = {blob["clip_ids"][i] for i in blob["trip_dry"].tolist() if i >= 0}
+    rows = sorted((corpus.by_id[i] for i in train_ids if corpus.by_id[i].get("name")), key=lambda r: r["id"])
+    pick = rng.permutation(len(rows))
+    pool_size = min(pool_size, len(rows) - val_notes)
+    pool_rows = [rows[i] for i in pick[:pool_size]]
+    val_rows = [rows[i] for i in pick[pool_size : pool_size + val_notes]]
+    held = split.held_out_crowd_words()
+    contributions = load_contributions()
+    means, val_words = {}, {}
+    for effect in ("eq", "reverb", "compressor"):
+        m = {w: v for w, v in word_means(contributions, effect).items() if w not in held[effect]}
+        means[effect] = {w: v for w, v in m.items() if not is_validation_word(w)}
+        val_words[effect] = {w: v for w, v in m.items() if is_validation_word(w)}
+    log(f"same-note pool: {len(pool_rows)} notes; words " + ", ".join(f"{e} {len(m)} (+{len(val_words[e])} validation)" for e, m in means.items()))
+    batcher = SameNoteBatcher(corpus.audio([r["id"] for r in pool_rows]), corpus.sample_rate, means, TRAIN_AMOUNTS, rng=rng)
+    return {"batcher": batcher, "names": [(r["name"], r.get("unit") or "sound") for r in pool_rows],
+            "val_audio": corpus.audio([r["id"] for r in val_rows]), "val_names": [(r["name"], r.get("unit") or "sound") for r in val_rows], "val_words": val_words, "train_words": means,
+            "sample_rate": corpus.sample_rate}
+
+
+def direction_check(model: LSTMABARModel, same: dict, sentences, n_words: int = 20) -> dict[str, float]:
+    """Pairwise direction accuracy (as ``benchmarks/lstmabar_real``, plain text pair, pedalboard renders
+    at the evaluation amount) on the validation notes, for the most-contributed training words and for
+    the validation words; plus each validation note's best name among theirs (a forgetting check)."""
+    from .corpus.build import mels_of, render_triplet
+    from .corpus.plan import EVAL_AMOUNT
+    from .directions import pairwise_accuracy
+
+    def embed(audio: np.ndarray) -> torch.Tensor:
+        return F.normalize(model.audio(pool(torch.from_numpy(mels_of(audio).astype(np.float32))).float()[:, None]), dim=-1)
+
+    def text(texts: list[str]) -> torch.Tensor:
+        return F.normalize(model.text.from_sentence(sentences(texts)), dim=-1)
+
+    out: dict[str, float] = {}
+    audio = same["val_audio"]
+    model.eval()
+    with torch.no_grad():
+        dry = embed(audio)
+        names = [name_query(n, u) for n, u in same["val_names"]]
+        distinct = sorted(set(names))
+        best = (dry @ text(distinct).T).argmax(1)
+        out["name_top1"] = round(float(np.mean([distinct[int(b)] == q for b, q in zip(best, names)])), 4)
+        for tag, pool_words in (("seen", same["train_words"]), ("val", same["val_words"])):
+            for effect, m in pool_words.items():
+                words = sorted(m, key=lambda w: (-m[w][1], w))[:n_words]
+                if len(words) < 2:
+                    continue
+                da = torch.stack([embed(np.stack([render_triplet({"effect": effect, "values": m[w][0], "amount": EVAL_AMOUNT[effect]}, x)[0]
+                                                  for x in audio])) - dry for w in words])
+                dt = text([f"{article(w)} {w} sound" for w in words]) - text(["a sound"])
+                out[f"{tag}_{effect}"] = round(pairwise_accuracy(da, dt), 4)
+    model.train()
+    return out
+
+
 # -------------------------------------------------------------------------------------------- training
 def _standardise(desc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     m = torch.nanmean(desc, 0)
@@ -250,7 +319,8 @@ def init_from_v1(cfg: ModelConfig, v1_weights: Path) -> LSTMABARModel:
 def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed: int = 0, batch: int = 64,
           dir_batch: int = 32, lr: float = 1e-3, text_lr: float = 2e-4, w_dir: float = 1.0, w_desc: float = 0.5,
           widths: tuple[int, ...] = (24, 48, 96, 192), spectral_skip: bool = False,
-          resume: Path | None = None) -> tuple[LSTMABARModel, dict]:
+          resume: Path | None = None, same: dict | None = None, same_k: int = 8, same_groups: int = 8,
+          w_same: float = 2.0) -> tuple[LSTMABARModel, dict]:
     """``resume``: a v2 checkpoint to continue from (a second stage), with the spectral read-out added
     when ``spectral_skip`` (zero-initialised, so the stage starts from exactly that model)."""
     torch.manual_seed(seed)
@@ -272,9 +342,17 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
     for p in model.text.top.parameters() if model.text.top is not None else []:  # v1's tuned layers stay (vectors precomputed)
         p.requires_grad_(False)
     dir_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))
+    same_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))
+    sentences = None
+    if same is not None:
+        from .directions import SentenceCache, soft_info_nce, text_pair
+
+        sentences = SentenceCache(model, blob["texts"], blob["text_vecs"])
+        check_before = direction_check(model, same, sentences)
+        log("direction check before:", check_before)
     text_params = list(model.text.proj.parameters())
     other = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("text.")]
-    opt = torch.optim.AdamW([{"params": other + [dir_scale], "lr": lr, "base_lr": lr},
+    opt = torch.optim.AdamW([{"params": other + [dir_scale, same_scale], "lr": lr, "base_lr": lr},
                              {"params": text_params, "lr": text_lr, "base_lr": text_lr}], weight_decay=1e-4)
     vecs = blob["text_vecs"].float()
     v1 = blob["v1"]["train"]
@@ -307,7 +385,11 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
         pairs = [blob["trip_dirs"][j][rng.integers(len(blob["trip_dirs"][j]))] for j in jt]
         dry_m = blob["clip_mels"][blob["trip_dry"][jt]].float() if len(jt) else mel[:0]
         wet_m = blob["trip_mels"][jt].float() if len(jt) else mel[:0]
-        all_mel = torch.cat([mel, dry_m, wet_m])[:, None]
+        parts = [mel, dry_m, wet_m]
+        if same is not None:
+            grp = same["batcher"].sample(same_groups, same_k)
+            parts += [pool(grp.dry[:, 0]).float(), pool(grp.wet.flatten(0, 2)).float()]
+        all_mel = torch.cat(parts)[:, None]
         # augmentation: a little mel noise (no time roll: onsets and tails are what the words describe)
         all_mel = all_mel + 0.03 * torch.randn_like(all_mel)
         h = model.audio(all_mel)
@@ -323,14 +405,31 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
         loss_desc = F.smooth_l1_loss(pred[ok], z[ok]) if ok.any() else tv.sum() * 0
         loss_dir = tv.sum() * 0
         if len(jt) >= 4:
-            da = F.normalize(a[nb + len(jt):] - a[nb : nb + len(jt)], dim=-1)
+            da = F.normalize(a[nb + len(jt) : nb + 2 * len(jt)] - a[nb : nb + len(jt)], dim=-1)
             tp = F.normalize(model.text.from_sentence(vecs[torch.tensor([p[0] for p in pairs])]), dim=-1)
             ta = F.normalize(model.text.from_sentence(vecs[torch.tensor([p[1] for p in pairs])]), dim=-1)
             dt = F.normalize(tp - ta, dim=-1)
             words = [blob["trip_words"][j][0] for j in jt]
             group = torch.tensor([hash(w) % (2**31) for w in words])
             loss_dir = info_nce(dt, da, dir_scale, group=group)
-        loss = loss_nce + loss_arch + w_desc * loss_desc + w_dir * loss_dir
+        loss_same = tv.sum() * 0
+        if same is not None and sentences is not None:
+            g, k = same_groups, same_k
+            off = nb + 2 * len(jt)
+            a_dry, a_wet = a[off : off + g], a[off + g : off + g + g * k].view(g, k, -1)
+            da_s = F.normalize(a_wet - a_dry[:, None], dim=-1)
+            forms = rng.integers(0, 3, (g, k))
+            described, anchor = [], []
+            for gi in range(g):
+                name, unit = same["names"][grp.note_index[gi]]
+                for ki, w in enumerate(grp.words[gi]):
+                    d_text, a_text = text_pair(name, unit, w, int(forms[gi, ki]))
+                    described.append(d_text)
+                    anchor.append(a_text)
+            td = model.text.from_sentence(sentences(described), noise=0.04) - model.text.from_sentence(sentences(anchor))
+            dt_s = F.normalize(td, dim=-1).view(g, k, -1)
+            loss_same = soft_info_nce(dt_s, da_s, grp.target, same_scale)
+        loss = loss_nce + loss_arch + w_desc * loss_desc + w_dir * loss_dir + w_same * loss_same
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 5.0)
@@ -338,13 +437,19 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
         step += 1
         if step % 25 == 0:
             rec = {"step": step, "loss": round(float(loss), 4), "nce": round(float(loss_nce), 4), "arch": round(float(loss_arch), 4),
-                   "desc": round(float(loss_desc), 4), "dir": round(float(loss_dir), 4), "T": round(1 / model.logit_scale.exp().item(), 4),
+                   "desc": round(float(loss_desc), 4), "dir": round(float(loss_dir), 4), "same": round(float(loss_same), 4), "T": round(1 / model.logit_scale.exp().item(), 4),
                    "s": round(time.time() - t0, 1)}
             history.append(rec)
             log(rec)
     model.eval()
-    info = {"steps": step, "seconds": round(time.time() - t0, 1), "resumed_from": str(resume) if resume else None,
+    checks = {}
+    if same is not None:
+        checks = {"direction_check_before": check_before, "direction_check_after": direction_check(model, same, sentences)}
+        log("direction check after:", checks["direction_check_after"])
+        model.eval()
+    info = {**checks, "steps": step, "seconds": round(time.time() - t0, 1), "resumed_from": str(resume) if resume else None,
             "spectral_skip": spectral_skip, "batch": batch, "dir_batch": dir_batch, "lr": lr,
+            "same_note": {"k": same_k, "groups": same_groups, "w": w_same} if same is not None else None,
             "text_lr": text_lr, "w_dir": w_dir, "w_desc": w_desc, "seed": seed, "history": history[-40:],
             "descriptor_mean": d_mean.tolist(), "descriptor_std": d_std.tolist(), "descriptors": list(DESCRIPTORS),
             "params_audio": count_parameters(model.audio), "threads": torch.get_num_threads()}
@@ -399,6 +504,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--spectral-skip", action="store_true", help="add the band-profile read-out to the audio tower")
     ap.add_argument("--resume", type=Path, default=None, help="continue from this v2 checkpoint (a second stage)")
+    ap.add_argument("--same-note", type=int, default=0, help="K words per note in same-note directional batches (0: off)")
+    ap.add_argument("--same-groups", type=int, default=8, help="notes per same-note batch")
+    ap.add_argument("--w-same", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--small-v1", action="store_true", help="a tiny v1 recipe (smoke tests)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LSTMABAR_THREADS", "2")))
@@ -411,9 +519,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.prepare_only:
         return
     blob = torch.load(blob_path, weights_only=False)
+    same = same_note_setup(args.corpus, blob, seed=args.seed) if args.same_note > 0 else None
     model, info = train(blob, v1_path, minutes=args.minutes, max_steps=args.max_steps, seed=args.seed, batch=args.batch,
                         dir_batch=args.dir_batch, w_dir=args.w_dir, lr=args.lr, spectral_skip=args.spectral_skip,
-                        resume=args.resume)
+                        resume=args.resume, same=same, same_k=args.same_note, same_groups=args.same_groups, w_same=args.w_same)
     info["command"] = "python -m lstmabar.models.lstmabar.train_v2 " + " ".join(argv if argv is not None else os.sys.argv[1:])
     info["corpus_created"] = blob.get("corpus_created")
     save(model, info, blob, v1_path.parent / "ood_bank.pt", args.out)
