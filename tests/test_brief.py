@@ -256,3 +256,21 @@ def test_a_refinements_pitch_rise_takes_the_envelope_that_least_drives_the_level
     assert s["mod_matrix.adsr_2->vco_1_pitch"] == 0.0 and s["vco_1.mod_depth"] > 0
     fresh = parse_brief("a tone rising in pitch").settings  # a fresh sound keeps envelope 2 for the rise
     assert fresh["mod_matrix.adsr_2->vco_1_pitch"] == 1.0 and fresh["mod_matrix.adsr_2->vco_1_amp"] == 0.0
+
+
+def test_darker_than_the_fundamental_is_said_to_need_a_lower_note() -> None:
+    # the c01 tuning chain: a warm pad came out a near-pure sine (centroid 546 Hz at f0 534 Hz); three noticeable steps
+    # darker is under its own fundamental, which no mix of the Voice reaches while the note is kept
+    sine = {**START, "f0_hz": 534.0, "centroid_hz": 546.0}
+    b = parse_brief("darker", start=sine, start_patch=PATCH)
+    assert by(b, "centroid_hz").hi < 534.0
+    assert any("fundamental" in n and "lower note" in n for n in b.notes)
+    assert not any("fundamental" in n for n in parse_brief("darker", start=START, start_patch=PATCH).notes)  # 1 kHz at 220 Hz: room
+
+
+def test_the_judge_names_a_centroid_under_the_kept_note_as_a_synth_limit() -> None:
+    from lstmabar.tools.synthesize_from_text import synth_limit
+
+    b = parse_brief("darker", start={**START, "f0_hz": 534.0, "centroid_hz": 546.0}, start_patch=PATCH)
+    assert "lower note" in synth_limit(by(b, "centroid_hz"), b)
+    assert synth_limit(by(b, "attack_s"), b) == ""

@@ -234,6 +234,10 @@ def synth_limit(t: Target, brief: Brief) -> str:
     keys = {x.descriptor: x for x in brief.targets}
     if t.descriptor == "centroid_hz" and t.hi is not None and "flatness" in keys and keys["flatness"].lo is not None:
         return "the Voice has no filter: its noise is white (centroid near 10 kHz at 48 kHz), so a dark noise can only be approached by mixing a low tone over it"
+    kept_f0 = keys.get("f0_hz")
+    if t.descriptor == "centroid_hz" and t.hi is not None and kept_f0 is not None and kept_f0.kept and kept_f0.lo is not None and t.hi < kept_f0.lo:
+        return (f"a centroid under the kept note's fundamental ({kept_f0.lo:.0f} Hz): no mix of the Voice's sources goes below its own "
+                "fundamental (a near-pure tone is as dark as it gets at that note); a lower note would make it darker")
     if t.descriptor == "flatness" and t.lo is not None and "centroid_hz" in keys and keys["centroid_hz"].hi is not None:
         return "the Voice has no filter: noise brings white-noise brightness with it"
     if t.descriptor == "attack_s" and t.lo is not None and t.lo > 2.0:

@@ -548,6 +548,11 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         # and at least twice the descriptor vocabulary's smallest noticeable difference in the unit
         min_step = next((a.min_step for a in AXES if a.key == key), 0.0)
         v = max(v, s + 2 * min_step) if sign > 0 else min(v, s - 2 * min_step) if s - 2 * min_step > 0 else v
+        f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
+        if key == "centroid_hz" and sign < 0 and f0 is not None and v < f0:
+            b.notes.append(f"'{word}': the start is close to a pure tone at its note (centroid {s:.0f} Hz, f0 {f0:.0f} Hz); a centroid of "
+                           f"{v:.0f} Hz is under its own fundamental, which the Voice (no filter) cannot reach while the note is kept: "
+                           "a lower note would make it darker")
     else:
         v = s + sign * RELATIVE_STEPS * step
     t = Target(aspect=_aspect(key), descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit=_unit(key), tolerance=1.0 if key in ("attack_s", "flatness", "centroid_hz") else 0.0,
