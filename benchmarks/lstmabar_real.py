@@ -34,6 +34,7 @@ import torch
 from lstmabar.models.lstmabar.corpus import split
 from lstmabar.models.lstmabar.corpus.gm import article
 from lstmabar.models.lstmabar.corpus.store import Corpus
+from lstmabar.models.lstmabar.directions import pairwise_accuracy
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_lstmabar_embedder
 
 from ._report import write_report
@@ -154,21 +155,12 @@ def directional_seen_words(emb, corpus: Corpus, effect: str, rng: np.random.Gene
 
 
 def _pairwise(da: torch.Tensor, dt: torch.Tensor, rng: np.random.Generator, tag: str) -> dict[str, float]:
-    """Accuracy over notes x ordered word pairs; ``dt`` is (words, dim) or (words, notes, dim)."""
-    w, n, _ = da.shape
-    if dt.dim() == 2:
-        dt = dt[:, None].expand(w, n, -1)
-    dan = torch.nn.functional.normalize(da, dim=-1)
-    dtn = torch.nn.functional.normalize(dt, dim=-1)
-    # s[i, j, x] = cos(d_a(w_j, x), d_t(w_i, x))
-    s = torch.einsum("jxd,ixd->ijx", dan, dtn).numpy()
-    own = np.stack([s[i, i] for i in range(w)])  # (w, n)
-    win = (own[:, None, :] > s).astype(float) + 0.5 * (own[:, None, :] == s)
-    mask = ~np.eye(w, dtype=bool)
-    per_word = np.array([win[i][mask[i]].mean() for i in range(w)])  # over other words and notes
-    acc = float(per_word.mean())
-    boot = [per_word[rng.integers(0, w, w)].mean() for _ in range(BOOT)]
-    return {f"{tag}_pairwise_accuracy": acc, f"{tag}_ci_low": float(np.percentile(boot, 2.5)),
+    """Accuracy over notes x ordered word pairs (``directions.pairwise_accuracy``); ``dt`` is (words, dim)
+    or (words, notes, dim)."""
+    per_word = pairwise_accuracy(da, dt, per_word=True).numpy()
+    own = torch.nn.functional.cosine_similarity(da, dt if dt.dim() == 3 else dt[:, None].expand_as(da), dim=-1)
+    boot = [per_word[rng.integers(0, len(per_word), len(per_word))].mean() for _ in range(BOOT)]
+    return {f"{tag}_pairwise_accuracy": float(per_word.mean()), f"{tag}_ci_low": float(np.percentile(boot, 2.5)),
             f"{tag}_ci_high": float(np.percentile(boot, 97.5)), f"{tag}_own_cos_mean": float(own.mean()),
             f"{tag}_words_above_chance": float((per_word > 0.5).mean())}
 
