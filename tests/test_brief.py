@@ -189,7 +189,9 @@ def test_a_kept_pitch_holds_its_modulation_but_an_asked_change_wins() -> None:
     assert "adsr_1.attack" not in held and "lfo_2.frequency" not in held  # sources that do not bend the pitch stay free
     vib = parse_brief("with vibrato", start=START, start_patch=patch)
     s = vib.set_params()
-    assert s["mod_matrix.lfo_2->vco_1_pitch"] == 1.0 and s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)  # the asked vibrato wins
+    # the asked vibrato wins (route x the shared depth = the asked swing), the start's own lfo_1 bend stays
+    assert s["mod_matrix.lfo_2->vco_1_pitch"] * s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)
+    assert s["mod_matrix.lfo_1->vco_1_pitch"] * s["vco_1.mod_depth"] == pytest.approx(0.5 * 2.0)
     assert s["keyboard.midi_f0"] == 57.0  # the note is still held
 
 
@@ -274,3 +276,37 @@ def test_the_judge_names_a_centroid_under_the_kept_note_as_a_synth_limit() -> No
     b = parse_brief("darker", start={**START, "f0_hz": 534.0, "centroid_hz": 546.0}, start_patch=PATCH)
     assert "lower note" in synth_limit(by(b, "centroid_hz"), b)
     assert synth_limit(by(b, "attack_s"), b) == ""
+
+
+def _patch_tensor(physical: dict[str, float]) -> torch.Tensor:
+    from lstmabar.models.synth.params import NUM_PARAMS, PARAM_INDEX, VOICE_PARAMS
+
+    x = torch.full((NUM_PARAMS,), 0.5)
+    for k, v in physical.items():
+        x[PARAM_INDEX[k]] = float(VOICE_PARAMS[PARAM_INDEX[k]].to_normalized(v))
+    return x
+
+
+def test_a_refinements_vibrato_keeps_the_pitch_the_other_sources_give() -> None:
+    # the c03 tuning chain's lead: its pitch sits ~17 semitones under the note through a sustained envelope routed to pitch
+    # (vco_1 depth -30 semitones); a vibrato that zeroes the other routes and sets its own depth moved it from 231 Hz to 1.2 kHz
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    phys = {"keyboard.midi_f0": 85.0, "keyboard.duration": 1.5, "vco_1.tuning": 0.5, "vco_2.tuning": -10.0, "vco_1.mod_depth": -30.0,
+            "vco_2.mod_depth": 96.0, "adsr_1.attack": 0.05, "adsr_1.sustain": 1.0, "adsr_2.attack": 0.3, "adsr_2.sustain": 0.8,
+            "mod_matrix.adsr_1->vco_1_pitch": 0.55, "mod_matrix.adsr_1->vco_2_pitch": 0.2, "mod_matrix.adsr_2->vco_1_pitch": 0.4,
+            "mod_matrix.adsr_2->vco_2_pitch": 0.15, "mod_matrix.lfo_1->vco_1_pitch": 0.0, "mod_matrix.lfo_1->vco_2_pitch": 0.0,
+            "mod_matrix.lfo_2->vco_1_pitch": 0.0, "mod_matrix.lfo_2->vco_2_pitch": 0.0, "lfo_2_amp_adsr.sustain": 1.0, "lfo_2_amp_adsr.attack": 0.0}
+    x = _patch_tensor(phys)
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    b = parse_brief("with vibrato", start=START, start_patch=start_patch)
+    new = _patch_tensor({**start_patch, **b.set_params()})
+    voice = Voice(sample_rate=16000, seconds=1.5)
+    cs0, cs1 = voice.control_signals(torch.stack([x, new]))["vco_1.midi"], voice.control_signals(torch.stack([x, new]))["vco_2.midi"]
+    held = slice(int(0.5 * voice.control_rate), int(1.4 * voice.control_rate))  # envelopes settled, key still down
+    for m in (cs0, cs1):
+        added = m[1, held] - m[0, held]  # what the refinement added to the start's pitch track
+        assert float(added.median()) == pytest.approx(0.0, abs=0.1)  # the pitch's centre stays (within 10 cents)
+        # the asked vibrato, as a fresh sound gets it (a 0..1 sine times the swing)
+        assert float(added.max() - added.min()) == pytest.approx(2.5 * by(b, "vibrato_depth_cents").lo / 100, rel=0.1)

@@ -67,6 +67,23 @@ def level_drive(patch: dict[str, float], src: str) -> float:
     return sum(patch.get(f"mod_matrix.{src}->{d}", 0.0) * patch.get(MIXER_OF[d], 1.0) for d in AMP_TARGETS)
 
 
+def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, depth: float) -> None:
+    """A refinement's vibrato or sweep on top of the start's pitch: ``lfo`` swings both oscillators over
+    ``depth`` semitones while every other source keeps its pitch contribution (route x the oscillator's
+    depth, the depth being shared by all routes: it grows if the swing needs it and the other routes
+    shrink by as much), and the tuning takes off the 0..1 LFO's mean so the note's centre stays."""
+    gain = max(0.2, patch.get(f"{lfo}_amp_adsr.sustain", 1.0))  # the LFO's depth envelope scales it while the key is down
+    for v in ("vco_1", "vco_2"):
+        d = patch.get(f"{v}.mod_depth", 0.0)
+        new = math.copysign(min(96.0, max(abs(d), depth / gain)), d if d != 0.0 else 1.0)
+        for s in SOURCES:
+            key = f"mod_matrix.{s}->{v}_pitch"
+            out[key] = min(1.0, depth / (abs(new) * gain)) if s == lfo else patch.get(key, 0.0) * d / new
+        out[f"{v}.mod_depth"] = new
+        shift = math.copysign(0.5 * depth, new)
+        out[f"{v}.tuning"] = min(24.0, max(-24.0, patch.get(f"{v}.tuning", 0.0) - shift))
+
+
 def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """(physical settings, reason per setting) for the brief's targets. ``patch``: a refinement's start
     patch (physical), so a new vibrato takes the LFO that least drives the level."""
@@ -129,10 +146,14 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         if brief.relative:  # its depth envelope also scales whatever level it drives: leave that as it was
             for k in ("attack", "sustain", "release"):
                 out.pop(f"{lfo}_amp_adsr.{k}", None)
-        out.update({"vco_1.mod_depth": depth, "vco_2.mod_depth": depth})
-        for s in SOURCES:
-            if s != lfo:
-                _route(out, s, (), 0.0, PITCH_TARGETS)
+        if brief.relative and patch:
+            _add_to_pitch(out, patch, lfo, depth)
+            what += "; the other sources' pitch modulation and the note's centre kept"
+        else:
+            out.update({"vco_1.mod_depth": depth, "vco_2.mod_depth": depth})
+            for s in SOURCES:
+                if s != lfo:
+                    _route(out, s, (), 0.0, PITCH_TARGETS)
         note(set(out) - before, what)
         if not brief.relative:
             amp_sources.remove(lfo)
