@@ -228,7 +228,7 @@ def test_relative_targets_move_onto_the_loops_reading_of_the_start() -> None:
 
 
 def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
-    from lstmabar.models.brief.moves import moves
+    from lstmabar.models.brief.moves import NOISE_GRID_DB, moves
 
     patch = {**PATCH, "mixer.vco_1": 1.0, "mixer.vco_2": 0.5, "mixer.noise": 0.0, "vco_2.shape": 1.0, "adsr_1.decay": 0.2, "adsr_1.release": 0.1,
              "mod_matrix.adsr_1->vco_1_amp": 1.0}
@@ -237,7 +237,7 @@ def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
     assert {next(iter(m)) for m, _ in darker} == {"mixer.vco_1", "mixer.vco_2", "mixer.noise", "vco_2.shape"}
     assert {"mixer.vco_2": 0.0} in [m for m, _ in darker]
     noisier = moves(parse_brief("noisier", start=START, start_patch=patch), patch)
-    assert {next(iter(m)) for m, _ in noisier} == {"mixer.noise"} and len(noisier) == 10  # the start's level is not repeated
+    assert {next(iter(m)) for m, _ in noisier} == {"mixer.noise"} and len(noisier) == len(NOISE_GRID_DB)  # the start's level (off) is not repeated
     longer = moves(parse_brief("longer", start=START, start_patch=patch), patch)
     assert [m for m, _ in longer][0] == {"adsr_1.decay": pytest.approx(0.3), "adsr_1.release": pytest.approx(0.15)}
     assert moves(parse_brief("a dark pad"), patch) == []  # a fresh sound has no start to move
@@ -310,3 +310,27 @@ def test_a_refinements_vibrato_keeps_the_pitch_the_other_sources_give() -> None:
         assert float(added.median()) == pytest.approx(0.0, abs=0.1)  # the pitch's centre stays (within 10 cents)
         # the asked vibrato, as a fresh sound gets it (a 0..1 sine times the swing)
         assert float(added.max() - added.min()) == pytest.approx(2.5 * by(b, "vibrato_depth_cents").lo / 100, rel=0.1)
+
+
+def test_noisier_moves_reach_the_noise_levels_between_a_hint_and_a_wash() -> None:
+    # the noise level's curve is steep: a grid in normalised steps of 0.1 jumps from -37 dB (flatness ~0.0002 on the c11
+    # tuning chain's flute) to full level (0.3), over every level that makes a tone noticeably noisier and still a tone
+    from lstmabar.library.descriptors.spectrum import spectrum_batch
+    from lstmabar.models.brief.moves import moves
+    from lstmabar.models.synth.params import NUM_PARAMS, PARAM_INDEX
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"mod_matrix.adsr_1->vco_1_amp": 1.0, "mod_matrix.adsr_1->noise_amp": 1.0, "adsr_1.attack": 0.01, "adsr_1.sustain": 1.0,
+                 "keyboard.midi_f0": 69.0, "keyboard.duration": 1.0, "vco_1.tuning": 0.0, "mixer.vco_1": 1.0, "mixer.vco_2": 0.0, "mixer.noise": 0.0})
+    x = _patch_tensor(phys)
+    patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    mv = moves(parse_brief("noisier", start={**START, "flatness": 0.0}, start_patch=patch), patch)
+    assert mv and all(set(m) == {"mixer.noise"} for m, _ in mv)
+    xs = torch.stack([_patch_tensor({**patch, **m}) for m, _ in mv])
+    assert xs.shape == (len(mv), NUM_PARAMS) and PARAM_INDEX["mixer.noise"] >= 0
+    audio = Voice(sample_rate=48000, seconds=1.0).render(xs, seed=0).numpy()
+    audio = audio / np.abs(audio).max(axis=1, keepdims=True)
+    flat = spectrum_batch(audio.astype(np.float32), 48000)["flatness"]
+    assert ((flat >= 0.005) & (flat <= 0.03)).sum() >= 2, sorted(np.round(flat, 4))

@@ -3,8 +3,8 @@
 ``program`` sets what a parameter sets outright (the note, the key time, an attack). Brightness,
 noisiness and a decaying sound's length have no single setting: they depend on the mix of the
 start patch. So before the search, the start patch is varied one knob at a time over a grid (the
-oscillator and noise levels and the square-saw shape for brightness, the noise level for
-noisiness, the level envelopes' decay and release for length); every move is scored with the
+oscillator levels, the noise level in 2 dB steps and the square-saw shape for brightness, the
+noise level for noisiness, the level envelopes' decay and release for length); every move is scored with the
 search's own fitness, and the search starts from the best of them and the start patch itself.
 Everything else in the patch stays as it was, so a move changes one thing.
 """
@@ -17,7 +17,10 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from .targets import Brief
 
-LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels (the noise level's curve is in its spec)
+LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
+# The noise level's curve is steep (normalised 0.9 is -37 dB, 1.0 is 0 dB), and every level that makes a tone
+# noticeably noisier yet still a tone lies between: its grid is in physical dB, 2 dB apart, and off.
+NOISE_GRID_DB = tuple(float(x) for x in np.arange(-40.0, 0.1, 2.0))
 SHAPE_GRID = (0.0, 0.5, 1.0)
 LONGER = (1.5, 2.0, 3.0, 4.0)
 SHORTER = (0.25, 0.4, 0.6, 0.8)
@@ -46,12 +49,19 @@ def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float],
                 value = float(spec.to_physical(v))
                 out.append(({name: value}, f"{why}: {name} at {value:.3g}"))
 
+    def noise(why: str) -> None:
+        start = patch.get("mixer.noise", -1.0)
+        for value in (0.0, *(10 ** (db / 20) for db in NOISE_GRID_DB)):
+            if abs(value - start) > 1e-3 * max(value, 1e-3):
+                out.append(({"mixer.noise": value}, f"{why}: mixer.noise at {value:.3g}"))
+
     if "centroid_hz" in asked:
-        for name in ("mixer.vco_1", "mixer.vco_2", "mixer.noise"):
+        for name in ("mixer.vco_1", "mixer.vco_2"):
             grid(name, LEVEL_GRID, "brightness")
+        noise("brightness")
         grid("vco_2.shape", SHAPE_GRID, "brightness")
     if "flatness" in asked:
-        grid("mixer.noise", LEVEL_GRID, "noisiness")
+        noise("noisiness")
     length = asked.get("sounding_s")
     if length is not None:
         factors = LONGER if length.lo is not None else SHORTER
