@@ -36,6 +36,7 @@ from .data import SynthSpec, archetype_spec
 from .features import FEATURE_SR, NUM_SAMPLES, SECONDS, log_mel, to_feature_rate
 from .metrics import all_metrics, mr_stft_torch
 from .networks import build
+from .notes import ALTERNATIVE_PRIOR, NoteChoice, note_candidates
 from .pitch import PitchEstimate, estimate_pitch
 from .refine import SearchResult, cma_refine
 from .voice_core import CORE_INDEX, CORE_PARAMS, expand, voice_core_spec
@@ -176,22 +177,29 @@ class Matcher:
         j = CONTROL_INDEX["midi_f0"]
         return 5 + j, CONTROL_SPECS[j]
 
-    def note_candidates(self, pred: torch.Tensor, pitch: PitchEstimate) -> list[tuple[str, torch.Tensor]]:
-        """Variants of the prediction with the keyboard note set from the CREPE pitch."""
-        cands: list[tuple[str, torch.Tensor]] = [("network", pred.clone())]
-        if pitch.midi is None:
-            return cands
+    def note_choice(self, pitch: PitchEstimate, audio16k: np.ndarray) -> NoteChoice:
+        """The candidate notes for this target (``notes.note_candidates``, shared by every synth)."""
+        _, s_f0 = self._note_index_and_spec()
+        return note_candidates(pitch, audio16k, FEATURE_SR, (float(s_f0.minimum), float(s_f0.maximum)))
+
+    def note_candidates(self, pred: torch.Tensor, pitch: PitchEstimate, audio16k: np.ndarray) -> list[tuple[str, torch.Tensor, float]]:
+        """Variants of the prediction with the keyboard note set from each candidate note, with their priors
+        (the loss is multiplied by the prior when choosing); the network's own note first."""
+        choice = self.note_choice(pitch, audio16k)
+        cands: list[tuple[str, torch.Tensor, float]] = [("network", pred.clone(), 1.0 if pitch.midi is None else ALTERNATIVE_PRIOR)]
         i_f0, s_f0 = self._note_index_and_spec()
-        heard = pitch.midi
+        shift = 0.0
         if self.synth == "voice":
             # the layout's vibrato only bends upwards (a unipolar LFO), so the heard pitch sits half
             # the predicted depth above the note
             iv = CORE_INDEX["vibrato.depth"]
-            heard -= 0.5 * float(CORE_PARAMS[iv].to_physical(pred[iv]))
-        for octave in (0, -12, 12):
+            shift = 0.5 * float(CORE_PARAMS[iv].to_physical(pred[iv]))
+        for cand in choice.candidates:
+            if cand.midi is None:  # the note-less reading is the network's own
+                continue
             c = pred.clone()
-            c[i_f0] = float(s_f0.to_normalized(heard + octave))
-            cands.append((f"crepe{octave:+d}" if octave else "crepe", c))
+            c[i_f0] = float(s_f0.to_normalized(cand.midi - shift))
+            cands.append((cand.name, c, cand.prior))
         return cands
 
     # ---------------------------------------------------------------- the whole match
@@ -220,13 +228,13 @@ class Matcher:
             return self._match_subtractive(tgt, pitch, t0, budget_s=budget_s, refine=refine, seed=seed, report=report)
         report(0.15, f"predicting the patch ({self.arch if self.network is not None else 'analysis'})")
         pred = self.predict(tgt.audio16k)
-        cands = self.note_candidates(pred, pitch)
-        stack = torch.stack([c for _, c in cands])
+        cands = self.note_candidates(pred, pitch, tgt.audio16k)
+        stack = torch.stack([c for _, c, _ in cands])
         with torch.no_grad():
             losses = mr_stft_torch(target_t, self.spec.render(stack, seed))
         losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
-        # trust CREPE's own octave unless a variant is clearly (10 %) better
-        prefer = torch.tensor([1.0 if name in ("crepe", "network") and (name == "crepe" or pitch.midi is None) else 1 / 0.9 for name, _ in cands])
+        # trust the primary reading unless a variant is clearly (10 %) better
+        prefer = torch.tensor([prior for _, _, prior in cands])
         k = int(torch.argmin(losses * prefer))
         pitch_source, start = cands[k][0], cands[k][1]
         predicted = start.clone()
@@ -235,7 +243,7 @@ class Matcher:
         if refine and budget_s > 0:
             spent = time.monotonic() - t0
             remaining = max(0.0, budget_s - spent - 0.6)  # keep time for the final render and metrics
-            fixed = {i_f0: float(start[i_f0])} if pitch.midi is not None else {}
+            fixed = {i_f0: float(start[i_f0])} if pitch_source != "network" else {}
 
             def on_gen(gen: int, best: float, elapsed: float) -> None:
                 report(0.2 + 0.7 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: generation {gen}, MR-STFT {best:.3f}")
@@ -277,17 +285,24 @@ class Matcher:
 
         report(0.15, "measuring the first guess (envelope, brightness, note)")
         target_t = torch.from_numpy(tgt.audio16k)
-        guess = analyse(tgt.audio16k, pitch.midi)
+        choice = self.note_choice(pitch, tgt.audio16k)
+        # a sure reading is used as it is; an uncertain one lets the search try each candidate note first
+        candidates = choice.candidates if choice.uncertain else choice.candidates[:1]
         sub = None
+        note_midi, note_source = pitch.midi, ("crepe" if pitch.midi is not None else "analysis")
         if refine and budget_s > 0:
             remaining = max(0.0, budget_s - (time.monotonic() - t0) - 0.8)  # final 48 kHz render and metrics
 
             def on_gen(gen: int, best: float, elapsed: float) -> None:
                 report(0.2 + 0.5 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: CMA-ES generation {gen}, loss {best:.3f}")
 
-            sub = match_subtractive(self.sub_synth, tgt.audio16k, pitch.midi, budget_s=remaining, seed=seed, on_generation=on_gen)
+            sub = match_subtractive(self.sub_synth, tgt.audio16k, pitch.midi, budget_s=remaining, seed=seed, on_generation=on_gen,
+                                    candidates=candidates)
             best = sub.params
-        else:
+            if candidates[0].name != "none" or len(candidates) > 1:
+                note_midi, note_source = sub.note_midi, (sub.note_source if sub.note_midi is not None else "analysis")
+        guess = analyse(tgt.audio16k, note_midi)
+        if sub is None:
             best = guess
         report(0.92, "rendering the match")
         with torch.no_grad():
@@ -306,7 +321,7 @@ class Matcher:
         return MatchResult(
             synth=self.synth, normalized=best.detach().clone(), param_names=self.full_names(),
             searched={n: float(v) for n, v in zip(self.spec.param_names, best)}, audio=out, metrics=metrics,
-            predicted_metrics=pmetrics, pitch=pitch, pitch_source="crepe" if pitch.midi is not None else "analysis",
+            predicted_metrics=pmetrics, pitch=pitch, pitch_source=note_source,
             refine=result, seconds=time.monotonic() - t0, target=tgt, poor=poor, warnings=self._warnings(tgt, pitch),
             stages={"winner": sub.winner if sub else "analysis", "gradient_steps": sub.grad_steps if sub else 0,
                     "bank_loss": sub.bank_loss if sub else None, "cma_loss": sub.cma.loss if sub and sub.cma else None,

@@ -5,7 +5,10 @@ There is no trained network for this synth yet, so the first guess is measured f
 1. **Analysis**: the loudness contour gives the attack (time to the peak), the decay (the slope of
    the level after the peak, as a time constant), the sustain level and the note length; the
    spectral centroid gives the filter cutoff; spectral flatness the noise level. The note is the
-   CREPE pitch (held fixed afterwards).
+   CREPE pitch (held fixed afterwards); when that reading is uncertain (``notes.note_candidates``:
+   low confidence, a spectrum that disagrees, or no CREPE pitch on a pitched sound) a few starts at
+   each candidate note are rendered first and the note whose best start has the lowest loss (the
+   primary reading unless another is 10 % lower) is kept.
 2. **Start bank**: random patches at that note (half of them with the analysed envelope) are
    rendered as one batch, and the best by the match loss starts the search.
 3. **CMA-ES** on the match loss (multi-resolution STFT + loudness envelope, ``metrics.match_loss_torch``)
@@ -21,13 +24,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from .features import FEATURE_SR
 from .metrics import match_loss_torch
+from .notes import NoteCandidate
 from .refine import SearchResult, cma_refine
 from .subtractive import SUB_INDEX, SUB_PARAMS, SubtractiveSynth, sample_sub
 
@@ -44,6 +48,8 @@ class SubMatch:
     bank_loss: float
     analysis_loss: float
     renders: int = 0  # patches rendered in all (bank, CMA-ES candidates, one per row per gradient step)
+    note_source: str = "crepe"  # the candidate note kept ('crepe', 'crepe-19', 'spectrum', 'none', ...)
+    note_midi: float | None = None  # its MIDI note (None: the note-less guess, played at 60)
 
 
 def _norm(name: str, value: float) -> float:
@@ -111,6 +117,26 @@ def start_bank(guess: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
     return bank
 
 
+def choose_note(synth: SubtractiveSynth, target16k: np.ndarray, candidates: Sequence[NoteCandidate], *, per_note: int = 8,
+                seed: int = 0) -> tuple[NoteCandidate, torch.Tensor, torch.Tensor]:
+    """Render the analysed guess and ``per_note - 1`` random starts at each candidate note; keep the note whose
+    best start has the lowest loss times the candidate's prior. Returns (that candidate, its starts, their losses)."""
+    target = torch.from_numpy(np.asarray(target16k, dtype=np.float32))
+    g = torch.Generator().manual_seed(seed + 7919)  # its own stream: the main bank stays as without candidates
+    best: tuple[float, int, torch.Tensor, torch.Tensor] | None = None
+    for i, cand in enumerate(candidates):
+        guess = analyse(target16k, cand.midi)
+        starts = torch.cat([guess[None], start_bank(guess, per_note - 1, g)])
+        with torch.no_grad():
+            losses = match_loss_torch(target, synth.render(starts, seed))
+        losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
+        score = float(losses.min()) * cand.prior
+        if best is None or score < best[0]:
+            best = (score, i, starts, losses)
+    assert best is not None, "no candidate notes"
+    return candidates[best[1]], best[2], best[3]
+
+
 def gradient_refine(synth: SubtractiveSynth, target: torch.Tensor, starts: torch.Tensor, *, budget_s: float, seed: int = 0,
                     lr: float = 0.03, fixed: tuple[int, ...] = (NOTE,), max_steps: int = 500) -> tuple[torch.Tensor, float, int]:
     """Adam on the match loss from each row of ``starts`` (B, P) at once (the fixed entries held); returns
@@ -160,7 +186,10 @@ def match_subtractive(
     grad_starts: int = 3,
     use_gradient: bool = True,
     on_generation: Callable[[int, float, float], None] | None = None,
+    candidates: Sequence[NoteCandidate] = (),
 ) -> SubMatch:
+    """``candidates`` (from ``notes.note_candidates``): when given, ``midi`` is ignored and the note is the
+    only candidate's, or chosen among several first (``choose_note``)."""
     t0 = time.monotonic()
     target = torch.from_numpy(np.asarray(target16k, dtype=np.float32))
 
@@ -168,6 +197,13 @@ def match_subtractive(
         with torch.no_grad():
             return synth.render(x, s)
 
+    note_source = "crepe" if midi is not None else "none"
+    tried, tried_losses = torch.zeros(0, len(SUB_PARAMS)), torch.zeros(0)
+    if len(candidates) > 1:
+        cand, tried, tried_losses = choose_note(synth, target16k, candidates, seed=seed)
+        midi, note_source = cand.midi, cand.name
+    elif candidates:
+        midi, note_source = candidates[0].midi, candidates[0].name
     guess = analyse(target16k, midi)
     g = torch.Generator().manual_seed(seed)
     bank = torch.cat([guess[None], start_bank(guess, bank_size, g)])
@@ -178,8 +214,9 @@ def match_subtractive(
             chunks.append(match_loss_torch(target, render(bank[i : i + 8], seed)))
             if time.monotonic() - t0 > bank_share * budget_s:
                 break
-    losses = torch.cat(chunks)
-    bank = bank[: len(losses)]
+    # the chosen note's starts (already rendered) join the bank after it
+    losses = torch.cat(chunks + [tried_losses])
+    bank = torch.cat([bank[: len(losses) - len(tried)], tried])
     losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
     k = int(torch.argmin(losses))
     start, analysis_loss, bank_loss = bank[k].clone(), float(losses[0]), float(losses[k])
@@ -203,5 +240,5 @@ def match_subtractive(
         grad_rows = len(starts)
         if grad_loss < best_loss:
             best, best_loss, winner = gbest, grad_loss, "gradient"
-    renders = len(bank) + (cma.evaluations if cma else 0) + steps * grad_rows
-    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss, renders)
+    renders = len(bank) - len(tried) + len(candidates) * len(tried) + (cma.evaluations if cma else 0) + steps * grad_rows
+    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss, renders, note_source, midi)
