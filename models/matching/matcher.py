@@ -243,7 +243,7 @@ class Matcher:
         if refine and budget_s > 0:
             spent = time.monotonic() - t0
             remaining = max(0.0, budget_s - spent - 0.6)  # keep time for the final render and metrics
-            fixed = {i_f0: float(start[i_f0])} if pitch_source != "network" else {}
+            fixed = {i_f0: float(start[i_f0])} if pitch.midi is not None or pitch_source != "network" else {}
 
             def on_gen(gen: int, best: float, elapsed: float) -> None:
                 report(0.2 + 0.7 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: generation {gen}, MR-STFT {best:.3f}")
