@@ -78,8 +78,10 @@ def spectral_f0(audio: np.ndarray, sample_rate: int, *, fmin: float = 27.0, max_
     ``max_harmonics`` harmonics, weighted 0.84^(k-1) (Klapuri 2006) so that a sub-octave, which also
     collects every harmonic, scores less. Harmonicity is ``harmonic_share`` of the winner."""
     spec = loudest_spectrum(audio, sample_rate)
-    if spec is None:
-        return None, 0.0
+    return _f0_of_spectrum(spec, sample_rate, fmin, max_harmonics) if spec is not None else (None, 0.0)
+
+
+def _f0_of_spectrum(spec: tuple[np.ndarray, float], sample_rate: int, fmin: float = 27.0, max_harmonics: int = 12) -> tuple[float, float]:
     mag, df = spec
     nyq = sample_rate / 2
     comp = np.sqrt(mag / (mag.max() + 1e-12))
@@ -118,7 +120,8 @@ def note_candidates(pitch: PitchEstimate, audio16k: np.ndarray, sample_rate: int
     (19 semitones down) and the spectral f0. Without one: the pipeline's note-less guess first, plus the
     spectral f0 and its octaves when the sound is pitched (e.g. a note above CREPE's range). Alternatives
     outside ``midi_range`` (the synth's keyboard) are left out."""
-    f0, harm = spectral_f0(audio16k, sample_rate)
+    spec = loudest_spectrum(audio16k, sample_rate)
+    f0, harm = _f0_of_spectrum(spec, sample_rate) if spec is not None else (None, 0.0)
     spec_midi = hz_to_midi(f0) if f0 else None
     alt = ALTERNATIVE_PRIOR
     if pitch.midi is not None:
@@ -130,7 +133,7 @@ def note_candidates(pitch: PitchEstimate, audio16k: np.ndarray, sample_rate: int
             cands.append(NoteCandidate("crepe-19", m - 19, alt))
             if disagree and spec_midi is not None and all(abs(c.midi - spec_midi) > DISAGREE_SEMITONES for c in cands if c.midi is not None):
                 cands.append(NoteCandidate("spectrum", spec_midi, alt))
-            cands = _explaining(cands, audio16k, sample_rate, spec_midi)
+            cands = _explaining(cands, spec, spec_midi)
         return NoteChoice(_in_range(cands, midi_range), uncertain, spec_midi, harm)
     if spec_midi is None or harm < PITCHED_HARMONICITY:
         return NoteChoice((NoteCandidate("none", None, 1.0),), False, spec_midi, harm)
@@ -140,13 +143,12 @@ def note_candidates(pitch: PitchEstimate, audio16k: np.ndarray, sample_rate: int
     return NoteChoice(_in_range(cands, midi_range), True, spec_midi, harm)
 
 
-def _explaining(cands: list[NoteCandidate], audio16k: np.ndarray, sample_rate: int, spec_midi: float | None) -> list[NoteCandidate]:
+def _explaining(cands: list[NoteCandidate], spec: tuple[np.ndarray, float] | None, spec_midi: float | None) -> list[NoteCandidate]:
     """Leave out the notes whose harmonics miss more than ``UNEXPLAINED_MARGIN`` more of the target's power
     than the best candidate's do (a harmonic read as the fundamental, or an octave above it). The match loss
     cannot judge these: the synth cannot make a weak fundamental, so a note on the strong harmonic often
     renders closer to a low note than the right note does. If the primary reading goes, the candidate
     nearest the spectral f0 takes its place (prior 1)."""
-    spec = loudest_spectrum(audio16k, sample_rate)
     if spec is None:
         return cands
     shares = [harmonic_share(spec[0], spec[1], midi_to_hz(c.midi)) if c.midi is not None else 1.0 for c in cands]
