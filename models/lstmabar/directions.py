@@ -95,7 +95,8 @@ class SameNoteBatcher:
     """Draws ``Group``s from a pool of dry training notes and the training words' mean crowd settings."""
 
     def __init__(self, dry_audio: np.ndarray, sample_rate: int, word_means: dict[str, dict[str, tuple[np.ndarray, int]]],
-                 amounts: dict[str, tuple[float, ...]], *, rng: np.random.Generator, tau: float = 0.05):
+                 amounts: dict[str, tuple[float, ...]], *, rng: np.random.Generator, tau: float = 0.05,
+                 shares: dict[str, float] | None = None):
         from .features import FullBandLogMel
 
         self.audio = dry_audio.astype(np.float32)
@@ -104,6 +105,8 @@ class SameNoteBatcher:
         self.amounts = amounts
         self.rng = rng
         self.tau = tau
+        share = {e: v for e, v in (shares or EFFECT_SHARE).items() if e in word_means and v > 0}
+        self.shares = {e: v / sum(share.values()) for e, v in share.items()}
         self.words = {e: sorted(m) for e, m in word_means.items()}
         self.values = {e: {w: np.asarray(v) for w, (v, _) in m.items()} for e, m in word_means.items()}
         self.weights = {}
@@ -121,7 +124,7 @@ class SameNoteBatcher:
     def sample(self, groups: int, k: int, effect: str | None = None) -> Group:
         from .corpus.effects import apply_effect
 
-        eff = effect or str(self.rng.choice(list(EFFECT_SHARE), p=list(EFFECT_SHARE.values())))
+        eff = effect or str(self.rng.choice(list(self.shares), p=list(self.shares.values())))
         notes = self.rng.choice(len(self.audio), groups, replace=False)
         dry_audio = self.audio[notes]
         with torch.no_grad():

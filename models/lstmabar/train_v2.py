@@ -228,7 +228,8 @@ def prepare(corpus_path: Path, v1_weights: Path, cache: Path = CACHE, seed: int 
 
 
 # ------------------------------------------------------------------------------ same-note directions
-def same_note_setup(corpus_path: Path, blob: dict, seed: int = 0, pool_size: int = 800, val_notes: int = 24) -> dict:
+def same_note_setup(corpus_path: Path, blob: dict, seed: int = 0, pool_size: int = 800, val_notes: int = 24,
+                    effects: tuple[str, ...] = ("eq", "reverb", "compressor")) -> dict:
     """The dry-note pool and training words of same-note directional batches (``directions``), and what
     decisions are checked on: training notes outside the pool and a slice of the training words that
     same-note batches never draw (neither is test data)."""
@@ -236,7 +237,7 @@ def same_note_setup(corpus_path: Path, blob: dict, seed: int = 0, pool_size: int
     from .corpus.effects import load_contributions, word_means
     from .corpus.plan import TRAIN_AMOUNTS
     from .corpus.store import Corpus
-    from .directions import SameNoteBatcher, is_validation_word
+    from .directions import EFFECT_SHARE, SameNoteBatcher, is_validation_word
 
     corpus = Corpus(corpus_path)
     rng = np.random.default_rng(seed + 17)
@@ -254,7 +255,8 @@ def same_note_setup(corpus_path: Path, blob: dict, seed: int = 0, pool_size: int
         means[effect] = {w: v for w, v in m.items() if not is_validation_word(w)}
         val_words[effect] = {w: v for w, v in m.items() if is_validation_word(w)}
     log(f"same-note pool: {len(pool_rows)} notes; words " + ", ".join(f"{e} {len(m)} (+{len(val_words[e])} validation)" for e, m in means.items()))
-    batcher = SameNoteBatcher(corpus.audio([r["id"] for r in pool_rows]), corpus.sample_rate, means, TRAIN_AMOUNTS, rng=rng)
+    shares = {e: v for e, v in EFFECT_SHARE.items() if e in effects}
+    batcher = SameNoteBatcher(corpus.audio([r["id"] for r in pool_rows]), corpus.sample_rate, means, TRAIN_AMOUNTS, rng=rng, shares=shares)
     return {"batcher": batcher, "names": [(r["name"], r.get("unit") or "sound") for r in pool_rows],
             "val_audio": corpus.audio([r["id"] for r in val_rows]), "val_names": [(r["name"], r.get("unit") or "sound") for r in val_rows], "val_words": val_words, "train_words": means,
             "sample_rate": corpus.sample_rate}
@@ -507,6 +509,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--same-note", type=int, default=0, help="K words per note in same-note directional batches (0: off)")
     ap.add_argument("--same-groups", type=int, default=8, help="notes per same-note batch")
     ap.add_argument("--w-same", type=float, default=2.0)
+    ap.add_argument("--same-effects", default="eq,reverb,compressor", help="effects same-note batches draw from")
+    ap.add_argument("--text-lr", type=float, default=2e-4, help="learning rate of the text projection")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--small-v1", action="store_true", help="a tiny v1 recipe (smoke tests)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LSTMABAR_THREADS", "2")))
@@ -519,9 +523,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.prepare_only:
         return
     blob = torch.load(blob_path, weights_only=False)
-    same = same_note_setup(args.corpus, blob, seed=args.seed) if args.same_note > 0 else None
+    same = (same_note_setup(args.corpus, blob, seed=args.seed, effects=tuple(args.same_effects.split(",")))
+            if args.same_note > 0 else None)
     model, info = train(blob, v1_path, minutes=args.minutes, max_steps=args.max_steps, seed=args.seed, batch=args.batch,
-                        dir_batch=args.dir_batch, w_dir=args.w_dir, lr=args.lr, spectral_skip=args.spectral_skip,
+                        dir_batch=args.dir_batch, w_dir=args.w_dir, lr=args.lr, text_lr=args.text_lr, spectral_skip=args.spectral_skip,
                         resume=args.resume, same=same, same_k=args.same_note, same_groups=args.same_groups, w_same=args.w_same)
     info["command"] = "python -m lstmabar.models.lstmabar.train_v2 " + " ".join(argv if argv is not None else os.sys.argv[1:])
     info["corpus_created"] = blob.get("corpus_created")
