@@ -325,7 +325,8 @@ class Matcher:
             refine=result, seconds=time.monotonic() - t0, target=tgt, poor=poor, warnings=self._warnings(tgt, pitch),
             stages={"winner": sub.winner if sub else "analysis", "gradient_steps": sub.grad_steps if sub else 0,
                     "bank_loss": sub.bank_loss if sub else None, "cma_loss": sub.cma.loss if sub and sub.cma else None,
-                    "gradient_loss": sub.grad_loss if sub else None, "renders": sub.renders if sub else 2},
+                    "gradient_loss": sub.grad_loss if sub else None, "renders": sub.renders if sub else 2,
+                    "note_candidates": [c.name for c in candidates]},
         )
 
     def full_patch(self, searched: torch.Tensor) -> torch.Tensor:
