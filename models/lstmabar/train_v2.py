@@ -344,7 +344,9 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
     for p in model.text.top.parameters() if model.text.top is not None else []:  # v1's tuned layers stay (vectors precomputed)
         p.requires_grad_(False)
     dir_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))
-    same_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))
+    # the same-note logits compare directions that differ little (one note, one effect): start sharper and let
+    # the temperature move faster than the weights, or the loss sits at uniform for hundreds of steps
+    same_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.03)))
     sentences = None
     if same is not None:
         from .directions import SentenceCache, soft_info_nce, text_pair
@@ -354,7 +356,8 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
         log("direction check before:", check_before)
     text_params = list(model.text.proj.parameters())
     other = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("text.")]
-    opt = torch.optim.AdamW([{"params": other + [dir_scale, same_scale], "lr": lr, "base_lr": lr},
+    opt = torch.optim.AdamW([{"params": other + [dir_scale], "lr": lr, "base_lr": lr},
+                             {"params": [same_scale], "lr": 1e-2, "base_lr": 1e-2, "weight_decay": 0.0},
                              {"params": text_params, "lr": text_lr, "base_lr": text_lr}], weight_decay=1e-4)
     vecs = blob["text_vecs"].float()
     v1 = blob["v1"]["train"]
@@ -439,7 +442,7 @@ def train(blob: dict, v1_weights: Path, *, minutes: float, max_steps: int, seed:
         step += 1
         if step % 25 == 0:
             rec = {"step": step, "loss": round(float(loss), 4), "nce": round(float(loss_nce), 4), "arch": round(float(loss_arch), 4),
-                   "desc": round(float(loss_desc), 4), "dir": round(float(loss_dir), 4), "same": round(float(loss_same), 4), "T": round(1 / model.logit_scale.exp().item(), 4),
+                   "desc": round(float(loss_desc), 4), "dir": round(float(loss_dir), 4), "same": round(float(loss_same), 4), "same_T": round(1 / min(same_scale.exp().item(), 100.0), 4), "T": round(1 / model.logit_scale.exp().item(), 4),
                    "s": round(time.time() - t0, 1)}
             history.append(rec)
             log(rec)
