@@ -170,6 +170,26 @@ def test_pitch_from_control_signals() -> None:
     assert m["pitch_trend_semitones_per_s"][1] > 5.0 and m["pitch_range_semitones"][1] > 5.0
 
 
+def test_the_loop_measures_only_what_the_brief_reads_and_the_same_values() -> None:
+    from lstmabar.models.search.brief_fitness import measure_batch, needed_groups, needed_keys
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 1.0)
+    x = torch.rand(4, 78, generator=torch.Generator().manual_seed(5))
+    audio = voice.render(x, seed=0).numpy()
+    audio = audio / np.maximum(np.abs(audio).max(axis=1, keepdims=True), 1e-9)
+    for prompt in ["a warm evolving pad", "a low, dark, sustained drone", "a crisp hi-hat"]:
+        brief = parse_brief(prompt, render_seconds=1.0)
+        groups, keys = needed_groups(brief), needed_keys(brief)
+        full = measure_batch(audio, 48000, x, voice, groups)
+        part = measure_batch(audio, 48000, x, voice, groups, keys)
+        assert "bandwidth_hz" in full and "bandwidth_hz" not in part and "rolloff85_hz" not in part
+        assert {t.descriptor for t in brief.targets} - {"pitched"} <= set(part)
+        for k, v in part.items():
+            np.testing.assert_array_equal(v, full[k], err_msg=f"{prompt}: {k}")
+        assert np.array_equal(penalty(brief, part, 4)[0], penalty(brief, full, 4)[0])
+
+
 def test_exploitation_gap_in_standard_deviations() -> None:
     rng = np.random.default_rng(0)
     opt_ref, held_ref = rng.normal(0.5, 0.1, 50), rng.normal(0.3, 0.05, 50)

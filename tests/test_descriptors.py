@@ -221,3 +221,25 @@ def test_frame_features_follow_librosa_definitions():
     }
     for k, v in ref.items():
         np.testing.assert_allclose(ours[k], v, rtol=2e-3, atol=1e-6, err_msg=k)
+
+
+def test_a_subset_of_spectrum_features_equals_the_full_computation():
+    from lstmabar.library.descriptors.spectrum import FEATURES, spectrum_batch
+
+    rng = np.random.default_rng(3)
+    n = SR
+    x = np.stack([
+        tone(220, 1.0),
+        (rng.standard_normal(n) * np.exp(-np.linspace(0, 6, n)) * 0.3),
+        tone(1760, 1.0) * np.linspace(0, 1, n) + 0.05 * rng.standard_normal(n),
+        np.zeros(n),
+    ]).astype(np.float32)
+    full = spectrum_batch(x, SR)
+    assert set(full) == set(FEATURES)
+    for subset in [{"centroid_hz"}, {"flatness"}, {"centroid_hz", "flatness", "bands.low"}, {"bandwidth_hz", "rolloff85_hz", "slope_db_per_octave"}, {"audealize", "low_end_db"}]:
+        part = spectrum_batch(x, SR, features=subset)
+        assert set(part) == subset
+        for k in subset:
+            np.testing.assert_array_equal(part[k], full[k], err_msg=k)
+    with pytest.raises(ValueError, match="unknown spectrum features"):
+        spectrum_batch(x, SR, features={"brightness"})

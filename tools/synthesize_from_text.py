@@ -39,7 +39,7 @@ from lstmabar.models.brief.moves import moves
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
-from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, on_loop_scale, penalty
+from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, needed_keys, on_loop_scale, penalty
 from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
 from lstmabar.models.search.views import ViewReport, archetype_agreement, exploitation
@@ -465,7 +465,7 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
             cands.append(_with(c_full, settings))
     x = torch.stack(cands)
     fitness, _ = guided(x)
-    m = measure_batch(objective.last_audio.numpy(), OUTPUT_RATE, x, voice, needed_groups(brief))
+    m = measure_batch(objective.last_audio.numpy(), OUTPUT_RATE, x, voice, needed_groups(brief), needed_keys(brief))
     loop_brief = on_loop_scale(brief, {k: v[:1] for k, v in m.items()})
     pen, _ = penalty(loop_brief, {k: v[1:] for k, v in m.items()}, len(cands) - 1, weight=inp.brief_weight)
     fit = fitness.numpy()[1:]
@@ -496,7 +496,7 @@ def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Sea
     reward_scores = s.reward.score(final_emb, s.objective.text, chosen).tolist() if s.reward is not None else None
     fitness = np.array(final_scores) + (inp.feedback_weight * np.array(reward_scores) if reward_scores is not None else 0.0)
     if s.briefed is not None:
-        m = measure_batch(audio, OUTPUT_RATE, chosen, voice, needed_groups(s.briefed.brief))
+        m = measure_batch(audio, OUTPUT_RATE, chosen, voice, needed_groups(s.briefed.brief), needed_keys(s.briefed.brief))
         pen, _ = penalty(s.briefed.brief, m, len(chosen), weight=inp.brief_weight)
         fitness = np.where(silent, fitness, fitness - pen)
 

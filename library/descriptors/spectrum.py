@@ -7,6 +7,8 @@ a single sound's numbers are the same computation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from pydantic import BaseModel, Field
 
@@ -55,28 +57,46 @@ def _band_edges() -> np.ndarray:
     return np.concatenate([[c[0] ** 2 / mids[0]], mids, [c[-1] ** 2 / mids[-1]]])
 
 
-def frame_features(mag: np.ndarray, power: np.ndarray, freqs: np.ndarray) -> dict[str, np.ndarray]:
+FRAME_FEATURES = ("centroid_hz", "rolloff85_hz", "bandwidth_hz", "flatness")
+LTAS_FEATURES = ("slope_db_per_octave", "low_end_db", "audealize") + tuple(f"bands.{n}" for n, _, _ in BANDS)
+FEATURES = FRAME_FEATURES + LTAS_FEATURES  # every name ``spectrum_batch`` returns
+
+
+def frame_features(mag: np.ndarray, power: np.ndarray, freqs: np.ndarray, names: Iterable[str] = FRAME_FEATURES) -> dict[str, np.ndarray]:
     """librosa's spectral centroid, bandwidth (p = 2), 85 % roll-off and flatness of every frame of a
     (B, F, N) magnitude spectrogram, with librosa's definitions (tests/test_descriptors.py checks them
     against librosa.feature) but computed in one vectorised pass: librosa's generic normalisation
-    took two thirds of a batch's time."""
-    f = freqs.astype(np.float32)[None, :, None]
-    total = mag.sum(axis=1, keepdims=True)
-    share = mag / np.maximum(total, np.finfo(np.float32).tiny)
-    centroid = (share * f).sum(axis=1)
-    bandwidth = np.sqrt((share * (f - centroid[:, None, :]) ** 2).sum(axis=1))
-    cum = np.cumsum(mag, axis=1)
-    k = np.argmax(cum >= 0.85 * cum[:, -1:, :], axis=1)
-    rolloff = freqs[k]
-    p = np.maximum(power, 1e-10)
-    flatness = np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
-    return {"centroid_hz": centroid, "rolloff85_hz": rolloff, "bandwidth_hz": bandwidth, "flatness": flatness}
+    took two thirds of a batch's time. Only ``names`` are computed (the search's brief reads one or two)."""
+    names = set(names)
+    out: dict[str, np.ndarray] = {}
+    if names & {"centroid_hz", "bandwidth_hz"}:
+        f = freqs.astype(np.float32)[None, :, None]
+        total = mag.sum(axis=1, keepdims=True)
+        share = mag / np.maximum(total, np.finfo(np.float32).tiny)
+        centroid = (share * f).sum(axis=1)
+        if "centroid_hz" in names:
+            out["centroid_hz"] = centroid
+        if "bandwidth_hz" in names:
+            out["bandwidth_hz"] = np.sqrt((share * (f - centroid[:, None, :]) ** 2).sum(axis=1))
+    if "rolloff85_hz" in names:
+        cum = np.cumsum(mag, axis=1)
+        k = np.argmax(cum >= 0.85 * cum[:, -1:, :], axis=1)
+        out["rolloff85_hz"] = freqs[k]
+    if "flatness" in names:
+        p = np.maximum(power, 1e-10)
+        out["flatness"] = np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
+    return {k: out[k] for k in FRAME_FEATURES if k in out}
 
 
-def spectrum_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
-    """(B, samples) mono -> {name: (B,) array} (``bands.<name>``: (B,), ``audealize``: (B, 40)); NaN for silence."""
+def spectrum_batch(x: np.ndarray, sr: int, features: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """(B, samples) mono -> {name: (B,) array} (``bands.<name>``: (B,), ``audealize``: (B, 40)); NaN for silence.
+    ``features``: only these names of ``FEATURES`` (None: all); each is computed exactly as in the full set."""
     import librosa
 
+    want = set(FEATURES) if features is None else set(features)
+    unknown = want - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown spectrum features {sorted(unknown)}; known: {', '.join(FEATURES)}")
     x = np.atleast_2d(np.asarray(x, dtype=np.float32))
     b = x.shape[0]
     n_fft = n_fft_for(sr)
@@ -96,8 +116,20 @@ def spectrum_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     def agg(v: np.ndarray) -> np.ndarray:
         return np.where(ok, (np.nan_to_num(v) * w).sum(axis=1) / safe, np.nan)
 
-    out: dict[str, np.ndarray] = {k: agg(v) for k, v in frame_features(mag, power, freqs).items()}
-    # long-term average spectrum of the sounding frames
+    out: dict[str, np.ndarray] = {k: agg(v) for k, v in frame_features(mag, power, freqs, want & set(FRAME_FEATURES)).items()}
+    if want & set(LTAS_FEATURES):
+        out.update(_ltas_features(power, active, freqs, sr, b, want))
+    for k, v in out.items():
+        if v.ndim == 1:
+            out[k] = np.where(ok, v, np.nan)
+        else:
+            out[k] = np.where(ok[:, None], v, np.nan)
+    return out
+
+
+def _ltas_features(power: np.ndarray, active: np.ndarray, freqs: np.ndarray, sr: int, b: int, want: set[str]) -> dict[str, np.ndarray]:
+    """The features of the long-term average spectrum of the sounding frames (those of ``want``)."""
+    out: dict[str, np.ndarray] = {}
     count = np.maximum(active.sum(axis=1), 1)
     ltas = (power * active[:, None, :]).sum(axis=2) / count[:, None]  # (B, F)
     nyq = sr / 2.0
@@ -105,43 +137,43 @@ def spectrum_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     total = ltas[:, audible].sum(axis=1)
     total = np.where(total > 0, total, np.nan)
     for name, lo, hi in BANDS:
+        if f"bands.{name}" not in want:
+            continue
         sel = (freqs >= lo) & (freqs < min(hi, nyq))
         out[f"bands.{name}"] = 10 * np.log10(ltas[:, sel].sum(axis=1) / total + 1e-12) if lo < nyq and sel.any() else np.full(b, np.nan)
-    sel = audible & (freqs < LOW_END_HZ)
-    out["low_end_db"] = 10 * np.log10(ltas[:, sel].sum(axis=1) / total + 1e-12)
-    # slope: third-octave power densities from 100 Hz to 16 kHz (or 0.9 Nyquist), regressed on octaves
-    centres = 1000.0 * 2.0 ** (np.arange(-10, 13) / 3.0)
-    centres = centres[(centres >= 100.0) & (centres * 2 ** (1 / 6) <= min(16000.0, 0.9 * nyq))]
-    dens, oct_ = [], []
-    for c in centres:
-        sel = (freqs >= c * 2 ** (-1 / 6)) & (freqs < c * 2 ** (1 / 6))
-        if sel.any():
-            dens.append(ltas[:, sel].mean(axis=1))
-            oct_.append(np.log2(c / 1000.0))
-    if len(dens) >= 3:
-        y = 10 * np.log10(np.stack(dens, axis=1) + 1e-30)  # (B, K)
-        o = np.asarray(oct_) - np.mean(oct_)
-        out["slope_db_per_octave"] = ((y - y.mean(axis=1, keepdims=True)) * o).sum(axis=1) / (o**2).sum()
-    else:
-        out["slope_db_per_octave"] = np.full(b, np.nan)
-    # the 40 Audealize bands: mean power density per band (interpolated where a band holds no bin)
-    edges = _band_edges()
-    prof = np.full((b, len(AUDEALIZE_CENTRES)), np.nan)
-    for k, c in enumerate(AUDEALIZE_CENTRES):
-        if c >= nyq:
-            continue
-        sel = (freqs >= edges[k]) & (freqs < min(edges[k + 1], nyq))
-        if sel.any():
-            prof[:, k] = ltas[:, sel].mean(axis=1)
+    if "low_end_db" in want:
+        sel = audible & (freqs < LOW_END_HZ)
+        out["low_end_db"] = 10 * np.log10(ltas[:, sel].sum(axis=1) / total + 1e-12)
+    if "slope_db_per_octave" in want:
+        # third-octave power densities from 100 Hz to 16 kHz (or 0.9 Nyquist), regressed on octaves
+        centres = 1000.0 * 2.0 ** (np.arange(-10, 13) / 3.0)
+        centres = centres[(centres >= 100.0) & (centres * 2 ** (1 / 6) <= min(16000.0, 0.9 * nyq))]
+        dens, oct_ = [], []
+        for c in centres:
+            sel = (freqs >= c * 2 ** (-1 / 6)) & (freqs < c * 2 ** (1 / 6))
+            if sel.any():
+                dens.append(ltas[:, sel].mean(axis=1))
+                oct_.append(np.log2(c / 1000.0))
+        if len(dens) >= 3:
+            y = 10 * np.log10(np.stack(dens, axis=1) + 1e-30)  # (B, K)
+            o = np.asarray(oct_) - np.mean(oct_)
+            out["slope_db_per_octave"] = ((y - y.mean(axis=1, keepdims=True)) * o).sum(axis=1) / (o**2).sum()
         else:
-            prof[:, k] = [np.interp(c, freqs, row) for row in ltas]
-    prof = 10 * np.log10(prof + 1e-30)
-    out["audealize"] = prof - np.nanmean(prof, axis=1, keepdims=True)
-    for k, v in out.items():
-        if v.ndim == 1:
-            out[k] = np.where(ok, v, np.nan)
-        else:
-            out[k] = np.where(ok[:, None], v, np.nan)
+            out["slope_db_per_octave"] = np.full(b, np.nan)
+    if "audealize" in want:
+        # the 40 Audealize bands: mean power density per band (interpolated where a band holds no bin)
+        edges = _band_edges()
+        prof = np.full((b, len(AUDEALIZE_CENTRES)), np.nan)
+        for k, c in enumerate(AUDEALIZE_CENTRES):
+            if c >= nyq:
+                continue
+            sel = (freqs >= edges[k]) & (freqs < min(edges[k + 1], nyq))
+            if sel.any():
+                prof[:, k] = ltas[:, sel].mean(axis=1)
+            else:
+                prof[:, k] = [np.interp(c, freqs, row) for row in ltas]
+        prof = 10 * np.log10(prof + 1e-30)
+        out["audealize"] = prof - np.nanmean(prof, axis=1, keepdims=True)
     return out
 
 

@@ -153,16 +153,33 @@ def needed_groups(brief: Brief) -> set[str]:
     return groups
 
 
-def measure_batch(audio: np.ndarray, sample_rate: int, params: torch.Tensor | None, voice, groups: set[str]) -> dict[str, np.ndarray]:
-    """The loop's measures of a batch of (peak-normalised, mono) renders: only the groups asked for."""
+def needed_keys(brief: Brief) -> set[str]:
+    """The loop measures the brief reads (its targets' descriptors and what they need)."""
+    keys: set[str] = set()
+    for t in brief.targets:
+        keys.update(k for k in (t.descriptor, t.needs) if k is not None)
+    if "pitched" in keys:
+        keys.update({"flatness", "tonal_share"})
+    return keys
+
+
+def _spectrum_features(keys: set[str]) -> set[str]:
+    """Loop measure names -> ``spectrum_batch`` feature names ('band_low_db' -> 'bands.low')."""
+    out = {k for k in keys if k in SPECTRUM_KEYS}
+    out.update(f"bands.{k[len('band_'):-len('_db')]}" for k in keys if k.startswith("band_") and k.endswith("_db"))
+    return out
+
+
+def measure_batch(audio: np.ndarray, sample_rate: int, params: torch.Tensor | None, voice, groups: set[str], keys: set[str] | None = None) -> dict[str, np.ndarray]:
+    """The loop's measures of a batch of (peak-normalised, mono) renders: only the groups asked for, and
+    of the spectrum only the features in ``keys`` (``needed_keys``; None: all of them)."""
     out: dict[str, np.ndarray] = {}
     x = np.asarray(audio, dtype=np.float32)
     silent = np.abs(x).max(axis=1) < 1e-5
     if "spectrum" in groups:
-        spec = _spectrum.spectrum_batch(x, sample_rate)
+        feats = (set(_spectrum.FEATURES) if keys is None else _spectrum_features(keys)) - {"audealize"}
+        spec = _spectrum.spectrum_batch(x, sample_rate, features=feats) if feats else {}
         for k, v in spec.items():
-            if k == "audealize":
-                continue
             out[f"band_{k.split('.', 1)[1]}_db" if k.startswith("bands.") else k] = v
     if "envelope" in groups:
         out.update(_envelope.envelope_batch(x, sample_rate))
@@ -221,6 +238,7 @@ class BriefObjective:
         self.weight = float(weight)
         self.margin = float(margin)
         self.groups = needed_groups(brief)
+        self.keys = needed_keys(brief)
         self.measure_seconds = 0.0
         self.last_penalty: np.ndarray | None = None
         self.last_unmet: np.ndarray | None = None
@@ -240,7 +258,7 @@ class BriefObjective:
             return fitness, emb
         t0 = time.perf_counter()
         audio = self.text_objective.last_audio
-        m = measure_batch(audio.numpy(), self.text_objective.sample_rate, params, self.voice, self.groups)
+        m = measure_batch(audio.numpy(), self.text_objective.sample_rate, params, self.voice, self.groups, self.keys)
         pen, unmet = penalty(self.brief, m, params.shape[0], weight=self.weight, margin=self.margin)
         for i, t in enumerate(self.brief.targets):
             best = float(np.min(target_steps(t, m, params.shape[0])))
