@@ -1,9 +1,10 @@
 """The search loop: ask a strategy, evaluate the whole population as one batch, tell, repeat.
 
 Budgets: evaluations and/or wall-clock seconds and/or a deadline (a ``time.monotonic()`` value the
-search must end by: no generation starts that the last one's time says would overrun it, the first
-one's time being ``expected_generation_s``); early stopping when the best score has not improved by
-``min_delta`` for ``patience`` generations; a per-generation callback (progress, cancellation, work
+search must end by). For both time budgets no generation starts that the last one's time says would
+overrun it (the first one's time being ``expected_generation_s``): checking only after the fact ran
+half a generation over on average (a second or more for the synth search). Early stopping when the
+best score has not improved by ``min_delta`` for ``patience`` generations; a per-generation callback (progress, cancellation, work
 between generations). ``evaluate`` or the callback may raise ``StopSearch`` to end the search at once
 (a generation cut short by it is dropped). ``minimize=True`` searches for the lowest value (a loss);
 scores and history are then reported as the loss. Fixed parameters (``keep``) are handled by ``ParamSpace``: the strategy searches
@@ -148,7 +149,7 @@ def run_search(
         if max_evaluations is not None and evals + pop > max_evaluations and may_stop:
             stopped = "evaluations"
             break
-        if max_seconds is not None and may_stop and time.perf_counter() - t0 >= max_seconds:
+        if max_seconds is not None and may_stop and time.perf_counter() - t0 + gen_s > max_seconds:
             stopped = "seconds"
             break
         if deadline is not None and may_stop and time.monotonic() + gen_s > deadline:
