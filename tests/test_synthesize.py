@@ -13,7 +13,9 @@ torch.set_num_threads(1)
 synth = pytest.importorskip("lstmabar.tools.synthesize_from_text")
 from lstmabar.models.synth.params import PARAM_INDEX  # noqa: E402
 
-SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5)
+# time_budget_s: the searches here stop on evaluations, not on the clock, however busy the machine (at load 5
+# the first test's call stopped on the default 30 s budget after 8 of its 32 renders)
+SMALL = dict(population=8, max_evaluations=32, max_seconds=None, patience=None, seconds=0.5, time_budget_s=600.0)
 
 
 def run(ctx, **kw):
