@@ -146,7 +146,7 @@ def main() -> None:
     if ckpt["config"].get("front_end") == "full":
         audio_md = ("ResNet-18-layout CNN on the full-band log-mel (128 bands, 20 Hz-20 kHz at 44.1 kHz, pooled 2x2)"
                     + (" plus a linear read-out of the band profile" if ckpt["config"].get("spectral_skip") else "") + " (audio)")
-        trained_md = (f"LSTMABAR v2 (train_v2.py, real-sound corpus, two stages; MODEL_CARD.md). This checkpoint's last stage: "
+        trained_md = (f"LSTMABAR v2 (train_v2.py, real-sound corpus, trained in stages; MODEL_CARD.md lists them). This checkpoint's last stage: "
                       f"{int(tr.get('steps', 0))} steps in {float(tr.get('seconds', 0)) / 60:.1f} min on this CPU. The audio rows score the "
                       "same test sounds rendered at 44.1 kHz (the full-band tower's input); text rows are the same captions as for v1.")
     else:
