@@ -602,13 +602,7 @@ def brief_study(args) -> None:
     for ch, st, rec, j, _, _ in walk_chains(chains, call, judge_sound):
         chain_rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], **j,
                            "brief_met": rec["brief_met"], "brief_n": rec["brief_n"]})
-    for s in ("held_out", "tuning", "all"):
-        rows = [r for r in chain_rows if s == "all" or r["split"] == s]
-        if rows:
-            fig[f"chains_{s}_steps"] = len(rows)
-            fig[f"chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rows])), 3)
-            fig[f"chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rows])), 3)
-            fig[f"chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rows])), 3)
+    fig.update(chain_figures(chain_rows))
 
     # ---------------------------------------------------------------- speed at the defaults
     tool_calls = [c for c in calls if c["kind"] in ("tool", "chain_start", "chain_step")]
@@ -782,6 +776,19 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def chain_figures(rows: list[dict], prefix: str = "") -> dict:
+    """Per split (held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
+    fig: dict = {}
+    for s in ("held_out", "tuning", "all"):
+        rs = [r for r in rows if s == "all" or r["split"] == s]
+        if rs:
+            fig[f"{prefix}chains_{s}_steps"] = len(rs)
+            fig[f"{prefix}chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rs])), 3)
+            fig[f"{prefix}chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rs])), 3)
+            fig[f"{prefix}chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rs])), 3)
+    return fig
+
+
 def walk_chains(chains: list[dict], call, judge_sound):
     """Run each chain's start prompt, then each step from the previous step's sound; yields (chain, step,
     call record, judgement, measured before, measured after) per step and prints the judgement."""
@@ -868,13 +875,7 @@ def refine_report(args) -> None:
                  "weights_sha256_at_end": sorted({p.get("weights_sha256_at_end", "run incomplete") for p in parts}),
                  "parts_complete": all(p.get("complete") for p in parts),
                  "tool_defaults": f"population {tool.DEFAULT_POPULATION}, max_seconds {tool.DEFAULT_SECONDS:g}, patience {tool.DEFAULT_PATIENCE}, time_budget_s {tool.DEFAULT_BUDGET_S:g}"}
-    for s in ("held_out", "tuning", "all"):
-        rs = [r for r in rows if s == "all" or r["split"] == s]
-        if rs:
-            fig[f"chains_{s}_steps"] = len(rs)
-            fig[f"chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rs])), 3)
-            fig[f"chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rs])), 3)
-            fig[f"chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rs])), 3)
+    fig.update(chain_figures(rows))
     base_rows: list[dict] = []
     if args.baseline:  # the code before a change, run in the same session with the same weights
         base = [json.loads(Path(p).read_text()) for p in args.baseline]
@@ -882,13 +883,7 @@ def refine_report(args) -> None:
         fig["baseline_weights_sha256"] = sorted({p["weights_sha256"] for p in base})
         fig["baseline_parts_complete"] = all(p.get("complete") for p in base)
         fig["baseline_code"] = args.baseline_label
-        for s in ("held_out", "tuning", "all"):
-            rs = [r for r in base_rows if s == "all" or r["split"] == s]
-            if rs:
-                fig[f"baseline_chains_{s}_steps"] = len(rs)
-                fig[f"baseline_chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rs])), 3)
-                fig[f"baseline_chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rs])), 3)
-                fig[f"baseline_chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rs])), 3)
+        fig.update(chain_figures(base_rows, "baseline_"))
         bl = [c["load"] for p in base for c in p["calls"]]
         fig["baseline_load_avg_mean"] = round(float(np.mean(bl)), 2)
     walls = np.array([c["wall"] for c in calls])
