@@ -34,7 +34,7 @@ import torch
 from lstmabar.models.lstmabar.corpus import split
 from lstmabar.models.lstmabar.corpus.gm import article
 from lstmabar.models.lstmabar.corpus.store import Corpus
-from lstmabar.models.lstmabar.directions import pairwise_accuracy
+from lstmabar.models.lstmabar.directions import name_query, pairwise_accuracy
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_lstmabar_embedder
 
 from ._report import write_report
@@ -51,10 +51,6 @@ def _audio_embed(emb, corpus: Corpus, ids: list[str], batch: int = 64) -> torch.
         with torch.no_grad():
             out.append(emb.embed_audio(x, corpus.sample_rate).float().cpu())
     return torch.cat(out)
-
-
-def name_query(name: str, unit: str) -> str:
-    return f"{article(name)} {name} {unit}"
 
 
 def _chance_median_rank(n_rel: list[int], n: int, rng: np.random.Generator, reps: int = 2000) -> float:

@@ -146,12 +146,21 @@ class SameNoteBatcher:
         return Group(eff, dry, wet_t, words, [int(i) for i in notes], target)
 
 
+def name_query(name: str, unit: str) -> str:
+    """The plain caption of a named instrument sound: "a marimba note"."""
+    return f"{article(name)} {name} {unit}"
+
+
+def direction_pairs(name: str, unit: str, word: str) -> list[tuple[str, str]]:
+    """(described, anchor) texts of one direction, in the three phrasings training uses."""
+    base = name_query(name, unit)
+    return [(f"{base}, made {word}", base), (f"{article(word)} {word} sound", "a sound"),
+            (f"{article(word)} {word} {name} {unit}", base)]
+
+
 def text_pair(name: str, unit: str, word: str, form: int) -> tuple[str, str]:
-    """The described and anchor texts of one direction (the forms ``train_v2.direction_pairs`` lists)."""
-    base = f"{article(name)} {name} {unit}"
-    forms = [(f"{base}, made {word}", base), (f"{article(word)} {word} sound", "a sound"),
-             (f"{article(word)} {word} {name} {unit}", base)]
-    return forms[form]
+    """One of ``direction_pairs``."""
+    return direction_pairs(name, unit, word)[form]
 
 
 class SentenceCache:

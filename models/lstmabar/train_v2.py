@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from .corpus.gm import article
+from .directions import direction_pairs, name_query
 from .model import LSTMABARModel, ModelConfig, count_parameters, info_nce, soft_ce
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,16 +89,6 @@ def _fit_frames(mel: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------ data
-def name_query(name: str, unit: str) -> str:
-    return f"{article(name)} {name} {unit}"
-
-
-def direction_pairs(name: str, unit: str, word: str) -> list[tuple[str, str]]:
-    base = name_query(name, unit)
-    return [(f"{base}, made {word}", base), (f"{article(word)} {word} sound", "a sound"),
-            (f"{article(word)} {word} {name} {unit}", base)]
-
-
 def v1_recipe(seed: int = 0, small: bool = False, cache: Path = CACHE) -> Path:
     """The v1 recipe (archetype engine, Voice, recordings; crowd effects; captions) rendered at 44.1 kHz
     in 2 s clips, as full-band log-mels (unpooled), cached. Its test splits hold the same sounds, in the
