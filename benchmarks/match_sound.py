@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", default=None, help="default: /work/corpus/small for --real-notes, /work/corpus/full for --octaves")
     ap.add_argument("--octaves", type=int, default=0, help="run only the octave-away and time-per-call study with this many notes")
     ap.add_argument("--speed", action="store_true", help="run only the synth speed study (merged into the report)")
+    ap.add_argument("--synthetic-only", action="store_true",
+                    help="run only the held-out synthetic Voice targets (networks alone, then the pipeline vs random search), merged into the report")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.speed:
@@ -221,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     md.append(f"\nThe refinement optimises the sound, not the parameters, so parameter MSE can rise after it. With the default network, "
               f"refinement beat random search on MR-STFT in {100 * fig['refined_wins_vs_random_mr_stft']:.0f} % of targets; "
               f"{100 * fig['synthetic_poor_flag_rate']:.0f} % of these in-domain matches were flagged poor.")
+
+    if args.synthetic_only:
+        merge_report(fig, "synthetic_", "### Held-out synthetic Voice targets", "\n".join(md))
+        return
 
     # ---------------------------------------------------------------- 3. real recordings and hard cases
     md.append("\n### Real recordings and hard cases\n")
