@@ -39,7 +39,7 @@ from lstmabar.models.lstmabar.corpus.effects import apply_effect, load_contribut
 from lstmabar.models.lstmabar.corpus.gm import article
 from lstmabar.models.lstmabar.corpus.plan import EVAL_AMOUNT, EVAL_MIN_CONTRIBUTIONS
 from lstmabar.models.lstmabar.corpus.store import Corpus
-from lstmabar.models.lstmabar.directions import change_map, eq_power_response, filtered, log_mel, unit_power
+from lstmabar.models.lstmabar.directions import change_map, eq_power_response, filtered
 from lstmabar.models.lstmabar.embedder import WEIGHTS, load_lstmabar_embedder
 from lstmabar.models.lstmabar.features import FullBandLogMel
 
@@ -67,14 +67,14 @@ def _render_maps(front, effect: str, settings: list[np.ndarray], dry_audio: np.n
     out = []
     with torch.no_grad():
         if effect == "eq":
-            p_dry = unit_power(front, dry_audio)
+            p_dry = front.power(torch.from_numpy(dry_audio))
             h2 = torch.stack([torch.from_numpy(eq_power_response(v, amount, front.n_fft, 44_100)) for v in settings])
             for x in range(len(dry_audio)):
-                out.append(change_map(log_mel(front, filtered(p_dry[x], h2)), dry_mel[x][None]))
+                out.append(change_map(front.from_power(filtered(p_dry[x], h2)), dry_mel[x][None]))
             return torch.stack(out, 1)
         for v in settings:
             wet = np.stack([apply_effect(effect, v, amount, a, 44_100) for a in dry_audio]).astype(np.float32)
-            out.append(change_map(log_mel(front, unit_power(front, wet)), dry_mel))
+            out.append(change_map(front(torch.from_numpy(wet)), dry_mel))
     return torch.stack(out)
 
 

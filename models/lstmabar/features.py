@@ -62,9 +62,16 @@ class LogMel(torch.nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.from_power(self.power(x))
+
+    def power(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, samples) at this front end's rate -> STFT power (B, bins, frames) of the unit-RMS waveform."""
         x = x / (x.pow(2).mean(-1, keepdim=True).sqrt() + 1e-4)
         spec = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
-        power = spec.real**2 + spec.imag**2
+        return spec.real**2 + spec.imag**2
+
+    def from_power(self, power: torch.Tensor) -> torch.Tensor:
+        """STFT power (B, bins, frames) -> (B, 1, n_mels, frames) log-mel (a filtered power spectrum too)."""
         mel = torch.einsum("mf,bft->bmt", self.fb, power)
         return (torch.log(mel + 1e-6) / math.log(10.0))[:, None]
 
