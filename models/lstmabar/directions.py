@@ -148,30 +148,32 @@ def text_pair(name: str, unit: str, word: str, form: int) -> tuple[str, str]:
     return direction_pairs(name, unit, word)[form]
 
 
+def frozen_sentences(model, minilm, texts: list[str]) -> torch.Tensor:
+    """(N, 384) sentence vectors of ``texts`` through MiniLM and the text tower's frozen tuned layers (MiniLM's
+    own when the tower tunes none): what training caches, since those layers do not train in v2."""
+    top = model.text.top
+    with torch.no_grad():
+        return model.text.sentence(minilm.hidden(texts, top.start)) if top is not None else minilm.encode(texts)
+
+
 class SentenceCache:
-    """Frozen sentence vectors (MiniLM through the text tower's frozen tuned layers), computed once per text."""
+    """``frozen_sentences``, computed once per text."""
 
     def __init__(self, model, texts: list[str], vecs: torch.Tensor):
         from .text_encoder import MiniLM
 
         self.model = model
         self.index = {t: i for i, t in enumerate(texts)}
-        self.vecs = [vecs.float()]
-        self.size = len(texts)
+        self.vecs = vecs.float()
         self._minilm = MiniLM(device="cpu")
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
         new = sorted({t for t in texts if t not in self.index})
         if new:
-            top = self.model.text.top
-            with torch.no_grad():
-                v = self.model.text.sentence(self._minilm.hidden(new, top.start)) if top is not None else self._minilm.encode(new)
             for t in new:
-                self.index[t] = self.size
-                self.size += 1
-            self.vecs.append(v.float())
-            self.vecs = [torch.cat(self.vecs)]
-        return self.vecs[0][[self.index[t] for t in texts]]
+                self.index[t] = len(self.index)
+            self.vecs = torch.cat([self.vecs, frozen_sentences(self.model, self._minilm, new).float()])
+        return self.vecs[[self.index[t] for t in texts]]
 
 
 def soft_info_nce(text_dir: torch.Tensor, audio_dir: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

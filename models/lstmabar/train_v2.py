@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from .corpus.gm import article
-from .directions import direction_pairs, name_query
+from .directions import direction_pairs, frozen_sentences, name_query
 from .model import LSTMABARModel, ModelConfig, count_parameters, info_nce, soft_ce
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,14 +194,13 @@ def prepare(corpus_path: Path, v1_weights: Path, cache: Path = CACHE, seed: int 
     trip_caps = [[tid(c) for c in t["captions"]] for t in trips]
     log(f"encoding {len(texts)} texts with the v1 text tower's MiniLM")
     emb = load_lstmabar_embedder(str(v1_weights), device="cpu")
-    top = emb.model.text.top
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
     vecs = torch.zeros(len(texts), 384)
     with torch.no_grad():
         for i in range(0, len(texts), 256):
             idx = order[i : i + 256]
             chunk = [texts[j] for j in idx]
-            vecs[idx] = emb.model.text.sentence(emb.minilm.hidden(chunk, top.start)) if top is not None else emb.sentence_vectors(chunk)
+            vecs[idx] = frozen_sentences(emb.model, emb.minilm, chunk)
             if i % (256 * 40) == 0:
                 log(f"  {i}/{len(texts)}")
     blob = {
