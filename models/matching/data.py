@@ -170,3 +170,20 @@ def archetype_spec(sample_rate: int = FEATURE_SR, seconds: float = SECONDS) -> S
 
     names = tuple(f"weight.{a}" for a in ARCHETYPES) + tuple(s.name for s in CONTROL_SPECS)
     return SynthSpec("archetype", names, render, sample)
+
+
+def subtractive_spec(sample_rate: int = FEATURE_SR, seconds: float = SECONDS, synth=None) -> SynthSpec:
+    """The subtractive matching synth (``subtractive.py``, 25 params). Patches come from ``sample_sub``:
+    uniform in the normalised space, so the note is uniform over its whole range (MIDI 21-108) and the
+    filter cutoff, envelope amount and attack (what a harder key strike changes in a real instrument) span
+    theirs; the level is not a parameter (the synth peak-normalises and the features are peak-referenced).
+    ``synth``: an existing ``SubtractiveSynth`` to render with (the matcher's)."""
+    from .subtractive import SUB_NAMES, SubtractiveSynth, sample_sub
+
+    s = synth if synth is not None else SubtractiveSynth(sample_rate, seconds)
+
+    def render(params: torch.Tensor, seed: int) -> torch.Tensor:
+        with torch.no_grad():
+            return s.render(params, seed)
+
+    return SynthSpec("subtractive", SUB_NAMES, render, sample_sub)

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .data import SynthSpec, archetype_spec
+from .data import SynthSpec, archetype_spec, subtractive_spec
 from .features import FEATURE_SR, NUM_SAMPLES, SECONDS, log_mel, to_feature_rate
 from .metrics import all_metrics, mr_stft_torch
 from .networks import build
@@ -64,6 +64,29 @@ def load_network(synth: str = "voice_core", arch: str = "ast", weights_dir: Path
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
     model.eval()
     return model, blob
+
+
+# The subtractive synth's estimator (``train.py --synth subtractive``): the network whose guess joins the start bank.
+SUB_NETWORK = "cnn"
+
+
+def load_sub_network(arch: str = SUB_NETWORK, weights_dir: Path = WEIGHTS_DIR) -> torch.nn.Module | None:
+    """The subtractive synth's trained estimator, or None when its weights are missing or unreadable (the
+    search then starts from the analysed guess alone, as it did before there was a network)."""
+    import logging
+    import pickle
+
+    from .subtractive import SUB_NAMES
+
+    try:
+        model, blob = load_network("subtractive", arch, weights_dir)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, pickle.UnpicklingError) as e:
+        logging.getLogger(__name__).warning("subtractive %s estimator not loaded (%s); starting from the analysed guess", arch, e)
+        return None
+    if tuple(blob.get("param_names", ())) != SUB_NAMES:
+        logging.getLogger(__name__).warning("subtractive %s estimator was trained on other parameters; not used", arch)
+        return None
+    return model
 
 
 def trim_leading_silence(x: np.ndarray, sr: int, rel_db: float = -40.0) -> tuple[np.ndarray, float]:
@@ -114,7 +137,10 @@ class MatchResult:
 
 
 class Matcher:
-    def __init__(self, synth: str = "voice", arch: str = "cnn", weights_dir: Path = WEIGHTS_DIR, network: torch.nn.Module | None = None) -> None:
+    def __init__(self, synth: str = "voice", arch: str = "cnn", weights_dir: Path = WEIGHTS_DIR, network: torch.nn.Module | None = None,
+                 use_network: bool = True) -> None:
+        """``arch`` picks the Voice network; the subtractive synth uses ``SUB_NETWORK`` (``network`` overrides
+        either), and ``use_network=False`` leaves it out (the analysed guess alone starts the search)."""
         self.synth = synth
         if synth == "voice":
             self.spec: SynthSpec = voice_core_spec()
@@ -123,17 +149,12 @@ class Matcher:
             self.spec = archetype_spec()
             self.network = network
         elif synth == "subtractive":
-            from .subtractive import SUB_NAMES, SubtractiveSynth, sample_sub
+            from .subtractive import SubtractiveSynth
 
             self.sub_synth = SubtractiveSynth(FEATURE_SR, SECONDS)
             self._sub_out = SubtractiveSynth(OUTPUT_SR, SECONDS)
-
-            def render(x: torch.Tensor, seed: int) -> torch.Tensor:
-                with torch.no_grad():
-                    return self.sub_synth.render(x, seed)
-
-            self.spec = SynthSpec("subtractive", SUB_NAMES, render, sample_sub)
-            self.network = network
+            self.spec = subtractive_spec(synth=self.sub_synth)
+            self.network = (network if network is not None else load_sub_network(SUB_NETWORK, weights_dir)) if use_network else None
         else:
             raise ValueError(f"unknown synth {synth!r}: 'subtractive', 'voice' or 'archetype'")
         self.arch = arch
@@ -283,7 +304,7 @@ class Matcher:
                            seed: int, report: ProgressFn) -> MatchResult:
         from .sub_match import analyse, match_subtractive
 
-        report(0.15, "measuring the first guess (envelope, brightness, note)")
+        report(0.15, "measuring the first guess (envelope, brightness, note)" + (" and the network's" if self.network is not None else ""))
         target_t = torch.from_numpy(tgt.audio16k)
         choice = self.note_choice(pitch, tgt.audio16k)
         # a sure reading is used as it is; an uncertain one lets the search try each candidate note first
@@ -291,13 +312,17 @@ class Matcher:
         sub = None
         note_midi, note_source = pitch.midi, ("crepe" if pitch.midi is not None else "analysis")
         if refine and budget_s > 0:
+            network_guess = None
+            if self.network is not None:  # inside the budget: the search gets what is left after it
+                with torch.no_grad():
+                    network_guess = self.network(log_mel(target_t[None]))[0].float()
             remaining = max(0.0, budget_s - (time.monotonic() - t0) - 0.8)  # final 48 kHz render and metrics
 
             def on_gen(gen: int, best: float, elapsed: float) -> None:
                 report(0.2 + 0.5 * min(1.0, elapsed / max(remaining, 1e-6)), f"refining: CMA-ES generation {gen}, loss {best:.3f}")
 
             sub = match_subtractive(self.sub_synth, tgt.audio16k, pitch.midi, budget_s=remaining, seed=seed, on_generation=on_gen,
-                                    candidates=candidates)
+                                    candidates=candidates, network_guess=network_guess)
             best = sub.params
             if candidates[0].name != "none" or len(candidates) > 1:
                 note_midi, note_source = sub.note_midi, (sub.note_source if sub.note_midi is not None else "analysis")
@@ -326,6 +351,9 @@ class Matcher:
             stages={"winner": sub.winner if sub else "analysis", "gradient_steps": sub.grad_steps if sub else 0,
                     "bank_loss": sub.bank_loss if sub else None, "cma_loss": sub.cma.loss if sub and sub.cma else None,
                     "gradient_loss": sub.grad_loss if sub else None, "renders": sub.renders if sub else 2,
+                    "analysis_loss": sub.analysis_loss if sub else None, "network_loss": sub.network_loss if sub else None,
+                    "network": SUB_NETWORK if self.network is not None and sub is not None else None,
+                    "start_winner": sub.start_winner if sub else "analysis",
                     "note_candidates": [c.name for c in candidates]},
         )
 

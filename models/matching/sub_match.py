@@ -1,6 +1,7 @@
 """Matching a sound on the subtractive synth (``subtractive.py``): analysis, a start bank, CMA-ES, gradients.
 
-There is no trained network for this synth yet, so the first guess is measured from the target:
+The first guess is measured from the target; a trained network's guess (``train.py --synth subtractive``,
+``matcher.load_sub_network``), when its weights are there, joins the start bank beside it at the same note:
 
 1. **Analysis**: the loudness contour gives the attack (time to the peak), the decay (the slope of
    the level after the peak, as a time constant), the sustain level and the note length; the
@@ -9,8 +10,9 @@ There is no trained network for this synth yet, so the first guess is measured f
    low confidence, a spectrum that disagrees, or no CREPE pitch on a pitched sound) a few starts at
    each candidate note are rendered first and the note whose best start has the lowest loss (the
    primary reading unless another is 10 % lower) is kept.
-2. **Start bank**: random patches at that note (half of them with the analysed envelope) are
-   rendered as one batch, and the best by the match loss starts the search.
+2. **Start bank**: the analysed guess, the network's guess (its note replaced by the chosen one: the
+   network never sets the pitch) and random patches at that note (half of them with the analysed
+   envelope) are rendered as one batch, and the best by the match loss starts the search.
 3. **CMA-ES** on the match loss (multi-resolution STFT + loudness envelope, ``metrics.match_loss_torch``)
    for about a third of the time.
 4. **Gradient refinement**: the synth is differentiable, so Adam on the same loss continues from the
@@ -44,12 +46,14 @@ class SubMatch:
     cma: SearchResult | None
     grad_loss: float | None  # the loss after the gradient stage (None if it did not run)
     grad_steps: int
-    winner: str  # 'analysis', 'bank', 'cma' or 'gradient'
+    winner: str  # 'analysis', 'network', 'bank', 'cma' or 'gradient'
     bank_loss: float
     analysis_loss: float
     renders: int = 0  # patches rendered in all (bank, CMA-ES candidates, one per row per gradient step)
     note_source: str = "crepe"  # the candidate note kept ('crepe', 'crepe-19', 'spectrum', 'none', ...)
     note_midi: float | None = None  # its MIDI note (None: the note-less guess, played at 60)
+    network_loss: float | None = None  # the network's start in the bank (None: no network, or not rendered)
+    start_winner: str = "analysis"  # the bank's best, which the search started from: 'analysis', 'network' or 'bank'
 
 
 def _norm(name: str, value: float) -> float:
@@ -187,9 +191,11 @@ def match_subtractive(
     use_gradient: bool = True,
     on_generation: Callable[[int, float, float], None] | None = None,
     candidates: Sequence[NoteCandidate] = (),
+    network_guess: torch.Tensor | None = None,
 ) -> SubMatch:
     """``candidates`` (from ``notes.note_candidates``): when given, ``midi`` is ignored and the note is the
-    only candidate's, or chosen among several first (``choose_note``)."""
+    only candidate's, or chosen among several first (``choose_note``). ``network_guess`` (P,) normalised:
+    a trained network's prediction; it joins the bank at the chosen note (its own note is discarded)."""
     t0 = time.monotonic()
     target = torch.from_numpy(np.asarray(target16k, dtype=np.float32))
 
@@ -206,7 +212,12 @@ def match_subtractive(
         midi, note_source = candidates[0].midi, candidates[0].name
     guess = analyse(target16k, midi)
     g = torch.Generator().manual_seed(seed)
-    bank = torch.cat([guess[None], start_bank(guess, bank_size, g)])
+    firsts = [guess[None]]
+    if network_guess is not None:
+        net = network_guess.detach().float().reshape(-1).clone().clamp(0.0, 1.0)
+        net[NOTE] = guess[NOTE]
+        firsts.append(net[None])
+    bank = torch.cat(firsts + [start_bank(guess, bank_size, g)])
     # rendered in chunks; the bank stops after ``bank_share`` of the budget (at least one chunk)
     chunks = []
     with torch.no_grad():
@@ -220,7 +231,9 @@ def match_subtractive(
     losses = torch.where(torch.isfinite(losses), losses, torch.full_like(losses, 1e9))
     k = int(torch.argmin(losses))
     start, analysis_loss, bank_loss = bank[k].clone(), float(losses[0]), float(losses[k])
-    winner = "analysis" if k == 0 else "bank"
+    winner = "analysis" if k == 0 else "network" if k == 1 and network_guess is not None else "bank"
+    network_loss = float(losses[1]) if network_guess is not None else None
+    start_winner = winner
     remaining = budget_s - (time.monotonic() - t0)
     grad_s = remaining * grad_share if use_gradient else 0.0
     cma = None
@@ -241,4 +254,4 @@ def match_subtractive(
         if grad_loss < best_loss:
             best, best_loss, winner = gbest, grad_loss, "gradient"
     renders = len(bank) - len(tried) + len(candidates) * len(tried) + (cma.evaluations if cma else 0) + steps * grad_rows
-    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss, renders, note_source, midi)
+    return SubMatch(best.detach().clone(), cma, grad_loss, steps, winner, bank_loss, analysis_loss, renders, note_source, midi, network_loss, start_winner)

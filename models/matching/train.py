@@ -24,6 +24,7 @@ from .networks import build, count_params
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 VAL_SEED = 424_242
+GUESS_SEED = 777_001  # the synthetic targets of guess_eval: neither the pools (0..) nor the validation set
 
 
 def get_spec(synth: str) -> SynthSpec:
@@ -39,6 +40,10 @@ def get_spec(synth: str) -> SynthSpec:
         from .data import archetype_spec
 
         return archetype_spec()
+    if synth == "subtractive":
+        from .data import subtractive_spec
+
+        return subtractive_spec()
     raise ValueError(f"unknown synth {synth!r}")
 
 
@@ -118,6 +123,42 @@ def train_one(
     return model.cpu().eval(), stats
 
 
+@torch.no_grad()
+def guess_eval(model: torch.nn.Module, spec: SynthSpec, mean: torch.Tensor, n: int = 128, seed: int = GUESS_SEED) -> dict:
+    """Held-out synthetic figures of a subtractive network: parameter MSE against predicting ``mean`` (the
+    training pool's mean), and the match loss (``metrics.match_loss_torch``) of the rendered guess against
+    the target, next to the analysis guess (``sub_match.analyse``). Both guesses are scored at the true note
+    (the pipeline holds the note it read from the target), the network also at its own note."""
+    from .metrics import match_loss_torch
+    from .sub_match import NOTE, analyse
+    from .subtractive import SUB_PARAMS
+
+    model.eval()
+    feats, params = validation_set(spec, n, seed)
+    audio = spec.render(params, seed)
+    pred = torch.cat([model(feats[i : i + 64]) for i in range(0, len(feats), 64)]).float()
+    rows = []
+    for j in range(len(params)):
+        midi = float(SUB_PARAMS[NOTE].to_physical(float(params[j, NOTE])))
+        at_note = pred[j].clone()
+        at_note[NOTE] = params[j, NOTE]
+        cands = torch.stack([at_note, pred[j], analyse(audio[j].numpy(), midi)])
+        rows.append(match_loss_torch(audio[j], spec.render(cands, seed)))
+    losses = torch.stack(rows)  # (n, 3): network at the true note, network's own note, analysis at the true note
+    per = ((pred - params) ** 2).mean(0)
+    return {
+        "targets": len(params), "seed": seed,
+        "param_mse": round(float(per.mean()), 5),
+        "param_mse_mean_baseline": round(float(((mean[None] - params) ** 2).mean()), 5),
+        "param_mse_per_param": {name: round(float(v), 4) for name, v in zip(spec.param_names, per)},
+        "note_abs_error_semitones_median": round(float(((pred[:, NOTE] - params[:, NOTE]).abs() * (SUB_PARAMS[NOTE].maximum - SUB_PARAMS[NOTE].minimum)).median()), 2),
+        "match_loss_network_mean": round(float(losses[:, 0].mean()), 4),
+        "match_loss_network_own_note_mean": round(float(losses[:, 1].mean()), 4),
+        "match_loss_analysis_mean": round(float(losses[:, 2].mean()), 4),
+        "network_beats_analysis_share": round(float((losses[:, 0] < losses[:, 2]).float().mean()), 4),
+    }
+
+
 def save(model: torch.nn.Module, arch: str, spec: SynthSpec, stats: dict, out_dir: Path = WEIGHTS_DIR) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{spec.name}_{arch}.pt"
@@ -128,7 +169,7 @@ def save(model: torch.nn.Module, arch: str, spec: SynthSpec, stats: dict, out_di
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--synth", default="voice", choices=["voice", "voice78", "toy", "archetype"])
+    ap.add_argument("--synth", default="voice", choices=["voice", "voice78", "toy", "archetype", "subtractive"])
     ap.add_argument("--archs", default="ast,mlp,cnn")
     ap.add_argument("--pool", type=int, default=12_000, help="rendered examples kept in memory")
     ap.add_argument("--val", type=int, default=512)
@@ -141,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--guess-eval", type=int, default=128, help="subtractive: held-out synthetic targets for guess_eval (0: skip)")
     ap.add_argument("--resume", action="store_true", help="continue from the weights in --out (a new cosine cycle); figures accumulate")
     args = ap.parse_args(argv)
 
@@ -183,6 +225,9 @@ def main(argv: list[str] | None = None) -> None:
             log=lambda m: print(m, flush=True), init=init,
         )
         stats.update(summary)
+        if spec.name == "subtractive" and args.guess_eval:
+            stats["synthetic_eval"] = guess_eval(model, spec, pool.params.mean(0), args.guess_eval)
+            print(f"[{arch}] held-out synthetic: {stats['synthetic_eval']}", flush=True)
         if previous:  # its figures are already totals over every run before it
             stats["previous_runs"] = previous.get("previous_runs", []) + [{k: v for k, v in previous.items() if k != "previous_runs"}]
             stats["examples_seen"] += previous["examples_seen"]
