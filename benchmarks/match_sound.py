@@ -31,6 +31,12 @@ existing report, keeping the earlier Voice figures and text (their date is in th
    and compared with the real note there, against two baselines from the same run: the real note
    itself transposed an octave by resampling (what a one-sample sampler would play) and the subtractive
    pipeline matched directly on the octave note at the same match budget (what the synth can reach there).
+7. The subtractive estimator network on held-out real notes (issue 19 item 2; ``--network-notes N``): the
+   first N notes of ``pick_notes`` (the same seeded rule as study 5), each matched by the subtractive
+   pipeline with its network's guess in the start bank and without it (the analysed guess alone), at the
+   same budget (the network's inference is inside it) and seed, the order alternating from note to note.
+   The network was trained on synth renders only, so these notes are blind to it.
+    python -m benchmarks.match_sound --network-notes 50 [--corpus /work/corpus/small] [--budget 6]
 """
 
 from __future__ import annotations
@@ -124,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", default=None, help="default: /work/corpus/small for --real-notes, /work/corpus/full for --octaves")
     ap.add_argument("--octaves", type=int, default=0, help="run only the octave-away and time-per-call study with this many notes")
     ap.add_argument("--speed", action="store_true", help="run only the synth speed study (merged into the report)")
+    ap.add_argument("--network-notes", type=int, default=0,
+                    help="run only study 7: the subtractive pipeline with vs without its estimator network on the first N held-out notes of pick_notes")
     ap.add_argument("--synthetic-only", action="store_true",
                     help="run only the held-out synthetic Voice targets (networks alone, then the pipeline vs random search), merged into the report")
     args = ap.parse_args(argv)
@@ -136,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.octaves:
         octave_study(args.corpus or "/work/corpus/full", args.octaves)
+        return
+    if args.network_notes:
+        network_study(args.corpus or "/work/corpus/small", args.network_notes, args.budget)
         return
     spec = voice_core_spec()
     names = spec.param_names
@@ -417,6 +428,84 @@ def real_notes_study(corpus_path: str, n: int, budget: float) -> None:
     merge_report(fig, "notes_", "### Held-out real notes", md)
 
 
+def network_study(corpus_path: str, n: int, budget: float) -> None:
+    """Study 7: the subtractive pipeline with and without its estimator network, same notes, budget and seed."""
+    import datetime as dt
+    import json
+    import os
+
+    from lstmabar.models.lstmabar.corpus.store import Corpus
+    from lstmabar.models.matching.matcher import SUB_NETWORK
+    from lstmabar.tools.match_sound import _warm_up
+
+    corpus = Corpus(corpus_path)
+    notes = pick_notes(corpus.clips, n)
+    with_net, without = Matcher("subtractive"), Matcher("subtractive", use_network=False)
+    if with_net.network is None:
+        raise SystemExit(f"no subtractive {SUB_NETWORK} weights in models/matching/weights: train them first (MODEL_CARD.md)")
+    _warm_up(with_net)
+    _warm_up(without)
+    rows = []
+    load0 = os.getloadavg()
+    for j, r in enumerate(notes):
+        audio = corpus.audio([r["id"]])[0]
+        out = {}
+        for who in (("net", "base") if j % 2 == 0 else ("base", "net")):
+            t0 = time.monotonic()
+            res = (with_net if who == "net" else without).match(audio, 44_100, budget_s=budget, seed=0)
+            out[who] = {"metrics": res.metrics, "poor": res.poor, "seconds": time.monotonic() - t0, "winner": res.stages.get("winner"),
+                        "start_winner": res.stages.get("start_winner"), "network_loss": res.stages.get("network_loss"),
+                        "analysis_loss": res.stages.get("analysis_loss"), "bank_loss": res.stages.get("bank_loss"),
+                        "renders": res.stages.get("renders"), "note_source": res.pitch_source}
+        rows.append({"id": r["id"], "source": r["source"], "family": r["family"], "gm_name": r["gm_name"], "pitch": r["pitch"], **out})
+        print(j, r["gm_name"], r["pitch"], {w: round(out[w]["metrics"]["mr_stft"], 3) for w in ("net", "base")}, out["net"]["start_winner"],
+              out["net"]["winner"], round(out["net"]["seconds"], 1), round(out["base"]["seconds"], 1), flush=True)
+    load1 = os.getloadavg()
+    fig: dict = {"netnotes_count": len(rows), "netnotes_network": SUB_NETWORK, "netnotes_budget_seconds": budget,
+                 "netnotes_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "netnotes_corpus": str(corpus_path),
+                 "netnotes_load_average_start": load0[0], "netnotes_load_average_end": load1[0], "netnotes_blind_to_network": True}
+    for who in ("net", "base"):
+        for k in ("mr_stft", "spectral_convergence"):
+            vals = [r[who]["metrics"][k] for r in rows]
+            fig[f"netnotes_{who}_{k}_mean"] = float(np.mean(vals))
+            fig[f"netnotes_{who}_{k}_median"] = float(np.median(vals))
+        fig[f"netnotes_{who}_poor_share"] = float(np.mean([r[who]["poor"] for r in rows]))
+        fig[f"netnotes_{who}_seconds_mean"] = float(np.mean([r[who]["seconds"] for r in rows]))
+        fig[f"netnotes_{who}_renders_mean"] = float(np.mean([r[who]["renders"] or 0 for r in rows]))
+    fig["netnotes_net_lower_mr_stft_share"] = float(np.mean([r["net"]["metrics"]["mr_stft"] < r["base"]["metrics"]["mr_stft"] for r in rows]))
+    fig["netnotes_mr_stft_change"] = fig["netnotes_net_mr_stft_mean"] / fig["netnotes_base_mr_stft_mean"] - 1
+    fig["netnotes_network_start_won_share"] = float(np.mean([r["net"]["start_winner"] == "network" for r in rows]))
+    fig["netnotes_network_final_winner_share"] = float(np.mean([r["net"]["winner"] == "network" for r in rows]))
+    fig["netnotes_network_beats_analysis_start_share"] = float(np.mean([r["net"]["network_loss"] < r["net"]["analysis_loss"] for r in rows]))
+    fig["netnotes_network_start_loss_mean"] = float(np.mean([r["net"]["network_loss"] for r in rows]))
+    fig["netnotes_analysis_start_loss_mean"] = float(np.mean([r["net"]["analysis_loss"] for r in rows]))
+    f = fig
+    md = ["### The subtractive estimator network on held-out real notes (issue 19 item 2)\n",
+          f"The first {f['netnotes_count']} notes of the real-note picker (study 5's seeded rule, {corpus_path}), each matched by the subtractive "
+          f"pipeline with its trained estimator ({SUB_NETWORK}, `models/matching/weights/subtractive_{SUB_NETWORK}.pt`) whose guess joins the start "
+          "bank at the chosen note, and without it (the analysed guess alone, as before), at the same "
+          f"{budget:g} s budget (the network's inference inside it) and seed, the order alternating per note. Run {f['netnotes_date']}; load average "
+          f"{f['netnotes_load_average_start']:.1f} at the start, {f['netnotes_load_average_end']:.1f} at the end (shared 2-core machine, other jobs "
+          "running: not idle, and the renders each call gets vary with the load). The network was trained on synth renders only: these notes are "
+          "blind to it (and no choice in it was made after seeing them).\n",
+          "| pipeline | MR-STFT mean (median) | spectral conv. mean (median) | flagged poor | renders per call | seconds per call |",
+          "|---|---|---|---|---|---|"]
+    for who, label in (("net", f"with the {SUB_NETWORK} start"), ("base", "analysis start only")):
+        md.append(f"| {label} | {f[f'netnotes_{who}_mr_stft_mean']:.3f} ({f[f'netnotes_{who}_mr_stft_median']:.3f}) | "
+                  f"{f[f'netnotes_{who}_spectral_convergence_mean']:.3f} ({f[f'netnotes_{who}_spectral_convergence_median']:.3f}) | "
+                  f"{100 * f[f'netnotes_{who}_poor_share']:.0f} % | {f[f'netnotes_{who}_renders_mean']:.0f} | {f[f'netnotes_{who}_seconds_mean']:.1f} |")
+    md.append(f"\nWith the network the final MR-STFT is {100 * f['netnotes_mr_stft_change']:+.1f} % on the mean and lower on "
+              f"{100 * f['netnotes_net_lower_mr_stft_share']:.0f} % of notes. The network's start beat the analysed guess on "
+              f"{100 * f['netnotes_network_beats_analysis_start_share']:.0f} % of notes (start loss {f['netnotes_network_start_loss_mean']:.3f} vs "
+              f"{f['netnotes_analysis_start_loss_mean']:.3f}) and was the bank's best, the search's starting point, on "
+              f"{100 * f['netnotes_network_start_won_share']:.0f} %; it was still the best at the end on {100 * f['netnotes_network_final_winner_share']:.0f} % "
+              "(CMA-ES or the gradient stage improved on it otherwise). Per-note rows: docs/results/match_sound_network.json.")
+    detail = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound_network.json"
+    detail.write_text(json.dumps({"notes": rows}, indent=1, default=float) + "\n")
+    print(fig)
+    merge_report(fig, "netnotes_", "### The subtractive estimator network on held-out real notes", "\n".join(md))
+
+
 def _committed_date(path: Path) -> str:
     """When ``path`` was last committed (the date of the run it holds), or '?'."""
     import os
@@ -662,7 +751,7 @@ def _notes_figures(rows: list[dict], gen_rows: list[dict]) -> dict[str, float]:
     fig["notes_sub_seconds_max"] = float(np.max([r["sub_seconds"] for r in rows]))
     fig["notes_voice_seconds_mean"] = float(np.mean([r["voice_seconds"] for r in rows]))
     fig["notes_renders_mean"] = float(np.mean([r["renders"] for r in rows]))
-    for w in ("analysis", "bank", "cma", "gradient"):
+    for w in ("analysis", "network", "bank", "cma", "gradient"):
         fig[f"notes_winner_{w}_share"] = float(np.mean([r["winner"] == w for r in rows]))
     if gen_rows:
         fig["notes_other_keys_pairs"] = len(gen_rows)
