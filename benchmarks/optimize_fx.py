@@ -306,10 +306,11 @@ def level_range_db(y: np.ndarray, sr: int) -> float:
     return float(np.percentile(ldb, 95) - np.percentile(ldb, 10))
 
 
-def _commit() -> str:
-    """A fingerprint of the code measured: sha256 of the tool, models/fx, library/descriptors, the prior
-    artefact, and this file's requests, constants and case function (so other work committed elsewhere,
-    or a change to how the run is ordered, does not invalidate a resumed run)."""
+def _commit(embedder_label: str) -> str:
+    """A fingerprint of what is measured: sha256 of the tool, models/fx, library/descriptors, the prior
+    artefact, this file's requests, constants and case function, and the embedder's label (with its
+    weights' hash), so a case measured with other weights is not read back (other work committed
+    elsewhere, or a change to how the run is ordered, does not invalidate a resumed run)."""
     import hashlib
     import inspect
 
@@ -322,6 +323,7 @@ def _commit() -> str:
         h.update(f.read_bytes())
     h.update(repr((REQUESTS, REQUEST_SOURCES, BAND_FLOOR_DB, CLICK_DB)).encode())
     h.update((inspect.getsource(_request_case) + inspect.getsource(level_range_db)).encode())
+    h.update(embedder_label.encode())
     return "code-sha256:" + h.hexdigest()[:16]
 
 
@@ -400,7 +402,8 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
             sf.write(p, x, sr)
             inputs[s] = (p, x[None, :], sr, measure(x[None, :], sr))
         # a run can be resumed: each case is appended to cases_log and read back when the code is the same commit
-        commit = _commit()
+        commit = _commit(label)
+        reused = 0
         cache: dict[tuple[str, str, str], dict] = {}
         if cases_log is not None and Path(cases_log).exists():
             for line in Path(cases_log).read_text().splitlines():
@@ -414,6 +417,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                 for s in sources:
                     path, x, sr, before_in = inputs[s]
                     rec = cache.get((method, prompt, s)) or _reread(cases_log, commit, cache, (method, prompt, s))
+                    reused += rec is not None
                     if rec is None:
                         rec = _request_case(run, Input, AudioInput, ToolContext, lib, cfg, models, measure, end_step_db, true_peak_db,
                                             method, prompt, checks, path, x, sr, before_in)
@@ -456,6 +460,7 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
             figs[f"requests_{method}_call_s_mean"] = float(np.mean(secs))
         lib.close()
     figs["requests_prompts"] = float(len(requests))
+    figs["requests_cases_read_from_log"] = float(reused)
     figs["requests_sources"] = float(len(sources))
     load1 = os.getloadavg()
     md = (f"\n### Everyday requests ({len(requests)} prompts x {len(sources)} real recordings, 5 s loudest excerpts)\n\n"
@@ -470,6 +475,8 @@ def requests_figures(embedder_name: str, methods: tuple[str, ...] = ("both", "cr
                                 f"{figs[f'requests_{m}_pass_share_said_as_failed']:.1%} when the declined ones count as failures)" for m in methods)
           + " (goal 95 %).\n\n" + ("Failures:\n\n" + "\n".join(fails) if fails else "No failures.")
           + ("\n\nNot possible on the source, and the result said so (the move was not made; counted apart, not as passes):\n\n" + "\n".join(said) if said else "")
+          + (f"\n\n{reused} of the cases were read back from the cases log {cases_log.name} (the same code fingerprint {commit}), written by an "
+             "earlier process of this run or by the --requests-only run; their seconds are from that process." if reused else "")
           + f"\n\nSeconds per call (shared 2-core machine, load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end; not a speed claim): "
           + ", ".join(f"{m} {figs[f'requests_{m}_call_s_mean']:.1f}" for m in methods) + ".")
     return figs, md
@@ -486,7 +493,7 @@ def main() -> None:
     ap.add_argument("--default-call-only", action="store_true", help="only part 4, written to optimize_fx_default_call")
     ap.add_argument("--requests-only", action="store_true", help="only part 5 (everyday requests), written to optimize_fx_requests")
     ap.add_argument("--skip-requests", action="store_true")
-    ap.add_argument("--cases-log", type=Path, default=None, help="with --requests-only: append each case here and resume from it (same code)")
+    ap.add_argument("--cases-log", type=Path, default=None, help="append each everyday-request case here and resume from it (same code); also read by the full run")
     ap.add_argument("--reverse", action="store_true", help="with --cases-log: a second process that takes the prompts from the end and writes no report")
     ap.add_argument("--methods", default="both,crowd", help="with --requests-only: the methods to run (a run of one method writes optimize_fx_requests_METHOD)")
     args = ap.parse_args()
@@ -519,10 +526,15 @@ def main() -> None:
         prompts = {"eq": args.eq_prompts.split(","), "eq_reverb_comp": args.chain_prompts.split(",")}
         if args.quick:
             prompts = {k: v[:1] for k, v in prompts.items()}
+        load0 = os.getloadavg()
         s, rows, sweep_rows = speed_figures(embedder, args.embedder, prompts, args.quick)
+        load1 = os.getloadavg()
         figs.update(s)
+        figs["speed_load_1min_start"], figs["speed_load_1min_end"] = load0[0], load1[0]
         md.append(
             "\n### Speed (5 s trumpet clip, 22.05 kHz, default budget, embedder already loaded)\n\n"
+            f"Load average {load0[0]:.1f} at the start of this part, {load1[0]:.1f} at its end (2 shared cores): the wall times below are at that load, "
+            "not idle figures (the idle speed check is benchmarks/tool_speed.py).\n\n"
             "score = (loss_start - loss_default) / (loss_start - loss_600): the share of the loss improvement that 600 Text2FX "
             "iterations (Adam lr 1e-2; mixed chain: also 80 CMA-ES generations) reach on the same input.\n\n"
             "| chain | prompt | wall s (of which optimising) | Adam steps | CMA-ES renders | loss start | loss default | loss 600-iteration reference | score |\n|---|---|---|---|---|---|---|---|---|\n"
@@ -544,7 +556,7 @@ def main() -> None:
         figs.update(dfigs)
         md.append(dmd)
     if not args.skip_requests:
-        rfigs, rmd = requests_figures(args.embedder, quick=args.quick)
+        rfigs, rmd = requests_figures(args.embedder, quick=args.quick, cases_log=args.cases_log)
         figs.update(rfigs)
         md.append(rmd)
     crowd_path = ROOT / "docs" / "results" / "fx_crowd_study.json"
