@@ -239,7 +239,8 @@ def test_relative_targets_move_onto_the_loops_reading_of_the_start() -> None:
     # the loop reads the start's pitch an octave above pYIN's and its centroid 10 % higher
     loop = on_loop_scale(b, {"f0_hz": np.array([440.0]), "centroid_hz": np.array([1100.0]), "attack_s": np.array([np.nan])})
     f0, c = by(loop, "f0_hz"), by(loop, "centroid_hz")
-    assert f0.lo == f0.hi == pytest.approx(440.0)  # "keep the pitch" = do not move it from where the loop hears it
+    # "keep the pitch" = do not move it from where the loop hears it (+- a quarter semitone: the audio reading wavers)
+    assert math.sqrt(f0.lo * f0.hi) == pytest.approx(440.0) and f0.hi / f0.lo == pytest.approx(2 ** (0.5 / 12))
     assert c.hi == pytest.approx(1.1 * 1000 / 1.05**3)
     assert by(loop, "attack_s") == by(b, "attack_s")  # no reading: unchanged
     assert by(b, "f0_hz").lo == 220.0  # the judge's brief is left as it was
@@ -354,3 +355,87 @@ def test_noisier_moves_reach_the_noise_levels_between_a_hint_and_a_wash() -> Non
     audio = audio / np.abs(audio).max(axis=1, keepdims=True)
     flat = spectrum_batch(audio.astype(np.float32), 48000)["flatness"]
     assert ((flat >= 0.005) & (flat <= 0.03)).sum() >= 2, sorted(np.round(flat, 4))
+
+
+def _two_oscillators(interval: float, l1: float, l2: float) -> dict[str, float]:
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"mod_matrix.adsr_1->vco_1_amp": 1.0, "mod_matrix.adsr_1->vco_2_amp": 1.0, "adsr_1.attack": 0.01, "adsr_1.sustain": 1.0,
+                 "keyboard.midi_f0": 57.0, "keyboard.duration": 1.0, "vco_1.tuning": 0.0, "vco_2.tuning": interval, "vco_2.shape": 0.0,
+                 "mixer.vco_1": l1, "mixer.vco_2": l2, "mixer.noise": 0.0})
+    return phys
+
+
+def test_a_refinements_loop_hears_the_pitch_pyin_hears_when_two_oscillators_sound() -> None:
+    # the held-out chains' pitch jumps: two oscillators a fifth or a fourth apart sound an octave under the lower one
+    # to pYIN (the period of the sum), or the louder one's note, while the control signals name the lower oscillator;
+    # a "darker" that changed the mix moved pYIN's pitch (bright pluck 291 -> 258 Hz, glassy bell 317 -> 50 Hz) unseen
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.search.brief_fitness import measure_batch, needed_groups, needed_keys
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 1.0)
+    x = torch.stack([_patch_tensor(_two_oscillators(i, l1, l2)) for i, l1, l2 in [(7.0, 1.0, 1.0), (7.0, 0.3, 1.0), (5.0, 1.0, 0.3), (-5.0, 1.0, 1.0), (12.0, 1.0, 1.0)]])
+    audio = voice.render(x, seed=0).numpy()
+    audio = audio / np.abs(audio).max(axis=1, keepdims=True)
+    brief = parse_brief("darker", start=START, start_patch=PATCH)  # keeps the pitch: an f0 target in a refinement
+    m = measure_batch(audio, 48000, x, voice, needed_groups(brief), needed_keys(brief))
+    for j in range(len(x)):
+        heard = describe(audio[j], 48000).flat()["f0_hz"]
+        assert abs(12 * math.log2(m["f0_hz"][j] / heard)) < 0.5, (j, m["f0_hz"][j], heard)
+    # a fresh sound's note is set and judged on the shortlist: its loop keeps the control-signal pitch (cheaper)
+    assert "audio_pitch" not in needed_groups(parse_brief("a pluck at A3"))
+
+
+def test_a_refinements_tremolo_keeps_the_attack() -> None:
+    # the held-out chains' "add a tremolo" / "add a slow wobble" moved a 0.3-0.5 s attack to ~0.05 s: the wobble's LFO came
+    # in at full depth from its trough (its depth envelope had no attack) and the start's level envelopes were rerouted.
+    # Now the settings keep the start's level routes and the moves offer the wobble's depth attack: one of them keeps the
+    # attack (the start point takes the best under the search's fitness, which holds the attack as a keep target)
+    from lstmabar.library.descriptors import describe
+    from lstmabar.library.descriptors.envelope import envelope_batch
+    from lstmabar.models.brief.moves import moves
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 2.0)
+    # measured attacks 0.02, 0.24 and 0.48 s (the held-out drone's was 0.5 s, over a 1.75 s sound: under a wobble a slow
+    # swell needs the room after it for the modulation to be measured at all, hence the longer key)
+    for attack, key in ((0.05, 1.5), (0.5, 1.5), (1.0, 1.9)):
+        phys = _two_oscillators(12.0, 1.0, 0.0)
+        phys.update({"adsr_1.attack": attack, "adsr_1.decay": 0.2, "adsr_1.sustain": 0.8, "adsr_1.release": 0.3, "keyboard.duration": key,
+                     "lfo_1_amp_adsr.attack": 0.0, "lfo_2_amp_adsr.attack": 0.0})
+        x = _patch_tensor(phys)
+        patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+        start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+        for prompt in ("add a tremolo", "add a slow wobble"):
+            b = parse_brief(prompt, start=start, start_patch=patch)
+            base = {**patch, **b.set_params()}
+            xs = torch.stack([_patch_tensor(base)] + [_patch_tensor({**base, **m}) for m, _ in moves(b, patch)])
+            env = envelope_batch(voice.render(xs, seed=0).numpy(), 48000)  # describe's own envelope code, batched
+            made = np.isfinite(env["am_rate_hz"]) & (env["am_depth_db"] >= 3.0)
+            a0, a1 = start["attack_s"], env["attack_s"]
+            kept = (np.maximum(a0, a1) / np.maximum(np.minimum(a0, a1), 1e-9) <= 1.5) | (np.abs(a1 - a0) <= 0.01)
+            assert (made & kept).any(), (attack, prompt, a0, a1)
+
+
+def test_noisier_comes_before_a_kept_brightness_the_white_noise_cannot_keep() -> None:
+    # the c11 tuning chain's flute and the c16 whistle: "noisier" came back as clean as the start, because any noise that
+    # makes a tone noticeably noisier (flatness >= 0.01 needs it ~25 dB under the tone) lifts the centroid far past the 20 %
+    # keep (the Voice's only noise is white, no filter) and the search, with both targets at the same weight, kept the
+    # brightness. The asked change now comes first, and the brief and the judge say why the brightness moved
+    from lstmabar.tools.synthesize_from_text import synth_limit
+
+    tone = {**START, "flatness": 0.0, "centroid_hz": 1200.0, "f0_hz": 1175.0}
+    b = parse_brief("noisier", start=tone, start_patch=PATCH)
+    flat, cent = by(b, "flatness"), by(b, "centroid_hz")
+    assert not flat.kept and cent.kept
+    noisy_bright = {"flatness": np.array([0.015]), "centroid_hz": np.array([8000.0])}  # about what that much white noise does
+    clean_kept = {"flatness": np.array([0.0]), "centroid_hz": np.array([1200.0])}
+    only = b.model_copy(update={"targets": [flat, cent]})
+    assert penalty(only, noisy_bright, 1)[0][0] < penalty(only, clean_kept, 1)[0][0] - 0.1  # clearly, not a near tie
+    assert cent.confidence < flat.confidence
+    assert any("white" in n for n in b.notes)
+    assert "white" in synth_limit(cent, b)
+    # a brightness that is asked, or a refinement that does not ask for noise, keeps its full weight
+    assert by(parse_brief("darker", start=tone, start_patch=PATCH), "centroid_hz").confidence == 1.0
+    assert by(parse_brief("slower attack", start=tone, start_patch=PATCH), "centroid_hz").confidence == 1.0

@@ -242,6 +242,9 @@ def synth_limit(t: Target, brief: Brief) -> str:
                 "fundamental (a near-pure tone is as dark as it gets at that note); a lower note would make it darker")
     if t.descriptor == "flatness" and t.lo is not None and "centroid_hz" in keys and keys["centroid_hz"].hi is not None:
         return "the Voice has no filter: noise brings white-noise brightness with it"
+    if t.descriptor == "centroid_hz" and t.kept and "flatness" in keys and keys["flatness"].lo is not None and not keys["flatness"].kept:
+        return ("the Voice has no filter: its noise is white, so the asked noise brightens the sound; the brightness could not be kept "
+                "with it (the noise came first)")
     if t.descriptor == "attack_s" and t.lo is not None and t.lo > 2.0:
         return "the Voice's envelope attack is at most 2 s"
     if t.descriptor in ("am_rate_hz", "vibrato_rate_hz") and t.lo is not None and t.lo > 20.0:

@@ -15,6 +15,7 @@ import numpy as np
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
+from .program import level_drive
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -24,6 +25,7 @@ NOISE_GRID_DB = tuple(float(x) for x in np.arange(-40.0, 0.1, 2.0))
 SHAPE_GRID = (0.0, 0.5, 1.0)
 LONGER = (1.5, 2.0, 3.0, 4.0)
 SHORTER = (0.25, 0.4, 0.6, 0.8)
+WOBBLE_ATTACK = (0.0, 0.5, 1.0, 1.25, 1.5, 2.0)  # a new wobble's depth attack, times the start's level attack
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
 
@@ -62,6 +64,16 @@ def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float],
         grid("vco_2.shape", SHAPE_GRID, "brightness")
     if "flatness" in asked:
         noise("noisiness")
+    if "am_depth_db" in asked:
+        # a refinement's new wobble (models.brief.program): its depth envelope's attack against the start's level attack
+        lfo = next((n for n in ("lfo_1", "lfo_2") if brief.settings.get(f"mod_matrix.{n}->vco_1_amp") == 1.0 and f"{n}.frequency" in brief.settings), None)
+        main = max(("adsr_1", "adsr_2"), key=lambda n: level_drive(patch, n))  # the envelope the wobble's decay copies
+        if lfo is not None:
+            a = patch.get(f"{main}.attack", 0.0)
+            spec = VOICE_PARAMS[PARAM_INDEX[f"{lfo}_amp_adsr.attack"]]
+            for f in WOBBLE_ATTACK:
+                v = min(spec.maximum, a * f)
+                out.append(({f"{lfo}_amp_adsr.attack": v}, f"wobble: its depth comes in over {v:.3g} s (x{f:g} the level's attack)"))
     length = asked.get("sounding_s")
     if length is not None:
         factors = LONGER if length.lo is not None else SHORTER

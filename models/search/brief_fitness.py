@@ -37,6 +37,10 @@ PITCH_KEYS = {"f0_hz", "pitched", "pitch_range_semitones", "pitch_trend_semitone
 PITCH_FPS = 32.0  # the control-rate pitch track is read at about pYIN's frame rate (32 ms hops)
 PITCHED_FLATNESS = 0.02  # loop proxy for "pYIN finds a note": a tonal spectrum ...
 PITCHED_SHARE = 0.6  # ... and an oscillator louder than the noise in most sounding frames
+# A refinement's pitch targets are read from the audio as well (``audio_pitch``): YIN on a few sounding frames, at
+# pYIN's rate and frame length, so the loop hears the period of two oscillators' sum as the judge does.
+AUDIO_PITCH_FRAMES = 7  # odd: the median is one frame's reading, not the mean of two different notes
+AUDIO_PITCH_SOUNDING_DB = -20.0
 
 
 def tightened(t: Target, margin: float = MARGIN) -> Target:
@@ -64,9 +68,14 @@ def on_loop_scale(brief: Brief, start: dict[str, np.ndarray]) -> Brief:
     pitch, the full envelope); the loop measures differently (the control-signal pitch can sit an octave
     or an interval away from pYIN's on a two-oscillator patch). Shifting each range by the ratio (or the
     difference) between the two readings of the same sound makes "keep the pitch" mean "do not move
-    it" to the loop too. ``start``: ``measure_batch`` of the start patch alone."""
+    it" to the loop too. ``start``: ``measure_batch`` of the start patch alone. A pitch held at one value gets
+    half its tolerance either side: the loop reads a refinement's pitch from the audio (``audio_pitch_batch``),
+    whose reading of an unchanged note wavers by a few cents, and a point range would count that as a miss."""
     targets = []
     for t in brief.targets:
+        if t.descriptor == "f0_hz" and t.lo is not None and t.lo == t.hi and t.tolerance > 1.0:
+            half = math.sqrt(t.tolerance)
+            t = t.model_copy(update={"lo": t.lo / half, "hi": t.hi * half})
         v = start.get(t.descriptor)
         s = t.relative_to
         x = float(v[0]) if v is not None and len(v) else math.nan
@@ -136,8 +145,46 @@ def pitch_batch(voice, params: torch.Tensor, sounding_db: float = -20.0) -> dict
     return out
 
 
+def audio_pitch_batch(audio: np.ndarray, sample_rate: int, control_f0: np.ndarray) -> np.ndarray:
+    """(B,) f0 in Hz heard in a batch of renders: librosa's YIN (pYIN's own difference function, without its
+    HMM) at pYIN's rate and frame (``library.descriptors.pitch``) on ``AUDIO_PITCH_FRAMES`` frames spread over
+    each sound's sounding part, median. The control signals name the pitch each oscillator plays; with two
+    oscillators a fifth or a fourth apart the sum's period is an octave under the lower one, or the louder
+    one's note leads, and pYIN follows the period. NaN where ``control_f0`` is (nothing tonal sounds)."""
+    import librosa
+    from scipy.signal import resample_poly
+
+    from lstmabar.library.descriptors import pitch as _pitch
+
+    factor = sample_rate // _pitch.PITCH_SR
+    if factor * _pitch.PITCH_SR != sample_rate:
+        return np.asarray(control_f0, dtype=np.float64)
+    n = _pitch.FRAME * factor
+    x = np.asarray(audio, dtype=np.float32)
+    blocks = x.shape[1] // n
+    if blocks < 1:
+        return np.asarray(control_f0, dtype=np.float64)
+    rms = np.sqrt(np.mean(x[:, : blocks * n].reshape(x.shape[0], blocks, n).astype(np.float64) ** 2, axis=2))
+    sounding = rms >= rms.max(axis=1, keepdims=True) * 10 ** (AUDIO_PITCH_SOUNDING_DB / 20)
+    picks = np.zeros((x.shape[0], AUDIO_PITCH_FRAMES), dtype=int)
+    for b in range(x.shape[0]):
+        idx = np.nonzero(sounding[b])[0]
+        if idx.size:
+            picks[b] = idx[np.linspace(0, idx.size - 1, AUDIO_PITCH_FRAMES).round().astype(int)]
+    pad = 16 * factor  # the resampling filter's reach: each excerpt gets it on both sides, trimmed after
+    xp = np.pad(x, ((0, 0), (pad, pad)))
+    starts = picks * n  # in xp, the frame's start minus the pad
+    sel = xp[np.arange(x.shape[0])[:, None, None], starts[..., None] + np.arange(n + 2 * pad)]  # (B, F, n + 2 pad)
+    y = resample_poly(sel, 1, factor, axis=-1, window=("kaiser", 8.6))[..., 16 : 16 + _pitch.FRAME]
+    f = librosa.yin(y, fmin=_pitch.FMIN, fmax=_pitch.FMAX, sr=_pitch.PITCH_SR, frame_length=_pitch.FRAME, hop_length=_pitch.FRAME, center=False)
+    hz = np.median(f.reshape(x.shape[0], -1), axis=1)
+    return np.where(np.isfinite(control_f0), hz, np.nan)
+
+
 def needed_groups(brief: Brief) -> set[str]:
     groups: set[str] = set()
+    if brief.relative and any(t.descriptor == "f0_hz" for t in brief.targets):
+        groups.add("audio_pitch")
     for t in brief.targets:
         for key in (t.descriptor, t.needs):
             if key is None:
@@ -189,6 +236,8 @@ def measure_batch(audio: np.ndarray, sample_rate: int, params: torch.Tensor | No
 
         i = PARAM_INDEX["keyboard.midi_f0"]
         out["keyboard.midi_f0"] = VOICE_PARAMS[i].to_physical(params[:, i].double()).numpy()
+    if "audio_pitch" in groups and "f0_hz" in out:
+        out["f0_hz"] = audio_pitch_batch(x, sample_rate, out["f0_hz"])
     return {k: np.where(silent, np.nan, np.asarray(v, dtype=np.float64)) for k, v in out.items()}
 
 
