@@ -472,7 +472,16 @@ def network_study(corpus_path: str, n: int, budget: float) -> None:
         fig[f"netnotes_{who}_poor_share"] = float(np.mean([r[who]["poor"] for r in rows]))
         fig[f"netnotes_{who}_seconds_mean"] = float(np.mean([r[who]["seconds"] for r in rows]))
         fig[f"netnotes_{who}_renders_mean"] = float(np.mean([r[who]["renders"] or 0 for r in rows]))
-    fig["netnotes_net_lower_mr_stft_share"] = float(np.mean([r["net"]["metrics"]["mr_stft"] < r["base"]["metrics"]["mr_stft"] for r in rows]))
+    diff = np.array([r["net"]["metrics"]["mr_stft"] - r["base"]["metrics"]["mr_stft"] for r in rows])
+    fig["netnotes_net_lower_mr_stft_share"] = float(np.mean(diff < -1e-6))
+    fig["netnotes_net_higher_mr_stft_share"] = float(np.mean(diff > 1e-6))
+    fig["netnotes_mr_stft_diff_mean"] = float(diff.mean())
+    from scipy.stats import wilcoxon
+
+    changed = diff[np.abs(diff) > 1e-6]
+    fig["netnotes_wilcoxon_p"] = float(wilcoxon(changed).pvalue) if len(changed) >= 6 else float("nan")
+    won = [d for d, r in zip(diff, rows) if r["net"]["start_winner"] == "network"]
+    fig["netnotes_mr_stft_diff_when_network_started_mean"] = float(np.mean(won)) if won else float("nan")
     fig["netnotes_mr_stft_change"] = fig["netnotes_net_mr_stft_mean"] / fig["netnotes_base_mr_stft_mean"] - 1
     fig["netnotes_network_start_won_share"] = float(np.mean([r["net"]["start_winner"] == "network" for r in rows]))
     fig["netnotes_network_final_winner_share"] = float(np.mean([r["net"]["winner"] == "network" for r in rows]))
@@ -494,12 +503,24 @@ def network_study(corpus_path: str, n: int, budget: float) -> None:
         md.append(f"| {label} | {f[f'netnotes_{who}_mr_stft_mean']:.3f} ({f[f'netnotes_{who}_mr_stft_median']:.3f}) | "
                   f"{f[f'netnotes_{who}_spectral_convergence_mean']:.3f} ({f[f'netnotes_{who}_spectral_convergence_median']:.3f}) | "
                   f"{100 * f[f'netnotes_{who}_poor_share']:.0f} % | {f[f'netnotes_{who}_renders_mean']:.0f} | {f[f'netnotes_{who}_seconds_mean']:.1f} |")
-    md.append(f"\nWith the network the final MR-STFT is {100 * f['netnotes_mr_stft_change']:+.1f} % on the mean and lower on "
-              f"{100 * f['netnotes_net_lower_mr_stft_share']:.0f} % of notes. The network's start beat the analysed guess on "
+    md.append(f"\nWith the network the final MR-STFT is {100 * f['netnotes_mr_stft_change']:+.1f} % on the mean ({f['netnotes_mr_stft_diff_mean']:+.3f}), "
+              f"lower on {100 * f['netnotes_net_lower_mr_stft_share']:.0f} % of notes, higher on {100 * f['netnotes_net_higher_mr_stft_share']:.0f} %, "
+              f"equal on the rest (Wilcoxon signed-rank over the notes that moved: p = {f['netnotes_wilcoxon_p']:.2f}); on the notes the search "
+              f"started from the network's guess, {f['netnotes_mr_stft_diff_when_network_started_mean']:+.3f}. The network's start beat the analysed guess on "
               f"{100 * f['netnotes_network_beats_analysis_start_share']:.0f} % of notes (start loss {f['netnotes_network_start_loss_mean']:.3f} vs "
               f"{f['netnotes_analysis_start_loss_mean']:.3f}) and was the bank's best, the search's starting point, on "
               f"{100 * f['netnotes_network_start_won_share']:.0f} %; it was still the best at the end on {100 * f['netnotes_network_final_winner_share']:.0f} % "
               "(CMA-ES or the gradient stage improved on it otherwise). Per-note rows: docs/results/match_sound_network.json.")
+    results = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound.json"
+    before = json.loads(results.read_text()) if results.exists() else {}
+    if "netnotes_mr_stft_change" in before:  # the previous run of this study: how much a rerun moves
+        fig["netnotes_previous"] = {k: before[k] for k in ("netnotes_date", "netnotes_count", "netnotes_mr_stft_change", "netnotes_net_lower_mr_stft_share",
+                                                            "netnotes_net_mr_stft_mean", "netnotes_base_mr_stft_mean", "netnotes_network_start_won_share",
+                                                            "netnotes_load_average_start") if k in before}
+        p = fig["netnotes_previous"]
+        md.append(f"\nThe previous run of this study ({p.get('netnotes_date')}, {p.get('netnotes_count')} notes, load {p.get('netnotes_load_average_start', 0):.1f}): "
+                  f"MR-STFT {p['netnotes_net_mr_stft_mean']:.3f} with the network vs {p['netnotes_base_mr_stft_mean']:.3f} without "
+                  f"({100 * p['netnotes_mr_stft_change']:+.1f} %), the network's start the search's on {100 * p.get('netnotes_network_start_won_share', 0):.0f} %.")
     detail = Path(__file__).resolve().parents[1] / "docs" / "results" / "match_sound_network.json"
     detail.write_text(json.dumps({"notes": rows}, indent=1, default=float) + "\n")
     print(fig)
