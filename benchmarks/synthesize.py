@@ -660,13 +660,15 @@ def _brief_markdown(fig, per, prompts, chain_rows, kinds, groups, gap_ids, args,
             miss = [dm["what"] for dm, ok in zip(p["demands"], t) if not ok]
             L.append(f"| {p['prompt']} | {sum(t)}/{len(t)} | {sum(pl)}/{len(pl)} | {', '.join(miss) or '-'} |")
         L.append("")
+    if not chain_rows:
+        L.append("Refinement chains: not run in this study (`--chains none`); see the `synthesize_refine` section.\n")
     if chain_rows:
         L.append("### Refinement chains\n")
         L.append("Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` the previous result. A step counts when the asked change is achieved (by library.descriptors' noticeable step, or the asked interval within half a semitone) and the rest is kept (pitch within half a semitone, length and centroid within 20 %, attack within x1.5 or 10 ms, each unless asked).\n")
         L.append("| steps | change achieved | rest kept | both |\n|---|---|---|---|")
-        for s in ("held_out", "tuning", "all"):
+        for s in CHAIN_SPLITS:
             if f"chains_{s}_steps" in fig:
-                L.append(f"| {s.replace('_', '-')} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
+                L.append(f"| {CHAIN_LABELS[s]} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
         L.append("\n| chain | step | change | kept | broken |\n|---|---|---|---|---|")
         for r in chain_rows:
             broken = [n for n, ok in r["keep"] if not ok]
@@ -729,7 +731,8 @@ def main() -> None:
     ap.add_argument("--embedder", default="lstmabar")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="held_out", choices=["held_out", "tuning", "all"], help="which prompts (issue-18 study)")
-    ap.add_argument("--chains", default="all", choices=["held_out", "tuning", "all"])
+    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "tuning", "all", "none"],
+                    help="refinement chains of this split (held_out: seen since the 08:34 run; held_out_2: the blind set); none: prompts only")
     ap.add_argument("--limit", type=int, default=0, help="only the first N prompts (smoke runs)")
     ap.add_argument("--random-patches", type=int, default=50)
     ap.add_argument("--gap-prompts", type=int, default=6)
@@ -781,10 +784,14 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+CHAIN_SPLITS = ("held_out_2", "held_out", "tuning", "all")
+CHAIN_LABELS = {"held_out_2": "held-out-2, blind", "held_out": "held-out, seen", "tuning": "tuning", "all": "all"}
+
+
 def chain_figures(rows: list[dict], prefix: str = "") -> dict:
-    """Per split (held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
+    """Per split (held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
     fig: dict = {}
-    for s in ("held_out", "tuning", "all"):
+    for s in CHAIN_SPLITS:
         rs = [r for r in rows if s == "all" or r["split"] == s]
         if rs:
             fig[f"{prefix}chains_{s}_steps"] = len(rs)
@@ -902,23 +909,23 @@ def refine_report(args) -> None:
     fig["speed_evaluations_mean"] = round(float(np.mean([c["evaluations"] for c in calls])), 1)
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls}, separators=(",", ":"), default=float) + "\n")
-    L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18), rerun after fixes for the tuning chains' misses (only the tuning "
-         "split was looked at to decide them): the loop's reading that a refinement's relative targets are moved onto is of the start sound's own "
-         "patch (it was read with the brief's settings already applied, which counted an asked change twice and moved a keep onto the changed "
-         "value); a pitch rise or fall takes the envelope that least drives the start's level; a vibrato or sweep is added on top of the start's "
-         "pitch modulation instead of replacing it; the noise level's one-knob moves are in 2 dB steps (the old normalised grid jumped from -37 dB "
-         "to full level); a 'darker' under the start's own fundamental is said to need a lower note. Earlier: the search starts from the best "
-         "one-knob move of the start patch (`models/brief/moves.py`). The fresh-sound path is unchanged (the prompt figures of "
-         "the `synthesize` section stand). Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` "
-         f"the previous result, judged as in `synthesize`. Tool defaults: {fig['tool_defaults']}; LSTMABAR weights sha256 "
+    L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights, after this "
+         "session's fixes: a refinement's loop reads its pitch targets from the audio (YIN at pYIN's rate and frame) as well as from the "
+         "synth's control signals, so a kept pitch holds when the oscillator mix changes; a new tremolo or wobble keeps the start's level "
+         "envelopes and attack (its LFO from its crest, its depth envelope after the start's, its depth attack a one-knob move); 'noisier' "
+         "comes before a kept brightness (the Voice's noise is white, so more noise brightens) and the result says so. Those fixes were judged "
+         "on the tuning chains and the old held-out chains, whose misses had been read after the 08:34 run, so that split is *seen* now. "
+         "The blind figure is `held_out_2`: 22 new chains (49 steps) written and committed (2771c1a, 09:37 UTC) before any run of them. "
+         "Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` the previous result, judged as "
+         f"in `synthesize`. Tool defaults: {fig['tool_defaults']}; LSTMABAR weights sha256 "
          f"{', '.join(w[:12] for w in fig['weights_sha256'])} (at the end: {', '.join(w[:12] for w in fig['weights_sha256_at_end'])}). "
          "Per-step rows with the measured values before and after: `docs/results/synthesize_refine_detail.json`.\n",
          "| steps | change achieved | rest kept | both |\n|---|---|---|---|"]
-    for s in ("held_out", "tuning", "all"):
+    for s in CHAIN_SPLITS:
         if f"chains_{s}_steps" in fig:
-            L.append(f"| {s.replace('_', '-')} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
+            L.append(f"| {CHAIN_LABELS[s]} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
         if f"baseline_chains_{s}_steps" in fig:
-            L.append(f"| {s.replace('_', '-')}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
+            L.append(f"| {CHAIN_LABELS[s]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
     if base_rows:
         L.append(f"\nThe baseline rows are the code before these fixes ({fig['baseline_code']}), run in the same session right after, with the same "
@@ -927,7 +934,7 @@ def refine_report(args) -> None:
     L.append("\n| chain | step | change | kept | broken |\n|---|---|---|---|---|")
     for r in rows:
         broken = [n for n, ok in r["keep"] if not ok]
-        L.append(f"| {r['start']} ({r['split'].replace('_', '-')}) | {r['step']} | {'yes' if r['change_ok'] else 'no'} | {'yes' if r['keep_ok'] else 'no'} | {', '.join(broken) or '-'} |")
+        L.append(f"| {r['start']} ({CHAIN_LABELS[r['split']]}) | {r['step']} | {'yes' if r['change_ok'] else 'no'} | {'yes' if r['keep_ok'] else 'no'} | {', '.join(broken) or '-'} |")
     L.append(f"\nSpeed of these {fig['speed_calls']} calls: wall time mean {fig['speed_wall_s_mean']:.1f} s, median {fig['speed_wall_s_median']:.1f} s, "
              f"{fig['speed_evaluations_mean']:.0f} renders on average, at a 1-minute load average of {fig['speed_load_avg_mean']:.1f} on 2 cores "
              f"({fig['speed_load_avg_min']:.1f} to {fig['speed_load_avg_max']:.1f} at the calls' starts; the machine was shared with model training "
@@ -940,30 +947,31 @@ def refine_report(args) -> None:
 
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
-    held = [r for r in rows if r["split"] == "held_out"]
-    missed = {"change": sum(not r["change_ok"] for r in held)}
-    for r in held:
-        for n, ok in r["keep"]:
-            if not ok:
-                missed[n] = missed.get(n, 0) + 1
     out = ["### Reading\n"]
-    if "chains_held_out_both" in fig:
-        c = fig["chains_held_out_both"]
-        out.append(f"- Held-out steps with the asked change achieved and the rest kept: {c:.0%} ({sum(r['change_ok'] and r['keep_ok'] for r in held)}/{len(held)}; "
-                   f"goal 90 %: {'met' if c >= 0.9 else 'not met'}). Held-out misses: change not achieved {missed['change']}, "
-                   + ", ".join(f"{n} broken {k}" for n, k in missed.items() if n != "change") + ".")
+    for split, what in (("held_out_2", "Blind (held-out-2) steps"), ("held_out", "Seen held-out steps (looked at before these fixes)")):
+        rs = [r for r in rows if r["split"] == split]
+        if not rs:
+            continue
+        missed = {"change": sum(not r["change_ok"] for r in rs)}
+        for r in rs:
+            for n, ok in r["keep"]:
+                if not ok:
+                    missed[n] = missed.get(n, 0) + 1
+        c = fig[f"chains_{split}_both"]
+        out.append(f"- {what} with the asked change achieved and the rest kept: {c:.0%} ({sum(r['change_ok'] and r['keep_ok'] for r in rs)}/{len(rs)}; "
+                   f"goal 90 %: {'met' if c >= 0.9 else 'not met'}). Misses: change not achieved {missed['change']}"
+                   + "".join(f", {n} broken {k}" for n, k in missed.items() if n != "change") + ".")
     if "chains_tuning_both" in fig:
         out.append(f"- Tuning steps: {fig['chains_tuning_both']:.0%} (change {fig['chains_tuning_change_achieved']:.0%}, kept {fig['chains_tuning_rest_kept']:.0%}).")
     if "baseline_chains_held_out_both" in fig:
         out.append(f"- Baseline ({fig['baseline_code']}, same weights, same session): held-out {fig['baseline_chains_held_out_both']:.0%}, tuning "
                    f"{fig.get('baseline_chains_tuning_both', float('nan')):.0%}. One run each with fresh start sounds: a difference of a step or "
                    "two is within what different start sounds alone can make.")
-    out.append(f"- The searches here ran at a load average of {fig['speed_load_avg_mean']:.1f} on 2 cores (the `synthesize` run's: 2.7): "
-               f"the {fig.get('search_seconds', 10):g} s search made {fig['speed_evaluations_mean']:.0f} renders per call on average, against about 480 there. The chains' start "
+    out.append(f"- The searches here ran at a load average of {fig['speed_load_avg_mean']:.1f} on 2 cores: the "
+               f"{fig.get('search_seconds', 10):g} s search made {fig['speed_evaluations_mean']:.0f} renders per call on average. The chains' start "
                "sounds are fresh results made under this run's load, so they differ from other runs' and the runs' steps are not pairs: a step "
                "figure moves with its start sounds as well as with the code.")
     return "\n".join(out)
-
 
 
 # ---------------------------------------------------------------------------------------------- search budget

@@ -439,3 +439,19 @@ def test_noisier_comes_before_a_kept_brightness_the_white_noise_cannot_keep() ->
     # a brightness that is asked, or a refinement that does not ask for noise, keeps its full weight
     assert by(parse_brief("darker", start=tone, start_patch=PATCH), "centroid_hz").confidence == 1.0
     assert by(parse_brief("slower attack", start=tone, start_patch=PATCH), "centroid_hz").confidence == 1.0
+
+
+def test_noisier_keeps_a_pitched_start_pitched() -> None:
+    # the c11 tuning chain after the noise came first: the 62 Hz tone's "noisier" came back as white noise (flatness 0.23,
+    # no pitch left) and the next step, "a fifth lower", had no pitch to move. Noisier means a noisier tone: the start's
+    # pitch is kept as a target of its own, which the loop reads as tonal (flatness under 0.02, an oscillator over the noise)
+    tone = {**START, "flatness": 0.0, "centroid_hz": 80.0, "f0_hz": 62.5}
+    b = parse_brief("noisier", start=tone, start_patch=PATCH)
+    p = by(b, "pitched")
+    assert p.kept and p.lo == 1.0
+    wash = {"flatness": np.array([0.23]), "tonal_share": np.array([0.2]), "centroid_hz": np.array([11000.0])}
+    hint = {"flatness": np.array([0.015]), "tonal_share": np.array([1.0]), "centroid_hz": np.array([3000.0])}
+    only = b.model_copy(update={"targets": [by(b, "flatness"), by(b, "centroid_hz"), p]})
+    assert penalty(only, hint, 1)[0][0] < penalty(only, wash, 1)[0][0] - 0.3
+    assert not [t for t in parse_brief("darker", start=tone, start_patch=PATCH).targets if t.descriptor == "pitched"]
+    assert not [t for t in parse_brief("noisier", start={**tone, "pitched": False}, start_patch=PATCH).targets if t.descriptor == "pitched"]

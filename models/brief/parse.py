@@ -593,6 +593,11 @@ def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) ->
         keeps.insert(0, ("centroid_hz", "brightness", "within 20 %"))
     noisier = b.targets.get("flatness")
     noise_first = noisier is not None and noisier.lo is not None and "centroid_hz" not in asked
+    if noise_first and start.get("pitched") and not pitch_asked:
+        # a noisier tone, not a wash: the start keeps a pitch pYIN finds (the loop reads it as a tonal spectrum, an
+        # oscillator over the noise), so the noise stops where the note would drown
+        b.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, tolerance=0.0, confidence=1.0, kept=True,
+                     source="kept: the start has a note; noisier keeps it audible"))
     if noise_first:
         b.notes.append("more noise: the Voice's only noise is white (it has no filter), and the noise that makes a sound noticeably "
                        "noisier lifts its brightness with it, often past the 20 % the brightness is kept within; the asked noise comes "
