@@ -95,3 +95,26 @@ def test_matcher_reports_the_network_start():
     assert st["network"] is not None and st["network_loss"] is not None and st["network_loss"] < st["analysis_loss"]
     assert st["start_winner"] == "network"
     assert float(to_physical(res.normalized[None])[0, NOTE]) == pytest.approx(57.0, abs=0.3)
+
+
+def test_shipped_subtractive_estimator_loads():
+    """The shipped weights must load: a failed load falls back silently to the analysed guess (a logged warning)."""
+    from lstmabar.models.matching.matcher import SUB_NETWORK, load_sub_network
+
+    assert load_sub_network(SUB_NETWORK) is not None
+
+
+def test_tool_summary_says_which_start_the_search_took():
+    from lstmabar.tools.match_sound import stages_text
+
+    st = {"bank_loss": 1.80, "cma_loss": 1.50, "gradient_loss": 1.40, "gradient_steps": 12, "winner": "gradient",
+          "analysis_loss": 2.40, "network_loss": 1.80, "network": "cnn", "start_winner": "network"}
+    text = stages_text(st)
+    assert "started from the cnn network's guess (loss 1.800; the measured guess 2.400)" in text and text.endswith("kept: gradient.")
+    text = stages_text({**st, "start_winner": "analysis", "bank_loss": 2.40})
+    assert "started from the measured guess (loss 2.400; the cnn network's guess 1.800)" in text
+    text = stages_text({**st, "start_winner": "bank", "bank_loss": 1.70})
+    assert "started from a random start of the bank (loss 1.700; the measured guess 2.400, the cnn network's guess 1.800)" in text
+    text = stages_text({**st, "network": None, "network_loss": None, "start_winner": "analysis", "bank_loss": 2.40})
+    assert "started from the measured guess (loss 2.400); no estimator network was loaded" in text
+    assert stages_text({**st, "bank_loss": None}) == ""  # no search ran

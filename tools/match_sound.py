@@ -265,12 +265,8 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         + (f" Against the target the match is {', '.join(differences[:5])}." if differences else "")
     )
     if res.stages:
-        st = res.stages
-        summary += (f" Stages (loss = MR-STFT + loudness envelope): start bank {st['bank_loss']:.3f}"
-                    + (f", CMA-ES {st['cma_loss']:.3f}" if st.get("cma_loss") is not None else "")
-                    + (f", gradient ({st['gradient_steps']} steps) {st['gradient_loss']:.3f}" if st.get("gradient_loss") is not None else "")
-                    + f"; kept: {st['winner']}.") if st.get("bank_loss") is not None else ""
-        refinement["gradient_steps"] = float(st.get("gradient_steps") or 0)
+        summary += stages_text(res.stages)
+        refinement["gradient_steps"] = float(res.stages.get("gradient_steps") or 0)
     if weights:
         summary += " Archetype weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()) + "."
     out = Output(
@@ -304,6 +300,25 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         summary += " " + out.timing.note
     sounds = [rec] + ([target_rec] if target_rec else [])
     return ToolOutcome(output=out, summary=summary, audio_previews=[preview_wav(res.audio[None, :], OUTPUT_SR)], images=[png], sounds=sounds)
+
+
+def stages_text(st: dict) -> str:
+    """The subtractive search's stages for the summary: each stage's loss, the start the search took (the
+    measured guess, the estimator network's or a random one) and the stage kept ('' when no search ran)."""
+    if st.get("bank_loss") is None:
+        return ""
+    guesses = {"analysis": ("the measured guess", st.get("analysis_loss"))}
+    if st.get("network") is not None and st.get("network_loss") is not None:
+        guesses["network"] = (f"the {st['network']} network's guess", st["network_loss"])
+    start = st.get("start_winner")
+    others = ", ".join(f"{name} {loss:.3f}" for key, (name, loss) in guesses.items() if key != start and loss is not None)
+    started = (f"; started from {guesses[start][0] if start in guesses else 'a random start of the bank'} (loss {st['bank_loss']:.3f}"
+               + (f"; {others})" if others else ")")
+               + ("" if st.get("network") is not None else "; no estimator network was loaded (its weights are missing or unreadable)"))
+    return (f" Stages (loss = MR-STFT + loudness envelope): start bank {st['bank_loss']:.3f}"
+            + (f", CMA-ES {st['cma_loss']:.3f}" if st.get("cma_loss") is not None else "")
+            + (f", gradient ({st['gradient_steps']} steps) {st['gradient_loss']:.3f}" if st.get("gradient_loss") is not None else "")
+            + f"{started}; kept: {st['winner']}.")
 
 
 def _finish_timing(budget, inp: Input, res) -> Timing:
