@@ -29,7 +29,9 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -41,6 +43,9 @@ from lstmabar.models.fx.chain import chain_slots
 from lstmabar.models.fx.crowd import build as B
 from lstmabar.models.fx.crowd.prior import CrowdPrior
 from lstmabar.models.fx.crowd.settings import damping_for_cutoff, room_for_decay
+
+if TYPE_CHECKING:
+    from lstmabar.models.fx.crowd.knn import KnnParams
 
 KNOWN_MIN_SPLIT_HALF = 0.7
 
@@ -261,7 +266,7 @@ class Candidates:
     GP_K = (2.5, 5, 10, 20)
     GP_L = (1, 3, 10, 30)
 
-    def __init__(self, values: np.ndarray, emb: np.ndarray, reliability: np.ndarray, shipped):
+    def __init__(self, values: np.ndarray, emb: np.ndarray, reliability: np.ndarray, shipped: KnnParams) -> None:
         from lstmabar.models.fx.crowd.knn import KnnParams
 
         self.V = np.asarray(values, np.float64)
@@ -342,7 +347,7 @@ class Candidates:
             preds.append(np.stack([c[k] for k in names]))
         return np.stack(preds, 1)  # (candidates, len(at), D)
 
-    def predict(self, H, at=None) -> np.ndarray:
+    def predict(self, H: Sequence[int] | np.ndarray, at: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """(candidates, len(at), D): each candidate's prediction for the words ``at`` (default: all of H)
         with every word of H left out of the known words."""
         H = np.asarray(H, int)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
 from .features import FEATURE_SR, SECONDS, log_mel
+
+if TYPE_CHECKING:
+    from .subtractive import SubtractiveSynth
 
 RenderFn = Callable[[torch.Tensor, int], torch.Tensor]  # (params (B, P), seed) -> audio (B, T) at FEATURE_SR
 
@@ -172,7 +175,7 @@ def archetype_spec(sample_rate: int = FEATURE_SR, seconds: float = SECONDS) -> S
     return SynthSpec("archetype", names, render, sample)
 
 
-def subtractive_spec(sample_rate: int = FEATURE_SR, seconds: float = SECONDS, synth=None) -> SynthSpec:
+def subtractive_spec(sample_rate: int = FEATURE_SR, seconds: float = SECONDS, synth: SubtractiveSynth | None = None) -> SynthSpec:
     """The subtractive matching synth (``subtractive.py``, 25 params). Patches come from ``sample_sub``:
     uniform in the normalised space, so the note is uniform over its whole range (MIDI 21-108) and the
     filter cutoff, envelope amount and attack (what a harder key strike changes in a real instrument) span
