@@ -539,7 +539,7 @@ def main() -> None:
             "iterations (Adam lr 1e-2; mixed chain: also 80 CMA-ES generations) reach on the same input.\n\n"
             "| chain | prompt | wall s (of which optimising) | Adam steps | CMA-ES renders | loss start | loss default | loss 600-iteration reference | score |\n|---|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows)
-            + f"\n\nEQ only: mean {figs['speed_eq_wall_s_mean']:.1f} s per call (goal < 20 s), score {figs['speed_eq_score_vs_600_mean']:.2f} (goal >= 0.9). "
+            + f"\n\nEQ only: mean {figs['speed_eq_wall_s_mean']:.1f} s per call at the load above (goal, issue 17: under 10 s per call on the idle machine, checked by benchmarks/tool_speed.py), score {figs['speed_eq_score_vs_600_mean']:.2f} (goal >= 0.9 for Text2FX alone). "
             f"EQ -> reverb -> compressor: mean {figs['speed_eq_reverb_comp_wall_s_mean']:.1f} s, score {figs['speed_eq_reverb_comp_score_vs_600_mean']:.2f}."
             "\n\nBudget sweep (optimiser only, same excerpt and reference; default lr schedule lr = min(0.1, 6 / steps)):\n\n"
             "| chain | Adam steps | CMA-ES generations | score mean (per prompt) | optimise s |\n|---|---|---|---|---|\n" + "\n".join(sweep_rows)
