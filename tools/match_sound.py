@@ -339,7 +339,8 @@ TOOL = ToolSpec(
     description=(
         "Find the synth patch that best reproduces a given sound. By default (synth='subtractive') a filtered synth made for real "
         "instruments (oscillator mix, noise, resonant low-pass with key tracking and its own envelope, amplitude envelope, two body "
-        "resonances): CREPE sets the note, the envelope and brightness are measured, then CMA-ES and gradient descent refine the patch "
+        "resonances): CREPE sets the note, the envelope and brightness are measured, a CNN trained on the synth's renders makes a second "
+        "guess at that note (the search starts from whichever start scores best; the summary says which), then CMA-ES and gradient descent refine the patch "
         "on a multi-resolution STFT + loudness-envelope loss. synth='voice' is seed 002's sound matching on the Voice synth (a network "
         "trained on synth renders, a CNN by default or the AST with network='ast', predicts 16 audible parameters of a two-oscillator "
         "layout; CMA-ES refines them). instrument=true also writes a playable SFZ instrument (the patch across the keyboard). Returns the patch with units, the "

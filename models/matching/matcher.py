@@ -14,7 +14,8 @@
 6. Final render of the full 78-parameter Voice patch at 48 kHz and the match metrics against the target.
 
 For ``synth="subtractive"`` (the filtered synth of ``subtractive.py``, made for real instruments) steps
-3-5 are ``sub_match.match_subtractive``: a first guess measured from the target, a bank of random
+3-5 are ``sub_match.match_subtractive``: a first guess measured from the target, the estimator network's
+guess at the same note (``load_sub_network``; left out when its weights do not load), a bank of random
 starts at the CREPE note, CMA-ES and then Adam on multi-resolution STFT + loudness envelope; whichever
 stage ends lowest wins.
 
