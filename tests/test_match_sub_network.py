@@ -118,3 +118,33 @@ def test_tool_summary_says_which_start_the_search_took():
     text = stages_text({**st, "network": None, "network_loss": None, "start_winner": "analysis", "bank_loss": 2.40})
     assert "started from the measured guess (loss 2.400); no estimator network was loaded" in text
     assert stages_text({**st, "bank_loss": None}) == ""  # no search ran
+
+
+@pytest.mark.slow
+def test_guess_eval_scores_the_audio_the_network_heard(monkeypatch):
+    """The validation set renders each batch of 64 with its own noise seed; guess_eval's network must hear the
+    very audio its guess is scored against (and the analysed guess is measured from), past the first batch too."""
+    from lstmabar.models.matching import metrics, sub_match
+    from lstmabar.models.matching.features import log_mel
+    from lstmabar.models.matching.train import get_spec, guess_eval, validation_set
+
+    spec = get_spec("subtractive")
+    heard: list[torch.Tensor] = []
+    scored: list[torch.Tensor] = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, feats: torch.Tensor) -> torch.Tensor:
+            heard.append(feats)
+            return torch.full((feats.shape[0], len(SUB_NAMES)), 0.5)
+
+    def loss(target: torch.Tensor, renders: torch.Tensor) -> torch.Tensor:
+        scored.append(target)
+        return torch.zeros(len(renders))
+
+    monkeypatch.setattr(metrics, "match_loss_torch", loss)
+    monkeypatch.setattr(sub_match, "analyse", lambda audio, midi: torch.full((len(SUB_NAMES),), 0.5))
+    n = 66
+    _, params = validation_set(spec, n, 5)
+    guess_eval(Recorder(), spec, params.mean(0), n, seed=5)
+    assert len(scored) == n
+    torch.testing.assert_close(torch.cat(heard), log_mel(torch.stack(scored)))

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .data import Pool, SynthSpec, make_batch, toy_spec, voice_spec
+from .features import log_mel
 from .networks import build, count_params
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -134,9 +135,11 @@ def guess_eval(model: torch.nn.Module, spec: SynthSpec, mean: torch.Tensor, n: i
     from .subtractive import SUB_PARAMS
 
     model.eval()
-    feats, params = validation_set(spec, n, seed)
+    _, params = validation_set(spec, n, seed)
+    # one render at one seed: the validation set's features come from a noise seed per batch of 64, so the
+    # network hears (and the analysis measures) exactly the audio the guesses are scored against
     audio = spec.render(params, seed)
-    pred = torch.cat([model(feats[i : i + 64]) for i in range(0, len(feats), 64)]).float()
+    pred = torch.cat([model(log_mel(audio[i : i + 64])) for i in range(0, len(audio), 64)]).float()
     rows = []
     for j in range(len(params)):
         midi = float(SUB_PARAMS[NOTE].to_physical(float(params[j, NOTE])))
