@@ -7,7 +7,9 @@ as the prompt (``models/fx/optimize.py``), and "both" (default) starts Text2FX f
 settings with a pull back towards them in proportion to the crowd's confidence. The final audio is
 always rendered by pedalboard, ends cleanly, keeps the input's loudness (unless the prompt is about
 loudness) with its true peak at most -0.3 dBFS; the result says what the crowd means by each word,
-what was applied, and the measured before / after.
+what was applied, and the measured before / after. Whatever the method, the descriptor each word must move
+(``models/fx/crowd/guard.py``) is measured on the result, and a move that went the wrong way is said
+plainly (``wrong_way``, and first in the summary); only "crowd" and "both" correct it.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class Input(BaseModel):
     method: Literal["crowd", "text2fx", "both"] = Field(
         "both",
         description='"crowd": the settings people choose for the prompt\'s words (Audealize / SocialFX crowd data), no search; '
-        '"text2fx": Text2FX optimisation from neutral settings; "both" (default): start from the crowd\'s settings and let Text2FX refine '
+        '"text2fx": Text2FX optimisation from neutral settings (its measured moves are checked against the words, not corrected: see wrong_way); "both" (default): start from the crowd\'s settings and let Text2FX refine '
         "them, pulled back in proportion to how well the crowd knows each word.",
     )
 
@@ -141,7 +143,13 @@ class Output(BaseModel):
     not_possible_descriptors: list[str] = Field(default_factory=list, description="The descriptors those parts would have moved (e.g. reverb_time_s).")
     expected_moves: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Per part: the descriptor it must move and which way (+1 / -1), and why; checked on the loudest excerpt before the result was made.",
+        description="Per part: the descriptor it must move and which way (+1 / -1), and why; with its value before and after on the loudest "
+        "excerpt (measured on the result) and the outcome: 'as asked', 'wrong way', 'too little' or 'not judged'.",
+    )
+    wrong_way: list[str] = Field(
+        default_factory=list,
+        description="Parts of the prompt whose measured descriptor went the wrong way (or too little) on this recording, with the figures "
+        "and what to try instead. Empty when every judged move went as asked.",
     )
 
 
@@ -281,12 +289,20 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         )
     if crowd is not None and check.off_slots:  # what is not possible here stays off after the refinement too
         result.normalized[check.off_slots] = crowd.normalized[check.off_slots]
-    if crowd is not None and inp.method == "both" and check.moves:
-        wrong = guard.verify(chain, result.normalized, check.moves, mono[a:b], sr, check.before)
-        if len(wrong) > len(check.failed()):
+    # what the words ask for, measured on the result: the crowd's check, or (Text2FX alone, which is not
+    # corrected) the same expectation from the crowd's reading of the prompt
+    moves = check.moves if crowd is not None else guard.intended_moves(
+        crowd_plan(request, chain_for(request), prior, mono, sr, strength=inp.strength, fit=False), sr)
+    final = guard.Check(moves=moves, before=check.before, after=check.after)
+    if moves and (crowd is None or not np.array_equal(result.normalized, crowd.normalized)):
+        final = guard.measure(chain, result.normalized, moves, mono[a:b], sr, check.before or None)
+        wrong = final.failed()
+        if crowd is not None and inp.method == "both" and len(wrong) > len(check.failed()):
             result.normalized = np.asarray(crowd.normalized, dtype=np.float64).copy()
             notes.append("Text2FX's refinement moved " + ", ".join(f"{m.key} the wrong way for '{m.part}'" for m in wrong)
                          + " on this recording; the crowd's checked settings were kept.")
+            final = guard.Check(moves=moves, before=check.before, after=check.after)
+    wrong_way = _wrong_way(final, inp.method)
     budget.lap("search")
     search_s = budget.stages.pop("search")
     for name, secs in result.stage_seconds.items():  # the search's parts, and the rest of it (text targets, set-up)
@@ -397,11 +413,13 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         true_peak_dbfs=round(fin.true_peak_db, 2),
         not_possible=check.not_possible,
         not_possible_descriptors=check.not_possible_keys,
-        expected_moves=[{"part": m.part, "descriptor": m.key, "direction": m.direction, "why": m.why} for m in check.moves],
+        expected_moves=[_move_record(m, final) for m in final.moves],
+        wrong_way=wrong_way,
     )
     key = _key_changes(settings)
     summary = (
-        f"Processed {loaded.label} with {' -> '.join(chain)} for '{prompt}' (strength {strength:g}, {inp.loss} loss, "
+        ("Not as asked on this recording: " + " ".join(wrong_way) + " " if wrong_way else "")
+        + f"Processed {loaded.label} with {' -> '.join(chain)} for '{prompt}' (strength {strength:g}, {inp.loss} loss, "
         f"{result.adam_steps} Adam steps, {result.es_evaluations} CMA-ES renders, {output.timing.elapsed_s:.1f} s of a {inp.time_budget_s:g} s budget) -> {rec.id}. "
         f"Loss {result.loss_before:.4f} -> {result.loss_after:.4f}; similarity to 'this sound is {prompt}' "
         f"{result.text_similarity_before:.3f} -> {result.text_similarity_after:.3f}. Main settings: {key}. "
@@ -412,6 +430,31 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         + " ".join(notes)
     ).strip()
     return ToolOutcome(output=output, summary=summary, audio_previews=[preview], images=[eq_png, spec_png], sounds=[rec])
+
+
+def _num(v: float | None) -> float | None:
+    return round(float(v), 3) if v is not None and np.isfinite(v) else None
+
+
+def _move_record(m: guard.Move, chk: guard.Check) -> dict[str, Any]:
+    return {"part": m.part, "descriptor": m.key, "direction": m.direction, "why": m.why, "before": _num(chk.before.get(m.key)),
+            "after": _num(chk.after.get(m.key)), "outcome": guard.outcome(m, chk.before, chk.after)}
+
+
+def _wrong_way(chk: guard.Check, method: str) -> list[str]:
+    """One sentence per move that went the wrong way (or too little), with what the assistant can do about it."""
+    out = []
+    for m in chk.moves:
+        said = guard.said(m, chk.before, chk.after)
+        if not said:
+            continue
+        if method == "text2fx":
+            hint = (f"Text2FX alone follows the embedder's idea of the words, which did not hold here; method='both' (the default) "
+                    f"starts from what people mean by '{m.part}' and checks the move on the sound.")
+        else:
+            hint = "The crowd's settings, even with the correction for this recording, did not do it; a larger strength ('much ...') may, or the recording may not allow it."
+        out.append(f"{said}. {hint}")
+    return out
 
 
 REFINE_FLOOR = 0.25  # the least share of the default search that a refinement of the crowd's settings gets
@@ -463,7 +506,7 @@ TOOL = ToolSpec(
         "By default it starts from the settings people choose for the prompt's words (Audealize / SocialFX crowd data) and "
         "refines them with Text2FX (method 'both'; 'crowd' or 'text2fx' for either alone); compound prompts such as 'warmer and "
         "a bit drier' or 'less muddy' work part by part, and the result explains each part in the crowd's terms with measured "
-        "before / after descriptors. Loudness is kept unless asked for, true peak at most -0.3 dBFS. "
+        "before / after descriptors; a measured move against the words (e.g. 'brighter' lowering the centroid) is said in wrong_way. Loudness is kept unless asked for, true peak at most -0.3 dBFS. "
         "Use start_from with an earlier result to refine it; strength (or words like 'a bit' / 'much') sets how far it goes. "
         "Answers within time_budget_s (default 20 s) with the best settings found by then; for a longer search use start_job."
     ),

@@ -29,7 +29,7 @@ import numpy as np
 from lstmabar.library.descriptors import describe_batch
 from lstmabar.library.descriptors.spectrum import BANDS as NAMED_BANDS
 from lstmabar.library.descriptors.spectrum import LOW_END_HZ
-from lstmabar.library.descriptors.words import AXES
+from lstmabar.library.descriptors.words import AXES, AXIS
 
 from ..chain import chain_slots, neutral_normalized
 from ..render import render
@@ -119,19 +119,56 @@ def intended_moves(plan: CrowdPlan, sample_rate: int) -> list[Move]:
     return [m for m in moves if len(keys[m.key]) == 1]
 
 
+def judgeable(m: Move, before: dict[str, float], after: dict[str, float]) -> bool:
+    """False when the descriptor is missing, not finite, or an inaudible band (more than 30 dB under the total)."""
+    a, b = before.get(m.key), after.get(m.key)
+    if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)):
+        return False
+    if (m.key.startswith("band_") or m.key == "low_end_db") and a < -30.0:
+        return False
+    return not (m.key in MARGIN and (a <= 0 or b <= 0))
+
+
 def moved(m: Move, before: dict[str, float], after: dict[str, float], slack: float = 1.0) -> bool:
     """True when the descriptor moved at least the margin (x ``slack``) the right way, or cannot be judged
     (missing, inaudible band)."""
-    a, b = before.get(m.key), after.get(m.key)
-    if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)):
+    if not judgeable(m, before, after):
         return True
-    if (m.key.startswith("band_") or m.key == "low_end_db") and a < -30.0:
-        return True
+    a, b = before[m.key], after[m.key]
     if m.key in MARGIN:
-        if a <= 0 or b <= 0:
-            return True
         return m.direction * math.log(b / a) >= slack * MARGIN[m.key]
     return m.direction * (b - a) >= slack * BAND_MARGIN_DB
+
+
+AS_ASKED, WRONG_WAY, TOO_LITTLE, NOT_JUDGED = "as asked", "wrong way", "too little", "not judged"
+
+
+def outcome(m: Move, before: dict[str, float], after: dict[str, float]) -> str:
+    """How the measured move went: "as asked", "wrong way", "too little" (under the noticeable margin) or "not judged"."""
+    if not judgeable(m, before, after):
+        return NOT_JUDGED
+    if moved(m, before, after):
+        return AS_ASKED
+    back = Move(m.key, -m.direction, m.part, m.why)  # the wrong way counts only when it is itself a noticeable move
+    return WRONG_WAY if moved(back, before, after) else TOO_LITTLE
+
+
+def said(m: Move, before: dict[str, float], after: dict[str, float]) -> str:
+    """The measured move in the user's terms, e.g. "'brighter': the measured centroid went down (2588 -> 1602 Hz,
+    -986 Hz) although 'brighter' asks for up" (empty when the move was as asked or cannot be judged)."""
+    how = outcome(m, before, after)
+    if how in (AS_ASKED, NOT_JUDGED):
+        return ""
+    ax = AXIS.get(m.key)
+    label, unit = (ax.label, ax.unit) if ax is not None else (m.key, "")
+    a, b = before[m.key], after[m.key]
+    fmt = ".0f" if unit == "Hz" else ".2f" if unit == "s" else ".1f"
+    figures = f"{a:{fmt}} -> {b:{fmt}} {unit}, {b - a:+{fmt}} {unit}".replace(" ,", ",").strip()
+    asks = "up" if m.direction > 0 else "down"
+    if how == WRONG_WAY:
+        went = "went up" if b > a else "went down"
+        return f"'{m.part}': the measured {label} {went} ({figures}) although '{m.part}' asks for {asks}"
+    return f"'{m.part}': the measured {label} barely moved ({figures}, under the noticeable step) although '{m.part}' asks for {asks}"
 
 
 class SourceSpectrum:
@@ -302,15 +339,26 @@ def check_and_adapt(plan: CrowdPlan, mono: np.ndarray, sample_rate: int) -> Chec
     return chk
 
 
-def verify(chain: list[str], x: np.ndarray, moves: list[Move], mono: np.ndarray, sample_rate: int, before: dict[str, float]) -> list[Move]:
-    """The moves that ``x`` gets wrong on ``mono`` (for a Text2FX refinement of checked settings)."""
+def measure(chain: list[str], x: np.ndarray, moves: list[Move], mono: np.ndarray, sample_rate: int,
+            before: dict[str, float] | None = None) -> Check:
+    """``moves`` checked for settings ``x`` on ``mono`` (the excerpt ``check_and_adapt`` measures): the dry
+    excerpt's descriptors (unless ``before`` is given) and those of its render; nothing is adapted."""
     if not moves:
-        return []
+        return Check(moves=list(moves), before=dict(before or {}))
     mono = np.asarray(mono, dtype=np.float32)[: int(CHECK_SECONDS * sample_rate)]
     tail = 1.0 if any(m.key == "reverb_time_s" for m in moves) else 0.0
     x_in = np.pad(mono, (0, int(tail * sample_rate)))
-    after = _measure(_renders(chain, [x], x_in, sample_rate), sample_rate)[0]
-    return [m for m in moves if not moved(m, before, after)]
+    wet = _renders(chain, [x], x_in, sample_rate)
+    if before is None:
+        before, after = _measure(np.stack([x_in, wet[0]]), sample_rate)
+    else:
+        after = _measure(wet, sample_rate)[0]
+    return Check(moves=list(moves), before=before, after=after)
 
 
-__all__ = ["Check", "Move", "check_and_adapt", "intended_moves", "moved", "verify"]
+def verify(chain: list[str], x: np.ndarray, moves: list[Move], mono: np.ndarray, sample_rate: int, before: dict[str, float]) -> list[Move]:
+    """The moves that ``x`` gets wrong on ``mono`` (for a Text2FX refinement of checked settings)."""
+    return measure(chain, x, moves, mono, sample_rate, before).failed()
+
+
+__all__ = ["Check", "Move", "check_and_adapt", "intended_moves", "measure", "moved", "outcome", "said", "verify"]

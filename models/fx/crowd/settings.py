@@ -183,9 +183,12 @@ def plan(
     *,
     start: np.ndarray | None = None,
     strength: float | None = None,
+    fit: bool = True,
 ) -> CrowdPlan:
     """The crowd's settings for ``request`` on ``chain`` (mono ``audio`` at ``sample_rate`` sets the
-    compressor / gate thresholds). ``strength`` (the caller's) overrides the parts' own."""
+    compressor / gate thresholds). ``strength`` (the caller's) overrides the parts' own. ``fit=False``
+    skips fitting the chain's filters to the EQ target (about 1 s): the parts' curves are there, the EQ
+    settings stay where they started (for what the request expects, ``guard.intended_moves``)."""
     x = neutral_normalized(chain) if start is None else np.asarray(start, dtype=np.float64).copy()
     notes: list[str] = []
     parts: list[PartPlan] = []
@@ -270,7 +273,7 @@ def plan(
     for pp in parts:
         pp.strength = strength if strength is not None else pp.part.strength
     keep = BANDS_HZ < 0.45 * sample_rate
-    if any_eq:
+    if any_eq and fit:
         if start is not None:  # continuing an earlier result: its filters' curve plus this request's
             target = target + eq_curve_db(chain, x, BANDS_HZ, sample_rate)
         x, keep = fit_filters(chain, x, target, sample_rate)
