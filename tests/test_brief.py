@@ -409,6 +409,9 @@ def test_a_refinements_tremolo_keeps_the_attack() -> None:
         start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
         for prompt in ("add a tremolo", "add a slow wobble"):
             b = parse_brief(prompt, start=start, start_patch=patch)
+            # the tool holds every parameter the brief sets and offers only moves of free ones: the wobble's depth attack
+            # must stay free (a first version set it to 0 through the LFO defaults, so in the tool no move could apply)
+            assert not any(k.endswith("_amp_adsr.attack") for k in b.set_params()), prompt
             base = {**patch, **b.set_params()}
             xs = torch.stack([_patch_tensor(base)] + [_patch_tensor({**base, **m}) for m, _ in moves(b, patch)])
             env = envelope_batch(voice.render(xs, seed=0).numpy(), 48000)  # describe's own envelope code, batched

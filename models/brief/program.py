@@ -109,6 +109,7 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
         _route(out, main, AMP_TARGETS, floor)
     _route(out, lfo, AMP_TARGETS, 1.0, PITCH_TARGETS)
     _lfo(out, lfo, hz)
+    out.pop(f"{lfo}_amp_adsr.attack")  # left free for the moves and the search (held, no move could set it)
     out[f"{lfo}.initial_phase"] = math.pi  # starts at its crest: the level's own attack reaches the peak, not a later crest
     for seg in ("decay", "sustain", "release", "alpha"):  # its attack: a one-knob move (models.brief.moves) and the search
         if f"{main}.{seg}" in patch:
