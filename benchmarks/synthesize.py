@@ -746,6 +746,7 @@ def main() -> None:
     ap.add_argument("--methods", default="snes,cmaes,random")
     ap.add_argument("--prompts", type=int, default=len(SYNTH_EVAL_PROMPTS))
     ap.add_argument("--tool-calls", type=int, default=4)
+    ap.add_argument("--chain-ids", default="", help="with --part: only these chains (comma-separated ids), e.g. a spot check after a fix")
     ap.add_argument("--part", default="", help="refinement chains only (--chains selects them): write rows to this JSON file")
     ap.add_argument("--merge", nargs="+", default=[], help="merge --part files into the report synthesize_refine")
     ap.add_argument("--baseline", nargs="+", default=[], help="with --merge: --part files of a baseline run (e.g. the code before a change)")
@@ -833,6 +834,8 @@ def chain_part(args) -> None:
     sha_before = weights_sha256()
     data = load_prompt_set()
     chains = [c for c in data["chains"] if args.chains == "all" or c["split"] == args.chains]
+    if args.chain_ids:
+        chains = [c for c in data["chains"] if c["id"] in args.chain_ids.split(",")]
     emb, why = load(args.embedder)
     if emb is None:
         raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
