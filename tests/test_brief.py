@@ -458,3 +458,62 @@ def test_noisier_keeps_a_pitched_start_pitched() -> None:
     assert penalty(only, hint, 1)[0][0] < penalty(only, wash, 1)[0][0] - 0.3
     assert not [t for t in parse_brief("darker", start=tone, start_patch=PATCH).targets if t.descriptor == "pitched"]
     assert not [t for t in parse_brief("noisier", start={**tone, "pitched": False}, start_patch=PATCH).targets if t.descriptor == "pitched"]
+
+
+def test_interval_words_whole_tone_half_tone_semitone() -> None:
+    # the h2-21 chain: 'a whole tone lower' was read as 'lower' (a fourth, 5 semitones)
+    for prompt, semis in [("a whole tone lower", -2), ("a whole tone higher", 2), ("a half tone lower", -1), ("a semitone higher", 1),
+                          ("two semitones higher", 2), ("a tone higher", 2), ("two whole tones lower", -4), ("up a whole tone", 2)]:
+        f0 = by(parse_brief(prompt, start=START, start_patch=PATCH), "f0_hz")
+        assert f0.lo == pytest.approx(220.0 * 2 ** (semis / 12), rel=1e-4), prompt
+        assert f0.set_by["keyboard.midi_f0"] == pytest.approx(57.0 + semis), prompt
+    assert by(parse_brief("a tone a whole tone above A3"), "f0_hz").lo == pytest.approx(246.94, rel=1e-3)
+    # the h2-14 chain: an octave under a 32.7 Hz start cannot be confirmed by pYIN; the brief says so
+    low = parse_brief("an octave lower", start={**START, "f0_hz": 32.7}, start_patch={**PATCH, "keyboard.midi_f0": 24.0})
+    assert any("outside the pitch tracker's range" in n for n in low.notes)
+
+
+def test_refinement_words_ask_for_a_change_from_the_start() -> None:
+    # the held-out-2 misses: 'swell in' and 'add some noise' took the fresh-sound percentile, which the start already met
+    # (no change); 'make it decay' and 'fade away' were not read at all
+    swell = by(parse_brief("make it swell in slowly", start=START, start_patch=PATCH), "attack_s")
+    assert not swell.kept and swell.lo == pytest.approx(0.2 * 1.25**3) and swell.hi is None
+    noise = parse_brief("add some noise", start=START, start_patch=PATCH)
+    t = by(noise, "flatness")
+    assert not t.kept and t.lo == by(parse_brief("noisier", start=START, start_patch=PATCH), "flatness").lo and t.lo < 0.05  # noisier, not a noise
+    assert "mixer.noise" not in noise.settings and by(noise, "pitched").kept
+    for prompt in ("make it decay", "make it fade away instead of holding"):
+        d = by(parse_brief(prompt, start={**START, "decay_db_per_s": 0.0}, start_patch=PATCH), "decay_db_per_s")
+        assert not d.kept and d.hi is not None and d.hi <= -8.0, prompt
+    # the h2-15 chain: 'make it fall in pitch' was not read ('rise' was in the vocabulary, 'fall' not)
+    fall = parse_brief("make it fall in pitch", start=START, start_patch=PATCH)
+    assert by(fall, "pitch_trend_semitones_per_s").hi < -2 and fall.settings["vco_1.mod_depth"] < 0
+    # fresh prompts are read as before
+    assert by(parse_brief("add some noise"), "flatness").lo == pytest.approx(threshold("flatness", 98))
+    assert not [x for x in parse_brief("a bright pluck with a fast decay").targets if x.descriptor == "decay_db_per_s" and x.hi > -30]
+
+
+def test_a_refinements_decay_and_shorter_reach_a_held_note() -> None:
+    from lstmabar.models.brief.moves import moves
+
+    # the h2-20 chain: a steady tone whose key was held past the 2 s render stayed 2.2 s long after 'shorter'
+    held = {**PATCH, "keyboard.duration": 4.0, "adsr_1.decay": 0.3, "adsr_1.sustain": 1.0, "adsr_1.release": 0.2, "mod_matrix.adsr_1->vco_1_amp": 1.0}
+    start = {**START, "sounding_s": 2.2, "decay_db_per_s": 0.0}
+    t = by(parse_brief("shorter", start=start, start_patch=held), "sounding_s")
+    assert t.hi == pytest.approx(2.2 / 1.5) and t.set_by["keyboard.duration"] <= 0.8 * t.hi
+    # 'make it decay' on a sustained sound: moves take the level envelopes' sustain down and set their decay
+    b = parse_brief("make it decay", start=start, start_patch=held)
+    ms = [m for m, _ in moves(b, held)]
+    assert ms and all(m.get("adsr_1.sustain", 1.0) < 0.5 for m in ms) and len({m["adsr_1.decay"] for m in ms}) > 2
+    assert "adsr_1.sustain" not in b.settings  # left to the moves and the search, not held
+
+
+def test_a_word_that_describes_the_modulation_is_not_read_as_the_sounds() -> None:
+    # the h2-20 chain: 'with a gentle vibrato' also asked for a gentle attack, a soft onset and no brightness ('gentle'
+    # read as the sound's word), and the refinement took a 6 kHz-centroid tone to 410 Hz with a 0.26 s attack
+    b = parse_brief("with a gentle vibrato", start=START, start_patch=PATCH)
+    assert by(b, "vibrato_depth_cents").lo is not None
+    assert by(b, "centroid_hz").kept and by(b, "attack_s").kept and not [t for t in b.targets if "gentle" in t.source]
+    fresh = parse_brief("a tone with a subtle tremolo")
+    assert by(fresh, "am_depth_db").lo is not None and not [t for t in fresh.targets if "subtle" in t.source]
+    assert [t for t in parse_brief("a gentle pad with vibrato").targets if "gentle" in t.source]  # the sound's word still counts

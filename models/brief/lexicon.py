@@ -129,7 +129,7 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     # pitch movement
     "rising": (RISING, PITCHED), "rises": (RISING, PITCHED), "rise": (RISING, PITCHED), "ascending": (RISING, PITCHED), "upward": (RISING, PITCHED),
     "slowly rising": (SLOW_RISE, PITCHED), "slowly falling": (SLOW_FALL, PITCHED),
-    "falling": (FALLING, PITCHED), "falls": (FALLING, PITCHED), "dropping": (FALLING, PITCHED), "descending": (FALLING, PITCHED), "drop": (FALLING,),
+    "falling": (FALLING, PITCHED), "falls": (FALLING, PITCHED), "fall": (FALLING, PITCHED), "dropping": (FALLING, PITCHED), "descending": (FALLING, PITCHED), "drop": (FALLING,),
     "sweeping": (SWEEP, PITCHED), "sweep": (SWEEP, PITCHED), "glide": (MOVES, PITCHED), "gliding": (MOVES, PITCHED),
     "vibrato": (VIBRATO, PITCHED),
     # amplitude movement

@@ -25,6 +25,8 @@ NOISE_GRID_DB = tuple(float(x) for x in np.arange(-40.0, 0.1, 2.0))
 SHAPE_GRID = (0.0, 0.5, 1.0)
 LONGER = (1.5, 2.0, 3.0, 4.0)
 SHORTER = (0.25, 0.4, 0.6, 0.8)
+DECAY_SUSTAIN = (0.0, 0.1, 0.3)  # a refinement's decay: the level envelopes' sustain (linear level) ...
+DECAY_S = (0.5, 1.0, 2.0, 3.0, 4.0)  # ... and decay time (s)
 WOBBLE_ATTACK = (0.0, 0.5, 1.0, 1.25, 1.5, 2.0)  # a new wobble's depth attack, times the start's level attack
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
@@ -74,6 +76,20 @@ def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float],
             for f in WOBBLE_ATTACK:
                 v = min(spec.maximum, a * f)
                 out.append(({f"{lfo}_amp_adsr.attack": v}, f"wobble: its depth comes in over {v:.3g} s (x{f:g} the level's attack)"))
+    decay = asked.get("decay_db_per_s")
+    if decay is not None and decay.hi is not None:
+        # "make it decay": the level envelopes fall to a lower sustain over a decay time; the fitness picks the pair that
+        # makes the slope without cutting the kept length short
+        envs = level_envelopes(patch)
+        for sus in DECAY_SUSTAIN:
+            for d in DECAY_S:
+                move = {}
+                for env in envs:
+                    for seg, v in (("sustain", sus), ("decay", d)):
+                        spec = VOICE_PARAMS[PARAM_INDEX[f"{env}.{seg}"]]
+                        move[f"{env}.{seg}"] = min(spec.maximum, max(spec.minimum, v))
+                if move:
+                    out.append((move, f"decay: the level envelopes fall to sustain {sus:g} over {d:g} s"))
     length = asked.get("sounding_s")
     if length is not None:
         factors = LONGER if length.lo is not None else SHORTER

@@ -32,9 +32,12 @@ HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down to)\s+(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
 DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|half|one|two|three|four|five|a|quarter)[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
-INTERVALS = {"octave": 12, "octaves": 12, "fifth": 7, "fifths": 7, "fourth": 5, "fourths": 5, "semitone": 1, "semitones": 1, "tone": 2, "whole tone": 2, "third": 4, "thirds": 4}
-INTERVAL_RE = re.compile(r"(\d+|an?|one|two|three|four)\s+(octaves?|fifths?|fourths?|semitones?|thirds?)\s+(higher|lower|up|down|above|below|under|over)(?:\s+(middle\s+c|[a-g](?:#|b)?-?[0-8]))?")
-UP_DOWN_RE = re.compile(r"\b(up|down)\s+(an?|one|two|\d+)\s+(octaves?|fifths?|fourths?|semitones?)")
+INTERVALS = {"octave": 12, "octaves": 12, "fifth": 7, "fifths": 7, "fourth": 5, "fourths": 5, "semitone": 1, "semitones": 1, "tone": 2, "tones": 2,
+             "whole tone": 2, "whole tones": 2, "half tone": 1, "half tones": 1, "third": 4, "thirds": 4}
+# "a whole tone" is 2 semitones, "a half tone" 1 (before, "a whole tone lower" fell through to the bare "lower": a fourth)
+_INTERVAL = r"((?:whole\s+|half\s+)?tones?|octaves?|fifths?|fourths?|semitones?|thirds?)"
+INTERVAL_RE = re.compile(r"(\d+|an?|one|two|three|four)\s+" + _INTERVAL + r"\s+(higher|lower|up|down|above|below|under|over)(?:\s+(middle\s+c|[a-g](?:#|b)?-?[0-8]))?")
+UP_DOWN_RE = re.compile(r"\b(up|down)\s+(an?|one|two|\d+)\s+" + _INTERVAL)
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
 
@@ -51,7 +54,15 @@ COMPARATIVES.update({
     "punchier": ("transient_db", +1), "breathier": ("flatness", +1), "airier": ("flatness", +1), "purer": ("flatness", -1),
     "longer decay": ("sounding_s", +1), "shorter decay": ("sounding_s", -1), "lower pitch": ("f0_hz", -1), "higher pitch": ("f0_hz", +1),
     "deeper": ("f0_hz", -1),
+    # a refinement's "make it decay" / "fade away": the level falls where it held (no fresh-sound reading: "a long decay")
+    "decay": ("decay_db_per_s", -1), "fade away": ("decay_db_per_s", -1), "fades away": ("decay_db_per_s", -1),
+    "fade out": ("decay_db_per_s", -1), "fades out": ("decay_db_per_s", -1),
 })
+# In a refinement, a plain word on these ("swell in", "add some noise", "slow attack") asks for a change from the start in
+# its direction: the fresh-sound percentile alone is often met by the start already (a 0.3 s pad "swelling in" had no
+# change to make), and the noise word's percentile is a noise, not a noisier tone
+REFINE_WORDS = ("attack_s", "flatness", "decay_db_per_s")
+FADE_DB_PER_S = -8.0  # "make it decay": at least this steep a fall (a held sound's slope is 0; an audible fade over a 2 s render)
 RELATIVE_STEPS = 3  # a refinement moves a descriptor by this many noticeable steps (compare's thresholds)
 LENGTH_FACTOR = 1.5  # "longer" / "shorter": x1.5 / /1.5
 DEFAULT_INTERVAL = 5  # "higher" / "lower" with no amount: a fourth
@@ -250,6 +261,15 @@ _AXIS_WORDS = {a.high: a for a in AXES if a.high and " " not in a.high} | {a.low
 _SKIP_AXES = {"width", "integrated_lufs", "reverb_time_s", "sharpness_acum"}
 
 
+# Words that say how strong or fast a modulation is when they come right before it ("a gentle vibrato", "a subtle
+# tremolo"): not the sound's attack, brightness or register
+MODULATION_DEGREE = {"gentle", "soft", "subtle", "slight", "light", "heavy", "deep", "strong", "mild", "intense", "quick", "rapid"}
+
+
+def _describes_modulation(toks: list[str], last: int, word: str) -> bool:
+    return word in MODULATION_DEGREE and last + 1 < len(toks) and toks[last + 1] in L.MODULATION_WORDS
+
+
 def _negated(toks: list[str], i: int) -> bool:
     """A negator right before the word ("no vibrato"), or one word before with a degree word between ("not too bright")."""
     if i >= 1 and toks[i - 1] in L.NEGATORS:
@@ -276,7 +296,7 @@ def parse_brief(
     # ---- explicit numbers
     pitch_set = False
     for m in INTERVAL_RE.finditer(text):
-        n = _count(m.group(1)) * INTERVALS[m.group(2)]
+        n = _count(m.group(1)) * INTERVALS[" ".join(m.group(2).split())]
         sign = +1 if m.group(3) in ("higher", "up", "above", "over") else -1
         if m.group(4):
             ref_note = 60.0 if m.group(4).startswith("middle") else _note_in(m.group(4))
@@ -293,7 +313,7 @@ def parse_brief(
             b.notes.append(f"'{m.group(0)}' is relative, but there is no start sound (start_from) to move from")
         consumed = consumed.replace(m.group(0), " ")
     for m in UP_DOWN_RE.finditer(consumed):
-        n = _count(m.group(2)) * INTERVALS[m.group(3)]
+        n = _count(m.group(2)) * INTERVALS[" ".join(m.group(3).split())]
         if start is not None:
             _relative_pitch(b, start, start_patch, (+1 if m.group(1) == "up" else -1) * n, f"'{m.group(0)}'")
             pitch_set = True
@@ -364,6 +384,9 @@ def parse_brief(
         if pos < 0:
             continue
         matched_tokens.update(range(pos, pos + len(ph.split())))
+        if _describes_modulation(toks, pos + len(ph.split()) - 1, ph):
+            b.notes.append(f"'{ph}' describes the {toks[pos + len(ph.split())]}, not the sound; left out")
+            continue
         neg = _negated(toks, pos)
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
@@ -373,11 +396,16 @@ def parse_brief(
             for n in needs:
                 if n.aspect == "pitch" and pitch_set:
                     continue  # an explicit note wins over a register word
+                if start is not None and n.descriptor in REFINE_WORDS and n.side in ("ge", "le"):
+                    _relative_word(b, start, start_patch, n, ("no " if neg else "") + ph)
+                    continue
                 b.need(n, ("no " if neg else "") + ph)
             if ph in L.MODULATION_WORDS and not neg:
                 _rate_words(b, toks, pos, ph)
         elif ph in COMPARATIVES:
             key, sign = COMPARATIVES[ph]
+            if key == "decay_db_per_s" and start is None:
+                continue  # "decay" / "fade away" without a start sound: the sound-type words say how it decays
             if start is not None:
                 _relative(b, start, start_patch, key, -sign if neg else sign, ph)
             else:
@@ -404,7 +432,7 @@ def parse_brief(
         if pos >= 0 or w in L.NEUTRAL:
             continue
         base = lemma(w, L.BRIGHTNESS_WORDS)
-        if base not in L.BRIGHTNESS_WORDS:
+        if base not in L.BRIGHTNESS_WORDS or _describes_modulation(toks, -1 - pos, w):
             continue
         cb = crowd_brightness(base, encode)
         if cb is None:
@@ -517,9 +545,35 @@ def _relative_pitch(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
     b.add(Target(aspect="pitch", descriptor="f0_hz", lo=round(hz, 3), hi=round(hz, 3), unit="Hz", tolerance=2 ** (0.5 / 12), confidence=1.0,
                  relative_to=f0, source=f"{word}: {semis:+g} semitones from the start's {f0:.1f} Hz (note set to MIDI {new:.2f})", set_by=set_by),
           explicit=True)
+    if hz > 4186.0 or hz < 32.7:
+        b.notes.append(f"{word}: {hz:.1f} Hz is outside the pitch tracker's range (C1-C8, 32.7-4186 Hz); the note is moved but the "
+                       "result's pitch cannot be confirmed")
+
+
+def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, n: L.Need, word: str) -> None:
+    """A lexicon word in a refinement: a change from the start in the word's direction. An attack word also keeps its
+    own meaning (a 5 ms lead 'with a slow attack' gets the word's 193 ms, not just 1.95 x); a noise word only asks for
+    noisier (its percentile is a noise, which would wash the tone out)."""
+    sign = +1 if n.side == "ge" else -1
+    _relative(b, start, patch, n.descriptor, sign, word, confidence=max(0.5, n.confidence))
+    t = b.targets.get(n.descriptor)
+    if n.descriptor != "attack_s" or t is None or n.level is None:
+        return
+    v = _level_value(n.descriptor, n.level)
+    if sign > 0 and t.lo is not None and v > t.lo:
+        b.targets[n.descriptor] = t.model_copy(update={"lo": v, "source": f"{t.source}; '{word}' means at least {v:.3g} s"})
+    elif sign < 0 and t.hi is not None and v < t.hi:
+        b.targets[n.descriptor] = t.model_copy(update={"hi": v, "source": f"{t.source}; '{word}' means at most {v:.3g} s"})
 
 
 def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, key: str, sign: int, word: str, confidence: float = 1.0) -> None:
+    if key == "decay_db_per_s":
+        s = _start_value(start, key) or 0.0
+        v = min(s - RELATIVE_STEPS * STEP[key], FADE_DB_PER_S) if sign < 0 else s + RELATIVE_STEPS * STEP[key]
+        b.add(Target(aspect="decay", descriptor=key, lo=None if sign < 0 else v, hi=v if sign < 0 else None, unit="dB/s", tolerance=0.0,
+                     confidence=confidence, relative_to=s, source=f"'{word}': the level falls {'at least' if sign < 0 else 'at most'} {abs(v):.3g} dB/s "
+                     f"(the start's slope {s:.3g} dB/s)"), explicit=True)
+        return
     if key == "f0_hz":
         _relative_pitch(b, start, patch, sign * DEFAULT_INTERVAL, f"'{word}'")
         return
@@ -532,7 +586,10 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         v = s * (LENGTH_FACTOR if sign > 0 else 1 / LENGTH_FACTOR)
         set_by = {}
         if patch and "keyboard.duration" in patch:
-            set_by = {"keyboard.duration": round(min(4.0, max(0.01, float(patch["keyboard.duration"]) * (LENGTH_FACTOR if sign > 0 else 1 / LENGTH_FACTOR))), 4)}
+            key_s = float(patch["keyboard.duration"]) * (LENGTH_FACTOR if sign > 0 else 1 / LENGTH_FACTOR)
+            if sign < 0:  # a key held past the render (or past the sound) shortens nothing: release it before the shorter length
+                key_s = min(key_s, 0.8 * v)
+            set_by = {"keyboard.duration": round(min(4.0, max(0.01, key_s)), 4)}
         t = Target(aspect="length", descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit="s", tolerance=_tol(key),
                    confidence=confidence, relative_to=s, set_by=set_by, source=f"'{word}': {'x' if sign > 0 else '/'}{LENGTH_FACTOR:g} the start's {s:.3g} s")
         if sign > 0 and v > 0.8 * b.render_seconds:

@@ -246,7 +246,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         note(set(out) - before, f"attack: the level's sources ({', '.join(envs)}) rise over {a:.3g} s" + (" linearly (10-90 % = 0.8 x)" if alpha else ""))
     # ---- sustain or decay
     sus, dec = t.get("sustain_level_db"), t.get("decay_db_per_s")
-    if dec is not None and dec.hi is not None and dec.hi < 0:
+    if dec is not None and dec.hi is not None and dec.hi < 0 and not brief.relative:  # a refinement's decay: a move (models.brief.moves)
         d = min(2.0, max(0.05, 20.0 / -dec.hi))
         before = set(out)
         for e in envs:
