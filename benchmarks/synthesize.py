@@ -87,6 +87,24 @@ def load(name: str) -> tuple[Embedder | None, str | None]:
         return None, f"{type(exc).__name__}: {str(exc).split('. ')[0][:200]}"
 
 
+def tool_session(embedder: str):
+    """(embedder, temporary folder, Config, SoundLibrary, ModelCache) for calling the tool as a server does, with the
+    embedder loaded once and held in the cache; exits when the embedder is unavailable. Clean up with ``tmp.cleanup()``."""
+    from lstmabar.library.config import Config
+    from lstmabar.library.store import SoundLibrary
+    from lstmabar.tools.base import ModelCache
+
+    emb, why = load(embedder)
+    if emb is None:
+        raise SystemExit(f"embedder {embedder!r} unavailable: {why}")
+    tmp = tempfile.TemporaryDirectory()
+    cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=embedder)
+    lib = SoundLibrary(cfg)
+    models = ModelCache()
+    models._items[f"embedder:{embedder}"] = emb
+    return emb, tmp, cfg, lib, models
+
+
 def curve_at(history: list[tuple], evals: int) -> float:
     best = -1.0
     for e, b, *_ in history:
@@ -473,12 +491,10 @@ def brief_study(args) -> None:
     import json
     import os
 
-    from lstmabar.library.config import Config
     from lstmabar.library.descriptors import describe as full_describe
-    from lstmabar.library.store import SoundLibrary
     from lstmabar.models.synth.voice import Voice
     from lstmabar.tools import synthesize_from_text as tool
-    from lstmabar.tools.base import ModelCache, ToolContext
+    from lstmabar.tools.base import ToolContext
     from lstmabar.models.synth.sounds import render_final
 
     data = load_prompt_set()
@@ -487,16 +503,9 @@ def brief_study(args) -> None:
     chains = [c for c in data["chains"] if args.chains == "all" or c["split"] == args.chains]
     if args.limit:
         prompts, chains = prompts[: args.limit], chains[: max(1, args.limit // 2)]
-    emb, why = load(args.embedder)
-    if emb is None:
-        raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
+    emb, tmp, cfg, lib, models = tool_session(args.embedder)
     emb_name = emb.name
     extra = json.loads(args.tool_args) if args.tool_args else {}
-    tmp = tempfile.TemporaryDirectory()
-    cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=args.embedder)
-    lib = SoundLibrary(cfg)
-    models = ModelCache()
-    models._items[f"embedder:{args.embedder}"] = emb
     calls: list[dict] = []
 
     def judge_sound(sound_id: str) -> dict:
@@ -828,25 +837,16 @@ def chain_part(args) -> None:
     import json
     import os
 
-    from lstmabar.library.config import Config
     from lstmabar.library.descriptors import describe as full_describe
-    from lstmabar.library.store import SoundLibrary
     from lstmabar.tools import synthesize_from_text as tool
-    from lstmabar.tools.base import ModelCache, ToolContext
+    from lstmabar.tools.base import ToolContext
 
     sha_before = weights_sha256()
     data = load_prompt_set()
     chains = [c for c in data["chains"] if args.chains == "all" or c["split"] == args.chains]
     if args.chain_ids:
         chains = [c for c in data["chains"] if c["id"] in args.chain_ids.split(",")]
-    emb, why = load(args.embedder)
-    if emb is None:
-        raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
-    tmp = tempfile.TemporaryDirectory()
-    cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=args.embedder)
-    lib = SoundLibrary(cfg)
-    models = ModelCache()
-    models._items[f"embedder:{args.embedder}"] = emb
+    emb, tmp, cfg, lib, models = tool_session(args.embedder)
     calls, rows = [], []
 
     def judge_sound(sound_id: str) -> dict:
@@ -1002,24 +1002,15 @@ def budget_compare(args) -> None:
     and CPU seconds per call (report ``synthesize_budget``). For choosing DEFAULT_SECONDS on the tuning prompts."""
     import os
 
-    from lstmabar.library.config import Config
     from lstmabar.library.descriptors import describe as full_describe
-    from lstmabar.library.store import SoundLibrary
     from lstmabar.tools import synthesize_from_text as tool
-    from lstmabar.tools.base import ModelCache, ToolContext
+    from lstmabar.tools.base import ToolContext
 
     data = load_prompt_set()
     prompts = [p for p in data["prompts"] if args.split == "all" or p["split"] == args.split]
     if args.limit:
         prompts = prompts[: args.limit]
-    emb, why = load(args.embedder)
-    if emb is None:
-        raise SystemExit(f"embedder {args.embedder!r} unavailable: {why}")
-    tmp = tempfile.TemporaryDirectory()
-    cfg = Config(output_dir=Path(tmp.name), allowed_dirs=(Path(tmp.name),), embedder=args.embedder)
-    lib = SoundLibrary(cfg)
-    models = ModelCache()
-    models._items[f"embedder:{args.embedder}"] = emb
+    emb, tmp, cfg, lib, models = tool_session(args.embedder)
     rows: dict[float, list[dict]] = {b: [] for b in args.budget_compare}
     tool.run(tool.Input(prompt="a tone", k=1, max_seconds=1.0), ToolContext(library=lib, config=cfg, models=models))  # warm: caches, pYIN
     for p in prompts:
