@@ -122,6 +122,7 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     # envelope words
     "short": (SHORT,), "very short": (VERY_SHORT,), "quick": (SHORT,), "long": (HOLD,), "sustained": (HOLD, SUSTAINED), "held": (HOLD, SUSTAINED),
     "evolving": (HOLD,), "steady": (STEADY, SUSTAINED), "decaying": (DECAYS,), "fading": (FADES,), "fades": (FADES,),
+    "dies away": (FADES,), "dies out": (FADES,), "dying away": (FADES,), "tails off": (FADES,), "trails off": (FADES,),
     "percussive": (FAST_ATTACK, DECAYS), "punchy": (PUNCH, FAST_ATTACK), "soft": (GENTLE_ATTACK, NOT_BRIGHT), "gentle": (GENTLE_ATTACK, GENTLE_ONSET, NOT_BRIGHT),
     "quiet": (NOT_BRIGHT,),
     # noise adjectives
@@ -130,6 +131,7 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     "rising": (RISING, PITCHED), "rises": (RISING, PITCHED), "rise": (RISING, PITCHED), "ascending": (RISING, PITCHED), "upward": (RISING, PITCHED),
     "slowly rising": (SLOW_RISE, PITCHED), "slowly falling": (SLOW_FALL, PITCHED),
     "falling": (FALLING, PITCHED), "falls": (FALLING, PITCHED), "fall": (FALLING, PITCHED), "dropping": (FALLING, PITCHED), "descending": (FALLING, PITCHED), "drop": (FALLING,),
+    "dive": (FALLING, PITCHED), "dives": (FALLING, PITCHED), "diving": (FALLING, PITCHED), "climbing": (RISING, PITCHED),
     "sweeping": (SWEEP, PITCHED), "sweep": (SWEEP, PITCHED), "glide": (MOVES, PITCHED), "gliding": (MOVES, PITCHED),
     "vibrato": (VIBRATO, PITCHED),
     # amplitude movement

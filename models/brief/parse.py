@@ -23,6 +23,7 @@ import numpy as np
 
 from lstmabar.library.descriptors.words import AXES, threshold
 
+from . import intervals
 from . import lexicon as L
 from .targets import STEP, Brief, Target
 
@@ -32,12 +33,6 @@ HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down to)\s+(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
 DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|half|one|two|three|four|five|a|quarter)[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
-INTERVALS = {"octave": 12, "octaves": 12, "fifth": 7, "fifths": 7, "fourth": 5, "fourths": 5, "semitone": 1, "semitones": 1, "tone": 2, "tones": 2,
-             "whole tone": 2, "whole tones": 2, "half tone": 1, "half tones": 1, "third": 4, "thirds": 4}
-# "a whole tone" is 2 semitones, "a half tone" 1 (before, "a whole tone lower" fell through to the bare "lower": a fourth)
-_INTERVAL = r"((?:whole\s+|half\s+)?tones?|octaves?|fifths?|fourths?|semitones?|thirds?)"
-INTERVAL_RE = re.compile(r"(\d+|an?|one|two|three|four)\s+" + _INTERVAL + r"\s+(higher|lower|up|down|above|below|under|over)(?:\s+(middle\s+c|[a-g](?:#|b)?-?[0-8]))?")
-UP_DOWN_RE = re.compile(r"\b(up|down)\s+(an?|one|two|\d+)\s+" + _INTERVAL)
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
 
@@ -57,6 +52,11 @@ COMPARATIVES.update({
     # a refinement's "make it decay" / "fade away": the level falls where it held (no fresh-sound reading: "a long decay")
     "decay": ("decay_db_per_s", -1), "fade away": ("decay_db_per_s", -1), "fades away": ("decay_db_per_s", -1),
     "fade out": ("decay_db_per_s", -1), "fades out": ("decay_db_per_s", -1),
+    **{f"{verb} {way}": ("decay_db_per_s", -1) for verb in ("die", "dies", "dying", "tail", "tails", "trail", "trails", "taper", "tapers", "peter", "fade", "fades")
+       for way in ("away", "out", "off", "down")},
+    "fade": ("decay_db_per_s", -1), "fades": ("decay_db_per_s", -1), "fading": ("decay_db_per_s", -1), "faster decay": ("decay_db_per_s", -1),
+    "quicker decay": ("decay_db_per_s", -1), "decays": ("decay_db_per_s", -1), "decaying": ("decay_db_per_s", -1),
+    "slower decay": ("sounding_s", +1), "ring out": ("sounding_s", +1), "rings out": ("sounding_s", +1), "ring longer": ("sounding_s", +1),
 })
 # In a refinement, a plain word on these ("swell in", "add some noise", "slow attack") asks for a change from the start in
 # its direction: the fresh-sound percentile alone is often met by the start already (a 0.3 s pad "swelling in" had no
@@ -270,6 +270,11 @@ def _describes_modulation(toks: list[str], last: int, word: str) -> bool:
     return word in MODULATION_DEGREE and last + 1 < len(toks) and toks[last + 1] in L.MODULATION_WORDS
 
 
+def _more_before(toks: list[str], i: int) -> bool:
+    """'more' or 'a bit more' right before the word: a comparative said in two words ("more harsh")."""
+    return (i >= 1 and toks[i - 1] == "more") or (i >= 2 and toks[i - 2] == "more" and toks[i - 1] in {"much", "bit", "little", "lot"})
+
+
 def _negated(toks: list[str], i: int) -> bool:
     """A negator right before the word ("no vibrato"), or one word before with a degree word between ("not too bright")."""
     if i >= 1 and toks[i - 1] in L.NEGATORS:
@@ -295,29 +300,22 @@ def parse_brief(
 
     # ---- explicit numbers
     pitch_set = False
-    for m in INTERVAL_RE.finditer(text):
-        n = _count(m.group(1)) * INTERVALS[" ".join(m.group(2).split())]
-        sign = +1 if m.group(3) in ("higher", "up", "above", "over") else -1
-        if m.group(4):
-            ref_note = 60.0 if m.group(4).startswith("middle") else _note_in(m.group(4))
-            if ref_note is not None:
-                midi = ref_note + sign * n
-                _set_pitch(b, midi, f"'{m.group(0)}'")
+    relative_semis, relative_words = 0.0, []
+    for st in intervals.steps(text):
+        if st.reference is not None:
+            ref_note = 60.0 if st.reference.startswith("middle") else _note_in(st.reference)
+            if ref_note is not None and not pitch_set:
+                _set_pitch(b, ref_note + st.semitones, f"'{st.text}'")
                 pitch_set = True
-                consumed = consumed.replace(m.group(0), " ")
-                continue
-        if start is not None:
-            _relative_pitch(b, start, start_patch, sign * n, f"'{m.group(0)}'")
-            pitch_set = True
+        elif start is not None:
+            relative_semis += st.semitones
+            relative_words.append(st.text)
         else:
-            b.notes.append(f"'{m.group(0)}' is relative, but there is no start sound (start_from) to move from")
-        consumed = consumed.replace(m.group(0), " ")
-    for m in UP_DOWN_RE.finditer(consumed):
-        n = _count(m.group(2)) * INTERVALS[" ".join(m.group(3).split())]
-        if start is not None:
-            _relative_pitch(b, start, start_patch, (+1 if m.group(1) == "up" else -1) * n, f"'{m.group(0)}'")
-            pitch_set = True
-        consumed = consumed.replace(m.group(0), " ")
+            b.notes.append(f"'{st.text}' is relative, but there is no start sound (start_from) to move from")
+        consumed = consumed.replace(st.text, " ")
+    if relative_words and not pitch_set:
+        _relative_pitch(b, start, start_patch, relative_semis, "'" + " and ".join(relative_words) + "'")
+        pitch_set = True
     if "middle c" in consumed and not pitch_set:
         _set_pitch(b, 60.0, "'middle C'")
         pitch_set = True
@@ -376,6 +374,14 @@ def parse_brief(
         consumed = consumed.replace(m.group(0), " ")
     consumed = consumed.replace("half-second", " ").replace("half a second", " ")
 
+    # ---- pitch movement with a direction ("slide down", "bend the pitch up")
+    for mv in intervals.movements(consumed):
+        slow = bool(re.search(r"\b(slow|slowly|gentle|gently|gradual|gradually)\b", consumed))
+        need = (L.SLOW_RISE if slow else L.RISING) if mv.sign > 0 else (L.SLOW_FALL if slow else L.FALLING)
+        b.need(need, mv.text)
+        b.need(L.PITCHED, mv.text)
+        consumed = consumed.replace(mv.text, " ")
+
     # ---- words
     toks = tokenize(consumed)
     items = _phrases(consumed)
@@ -420,6 +426,9 @@ def parse_brief(
             if neg:  # "not bright" is not "dark": the other side of the median
                 high, level = not high, 50.0
             if axis.key == "f0_hz":
+                continue
+            if start is not None and (neg or _more_before(toks, pos)):  # "less bright", "more harsh": a change from the start
+                _relative(b, start, start_patch, axis.key, +1 if high else -1, ("less " if neg else "more ") + ph)
                 continue
             v = _level_value(axis.key, level)
             b.add(Target(aspect=_aspect(axis.key), descriptor=axis.key, lo=v if high else None, hi=None if high else v, unit=axis.unit,

@@ -1,0 +1,118 @@
+"""Refinement phrasings read by grammar, not word lists (models.brief.intervals): every combination of an amount,
+a unit, a direction and a sentence frame below must give the same step. The tables here are the test's own
+(music theory), not the parser's."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from lstmabar.models.brief import parse_brief
+from lstmabar.models.brief.intervals import movements, steps
+
+START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.2, "sounding_s": 1.5, "flatness": 0.001, "silent": False,
+         "decay_db_per_s": 0.0}
+PATCH = {"keyboard.midi_f0": 57.0, "keyboard.duration": 1.2, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0}
+
+INTERVALS = [("semitone", 1), ("half step", 1), ("half-step", 1), ("half tone", 1), ("whole step", 2), ("whole tone", 2),
+             ("minor second", 1), ("major second", 2), ("minor third", 3), ("major third", 4), ("perfect fourth", 5), ("fourth", 5),
+             ("tritone", 6), ("fifth", 7), ("perfect fifth", 7), ("5th", 7), ("minor sixth", 8), ("major sixth", 9),
+             ("minor seventh", 10), ("major seventh", 11), ("octave", 12)]
+COUNTS = [("a", 1), ("one", 1)]
+PLURAL = [("two", 2), ("3", 3)]
+UP_FRAMES = ["{a} higher", "{a} up", "up {a}", "raise it {a}", "raise it by {a}", "raise the pitch by {a}", "lift it {a}",
+             "transpose it up {a}", "pitch it up {a}", "can you make it {a} higher?", "{a} higher, please", "shift it up by {a}",
+             "take it up {a}", "bring it up {a}"]
+DOWN_FRAMES = ["{a} lower", "{a} down", "down {a}", "lower it {a}", "lower it by {a}", "lower by {a}", "drop it {a}", "drop it by {a}",
+               "drop the pitch {a}", "transpose it down {a}", "pitch it down {a}", "could you bring it down {a}?", "{a} deeper",
+               "{a} below where it is"]
+
+
+def asked_semitones(prompt: str) -> float | None:
+    b = parse_brief(prompt, start=START, start_patch=PATCH)
+    t = [t for t in b.targets if t.descriptor == "f0_hz" and not t.kept]
+    return None if not t else round(12 * math.log2(t[0].lo / START["f0_hz"]), 3)
+
+
+def amounts():
+    for (unit, n), (count, c) in itertools.product(INTERVALS, COUNTS):
+        art = "an" if count == "a" and unit[0] in "aeiou" else count
+        yield f"{art} {unit}", n * c
+    for (unit, n), (count, c) in itertools.product([("semitones", 1), ("octaves", 12), ("whole steps", 2), ("half steps", 1)], PLURAL):
+        yield f"{count} {unit}", n * c
+
+
+@pytest.mark.parametrize("frames,sign", [(UP_FRAMES, +1), (DOWN_FRAMES, -1)], ids=["up", "down"])
+def test_every_amount_in_every_frame_is_the_same_step(frames, sign) -> None:
+    wrong = []
+    for frame, (amount, n) in itertools.product(frames, amounts()):
+        prompt = frame.format(a=amount)
+        got = asked_semitones(prompt)
+        if got != sign * n:
+            wrong.append(f"{prompt!r}: {got} (want {sign * n})")
+    assert not wrong, f"{len(wrong)} misread, e.g. {wrong[:8]}"
+
+
+def test_signed_numbers_and_unsized_steps() -> None:
+    assert asked_semitones("-5 semitones") == -5
+    assert asked_semitones("+7 semitones") == 7
+    assert asked_semitones("transpose by -3") == -3
+    assert asked_semitones("shift it +12") == 12
+    assert asked_semitones("half an octave down") == -6
+    assert asked_semitones("a couple of semitones lower") == -2
+    # no amount: the default step, in the said direction
+    up, down = asked_semitones("pitch it up"), asked_semitones("lower the pitch")
+    assert up is not None and down is not None and up > 0 > down and up == -down
+    assert asked_semitones("make the pitch go up") == up
+    # two asks in one prompt: the step and the other change
+    b = parse_brief("a bit darker and a fifth up", start=START, start_patch=PATCH)
+    assert asked_semitones("a bit darker and a fifth up") == 7 and any(t.descriptor == "centroid_hz" and not t.kept for t in b.targets)
+
+
+def test_sounds_are_not_steps() -> None:
+    """'a tone', 'a step', 'one second' name sounds and times; with no direction next to them they are no steps."""
+    for prompt in ("a sine tone at 440 Hz", "a tone that drops", "a tone rising in pitch", "a pure tone, one second long", "a step sequencer blip",
+                   "a siren sweeping up and down", "a bell with a long decay"):
+        assert steps(prompt.lower()) == [], prompt
+    # an interval from a named note is an absolute pitch
+    b = parse_brief("a dark drone an octave below middle C")
+    assert [t.lo for t in b.targets if t.descriptor == "f0_hz"] == [pytest.approx(130.8128, rel=1e-4)]
+    b = parse_brief("a tone a fifth above A3")
+    assert [t.lo for t in b.targets if t.descriptor == "f0_hz"] == [pytest.approx(329.6276, rel=1e-4)]
+
+
+MOVE_VERBS = ["slide", "bend", "sweep", "glide", "swoop", "ramp"]
+MOVE_FRAMES = ["make the pitch {v} {d}", "{v} {d}", "make it {v} {d} in pitch", "{v} the pitch {d}", "let it {v} {d}", "add a {v} {d}"]
+
+
+@pytest.mark.parametrize("way,sign", [("up", 1), ("upwards", 1), ("down", -1), ("downward", -1)])
+def test_pitch_movement_with_a_direction(way, sign) -> None:
+    wrong = []
+    for v, frame in itertools.product(MOVE_VERBS, MOVE_FRAMES):
+        prompt = frame.format(v=v, d=way)
+        b = parse_brief(prompt, start=START, start_patch=PATCH)
+        trend = [t for t in b.targets if t.descriptor == "pitch_trend_semitones_per_s"]
+        ok = trend and ((trend[0].lo or 0) > 0 if sign > 0 else (trend[0].hi or 0) < 0)
+        if not ok or any(t.descriptor == "f0_hz" and not t.kept and t.lo == t.hi for t in b.targets):
+            wrong.append(prompt)
+    assert not wrong, wrong
+    assert [m.sign for m in movements("an upward sweep")] == [1] and [m.sign for m in movements("a dive")] == [-1]
+
+
+@pytest.mark.parametrize("prompt", ["make it die away", "let it die out", "have it tail off", "let it trail off", "make it fade away",
+                                    "let it fade", "decay faster", "a faster decay", "make it taper off"])
+def test_decay_phrasings_ask_for_a_falling_level(prompt) -> None:
+    b = parse_brief(prompt, start=START, start_patch=PATCH)
+    d = [t for t in b.targets if t.descriptor == "decay_db_per_s"]
+    assert d and d[0].hi is not None and d[0].hi <= -8.0, b.summary()
+
+
+def test_more_and_less_with_a_descriptor_word_are_relative() -> None:
+    less = parse_brief("less bright", start=START, start_patch=PATCH)
+    c = [t for t in less.targets if t.descriptor == "centroid_hz" and not t.kept][0]
+    assert c.relative_to == 1000.0 and c.hi is not None and c.hi < 1000.0 / 1.1
+    more = parse_brief("more bright", start=START, start_patch=PATCH)
+    c = [t for t in more.targets if t.descriptor == "centroid_hz" and not t.kept][0]
+    assert c.relative_to == 1000.0 and c.lo is not None and c.lo > 1000.0 * 1.1
