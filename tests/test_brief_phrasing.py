@@ -116,3 +116,39 @@ def test_more_and_less_with_a_descriptor_word_are_relative() -> None:
     more = parse_brief("more bright", start=START, start_patch=PATCH)
     c = [t for t in more.targets if t.descriptor == "centroid_hz" and not t.kept][0]
     assert c.relative_to == 1000.0 and c.lo is not None and c.lo > 1000.0 * 1.1
+
+
+def asked(prompt: str) -> dict[str, str]:
+    """descriptor -> 'up' / 'down' of what a refinement prompt asks (not the keeps)."""
+    b = parse_brief(prompt, start=START, start_patch=PATCH)
+    return {t.descriptor: ("up" if t.hi is None else "down" if t.lo is None else "set") for t in b.targets if not t.kept and t.descriptor != "pitched"}
+
+
+@pytest.mark.parametrize("verb", ["remove", "get rid of", "take out", "cut", "reduce", "lower", "drop", "kill", "lose", "turn down"])
+def test_removals_ask_for_less_not_more(verb) -> None:
+    for what, key in (("noise", "flatness"), ("hiss", "flatness"), ("vibrato", "pitch_range_semitones"), ("wobble", "am_depth_db"),
+                      ("tremolo", "am_depth_db")):
+        for of in ("the", "some of the", "all the"):
+            prompt = f"{verb} {of} {what}"
+            a = asked(prompt)
+            assert a.get(key) == "down" and "f0_hz" not in a and "vibrato_depth_cents" not in a and not a.get("am_depth_db") == "up", (prompt, a)
+
+
+@pytest.mark.parametrize("frame", ["make the attack {w}", "the attack {w}", "make the attack a bit {w}", "{w} attack", "a {w} attack"])
+def test_attack_frames(frame) -> None:
+    for word, way in (("slower", "up"), ("softer", "up"), ("gentler", "up"), ("faster", "down"), ("quicker", "down"), ("snappier", "down")):
+        assert asked(frame.format(w=word)).get("attack_s") == way, frame.format(w=word)
+
+
+def test_brightness_frames() -> None:
+    for prompt in ("more top end", "more high end", "add some sparkle", "boost the treble", "more brightness", "a touch brighter"):
+        assert asked(prompt).get("centroid_hz") == "up" and "f0_hz" not in asked(prompt), prompt
+    for prompt in ("less top end", "cut the highs", "roll off the highs", "take some brightness off", "tame the treble", "less bright"):
+        assert asked(prompt).get("centroid_hz") == "down" and "f0_hz" not in asked(prompt), prompt
+
+
+def test_length_frames() -> None:
+    for prompt in ("make the decay longer", "let the tail ring longer", "more sustain", "let it ring out", "hold it longer"):
+        assert asked(prompt).get("sounding_s") == "up", prompt
+    for prompt in ("make the tail shorter", "less sustain", "tighter", "cut it shorter"):
+        assert asked(prompt).get("sounding_s") == "down", prompt

@@ -143,8 +143,10 @@ RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "fast": FAST_RATE, "quick"
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "pulsing", "pulse", "pulses", "throbbing", "throb", "vibrato", "flutter", "fluttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less"}
 # a negated modulation/noise word asks for its absence
+STEADY_LEVEL = ref("amplitude movement", "am_depth_db", "le", 20)  # 1.6 dB: no audible level movement
 NEGATED: dict[str, tuple[Need, ...]] = {
-    "vibrato": (STEADY,), "wobble": (), "tremolo": (), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,),
+    "vibrato": (STEADY,), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,), "breath": (TONAL,), "hissing": (TONAL,),
+    **{w: (STEADY_LEVEL,) for w in ("wobble", "tremolo", "pulsing", "pulse", "wobbling", "wobbly", "throb", "throbbing", "flutter", "fluttering")},
 }
 # Words that only name the category (no measurable demand), listed so they are not sent to the crowd's
 # brightness lookup: "a sound", "a tone".
@@ -157,3 +159,23 @@ BRIGHTNESS_WORDS = {
     "brilliant", "sparkly", "sparkling", "glassy", "metallic", "buzzy", "hollow", "muddy", "fat", "piercing", "dark",
     "bright", "heavy", "light", "cold", "harsh", "thick",
 }
+
+# Sentence frames said in many ways, rewritten to the one form the tables above read (regex, replacement), in order.
+# "remove the vibrato" and "lower the noise" are removals (a "no"), not a vibrato asked for or a lower note; "make the
+# attack slower" is "slower attack"; "more top end" is "brighter".
+_REMOVE = r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out)?|reduce|lower|drop|take\s+out|take\s+away|get\s+rid\s+of|turn\s+down|tone\s+down|dial\s+back|pull\s+back|back\s+off)"
+_OF = r"(?:\s+(?:the|some|that|all|any|all\s+the|a\s+bit\s+of(?:\s+the)?|a\s+little\s+of(?:\s+the)?|some\s+of\s+the))?"
+_REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)"
+_DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
+REWRITES: tuple[tuple[str, str], ...] = (
+    (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", r"no \1"),
+    (r"\b(?:make\s+)?(?:the\s+)?attack" + _DEGREE + r"\s+(slower|longer|softer|gentler|faster|quicker|shorter|sharper|snappier|harder)\b", r"\1 attack"),
+    (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:longer|slower)\b", "longer"),
+    (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+shorter\b", "shorter"),
+    (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:faster|quicker)\b", "faster decay"),
+    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?|extra)\s+(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|shine|bite)\b", "brighter"),
+    (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite)(?:\s+off)?\b", "darker"),
+    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
+    (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
+    (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
+)

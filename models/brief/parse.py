@@ -56,6 +56,7 @@ COMPARATIVES.update({
        for way in ("away", "out", "off", "down")},
     "fade": ("decay_db_per_s", -1), "fades": ("decay_db_per_s", -1), "fading": ("decay_db_per_s", -1), "faster decay": ("decay_db_per_s", -1),
     "quicker decay": ("decay_db_per_s", -1), "decays": ("decay_db_per_s", -1), "decaying": ("decay_db_per_s", -1),
+    "grittier": ("flatness", +1), "hissier": ("flatness", +1), "dirtier": ("flatness", +1), "tighter": ("sounding_s", -1),
     "slower decay": ("sounding_s", +1), "ring out": ("sounding_s", +1), "rings out": ("sounding_s", +1), "ring longer": ("sounding_s", +1),
 })
 # In a refinement, a plain word on these ("swell in", "add some noise", "slow attack") asks for a change from the start in
@@ -294,6 +295,8 @@ def parse_brief(
     ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
     crowd words the crowd data does not hold (else such words are left out)."""
     text = " ".join(prompt.lower().replace("’", "'").split())
+    for pattern, replacement in L.REWRITES:
+        text = re.sub(pattern, replacement, text)
     b = _Builder(prompt, render_seconds, start)
     b.start_patch = start_patch
     consumed = text
@@ -454,6 +457,8 @@ def parse_brief(
         if start is not None:
             if abs(s) >= 1 / 3:
                 _relative(b, start, start_patch, "centroid_hz", 1 if s > 0 else -1, w, confidence=conf)
+            else:
+                b.notes.append(f"'{w}': the crowd's EQ for it has little tilt ({ev}); no brightness change asked (say 'darker' or 'brighter')")
             continue
         if abs(s) < 1 / 3:
             b.notes.append(f"'{w}': the crowd's EQ for it has little tilt ({ev}); no brightness target")
