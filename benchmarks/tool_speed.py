@@ -8,7 +8,9 @@ calls the run idle when that holds for every call and nothing else was running a
 
 - optimize_fx: a 5 s excerpt of each real recording, "brighter" (EQ only) and "brighter and a bit roomier"
   (a chain chosen from the words), default method ("both") and budget.
-- synthesize_from_text: the first held-out prompts of benchmarks/data's prompt set, k=1 and k=3 (the default).
+- synthesize_from_text: the first held-out prompts of benchmarks/data's prompt set, k=1 and k=3 (the default); then a
+  refinement of each k=1 result (``start_from``) with one plain step ("darker", "an octave higher", "slower attack", "shorter"),
+  timed as its own row: a refinement also describes the start sound and scores one-knob moves before its search.
 - match_sound: held-out real notes of the corpus (the real-notes study's picker), default budget.
 
 Run: ``python -m benchmarks.tool_speed [--corpus /work/corpus/small]`` (about 4 minutes idle).
@@ -29,6 +31,7 @@ from benchmarks._fx_common import AUDIO, SOURCES
 from benchmarks._report import write_report
 
 GOAL_S = 10.0
+REFINE_STEPS = ("darker", "an octave higher", "slower attack", "shorter")
 
 
 def _timed(fn) -> tuple[object, float, float, float]:
@@ -89,10 +92,16 @@ def main(argv: list[str] | None = None) -> None:
                 record("optimize_fx", f"{name} 5 s: {prompt}", res)
 
         prompts = [p for p in load_prompt_set()["prompts"] if p["split"] == "held_out"][: args.prompts]
+        firsts = []
         for p in prompts:
             for k in (1, 3):
                 res = _timed(lambda: synth.run(synth.Input(prompt=p["prompt"], k=k), ctx()))
                 record("synthesize_from_text", f"k={k}: {p['prompt']}", res)
+                if k == 1:
+                    firsts.append((p["prompt"], res[0].output.candidates[0].sound.id))
+        for (prompt, sound_id), step in zip(firsts, REFINE_STEPS):
+            res = _timed(lambda: synth.run(synth.Input(prompt=step, start_from=sound_id), ctx()))
+            record("synthesize refinement", f"{prompt} -> {step}", res)
 
         corpus = Corpus(args.corpus)
         for clip in pick_notes(corpus.clips, args.notes):
@@ -107,14 +116,18 @@ def main(argv: list[str] | None = None) -> None:
                                    "cpu_over_wall_min": min(x["cpu_s"] / x["wall_s"] for x in rows)}
     fig["idle"] = float(load_start[0] < 1.0 and fig["cpu_over_wall_min"] >= 0.95)
     md_rows = []
-    for tool in ("optimize_fx", "synthesize_from_text", "match_sound"):
+    for tool in ("optimize_fx", "synthesize_from_text", "synthesize refinement", "match_sound"):
         r = [x for x in rows if x["tool"] == tool]
-        first, rest = r[0], r[1:]  # the first call of each tool loads its models
+        if not r:
+            continue
+        # the first call of each tool loads its models (a refinement runs on the loaded synthesize models: all its calls count)
+        first, rest = (r[0], r[1:]) if tool != "synthesize refinement" else (r[0], r)
         walls = np.array([x["wall_s"] for x in rest])
         fig.update({f"{tool}_first_call_s": first["wall_s"], f"{tool}_calls": len(rest), f"{tool}_wall_s_mean": float(walls.mean()),
                     f"{tool}_wall_s_max": float(walls.max()), f"{tool}_cpu_s_mean": float(np.mean([x["cpu_s"] for x in rest])),
                     f"{tool}_load_mean": float(np.mean([x["load"] for x in rest])), f"{tool}_under_goal": float((walls < GOAL_S).mean())})
-        md_rows.append(f"| {tool} | {first['wall_s']:.1f} | {len(rest)} | {walls.mean():.1f} | {walls.max():.1f} | {fig[f'{tool}_cpu_s_mean']:.1f} | "
+        first_s = "-" if first in rest else f"{first['wall_s']:.1f}"
+        md_rows.append(f"| {tool} | {first_s} | {len(rest)} | {walls.mean():.1f} | {walls.max():.1f} | {fig[f'{tool}_cpu_s_mean']:.1f} | "
                        f"{fig[f'{tool}_load_mean']:.2f} | {fig[f'{tool}_under_goal']:.0%} |")
     detail = "\n".join(f"| {x['tool']} | {x['what']} | {x['wall_s']:.1f} | {x['cpu_s']:.1f} | {x['load']:.2f} |" for x in rows)
     state = (f"{'idle' if fig['idle'] else 'NOT idle: not an idle figure'} (1-minute load {load_start[0]:.2f} at the start; "
