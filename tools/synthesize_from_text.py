@@ -35,11 +35,11 @@ from lstmabar.library.descriptors import compare
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
-from lstmabar.models.brief.moves import moves
+from lstmabar.models.brief.moves import STRETCH, moves
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
-from lstmabar.models.search.brief_fitness import BriefObjective, measure_batch, needed_groups, needed_keys, on_loop_scale, penalty
+from lstmabar.models.search.brief_fitness import BriefObjective, judged_miss, measure_batch, needed_groups, needed_keys, on_loop_scale, penalty
 from lstmabar.models.search.describe import describe, words_for
 from lstmabar.models.search.objective import TextAudioObjective
 from lstmabar.models.search.views import ViewReport, archetype_agreement, exploitation
@@ -68,6 +68,10 @@ DEFAULT_PATIENCE = 20
 DEFAULT_BUDGET_S = 30.0
 FINISH_RESERVE_S = 3.0  # the final renders, scores, images and saving: this plus 0.5 s per result
 SHORTLIST = 8  # with a brief: results rendered and checked with the full describe before the k best are kept
+# a refinement also puts on the shortlist the start with the brief's settings ("do only what was asked") and its best
+# one-knob moves under the loop's fitness: the search samples around them with every free knob moved, and the loop's
+# audio pitch (YIN on a few frames) can misjudge a two-oscillator sound that pYIN, the judge, hears right
+START_SHORTLIST = 3
 
 
 class Input(BaseModel):
@@ -287,6 +291,7 @@ class Searched:
     start_score: float | None
     render_embed_s: tuple[float, float]
     moved: tuple[torch.Tensor, float] | None  # the best one-knob move of the start patch (normalised, fitness)
+    start_picks: torch.Tensor | None = None  # a refinement's start with the brief's settings and its best moves, for the shortlist
 
 
 @dataclass
@@ -397,6 +402,7 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
     start_score = None
     c_full = None
     moved = None
+    start_picks = None
     loop_brief = brief
     t_moves = 0.0
     if start.center is not None:
@@ -406,7 +412,8 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
         start_score = score_audio(embedder, objective.text, render_final(voice, start.center, inp.seed), OUTPUT_RATE)[0]
         if use_brief and brief.relative:
             t0 = time.perf_counter()
-            c_full, moved, loop_brief = _start_point(inp, objective, guided, brief, voice, start.center, c_full, space)
+            caller = set(held.fixed) - {PARAM_INDEX[n] for n in held.set_by_brief}
+            c_full, moved, loop_brief, start_picks = _start_point(inp, objective, guided, brief, voice, start.center, c_full, space, caller)
             t_moves = time.perf_counter() - t0
     briefed = BriefObjective(guided, objective, loop_brief, voice, weight=inp.brief_weight) if use_brief else None
     search_objective = briefed if briefed is not None else guided
@@ -452,21 +459,26 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
             + "; the best sounds so far are returned. For a fuller search raise time_budget_s (through start_job above "
             "about 40 s), or refine a result with start_from."
         )
-    return Searched(objective, briefed, reward, status, res, start_score, (objective.render_seconds - r0, objective.embed_seconds - e0), moved)
+    return Searched(objective, briefed, reward, status, res, start_score, (objective.render_seconds - r0, objective.embed_seconds - e0), moved,
+                    start_picks)
 
 
-def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, start_center: torch.Tensor, c_full: torch.Tensor, space: ParamSpace):
-    """(search centre, (best move, its fitness) or None, the brief on the loop's scale) for a refinement:
+def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, start_center: torch.Tensor, c_full: torch.Tensor, space: ParamSpace,
+                 caller: set[int] | None = None):
+    """(search centre, (best move, its fitness) or None, the brief on the loop's scale, shortlist picks) for a refinement:
     the start sound's own patch (``start_center``, before the brief's settings) is measured as the loop
     measures and the relative targets are moved onto that reading; then the start with the brief's
     settings (``c_full``) and its one-knob moves are scored with the search's fitness; the best is the
     centre. Reading ``c_full`` instead would count the asked change twice (an octave up becomes two) and
-    move a keep onto a value the settings already changed."""
+    move a keep onto a value the settings already changed. A move changes free parameters only, except a time
+    stretch (``moves.STRETCH``), which moves what the brief set to keep the pitch's course (the key time, the pitch
+    envelopes) along with the level's, but never what the caller held (``caller``: indices). The picks: ``c_full`` and the ``START_SHORTLIST - 1`` best moves, for ``select``."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
-    free = set(space.free)
+    own = {k: float(v["value"]) for k, v in Patch.from_normalized(start_center).physical().items()}
+    free, held = set(space.free), set(caller or ())
     cands = [start_center.to(c_full.dtype), c_full]
-    for settings, _why in moves(brief, start_patch):
-        if all(PARAM_INDEX[n] in free for n in settings):
+    for settings, why in moves(brief, start_patch, own):
+        if all(PARAM_INDEX[n] in free for n in settings) or (why.startswith(STRETCH) and not any(PARAM_INDEX[n] in held for n in settings)):
             cands.append(_with(c_full, settings))
     x = torch.stack(cands)
     fitness, _ = guided(x)
@@ -476,9 +488,11 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     fit = fitness.numpy()[1:]
     f = np.where(fit <= -1.0, -np.inf, fit - pen)
     best = int(np.argmax(f))
+    ranked = [int(i) for i in np.argsort(-f, kind="stable") if i > 0 and np.isfinite(f[i])][: START_SHORTLIST - 1]
+    picks = x[[1] + [i + 1 for i in ranked]]
     if best == 0:
-        return c_full, None, loop_brief
-    return x[best + 1], (x[best + 1], float(f[best])), loop_brief
+        return c_full, None, loop_brief, picks
+    return x[best + 1], (x[best + 1], float(f[best])), loop_brief, picks
 
 
 def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Searched, voice: Voice) -> Selected:
@@ -492,6 +506,10 @@ def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Sea
     chosen = arch_x[picks]
     if s.moved is not None:
         chosen = torch.cat([chosen, s.moved[0][None].to(chosen.dtype)])
+    if use_brief and s.start_picks is not None:
+        extra = [p for p in s.start_picks.to(chosen.dtype) if float(torch.cdist(p[None], chosen).min()) > 1e-6]
+        if extra:
+            chosen = torch.cat([chosen, torch.stack(extra)])
 
     audio = render_final(voice, chosen, inp.seed)
     with torch.no_grad():
@@ -508,7 +526,9 @@ def select(inp: Input, embedder: Embedder, brief: Brief, use_brief: bool, s: Sea
     descs = [describe(audio[j], OUTPUT_RATE) for j in range(len(chosen))]
     physicals = [Patch.from_normalized(chosen[j]).physical() for j in range(len(chosen))]
     judged = [_judge(brief, descs[j], physicals[j], s.briefed.reach if s.briefed is not None else None, use_brief) for j in range(len(chosen))]
-    order = sorted(range(len(chosen)), key=lambda j: (sum(not r.met for r in judged[j]) if use_brief else 0, -fitness[j]))[: inp.k]
+    # fewest unmet targets under the judge, then the nearest miss under the judge, then the search's fitness
+    miss = judged_miss(brief, [{**descs[j], "keyboard.midi_f0": physicals[j]["keyboard.midi_f0"]["value"]} for j in range(len(chosen))]) if use_brief else np.zeros(len(chosen))
+    order = sorted(range(len(chosen)), key=lambda j: (sum(not r.met for r in judged[j]) if use_brief else 0, round(float(miss[j]), 6), -fitness[j]))[: inp.k]
     return Selected(chosen, audio, final_emb, final_scores, reward_scores, fitness, descs, physicals, judged, order)
 
 

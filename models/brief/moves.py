@@ -7,6 +7,12 @@ oscillator levels, the noise level in 2 dB steps and the square-saw shape for br
 noise level for noisiness, the level envelopes' decay and release for length); every move is scored with the
 search's own fitness, and the search starts from the best of them and the start patch itself.
 Everything else in the patch stays as it was, so a move changes one thing.
+
+One move is not one knob: a length's time stretch (``STRETCH``) plays the whole sound slower or faster, every
+envelope's times and the key time by one factor (the level envelopes' attacks excepted: the attack is kept),
+with or without the LFOs' rates. Lengthening only the level envelopes of a sound whose pitch moves exposes more
+of the pitch's course, and its median note moves with it (a falling zap made longer went 1.2 semitones lower
+under pYIN, a rising pluck 3.5); stretched, the course is the same curve over a longer time.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ DECAY_S = (0.5, 1.0, 2.0, 3.0, 4.0)  # ... and decay time (s)
 WOBBLE_ATTACK = (0.0, 0.5, 1.0, 1.25, 1.5, 2.0)  # a new wobble's depth attack, times the start's level attack
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
+STRETCH = "time stretch"  # the description every stretch move starts with (it may move what the brief set)
+ENVELOPES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_2_amp_adsr", "lfo_1_rate_adsr", "lfo_2_rate_adsr")
 
 
 def level_envelopes(patch: dict[str, float]) -> list[str]:
@@ -37,9 +45,37 @@ def level_envelopes(patch: dict[str, float]) -> list[str]:
     return [env for src, env in ENV_OF.items() if any(patch.get(f"mod_matrix.{src}->{d}", 0.0) > 0.01 for d in AMP_TARGETS)]
 
 
-def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float], str]]:
+def _clamped(name: str, value: float) -> float:
+    spec = VOICE_PARAMS[PARAM_INDEX[name]]
+    return min(spec.maximum, max(spec.minimum, value))
+
+
+def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[str, float]:
+    """The settings that play ``patch`` ``factor`` times slower: every envelope's attack, decay and release and the
+    key time times ``factor`` (the attacks of the envelopes that shape the level stay: the attack is kept), and
+    with ``lfo_rates`` the LFOs' rates divided by it."""
+    level = set(level_envelopes(patch))
+    out: dict[str, float] = {}
+    for env in ENVELOPES:
+        for seg in ("attack", "decay", "release"):
+            key = f"{env}.{seg}"
+            if key in patch and not (seg == "attack" and env in level):
+                out[key] = _clamped(key, patch[key] * factor)
+    if "keyboard.duration" in patch:
+        out["keyboard.duration"] = _clamped("keyboard.duration", patch["keyboard.duration"] * factor)
+    if lfo_rates:
+        for lfo in ("lfo_1", "lfo_2"):
+            key = f"{lfo}.frequency"
+            if key in patch:
+                out[key] = _clamped(key, patch[key] / factor)
+    return out
+
+
+def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None = None) -> list[tuple[dict[str, float], str]]:
     """(physical settings, what it does) for each one-knob move the brief's asked targets call for.
-    ``patch``: the start patch in physical units (grid points at the start's own value are skipped)."""
+    ``patch``: the start patch with the brief's settings, in physical units (grid points at its own value are
+    skipped); ``start``: the start patch before them (a time stretch scales the start's own key time, not the
+    one the brief set; default ``patch``)."""
     if not brief.relative:
         return []
     asked = {t.descriptor: t for t in brief.targets if not t.kept}
@@ -104,4 +140,10 @@ def moves(brief: Brief, patch: dict[str, float]) -> list[tuple[dict[str, float],
                         move[key] = min(spec.maximum, max(spec.minimum, patch[key] * f))
             if move:
                 out.append((move, f"length: the level envelopes' decay and release x{f:g}"))
+        src = start if start is not None else patch
+        lfos = any(v > 0.01 for k, v in src.items() if k.startswith("mod_matrix.lfo_"))
+        for f in factors:
+            for lfo_rates in (False, True) if lfos else (False,):
+                out.append((stretch(src, f, lfo_rates=lfo_rates),
+                            f"{STRETCH} x{f:g}: every envelope's times and the key time" + (", the LFOs' rates /" + f"{f:g}" if lfo_rates else "")))
     return out

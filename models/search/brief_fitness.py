@@ -26,7 +26,7 @@ import torch
 from lstmabar.library.descriptors import envelope as _envelope
 from lstmabar.library.descriptors import spectrum as _spectrum
 from lstmabar.library.descriptors import vibrato  # the descriptor module's own vibrato definition
-from lstmabar.models.brief.targets import FLOOR, RATIO, STEP, UNDEFINED_STEPS, Brief, Target, distance
+from lstmabar.models.brief.targets import FLOOR, RATIO, STEP, UNDEFINED_STEPS, Brief, Target, check, distance
 
 UNMET = 0.3  # fitness lost for each unmet target (the embedder's cosine spans ~0.2 over a search): demands first
 SLOPE = 0.1  # times log(1 + noticeable steps outside)
@@ -273,6 +273,22 @@ def penalty(brief: Brief, m: dict[str, np.ndarray], n: int, *, weight: float = 1
         unmet += miss
         total += weight * t.confidence * (UNMET * miss + SLOPE * np.log1p(steps))
     return total, unmet
+
+
+def judged_miss(brief: Brief, flats: list[dict[str, Any]]) -> np.ndarray:
+    """(n,) how far each sound misses the brief under the judge (its full ``describe``, pYIN pitch): the sum over
+    its unmet targets of confidence * log(1 + noticeable steps outside), UNDEFINED_STEPS where undefined; 0 when
+    every target is met. Ranks results that miss as many targets by how far they miss them: the loop's pitch
+    (YIN on a few frames) can take a two-oscillator sound for another note than pYIN does."""
+    out = np.zeros(len(flats))
+    for j, flat in enumerate(flats):
+        for t in brief.targets:
+            met, value = check(t, flat)
+            if met:
+                continue
+            steps = distance(t, value) if value is not None and (t.descriptor != "f0_hz" or flat.get("pitched")) else math.inf
+            out[j] += t.confidence * math.log1p(min(steps, UNDEFINED_STEPS))
+    return out
 
 
 class BriefObjective:

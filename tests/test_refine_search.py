@@ -1,0 +1,94 @@
+"""Refinement search misses where the brief was read right (issue 18, held_out_3): the pitch pYIN hears moves when a
+longer sound exposes more of a moving pitch's course; the judge ranks the shortlist by how far it misses; the start
+with only the asked change is on the shortlist. Tiny: patches built directly, rendered with the Voice, no search."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from lstmabar.models.brief import parse_brief
+from lstmabar.models.brief.moves import moves
+from lstmabar.models.search.brief_fitness import judged_miss
+from lstmabar.models.search.describe import describe
+from lstmabar.models.synth.patch import Patch
+from lstmabar.models.synth.sounds import render_final
+from lstmabar.models.synth.voice import Voice
+
+torch.set_num_threads(1)
+synth = pytest.importorskip("lstmabar.tools.synthesize_from_text")
+SR = 48000
+
+
+def physical(x: torch.Tensor) -> dict[str, float]:
+    return {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+
+
+def zap() -> Patch:
+    """A falling zap: a sine whose pitch envelope (its own ADSR, gated by the key) drops 12 semitones over 175 ms
+    while the level decays (the shape of held_out_3's 'a quick zap')."""
+    return Patch.from_physical({"keyboard.midi_f0": 76.0, "keyboard.duration": 0.18, "mixer.vco_1": 1.0,
+                                "adsr_1.attack": 0.0, "adsr_1.decay": 1.1, "adsr_1.sustain": 0.0, "adsr_1.release": 0.04, "adsr_1.alpha": 6.0,
+                                "adsr_2.attack": 0.175, "adsr_2.decay": 1.5, "adsr_2.sustain": 1.0, "adsr_2.release": 5.0,
+                                "mod_matrix.adsr_2->vco_1_pitch": 1.0, "vco_1.mod_depth": -12.0})
+
+
+def semitones(a: float, b: float) -> float:
+    return 12 * math.log2(b / a)
+
+
+def test_a_time_stretch_makes_a_falling_zap_longer_and_keeps_its_note() -> None:
+    voice = Voice(sample_rate=SR, seconds=1.0)
+    x = zap().normalized()
+    d0 = describe(render_final(voice, x[None], 0)[0], SR)
+    start = physical(x)
+    brief = parse_brief("longer", render_seconds=1.0, start=d0, start_patch=start)
+    length = next(t for t in brief.targets if t.descriptor == "sounding_s")
+    c_full = synth._with(x, brief.set_params())
+    ms = moves(brief, physical(c_full), start)
+    audio = render_final(voice, torch.stack([c_full] + [synth._with(c_full, s) for s, _ in ms]), 0)
+    ds = [describe(a, SR) for a in audio]
+    # the key held longer (the brief's setting) and the level envelopes lengthened let the pitch envelope run further:
+    # pYIN's median note falls by about 3 semitones, far outside the half semitone kept
+    level_only = [d for d, (_, why) in zip(ds[1:], ms) if why.startswith("length")]
+    assert level_only and all(abs(semitones(d0["f0_hz"], d["f0_hz"])) > 0.5 for d in [ds[0], *level_only])
+    # played slower as a whole, the same course takes longer: longer as asked, the note kept
+    ok = [why for d, (_, why) in zip(ds[1:], ms) if d["sounding_s"] >= length.lo and d.get("pitched") and abs(semitones(d0["f0_hz"], d["f0_hz"])) <= 0.5]
+    assert ok and all(w.startswith(synth.STRETCH) for w in ok)
+
+
+def test_the_judge_ranks_a_near_miss_above_a_far_one() -> None:
+    start = {"f0_hz": 384.0, "pitched": True, "centroid_hz": 5600.0, "attack_s": 0.0, "sounding_s": 0.165}
+    brief = parse_brief("longer", render_seconds=2.0, start=start, start_patch=physical(zap().normalized()))
+    assert {t.descriptor for t in brief.targets if t.kept} >= {"f0_hz"}
+    base = {"centroid_hz": 5500.0, "attack_s": 0.0, "pitched": True}
+    far = {**base, "f0_hz": 2469.0, "sounding_s": 0.37}  # pYIN on a harmonic: 32 semitones off
+    near = {**base, "f0_hz": 358.0, "sounding_s": 0.3}  # 1.2 semitones off
+    met = {**base, "f0_hz": 384.0, "sounding_s": 0.3}
+    unpitched = {**base, "f0_hz": None, "pitched": False, "sounding_s": 0.3}
+    m = judged_miss(brief, [far, near, met, unpitched])
+    assert m[2] == 0.0 and 0.0 < m[1] < m[0] <= m[3]
+
+
+def test_the_start_with_only_the_asked_change_is_on_the_shortlist(tiny_embedder) -> None:
+    # the search samples around the start with every free knob moved; its archive may hold no sound that plays the
+    # asked note as pYIN hears it, while the start with the brief's settings alone does
+    voice = Voice(sample_rate=SR, seconds=0.5)
+    x = Patch.default().with_note(69.0, 0.4).normalized()
+    d0 = describe(render_final(voice, x[None], 0)[0], SR)
+    brief = parse_brief("a fourth lower", render_seconds=0.5, start=d0, start_patch=physical(x))
+    c_full = synth._with(x, brief.set_params())
+    archive = torch.stack([x, synth._with(x, {"keyboard.midi_f0": 71.0})])  # misses: the note unchanged, a tone up
+    text = tiny_embedder.embed_text(["a fourth lower"])[0]
+    result = SimpleNamespace(archive_params=archive, archive_fitness=torch.tensor([0.5, 0.4]), archive_features=None)
+    s = synth.Searched(SimpleNamespace(text=text), None, None, "", result, None, (0.0, 0.0), None, start_picks=c_full[None])
+    inp = synth.Input(prompt="a fourth lower", k=1, seconds=0.5)
+    sel = synth.select(inp, tiny_embedder, brief, True, s, voice)
+    best = sel.order[0]
+    assert torch.equal(sel.chosen[best], c_full)
+    assert all(r.met for r in sel.judged[best])
+    assert np.isclose(semitones(d0["f0_hz"], sel.descs[best]["f0_hz"]), -5, atol=0.5)
