@@ -161,7 +161,10 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         before = set(out)
         if vib is not None and vib.lo is not None:
             rate_t = t.get("vibrato_rate_hz")
-            hz = rate_t.lo if rate_t is not None and rate_t.lo is not None and rate_t.lo == rate_t.hi else VIBRATO_HZ
+            hz = VIBRATO_HZ
+            if rate_t is not None:  # a rate asked ('slow': <= 3 Hz) is set: the search holds this setting
+                hz = min(hz, rate_t.hi) if rate_t.hi is not None else hz
+                hz = max(hz, rate_t.lo) if rate_t.lo is not None else hz
             depth = 2.5 * vib.lo / 100.0  # a 0..1 sine times D semitones swings +-D/2
             what = f"vibrato: LFO 2 at {hz:g} Hz bends the pitch +-{depth * 50:.0f} cents"
         else:
