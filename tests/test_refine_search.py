@@ -108,3 +108,43 @@ def test_a_vibrato_plays_at_the_rate_asked(prompt: str) -> None:
 
     assert check(rate, d)[0], (rate.describe(), d.get("vibrato_rate_hz"))
     assert all(check(t, d)[0] for t in brief.targets if not t.kept)
+
+
+class BrightLover:
+    """A stand-in for the embedder's view that prefers brighter sounds (it dislikes the asked 'darker')."""
+
+    def __init__(self, voice: Voice) -> None:
+        self.voice = voice
+        self.last_audio: torch.Tensor | None = None
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        from lstmabar.library.descriptors.spectrum import spectrum_batch
+
+        with torch.no_grad():
+            self.last_audio = self.voice.render(x, seed=0)
+        cen = spectrum_batch(self.last_audio.numpy(), SR, features={"centroid_hz"})["centroid_hz"]
+        return torch.as_tensor(cen / 1e3, dtype=torch.float32), None
+
+
+def test_the_move_nearest_the_brief_is_on_the_shortlist_whatever_the_embedder_says() -> None:
+    # 'darker' on a near-pure tone with a quiet low oscillator under it: only dropping that oscillator darkens it;
+    # the fitness may prefer other moves, but the move nearest the brief goes to the judge too
+    from lstmabar.models.search import ParamSpace
+
+    voice = Voice(sample_rate=SR, seconds=0.5)
+    x = Patch.default().with_note(90.6, 0.4).replace(mixer__vco_2=0.05, vco_2__tuning=-46.0, vco_2__shape=0.5)
+    x = Patch.from_physical({**{k: v["value"] for k, v in x.physical().items()}, "mod_matrix.adsr_1->vco_2_amp": 1.0}).normalized()
+    d0 = describe(render_final(voice, x[None], 0)[0], SR)
+    brief = parse_brief("darker", render_seconds=0.5, start=d0, start_patch=physical(x))
+    held = synth.hold_parameters(synth.Input(prompt="darker"), synth.Start(center=x), brief, True)
+    c_full = x.clone()
+    for i, v in held.fixed.items():
+        c_full[i] = v
+    fake = BrightLover(voice)
+    inp = synth.Input(prompt="darker", seconds=0.5)
+    _, _, _, picks = synth._start_point(inp, fake, fake, brief, voice, x, c_full, ParamSpace(78, held.fixed), set())
+    cen = [describe(a, SR)["centroid_hz"] for a in render_final(voice, picks, 0)]
+    ms = [synth._with(c_full, s) for s, _ in moves(brief, physical(c_full), physical(x))]
+    darkest = min(describe(a, SR)["centroid_hz"] for a in render_final(voice, torch.stack(ms), 0))
+    assert torch.equal(picks[0], c_full)
+    assert min(cen) == pytest.approx(darkest, rel=1e-6) and darkest < d0["centroid_hz"] / 1.05

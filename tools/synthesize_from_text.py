@@ -68,10 +68,9 @@ DEFAULT_PATIENCE = 20
 DEFAULT_BUDGET_S = 30.0
 FINISH_RESERVE_S = 3.0  # the final renders, scores, images and saving: this plus 0.5 s per result
 SHORTLIST = 8  # with a brief: results rendered and checked with the full describe before the k best are kept
-# a refinement also puts on the shortlist the start with the brief's settings ("do only what was asked") and its best
-# one-knob moves under the loop's fitness: the search samples around them with every free knob moved, and the loop's
-# audio pitch (YIN on a few frames) can misjudge a two-oscillator sound that pYIN, the judge, hears right
-START_SHORTLIST = 3
+# a refinement also puts on the shortlist the start with the brief's settings ("do only what was asked"), its best
+# one-knob move under the loop's fitness and the move nearest the brief: the search samples around them with every
+# free knob moved, and the loop's audio pitch (YIN on a few frames) can misjudge a sound that pYIN, the judge, hears right
 
 
 class Input(BaseModel):
@@ -472,7 +471,8 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     centre. Reading ``c_full`` instead would count the asked change twice (an octave up becomes two) and
     move a keep onto a value the settings already changed. A move changes free parameters only, except a time
     stretch (``moves.STRETCH``), which moves what the brief set to keep the pitch's course (the key time, the pitch
-    envelopes) along with the level's, but never what the caller held (``caller``: indices). The picks: ``c_full`` and the ``START_SHORTLIST - 1`` best moves, for ``select``."""
+    envelopes) along with the level's, but never what the caller held (``caller``: indices). The picks, for
+    ``select``: ``c_full``, the best move and the move with the smallest penalty."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
     own = {k: float(v["value"]) for k, v in Patch.from_normalized(start_center).physical().items()}
     free, held = set(space.free), set(caller or ())
@@ -488,8 +488,11 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     fit = fitness.numpy()[1:]
     f = np.where(fit <= -1.0, -np.inf, fit - pen)
     best = int(np.argmax(f))
-    ranked = [int(i) for i in np.argsort(-f, kind="stable") if i > 0 and np.isfinite(f[i])][: START_SHORTLIST - 1]
-    picks = x[[1] + [i + 1 for i in ranked]]
+    # the best move under the fitness, and the one nearest the brief whatever the embedder says of it (an asked
+    # change the embedder dislikes: 'darker' on a near-pure tone, where only dropping the other oscillator helps)
+    ok = [int(i) for i in range(1, len(f)) if np.isfinite(f[i])]
+    ranked = sorted(ok, key=lambda i: -f[i])[:1] + sorted(ok, key=lambda i: pen[i])[:1]
+    picks = x[[1] + [i + 1 for i in dict.fromkeys(ranked)]]
     if best == 0:
         return c_full, None, loop_brief, picks
     return x[best + 1], (x[best + 1], float(f[best])), loop_brief, picks
