@@ -148,3 +148,14 @@ def test_the_move_nearest_the_brief_is_on_the_shortlist_whatever_the_embedder_sa
     darkest = min(describe(a, SR)["centroid_hz"] for a in render_final(voice, torch.stack(ms), 0))
     assert torch.equal(picks[0], c_full)
     assert min(cen) == pytest.approx(darkest, rel=1e-6) and darkest < d0["centroid_hz"] / 1.05
+
+
+def test_a_kept_brightness_after_asked_noise_says_why_it_moved() -> None:
+    # white noise: the level that makes a 1.3 kHz organ tone noticeably noisier (flatness +0.005, the judge's step) puts
+    # its centroid near 7 kHz; the kept brightness's note must say that, not speak of a dark noise nobody asked for
+    start = {"f0_hz": 907.0, "pitched": True, "centroid_hz": 1284.0, "flatness": 0.0, "attack_s": 0.2, "sounding_s": 2.0}
+    brief = parse_brief("add some noise", render_seconds=2.0, start=start, start_patch=physical(Patch.default().normalized()))
+    kept = next(t for t in brief.targets if t.descriptor == "centroid_hz")
+    assert kept.kept
+    note = synth.synth_limit(kept, brief)
+    assert "could not be kept" in note and "dark noise" not in note

@@ -237,7 +237,7 @@ def _judge(brief: Brief, d: dict[str, Any], physical: dict[str, dict[str, Any]],
 def synth_limit(t: Target, brief: Brief) -> str:
     """What the Voice synth cannot do, stated (it has no filter, 20 Hz LFOs, 2 s envelope segments)."""
     keys = {x.descriptor: x for x in brief.targets}
-    if t.descriptor == "centroid_hz" and t.hi is not None and "flatness" in keys and keys["flatness"].lo is not None:
+    if t.descriptor == "centroid_hz" and not t.kept and t.hi is not None and "flatness" in keys and keys["flatness"].lo is not None:
         return "the Voice has no filter: its noise is white (centroid near 10 kHz at 48 kHz), so a dark noise can only be approached by mixing a low tone over it"
     kept_f0 = keys.get("f0_hz")
     if t.descriptor == "centroid_hz" and t.hi is not None and kept_f0 is not None and kept_f0.kept and kept_f0.lo is not None and t.hi < kept_f0.lo:
