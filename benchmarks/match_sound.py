@@ -685,30 +685,37 @@ def octave_study(corpus_path: str, n: int) -> None:
     fig["octave_patch_beats_sampler_share"] = float(np.mean([r["patch_octave"]["mr_stft"] < r["sampler_octave"]["mr_stft"] for r in rows]))
     results = Path(__file__).resolve().parents[1] / "docs" / "results"
     (results / "match_sound_octaves.json").write_text(json.dumps({"pairs": rows}, indent=1, default=float) + "\n")
-    f = fig
-    md = ("### An octave away, and time per call (issue 19)\n\n"
-          f"Run {f['octave_date']}, load average {f['octave_load_average_start']:.1f} at the start and {f['octave_load_average_end']:.1f} at the end "
-          f"(shared 2-core machine, a training job and other helpers running: not idle). {f['octave_pairs']} held-out notes of {f['octave_families']} "
-          f"families from {corpus_path} ({f['octave_up_pairs']} with the real note an octave up, {f['octave_down_pairs']} down; same instrument, "
-          "velocity and length), picked by a seeded rule (one pair per instrument, round-robin over families). Each is matched by the tool itself "
-          f"(match_sound, default synth and budget, {DEFAULT_BUDGET_S:g} s, model loaded beforehand as a running server holds it).\n\n"
-          "| at the octave note | MR-STFT mean | spectral conv. mean |\n|---|---|---|\n"
-          f"| matched patch played an octave away | {f['octave_patch_octave_mr_stft_mean']:.3f} | {f['octave_patch_octave_spectral_convergence_mean']:.3f} |\n"
-          f"| the real matched note transposed by resampling (one-sample sampler) | {f['octave_sampler_octave_mr_stft_mean']:.3f} | "
-          f"{f['octave_sampler_octave_spectral_convergence_mean']:.3f} |\n"
-          f"| subtractive pipeline matched directly on the octave note | {f['octave_direct_octave_mr_stft_mean']:.3f} | "
-          f"{f['octave_direct_octave_spectral_convergence_mean']:.3f} |\n"
-          f"| (the matched patch at its own note) | {f['octave_at_match_mr_stft_mean']:.3f} | {f['octave_at_match_spectral_convergence_mean']:.3f} |\n\n"
-          f"The patch beat the transposed sample on {100 * f['octave_patch_beats_sampler_share']:.0f} % of pairs. Time per tool call (whole call: "
-          f"loading the input, CREPE, search, 48 kHz render, spectrogram, saving): mean {f['octave_call_seconds_mean']:.1f} s, max "
-          f"{f['octave_call_seconds_max']:.1f} s, {f['octave_call_seconds_after_first_mean']:.1f} s after the first call (goal: under 10 s when "
-          f"idle; measured at the load above, not idle). Of that, CREPE + search + final render {f['octave_call_search_seconds_mean']:.1f} s and "
-          f"the spectrogram, descriptions and saving {f['octave_call_image_and_save_seconds_mean']:.1f} s ({f['octave_call_image_and_save_seconds_first']:.1f} s "
-          f"on the first call, which pays one-time imports), against the {FINISH_RESERVE_S:g} s the tool reserves for them: at this load "
-          "that stage is what runs past the budget. "
-          f"With {f['octave_pairs']} pairs and a search cut by time at this load, these move between runs: a first look. "
-          "Per-pair rows: docs/results/match_sound_octaves.json.")
-    merge_report(fig, "octave_", "### An octave away", md)
+    merge_report(fig, "octave_", "### An octave away", octave_markdown(fig))
+
+
+def octave_markdown(f: dict) -> str:
+    """Section 6's text from its figures (``octave_*`` of match_sound.json)."""
+    from lstmabar.tools.match_sound import DEFAULT_BUDGET_S, FINISH_RESERVE_S
+
+    busy = max(f["octave_load_average_start"], f["octave_load_average_end"]) >= 1.0
+    over = f["octave_call_image_and_save_seconds_mean"] > FINISH_RESERVE_S
+    return ("### An octave away, and time per call (issue 19)\n\n"
+            f"Run {f['octave_date']}, load average {f['octave_load_average_start']:.1f} at the start and {f['octave_load_average_end']:.1f} at the end "
+            f"({'shared 2-core machine, other work running: not idle' if busy else '2-core machine, nothing else running'}). {f['octave_pairs']} held-out "
+            f"notes of {f['octave_families']} families from {f['octave_corpus']} ({f['octave_up_pairs']} with the real note an octave up, "
+            f"{f['octave_down_pairs']} down; same instrument, velocity and length), picked by a seeded rule (one pair per instrument, round-robin over "
+            "families). Each is matched by the tool itself "
+            f"(match_sound, default synth and budget, {DEFAULT_BUDGET_S:g} s, model loaded beforehand as a running server holds it).\n\n"
+            "| at the octave note | MR-STFT mean | spectral conv. mean |\n|---|---|---|\n"
+            f"| matched patch played an octave away | {f['octave_patch_octave_mr_stft_mean']:.3f} | {f['octave_patch_octave_spectral_convergence_mean']:.3f} |\n"
+            f"| the real matched note transposed by resampling (one-sample sampler) | {f['octave_sampler_octave_mr_stft_mean']:.3f} | "
+            f"{f['octave_sampler_octave_spectral_convergence_mean']:.3f} |\n"
+            f"| subtractive pipeline matched directly on the octave note | {f['octave_direct_octave_mr_stft_mean']:.3f} | "
+            f"{f['octave_direct_octave_spectral_convergence_mean']:.3f} |\n"
+            f"| (the matched patch at its own note) | {f['octave_at_match_mr_stft_mean']:.3f} | {f['octave_at_match_spectral_convergence_mean']:.3f} |\n\n"
+            f"The patch beat the transposed sample on {100 * f['octave_patch_beats_sampler_share']:.0f} % of pairs. Time per tool call (whole call: "
+            f"loading the input, CREPE, search, 48 kHz render, spectrogram, saving): mean {f['octave_call_seconds_mean']:.1f} s, max "
+            f"{f['octave_call_seconds_max']:.1f} s, {f['octave_call_seconds_after_first_mean']:.1f} s after the first call (goal: under 10 s when "
+            f"idle; {'measured at the load above, not idle' if busy else 'measured with nothing else running'}). Of that, CREPE + search + final "
+            f"render {f['octave_call_search_seconds_mean']:.1f} s and the spectrogram, descriptions and saving {f['octave_call_image_and_save_seconds_mean']:.1f} s "
+            f"({f['octave_call_image_and_save_seconds_first']:.1f} s on the first call, which pays one-time imports), against the {FINISH_RESERVE_S:g} s "
+            "the tool reserves for them" + (": at this load that stage is what runs past the budget. " if over else ". ")
+            + f"With {f['octave_pairs']} pairs these move between runs: a first look. Per-pair rows: docs/results/match_sound_octaves.json.")
 
 
 def speed_study(batch: int = 16, repeats: int = 5) -> None:
