@@ -141,13 +141,17 @@ def test_the_move_nearest_the_brief_is_on_the_shortlist_whatever_the_embedder_sa
     for i, v in held.fixed.items():
         c_full[i] = v
     fake = BrightLover(voice)
-    inp = synth.Input(prompt="darker", seconds=0.5)
+    inp = synth.Input(prompt="darker", seconds=0.5, brief_weight=0.001)  # the fitness all but the fake's; the nearest by the same penalty
     _, _, _, picks = synth._start_point(inp, fake, fake, brief, voice, x, c_full, ParamSpace(78, held.fixed), set())
     cen = [describe(a, SR)["centroid_hz"] for a in render_final(voice, picks, 0)]
     ms = [synth._with(c_full, s) for s, _ in moves(brief, physical(c_full), physical(x))]
     darkest = min(describe(a, SR)["centroid_hz"] for a in render_final(voice, torch.stack(ms), 0))
     assert torch.equal(picks[0], c_full)
     assert min(cen) == pytest.approx(darkest, rel=1e-6) and darkest < d0["centroid_hz"] / 1.05
+    # and the two best under the fitness (the loop's measures can be wrong about the best), three moves in all
+    fit, _ = fake(torch.stack(ms))
+    top = [ms[i] for i in torch.argsort(fit, descending=True)[:2].tolist()]
+    assert all(any(torch.equal(t, q) for q in picks) for t in top) and len(picks) == 1 + synth.START_MOVES
 
 
 def test_a_kept_brightness_after_asked_noise_says_why_it_moved() -> None:

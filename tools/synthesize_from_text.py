@@ -71,6 +71,7 @@ SHORTLIST = 8  # with a brief: results rendered and checked with the full descri
 # a refinement also puts on the shortlist the start with the brief's settings ("do only what was asked"), its best
 # one-knob move under the loop's fitness and the move nearest the brief: the search samples around them with every
 # free knob moved, and the loop's audio pitch (YIN on a few frames) can misjudge a sound that pYIN, the judge, hears right
+START_MOVES = 3  # moves on the shortlist (each is one more full describe, about 0.13 s)
 
 
 class Input(BaseModel):
@@ -472,7 +473,7 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     move a keep onto a value the settings already changed. A move changes free parameters only, except a time
     stretch (``moves.STRETCH``), which moves what the brief set to keep the pitch's course (the key time, the pitch
     envelopes) along with the level's, but never what the caller held (``caller``: indices). The picks, for
-    ``select``: ``c_full``, the best move and the move with the smallest penalty."""
+    ``select``: ``c_full``, then the best move, the move with the smallest penalty and the next best (``START_MOVES``)."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
     own = {k: float(v["value"]) for k, v in Patch.from_normalized(start_center).physical().items()}
     free, held = set(space.free), set(caller or ())
@@ -488,11 +489,14 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     fit = fitness.numpy()[1:]
     f = np.where(fit <= -1.0, -np.inf, fit - pen)
     best = int(np.argmax(f))
-    # the best move under the fitness, and the one nearest the brief whatever the embedder says of it (an asked
-    # change the embedder dislikes: 'darker' on a near-pure tone, where only dropping the other oscillator helps)
+    # the best move under the fitness, the one nearest the brief whatever the embedder says of it (an asked change
+    # the embedder dislikes: 'darker' on a near-pure tone, where only dropping the other oscillator helps), then the
+    # next best under the fitness up to START_MOVES (the loop's pitch can take a stretched two-oscillator pluck that
+    # pYIN hears 3.5 semitones lower for the note kept, and rank it above the stretch that kept it)
     ok = [int(i) for i in range(1, len(f)) if np.isfinite(f[i])]
-    ranked = sorted(ok, key=lambda i: -f[i])[:1] + sorted(ok, key=lambda i: pen[i])[:1]
-    picks = x[[1] + [i + 1 for i in dict.fromkeys(ranked)]]
+    by_fit = sorted(ok, key=lambda i: -f[i])
+    ranked = list(dict.fromkeys(by_fit[:1] + sorted(ok, key=lambda i: pen[i])[:1] + by_fit))[:START_MOVES]
+    picks = x[[1] + [i + 1 for i in ranked]]
     if best == 0:
         return c_full, None, loop_brief, picks
     return x[best + 1], (x[best + 1], float(f[best])), loop_brief, picks
