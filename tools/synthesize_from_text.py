@@ -35,7 +35,7 @@ from lstmabar.library.descriptors import compare
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
-from lstmabar.models.brief.moves import STRETCH, moves
+from lstmabar.models.brief.moves import OVERRIDES, moves
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
@@ -472,14 +472,15 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     centre. Reading ``c_full`` instead would count the asked change twice (an octave up becomes two) and
     move a keep onto a value the settings already changed. A move changes free parameters only, except a time
     stretch (``moves.STRETCH``), which moves what the brief set to keep the pitch's course (the key time, the pitch
-    envelopes) along with the level's, but never what the caller held (``caller``: indices). The picks, for
+    envelopes) along with the level's, and a longer key for a cut-short attack (``moves.KEY_HOLD``), but never what
+    the caller held (``caller``: indices). The picks, for
     ``select``: ``c_full``, then the best move, the move with the smallest penalty and the next best (``START_MOVES``)."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
     own = {k: float(v["value"]) for k, v in Patch.from_normalized(start_center).physical().items()}
     free, held = set(space.free), set(caller or ())
     cands = [start_center.to(c_full.dtype), c_full]
     for settings, why in moves(brief, start_patch, own):
-        if all(PARAM_INDEX[n] in free for n in settings) or (why.startswith(STRETCH) and not any(PARAM_INDEX[n] in held for n in settings)):
+        if all(PARAM_INDEX[n] in free for n in settings) or (why.startswith(OVERRIDES) and not any(PARAM_INDEX[n] in held for n in settings)):
             cands.append(_with(c_full, settings))
     x = torch.stack(cands)
     fitness, _ = guided(x)

@@ -37,6 +37,9 @@ WOBBLE_ATTACK = (0.0, 0.5, 1.0, 1.25, 1.5, 2.0)  # a new wobble's depth attack, 
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
 STRETCH = "time stretch"  # the description every stretch move starts with (it may move what the brief set)
+KEY_HOLD = "attack: the key held"  # likewise: an attack cut short by an early key release
+OVERRIDES = (STRETCH, KEY_HOLD)  # moves that may change what the brief set (never what the caller held)
+KEY_FACTORS = (1.5, 2.0, 3.0, 4.0)
 ENVELOPES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_2_amp_adsr", "lfo_1_rate_adsr", "lfo_2_rate_adsr")
 
 
@@ -112,6 +115,18 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
             for f in WOBBLE_ATTACK:
                 v = min(spec.maximum, a * f)
                 out.append(({f"{lfo}_amp_adsr.attack": v}, f"wobble: its depth comes in over {v:.3g} s (x{f:g} the level's attack)"))
+    attack = asked.get("attack_s")
+    if attack is not None and attack.lo is not None and start is not None and "keyboard.duration" in start:
+        # a key released before the envelopes' attack ends cuts the attack short (a 38 ms key under 0.3 s attacks
+        # sounds a 20 ms attack whatever the attack is set to): the key is held longer, over the start's own attacks
+        # where they are longer than the brief's
+        for f in KEY_FACTORS:
+            move = {"keyboard.duration": _clamped("keyboard.duration", start["keyboard.duration"] * f)}
+            for env in level_envelopes(start):
+                key = f"{env}.attack"
+                if key in start and key in patch and start[key] > patch[key]:
+                    move[key] = start[key]
+            out.append((move, f"{KEY_HOLD} x{f:g} ({move['keyboard.duration']:.3g} s), over the start's own attacks"))
     decay = asked.get("decay_db_per_s")
     if decay is not None and decay.hi is not None:
         # "make it decay": the level envelopes fall to a lower sustain over a decay time; the fitness picks the pair that
