@@ -517,3 +517,11 @@ def test_a_word_that_describes_the_modulation_is_not_read_as_the_sounds() -> Non
     fresh = parse_brief("a tone with a subtle tremolo")
     assert by(fresh, "am_depth_db").lo is not None and not [t for t in fresh.targets if "subtle" in t.source]
     assert [t for t in parse_brief("a gentle pad with vibrato").targets if "gentle" in t.source]  # the sound's word still counts
+
+
+def test_darker_near_the_fundamental_asks_for_the_step_the_note_allows() -> None:
+    # held_out_3 h3-03: a 1533 Hz near-sine at a 1636 Hz centroid; three steps darker (1413 Hz) is under the note, one (1558 Hz) is not
+    near = {**START, "f0_hz": 1533.0, "centroid_hz": 1636.0}
+    b = parse_brief("darker", start=near, start_patch=PATCH)
+    assert by(b, "centroid_hz").hi == pytest.approx(1636.0 / 1.05)
+    assert any("one is asked" in n for n in b.notes) and not any("cannot reach" in n for n in b.notes)

@@ -620,7 +620,12 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         min_step = next((a.min_step for a in AXES if a.key == key), 0.0)
         v = max(v, s + 2 * min_step) if sign > 0 else min(v, s - 2 * min_step) if s - 2 * min_step > 0 else v
         f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
-        if key == "centroid_hz" and sign < 0 and f0 is not None and v < f0:
+        if key == "centroid_hz" and sign < 0 and f0 is not None and v < f0 and s / step > f0 * 1.005:
+            # three steps darker lie under the note's fundamental, one does not: ask for as much as the kept note allows
+            b.notes.append(f"'{word}': the start is close to a pure tone at its note (centroid {s:.0f} Hz, f0 {f0:.0f} Hz); three noticeable "
+                           f"steps darker would be under its fundamental, so one is asked ({s / step:.0f} Hz); a lower note would make it darker still")
+            v = s / step
+        elif key == "centroid_hz" and sign < 0 and f0 is not None and v < f0:
             b.notes.append(f"'{word}': the start is close to a pure tone at its note (centroid {s:.0f} Hz, f0 {f0:.0f} Hz); a centroid of "
                            f"{v:.0f} Hz is under its own fundamental, which the Voice (no filter) cannot reach while the note is kept: "
                            "a lower note would make it darker")
