@@ -177,5 +177,12 @@ REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite)(?:\s+off)?\b", "darker"),
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
+    # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"
+    (r"\b(?:soften|slow(?:\s+down)?|lengthen|smooth(?:\s+out)?|ease)\s+(?:the\s+|its\s+)?attack\b", "slower attack"),
+    (r"\b(?:sharpen|speed\s+up|shorten|tighten|quicken|harden)\s+(?:the\s+|its\s+)?attack\b", "faster attack"),
+    (r"\bbrighten(?:\s+(?:it|the\s+sound|things))?(?:\s+up)?\b", "brighter"), (r"\bdarken(?:\s+(?:it|the\s+sound|things))?\b", "darker"),
+    (r"\bdull\s+(?:it|the\s+sound)(?:\s+down)?\b", "duller"),
+    (r"\blengthen\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "longer"),
+    (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
     (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
 )
