@@ -525,3 +525,13 @@ def test_darker_near_the_fundamental_asks_for_the_step_the_note_allows() -> None
     b = parse_brief("darker", start=near, start_patch=PATCH)
     assert by(b, "centroid_hz").hi == pytest.approx(1636.0 / 1.05)
     assert any("one is asked" in n for n in b.notes) and not any("cannot reach" in n for n in b.notes)
+
+
+def test_the_judge_names_a_brightness_lost_with_the_noise_as_a_synth_limit() -> None:
+    from lstmabar.tools.synthesize_from_text import synth_limit
+
+    noisy = {**START, "flatness": 0.05, "centroid_hz": 9000.0}
+    b = parse_brief("less noise", start=noisy, start_patch=PATCH)
+    kept = [t for t in b.targets if t.descriptor == "centroid_hz" and t.kept]
+    assert kept and "noise taken out" in synth_limit(kept[0], b)
+    assert synth_limit(kept[0], parse_brief("longer", start=noisy, start_patch=PATCH)) == ""

@@ -249,6 +249,9 @@ def synth_limit(t: Target, brief: Brief) -> str:
     if t.descriptor == "centroid_hz" and t.kept and "flatness" in keys and keys["flatness"].lo is not None and not keys["flatness"].kept:
         return ("the Voice has no filter: its noise is white, so the asked noise brightens the sound; the brightness could not be kept "
                 "with it (the noise came first)")
+    if t.descriptor == "centroid_hz" and t.kept and "flatness" in keys and keys["flatness"].hi is not None and not keys["flatness"].kept:
+        return ("the Voice has no filter: the noise taken out was white and carried much of the brightness, so the sound is darker "
+                "without it; the brightness could not be kept (the asked change came first)")
     if t.descriptor == "attack_s" and t.lo is not None and t.lo > 2.0:
         return "the Voice's envelope attack is at most 2 s"
     if t.descriptor in ("am_rate_hz", "vibrato_rate_hz") and t.lo is not None and t.lo > 20.0:
