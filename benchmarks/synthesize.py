@@ -942,7 +942,7 @@ def refine_report(args) -> None:
             L.append(f"| {CHAIN_LABELS[s]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
     if base_rows:
-        L.append(f"\nThe baseline rows are the code before these fixes ({fig['baseline_code']}), run in the same session right after, with the same "
+        L.append(f"\nThe baseline rows are the code before these fixes ({fig['baseline_code']}), run in the same session, with the same "
                  f"weights ({', '.join(w[:12] for w in fig['baseline_weights_sha256'])}), at a mean load average of {fig['baseline_load_avg_mean']:.1f}; "
                  "its chains start from its own fresh results, so the two runs' steps are not pairs.")
     L.append("\n| chain | step | change | kept | broken |\n|---|---|---|---|---|")
