@@ -163,3 +163,15 @@ def test_length_frames() -> None:
 def test_verbs_of_change(prompt, key, way) -> None:
     """Verbs people use for a change (held_out_4's blind run missed 'soften the attack a little': read as nothing)."""
     assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_adjectives_are_not_verbs_and_slow_stays_in_its_clause() -> None:
+    from lstmabar.library.descriptors.words import threshold
+
+    # "slow" and "smooth" are adjectives in a fresh prompt: "a slow attack" keeps the lexicon's own level
+    fresh = parse_brief("a pad with a slow attack")
+    assert [t.lo for t in fresh.targets if t.descriptor == "attack_s"] == [pytest.approx(threshold("attack_s", 98))]
+    # a slow word belongs to the movement next to it, not to an attack in another clause
+    rising = {t.descriptor: t for t in parse_brief("a slow attack, then slide up in pitch", start=START, start_patch=PATCH).targets}
+    slow = {t.descriptor: t for t in parse_brief("slide up slowly", start=START, start_patch=PATCH).targets}
+    assert rising["pitch_trend_semitones_per_s"].lo > slow["pitch_trend_semitones_per_s"].lo > 0

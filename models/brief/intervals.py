@@ -162,11 +162,15 @@ MOVE_DOWN = {"down", "downward", "downwards", "lower"}
 OWN_WAY = {"dive": -1, "dives": -1, "diving": -1, "climb": +1, "climbs": +1, "climbing": +1}
 
 
+SLOW_WORDS = {"slow", "slowly", "gentle", "gently", "gradual", "gradually", "lazy", "lazily"}
+
+
 @dataclass(frozen=True)
 class Movement:
     sign: int
     text: str
     span: tuple[int, int]
+    slow: bool = False  # "slide down slowly", "a slow bend up": a slow word next to it in its clause
 
 
 def movements(text: str) -> list[Movement]:
@@ -198,7 +202,9 @@ def movements(text: str) -> list[Movement]:
             sign, lo, hi = OWN_WAY[w], s, e
         else:
             continue
-        out.append(Movement(sign, text[lo:hi], (lo, hi)))
+        c_lo, c_hi = _clause(text, lo, hi)
+        around = [x for x, a, b in ws if c_lo <= a < c_hi and (ws[max(0, i - 2)][1] <= a < lo or hi <= a <= hi + 12)]
+        out.append(Movement(sign, text[lo:hi], (lo, hi), slow=any(x in SLOW_WORDS for x in around)))
     return out
 
 

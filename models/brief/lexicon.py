@@ -178,7 +178,9 @@ REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
     # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"
-    (r"\b(?:soften|slow(?:\s+down)?|lengthen|smooth(?:\s+out)?|ease)\s+(?:the\s+|its\s+)?attack\b", "slower attack"),
+    # ("slow" and "smooth" are adjectives too: "a slow attack" stays as it is; only "slow down (the) attack" / "slow the attack")
+    (r"\b(?:(?:soften|lengthen|ease)\s+(?:the\s+|its\s+)?|(?:slow|smooth)\s+(?:down\s+|out\s+)?(?:the|its)\s+|(?:slow\s+down|smooth\s+out)\s+)attack\b",
+     "slower attack"),
     (r"\b(?:sharpen|speed\s+up|shorten|tighten|quicken|harden)\s+(?:the\s+|its\s+)?attack\b", "faster attack"),
     (r"\bbrighten(?:\s+(?:it|the\s+sound|things))?(?:\s+up)?\b", "brighter"), (r"\bdarken(?:\s+(?:it|the\s+sound|things))?\b", "darker"),
     (r"\bdull\s+(?:it|the\s+sound)(?:\s+down)?\b", "duller"),

@@ -272,8 +272,8 @@ def _describes_modulation(toks: list[str], last: int, word: str) -> bool:
 
 
 def _more_before(toks: list[str], i: int) -> bool:
-    """'more' or 'a bit more' right before the word: a comparative said in two words ("more harsh")."""
-    return (i >= 1 and toks[i - 1] == "more") or (i >= 2 and toks[i - 2] == "more" and toks[i - 1] in {"much", "bit", "little", "lot"})
+    """'more' right before the word ("more harsh", "a bit more harsh"): a comparative said in two words."""
+    return i >= 1 and toks[i - 1] == "more"
 
 
 def _negated(toks: list[str], i: int) -> bool:
@@ -379,8 +379,7 @@ def parse_brief(
 
     # ---- pitch movement with a direction ("slide down", "bend the pitch up")
     for mv in intervals.movements(consumed):
-        slow = bool(re.search(r"\b(slow|slowly|gentle|gently|gradual|gradually)\b", consumed))
-        need = (L.SLOW_RISE if slow else L.RISING) if mv.sign > 0 else (L.SLOW_FALL if slow else L.FALLING)
+        need = (L.SLOW_RISE if mv.slow else L.RISING) if mv.sign > 0 else (L.SLOW_FALL if mv.slow else L.FALLING)
         b.need(need, mv.text)
         b.need(L.PITCHED, mv.text)
         consumed = consumed.replace(mv.text, " ")
