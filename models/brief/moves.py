@@ -137,8 +137,7 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                 move = {}
                 for env in envs:
                     for seg, v in (("sustain", sus), ("decay", d)):
-                        spec = VOICE_PARAMS[PARAM_INDEX[f"{env}.{seg}"]]
-                        move[f"{env}.{seg}"] = min(spec.maximum, max(spec.minimum, v))
+                        move[f"{env}.{seg}"] = _clamped(f"{env}.{seg}", v)
                 if move:
                     out.append((move, f"decay: the level envelopes fall to sustain {sus:g} over {d:g} s"))
     length = asked.get("sounding_s")
@@ -151,8 +150,7 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                 for seg in ("decay", "release"):
                     key = f"{env}.{seg}"
                     if key in patch:
-                        spec = VOICE_PARAMS[PARAM_INDEX[key]]
-                        move[key] = min(spec.maximum, max(spec.minimum, patch[key] * f))
+                        move[key] = _clamped(key, patch[key] * f)
             if move:
                 out.append((move, f"length: the level envelopes' decay and release x{f:g}"))
         src = start if start is not None else patch
