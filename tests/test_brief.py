@@ -535,3 +535,21 @@ def test_the_judge_names_a_brightness_lost_with_the_noise_as_a_synth_limit() -> 
     kept = [t for t in b.targets if t.descriptor == "centroid_hz" and t.kept]
     assert kept and "noise taken out" in synth_limit(kept[0], b)
     assert synth_limit(kept[0], parse_brief("longer", start=noisy, start_patch=PATCH)) == ""
+
+
+def test_a_pitch_step_past_the_keyboards_end_moves_the_oscillators_tunings() -> None:
+    # a fresh patch whose key sits at MIDI 0.5 and whose pitch comes from its tunings and modulation: "down a major
+    # third" clamped the key at 0 and asked the search for the rest (it came back 2.6 semitones down, not 4)
+    low = {"keyboard.midi_f0": 0.5, "keyboard.duration": 1.2, "vco_1.tuning": 0.4, "vco_2.tuning": 17.0}
+    b = parse_brief("shift it down a major third", start=START, start_patch=low)
+    f0 = by(b, "f0_hz")
+    assert f0.lo == pytest.approx(220.0 * 2 ** (-4 / 12), rel=1e-4)
+    assert f0.set_by == {"keyboard.midi_f0": 0.0, "vco_1.tuning": pytest.approx(-3.1), "vco_2.tuning": pytest.approx(13.5)}
+    assert not any("clamped" in n for n in b.notes)
+    # at the top of the keyboard alike
+    high = {**low, "keyboard.midi_f0": 126.0, "vco_1.tuning": 0.0, "vco_2.tuning": 0.0}
+    up = by(parse_brief("up a fifth", start=START, start_patch=high), "f0_hz")
+    assert up.set_by == {"keyboard.midi_f0": 127.0, "vco_1.tuning": pytest.approx(6.0), "vco_2.tuning": pytest.approx(6.0)}
+    # where the tunings cannot take the rest either, the step is clamped and said
+    stuck = parse_brief("two octaves lower", start=START, start_patch={**low, "vco_1.tuning": -20.0})
+    assert any("clamped" in n for n in stuck.notes)

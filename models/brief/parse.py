@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lstmabar.library.descriptors.words import AXES, threshold
+from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
@@ -68,6 +69,7 @@ RELATIVE_STEPS = 3  # a refinement moves a descriptor by this many noticeable st
 LENGTH_FACTOR = 1.5  # "longer" / "shorter": x1.5 / /1.5
 DEFAULT_INTERVAL = 5  # "higher" / "lower" with no amount: a fourth
 KEEP = {"f0_hz": 2 ** (0.5 / 12), "sounding_s": 1.2, "centroid_hz": 1.2, "attack_s": 1.5}
+TUNING_RANGE = VOICE_PARAMS[PARAM_INDEX["vco_1.tuning"]].maximum  # the oscillators' tunings, +- semitones
 PITCH_PARAMS = ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning", "vco_1.mod_depth", "vco_2.mod_depth") + tuple(
     f"mod_matrix.{s}->{d}" for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch"))
 ATTACK_KEEP_S = 0.01
@@ -542,13 +544,14 @@ def _relative_pitch(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         b.notes.append(f"{word}: the start sound has no synth patch to move the note of")
         return
     new = float(patch["keyboard.midi_f0"]) + semis
-    if not 0.0 <= new <= 127.0:
-        b.notes.append(f"{word}: the note would leave the synth's range (MIDI 0-127); clamped")
-        new = min(127.0, max(0.0, new))
-    set_by = {"keyboard.midi_f0": round(new, 4)}
-    for k in ("vco_1.tuning", "vco_2.tuning"):
-        if k in patch:
-            set_by[k] = float(patch[k])
+    key = min(127.0, max(0.0, new))
+    tunings = {k: float(patch.get(k, 0.0)) + new - key for k in ("vco_1.tuning", "vco_2.tuning")}
+    if key != new and any(abs(v) > TUNING_RANGE for v in tunings.values()):
+        # the rest of the step goes into the oscillators' tunings (the pitch is key + tuning + modulation); where even
+        # they cannot take it, the note stops at the keyboard's end
+        b.notes.append(f"{word}: the note would leave the synth's range (MIDI 0-127 and tunings +-{TUNING_RANGE:g}); clamped")
+        tunings = {k: float(patch[k]) for k in tunings if k in patch}
+    set_by = {"keyboard.midi_f0": round(key, 4), **{k: round(v, 4) for k, v in tunings.items()}}
     f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
     if f0 is None:
         b.add(Target(aspect="pitch", descriptor="keyboard.midi_f0", lo=new, hi=new, unit="midi", confidence=1.0,
