@@ -553,3 +553,17 @@ def test_a_pitch_step_past_the_keyboards_end_moves_the_oscillators_tunings() -> 
     # where the tunings cannot take the rest either, the step is clamped and said
     stuck = parse_brief("two octaves lower", start=START, start_patch={**low, "vco_1.tuning": -20.0})
     assert any("clamped" in n for n in stuck.notes)
+
+
+def test_the_judge_says_when_a_sound_is_too_short_for_the_asked_modulation_rate() -> None:
+    from lstmabar.tools.synthesize_from_text import synth_limit
+
+    short = {**START, "sounding_s": 0.45, "attack_s": 0.33}
+    b = parse_brief("give it a slow wobble", start=short, start_patch=PATCH)
+    depth = by(b, "am_depth_db")
+    note = synth_limit(depth, b, {"sounding_s": 0.42, "attack_s": 0.31})
+    assert "0.11 s" in note and "two cycles" in note and "longer" in note
+    assert synth_limit(depth, b, {"sounding_s": 2.0, "attack_s": 0.31}) == ""  # room enough: the miss is the search's, not the length's
+    vib = parse_brief("add some vibrato", start=short, start_patch=PATCH)
+    assert "vibrato" in synth_limit(by(vib, "vibrato_depth_cents"), vib, {"sounding_s": 0.3, "attack_s": 0.1})
+    assert synth_limit(by(vib, "vibrato_depth_cents"), vib) == ""  # nothing measured: nothing said

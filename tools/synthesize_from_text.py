@@ -32,10 +32,12 @@ from pydantic import BaseModel, Field, field_validator
 
 from lstmabar.library.audio_io import preview_wav
 from lstmabar.library.descriptors import compare
+from lstmabar.library.descriptors.envelope import AM_MIN_S
 from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import OVERRIDES, moves
+from lstmabar.models.brief.program import vibrato_rate, wobble_rate
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
 from lstmabar.models.search import ParamSpace, make_strategy, run_search, select_diverse
@@ -225,7 +227,7 @@ def _judge(brief: Brief, d: dict[str, Any], physical: dict[str, dict[str, Any]],
                 note = "no clear pitch (pYIN finds no steady note)"
             else:
                 note = f"off by {steps:.1f} noticeable steps"
-            limit = synth_limit(t, brief)
+            limit = synth_limit(t, brief, d)
             if limit:
                 note += f"; {limit}"
             elif searched and reach is not None and reach.get(i, 0.0) > 0:
@@ -235,9 +237,13 @@ def _judge(brief: Brief, d: dict[str, Any], physical: dict[str, dict[str, Any]],
     return out
 
 
-def synth_limit(t: Target, brief: Brief) -> str:
-    """What the Voice synth cannot do, stated (it has no filter, 20 Hz LFOs, 2 s envelope segments)."""
+def synth_limit(t: Target, brief: Brief, measured: dict[str, Any] | None = None) -> str:
+    """What the Voice synth cannot do, stated (it has no filter, 20 Hz LFOs, 2 s envelope segments), or what the
+    sound as it must stay leaves no room for (``measured``: the result's flat descriptors)."""
     keys = {x.descriptor: x for x in brief.targets}
+    room = _modulation_room(t, keys, measured or {})
+    if room:
+        return room
     if t.descriptor == "centroid_hz" and not t.kept and t.hi is not None and "flatness" in keys and keys["flatness"].lo is not None:
         return "the Voice has no filter: its noise is white (centroid near 10 kHz at 48 kHz), so a dark noise can only be approached by mixing a low tone over it"
     kept_f0 = keys.get("f0_hz")
@@ -259,6 +265,24 @@ def synth_limit(t: Target, brief: Brief) -> str:
     if t.descriptor == "f0_hz" and ((t.lo is not None and t.lo > 4186.0) or (t.hi is not None and t.hi < 32.7)):
         return "outside the pitch tracker's range (32.7-4186 Hz)"
     return ""
+
+
+def _modulation_room(t: Target, keys: dict[str, Target], measured: dict[str, Any]) -> str:
+    """A wobble or vibrato is heard, and measured, as one over at least two of its cycles (library.descriptors finds no
+    rate in less; a level movement also needs AM_MIN_S): said when the sound holds less than that after its attack."""
+    wobble = t.descriptor in ("am_depth_db", "am_rate_hz")
+    if not (wobble or t.descriptor in ("vibrato_depth_cents", "vibrato_rate_hz")) or measured.get("sounding_s") is None:
+        return ""
+    hz = wobble_rate(keys.get("am_rate_hz")) if wobble else vibrato_rate(keys.get("vibrato_rate_hz"))
+    need = max(AM_MIN_S if wobble else 0.0, 2.0 / hz)
+    held = float(measured["sounding_s"]) - float(measured.get("attack_s") or 0.0)
+    if held >= need:
+        return ""
+    length = keys.get("sounding_s")
+    what = "wobble" if wobble else "vibrato"
+    return (f"the sound holds {max(held, 0.0):.2f} s after its attack; a {what} at {hz:.2g} Hz needs {need:.2f} s (two cycles) to be heard "
+            "as one" + ("; its length was kept within 20 %: ask for it longer as well, or for a faster rate" if length is not None and length.kept
+                        else "; a longer sound or a faster rate would carry it"))
 
 
 # ---------------------------------------------------------------------------------------------- the steps of a call

@@ -61,6 +61,26 @@ def _lfo(out: dict[str, float], name: str, hz: float) -> None:
 MIXER_OF = {"vco_1_amp": "mixer.vco_1", "vco_2_amp": "mixer.vco_2", "noise_amp": "mixer.noise"}
 
 
+def wobble_rate(rate: Target | None) -> float:
+    """The LFO rate (Hz) a level movement is set to, within the asked rate when one is asked."""
+    if rate is not None and rate.lo is not None and rate.hi is not None:
+        return math.sqrt(rate.lo * rate.hi)
+    if rate is not None and rate.hi is not None:
+        return min(WOBBLE_HZ["slow"], 0.7 * rate.hi)
+    if rate is not None and rate.lo is not None:
+        return max(WOBBLE_HZ["fast"], 1.2 * rate.lo)
+    return WOBBLE_HZ[None]
+
+
+def vibrato_rate(rate: Target | None) -> float:
+    """The LFO rate (Hz) a vibrato is set to: a rate asked ('slow': <= 3 Hz) is set, and the search holds it."""
+    hz = VIBRATO_HZ
+    if rate is not None:
+        hz = min(hz, rate.hi) if rate.hi is not None else hz
+        hz = max(hz, rate.lo) if rate.lo is not None else hz
+    return hz
+
+
 def level_drive(patch: dict[str, float], src: str) -> float:
     """How much a source drives the start patch's audible level: its routes to the amplitudes, each
     times its source's mixer level (a route to a silent oscillator does not count)."""
@@ -160,11 +180,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
     elif (rng is not None and rng.lo is not None) or (vib is not None and vib.lo is not None):
         before = set(out)
         if vib is not None and vib.lo is not None:
-            rate_t = t.get("vibrato_rate_hz")
-            hz = VIBRATO_HZ
-            if rate_t is not None:  # a rate asked ('slow': <= 3 Hz) is set: the search holds this setting
-                hz = min(hz, rate_t.hi) if rate_t.hi is not None else hz
-                hz = max(hz, rate_t.lo) if rate_t.lo is not None else hz
+            hz = vibrato_rate(t.get("vibrato_rate_hz"))
             depth = 2.5 * vib.lo / 100.0  # a 0..1 sine times D semitones swings +-D/2
             what = f"vibrato: LFO 2 at {hz:g} Hz bends the pitch +-{depth * 50:.0f} cents"
         else:
@@ -204,15 +220,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
     # ---- level movement: LFO 1 on the amplitudes over a steady floor from envelope 1
     am = t.get("am_depth_db")
     if am is not None and am.lo is not None:
-        rate_t = t.get("am_rate_hz")
-        if rate_t is not None and rate_t.lo is not None and rate_t.hi is not None:
-            hz = math.sqrt(rate_t.lo * rate_t.hi)
-        elif rate_t is not None and rate_t.hi is not None:
-            hz = min(WOBBLE_HZ["slow"], 0.7 * rate_t.hi)
-        elif rate_t is not None and rate_t.lo is not None:
-            hz = max(WOBBLE_HZ["fast"], 1.2 * rate_t.lo)
-        else:
-            hz = WOBBLE_HZ[None]
+        hz = wobble_rate(t.get("am_rate_hz"))
         floor = 1.0 / (10 ** (1.3 * am.lo / 20) - 1.0)  # max/min = (floor + 1) / floor
         before = set(out)
         if brief.relative and patch:
