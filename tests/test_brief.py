@@ -209,10 +209,13 @@ def test_a_kept_pitch_holds_its_modulation_but_an_asked_change_wins() -> None:
     assert "adsr_1.attack" not in held and "lfo_2.frequency" not in held  # sources that do not bend the pitch stay free
     vib = parse_brief("with vibrato", start=START, start_patch=patch)
     s = vib.set_params()
-    # the asked vibrato wins (route x the shared depth = the asked swing), the start's own lfo_1 bend stays
-    assert s["mod_matrix.lfo_2->vco_1_pitch"] * s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)
-    assert s["mod_matrix.lfo_1->vco_1_pitch"] * s["vco_1.mod_depth"] == pytest.approx(0.5 * 2.0)
+    # the asked vibrato wins: the start's lfo_1 bend (an LFO that drives no level) becomes it (route x the shared depth =
+    # the asked swing, at the vibrato's rate), so one rate swings the pitch; the envelopes' bends stay
+    assert s["mod_matrix.lfo_1->vco_1_pitch"] * s["vco_1.mod_depth"] == pytest.approx(2.5 * threshold("vibrato_depth_cents", 50) / 100)
+    assert s["lfo_1.frequency"] == pytest.approx(5.5) and s.get("mod_matrix.lfo_2->vco_1_pitch", 0.0) == 0.0
     assert s["keyboard.midi_f0"] == 57.0  # the note is still held
+    env = parse_brief("with vibrato", start=START, start_patch={**patch, "mod_matrix.adsr_2->vco_1_pitch": 0.25})
+    assert env.set_params()["mod_matrix.adsr_2->vco_1_pitch"] * env.set_params()["vco_1.mod_depth"] == pytest.approx(0.25 * 2.0)
 
 
 def test_prompt_forms_that_once_went_wrong() -> None:
@@ -567,3 +570,75 @@ def test_the_judge_says_when_a_sound_is_too_short_for_the_asked_modulation_rate(
     vib = parse_brief("add some vibrato", start=short, start_patch=PATCH)
     assert "vibrato" in synth_limit(by(vib, "vibrato_depth_cents"), vib, {"sounding_s": 0.3, "attack_s": 0.1})
     assert synth_limit(by(vib, "vibrato_depth_cents"), vib) == ""  # nothing measured: nothing said
+
+
+def _vibrato_swing(phys: dict, prompt: str = "add vibrato", centre: bool = True) -> tuple[list[float], dict, float]:
+    """The pitch swing (semitones, per oscillator) after a refinement while the key is down (the starts here have no other
+    pitch modulation left), its settings, and the swing the brief asks (a 0..1 sine times 2.5 x the asked cents)."""
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    x = Patch.from_physical(phys).normalized()  # the default patch (no modulation) with these values
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    b = parse_brief(prompt, start=START, start_patch=start_patch)
+    sets = b.set_params()
+    new = Patch.from_physical({**start_patch, **sets}).normalized()
+    voice = Voice(sample_rate=16000, seconds=1.5)
+    cs = voice.control_signals(torch.stack([x, new]))
+    held = slice(int(0.5 * voice.control_rate), int(1.4 * voice.control_rate))
+    swings = []
+    for v in ("vco_1", "vco_2"):
+        track, before = cs[f"{v}.midi"][1, held], cs[f"{v}.midi"][0, held]
+        swings.append(float(track.max() - track.min()))
+        if centre:
+            assert float(track.mean()) == pytest.approx(float(before.mean()), abs=0.1), v  # the note's centre stays
+    return swings, sets, 2.5 * by(b, "vibrato_depth_cents").lo / 100
+
+
+def test_a_refinements_vibrato_sounds_while_the_key_is_down_whatever_its_lfos_depth_envelope_was() -> None:
+    # seen held_out_2 h2-10: the vibrato's LFO kept the start's depth envelope (sustain 0 after a long attack), so the
+    # asked swing never sounded (0.4 cents measured); an LFO that drives no level gets its depth envelope set
+    base = {"keyboard.midi_f0": 55.0, "keyboard.duration": 1.5, "adsr_1.sustain": 1.0, "mod_matrix.adsr_1->vco_1_amp": 1.0,
+            "mixer.vco_1": 1.0, "lfo_2_amp_adsr.attack": 2.0, "lfo_2_amp_adsr.sustain": 0.0, "lfo_1_amp_adsr.attack": 2.0,
+            "lfo_1_amp_adsr.sustain": 0.0}
+    swings, sets, want = _vibrato_swing(base)
+    assert min(swings) == pytest.approx(want, rel=0.1) and max(swings) == pytest.approx(want, rel=0.1), (swings, want)
+    # an LFO that also drives the level (a tremolo) keeps its depth envelope: the level it shapes stays
+    trem = {**base, "mod_matrix.lfo_1->vco_1_amp": 0.5, "mod_matrix.lfo_2->vco_1_amp": 0.5}
+    _, sets, _ = _vibrato_swing(trem, centre=False)
+    assert not any(k.endswith("_amp_adsr.attack") or k.endswith("_amp_adsr.sustain") for k in sets)
+
+
+def test_a_refinements_vibrato_replaces_an_lfo_that_already_bends_the_pitch() -> None:
+    # seen held_out_4 h4-04: the start's LFO 2 already swung the audible oscillator 2 semitones at its own rate; the
+    # vibrato took LFO 1, and two rates on one pitch measured as no vibrato. The LFO that bends the pitch most (and
+    # drives no level) becomes the vibrato
+    base = {"keyboard.midi_f0": 69.0, "keyboard.duration": 1.5, "adsr_1.sustain": 1.0, "mod_matrix.adsr_1->vco_2_amp": 1.0,
+            "mixer.vco_2": 1.0, "vco_2.mod_depth": -4.0, "lfo_1.frequency": 10 / 3, "mod_matrix.lfo_1->vco_2_pitch": 0.5,
+            "lfo_1_amp_adsr.sustain": 1.0}
+    swings, sets, want = _vibrato_swing(base)
+    assert sets.get("mod_matrix.lfo_1->vco_2_pitch", 0.0) > 0 and sets["lfo_1.frequency"] == pytest.approx(5.5)
+    assert sets.get("mod_matrix.lfo_2->vco_2_pitch", 0.0) == 0.0 and "lfo_2.frequency" not in sets
+    # the old 3.3 Hz swing (three whole cycles in the measured 0.9 s, so the means compare) is gone: what the pitch
+    # now swings is the asked vibrato alone, around the same centre
+    assert swings[1] == pytest.approx(want, rel=0.1), (swings, want)
+
+
+def test_a_fresh_sound_bends_its_pitch_only_when_the_prompt_asks() -> None:
+    # seen: left free, the search keyed an 'electric piano note' at MIDI 0 and a 'square lead' at MIDI 118, bent by up to
+    # 96 semitones to the note heard
+    pitch_routes = [f"mod_matrix.{s}->vco_{v}_pitch" for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for v in (1, 2)]
+    for prompt in ("a buzzy square lead", "a warm pad", "a plucked bass"):
+        sets = parse_brief(prompt).set_params()
+        assert all(sets.get(k) == 0.0 for k in pitch_routes), (prompt, {k: sets.get(k) for k in pitch_routes})
+    for prompt in ("a siren", "a laser zap", "a flute with vibrato", "a tone rising in pitch"):
+        sets = parse_brief(prompt).set_params()
+        assert any(sets.get(k, 0.0) > 0.0 for k in pitch_routes), prompt
+
+
+def test_the_search_keeps_a_fresh_sounds_note_where_it_sounds_unless_a_note_is_set() -> None:
+    fresh = parse_brief("a warm electric piano note")
+    assert fresh.ranges == {"keyboard.midi_f0": (36.0, 96.0), "vco_1.tuning": (-12.0, 12.0), "vco_2.tuning": (-12.0, 12.0)}
+    assert any("C1" in n for n in fresh.notes)
+    assert parse_brief("a sine tone at 440 Hz").ranges == {}  # the note and the tunings are set
+    assert parse_brief("darker", start=START, start_patch=PATCH).ranges == {}  # a refinement keeps its start's note

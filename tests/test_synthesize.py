@@ -241,3 +241,18 @@ def test_refinement_targets_go_onto_the_loops_reading_of_the_start_not_of_the_ch
     # one octave above the start as the loop hears it (a pure sine: its audio and control-signal pitch agree), centred in a
     # quarter semitone either side
     assert (loop_target.lo * loop_target.hi) ** 0.5 == pytest.approx(2 * loop_f0, rel=0.01)
+
+
+def test_a_fresh_sound_plays_a_note_it_can_be_heard_and_measured_at(ctx) -> None:
+    # seen: a 'warm electric piano note' keyed at MIDI 7 with vco_1 tuned -22.6 semitones played an 8 Hz sine (the pitch
+    # clamps at MIDI 0), which the output's sub-audio filter removes; the brief keeps the search's note in range
+    o = run(ctx, prompt="a warm pad", k=4, method="random").output
+    assert o.brief_used and o.brief.ranges["keyboard.midi_f0"] == (36.0, 96.0)
+    for c in o.candidates:
+        key = c.patch["keyboard.midi_f0"]["value"]
+        assert 36.0 - 1e-3 <= key <= 96.0 + 1e-3
+        for v in ("vco_1", "vco_2"):
+            assert 24.0 - 1e-3 <= key + c.patch[f"{v}.tuning"]["value"] <= 108.0 + 1e-3
+    # a prompt with no measurable demand is searched by the embedder alone, in the same range
+    bare = run(ctx, prompt="a mellow electric piano note", k=4, method="random").output
+    assert not bare.brief.targets and all(36.0 - 1e-3 <= c.patch["keyboard.midi_f0"]["value"] <= 96.0 + 1e-3 for c in bare.candidates)

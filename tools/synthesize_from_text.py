@@ -306,6 +306,7 @@ class Held:
     fixed: dict[int, float]  # index -> normalised value
     fixed_phys: dict[str, float]
     set_by_brief: dict[str, float]
+    bounds: dict[int, tuple[float, float]] = field(default_factory=dict)  # index -> normalised (low, high) of a searched parameter
 
 
 @dataclass
@@ -394,8 +395,15 @@ def hold_parameters(inp: Input, start: Start, brief: Brief, use_brief: bool) -> 
                 spec = VOICE_PARAMS[i]
                 fixed[i] = float(spec.to_normalized(min(spec.maximum, max(spec.minimum, value))))
                 set_by_brief[name] = round(float(spec.to_physical(fixed[i])), 6)
+    bounds: dict[int, tuple[float, float]] = {}
+    if inp.brief_weight > 0:  # a range is no demand: it holds where nothing is asked too (brief_weight 0 is plain CTAG)
+        for name, (lo, hi) in brief.ranges.items():
+            i = PARAM_INDEX[name]
+            if i not in fixed:
+                spec = VOICE_PARAMS[i]
+                bounds[i] = (float(spec.to_normalized(lo)), float(spec.to_normalized(hi)))
     fixed_phys = {VOICE_PARAMS[i].name: round(float(VOICE_PARAMS[i].to_physical(v)), 6) for i, v in fixed.items()}
-    return Held(fixed, fixed_phys, set_by_brief)
+    return Held(fixed, fixed_phys, set_by_brief, bounds)
 
 
 def _with(patch: torch.Tensor, settings: dict[str, float]) -> torch.Tensor:
@@ -444,6 +452,12 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
             t_moves = time.perf_counter() - t0
     briefed = BriefObjective(guided, objective, loop_brief, voice, weight=inp.brief_weight) if use_brief else None
     search_objective = briefed if briefed is not None else guided
+    box = None
+    if held.bounds:
+        lo, hi = np.zeros(space.free_dim), np.ones(space.free_dim)
+        for j, i in enumerate(space.free):
+            lo[j], hi[j] = held.bounds.get(i, (0.0, 1.0))
+        box = (lo, hi)
     strategy = make_strategy(
         inp.method,
         space.free_dim,
@@ -451,6 +465,7 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
         center=space.reduce(c_full) if c_full is not None else None,
         sigma=inp.spread if c_full is not None else None,
         seed=inp.seed,
+        bounds=box,
     )
 
     def on_gen(state) -> None:

@@ -225,11 +225,14 @@ class _Builder:
         for t in ts:
             if t.descriptor == "sounding_s" and t.lo is not None and t.lo > 0.8 * seconds:
                 seconds = min(6.0, t.lo / 0.8 + 0.05)
-        from .program import program
+        from .program import program, search_ranges
 
         brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes,
                       render_seconds=None if seconds == self.base_seconds else round(seconds, 2))
         brief.settings, brief.settings_why = program(brief, seconds, self.start_patch)
+        brief.ranges, why = search_ranges(brief)
+        if why:
+            brief.notes.append(why)
         return brief
 
 

@@ -11,7 +11,7 @@ random search's draws at silence), a tonal one off.
 Everything else stays free for the embedder. The settings come with a reason each, for the report.
 In a refinement only what the prompt asks is set (a rise, a slower attack, vibrato), on the envelope or
 LFO that least drives the start's audible level (``level_drive``); the side rules
-that serve a fresh sound (no pitch modulation under a set note or a dark ceiling, the square-saw
+that serve a fresh sound (no pitch modulation unless a movement is asked, the square-saw
 oscillator off for a dark one) are left out, so the start sound's character stays.
 The relations used (a linear attack of A seconds measures 0.8 A from 10 % to 90 %; a 0..1 LFO times a
 depth of D semitones swings the pitch over D) are properties of the synth, not tuned numbers; the
@@ -36,6 +36,10 @@ SQUARE_SAW_FLOOR_HZ = 1100.0
 # (magnitude-weighted) centroid to 1.7 kHz, 30 dB under to 3.8 kHz (measured with describe_batch).
 NOISE_FLOOR_HZ = 2000.0
 VIBRATO_HZ = 5.5
+# A fresh sound's note is searched where it sounds: key C2-C7 and tunings +-12 semitones put every oscillator between
+# C1 and C8 (32.7-4186 Hz), the range pYIN tracks; under ~30 Hz the output's sub-audio filter removes the tone itself
+KEY_RANGE = (36.0, 96.0)
+TUNING_SPAN = (-12.0, 12.0)
 WOBBLE_HZ = {None: 4.0, "slow": 2.0, "fast": 7.0}
 
 
@@ -58,6 +62,7 @@ def _lfo(out: dict[str, float], name: str, hz: float) -> None:
     out[f"{env}.release"] = 5.0
 
 
+LEVEL_FREE = 1e-3  # a source whose level_drive is at most this drives no audible level
 MIXER_OF = {"vco_1_amp": "mixer.vco_1", "vco_2_amp": "mixer.vco_2", "noise_amp": "mixer.noise"}
 
 
@@ -92,7 +97,7 @@ def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, dept
     ``depth`` semitones while every other source keeps its pitch contribution (route x the oscillator's
     depth, the depth being shared by all routes: it grows if the swing needs it and the other routes
     shrink by as much), and the tuning takes off the 0..1 LFO's mean so the note's centre stays."""
-    gain = max(0.2, patch.get(f"{lfo}_amp_adsr.sustain", 1.0))  # the LFO's depth envelope scales it while the key is down
+    gain = max(0.2, out.get(f"{lfo}_amp_adsr.sustain", patch.get(f"{lfo}_amp_adsr.sustain", 1.0)))  # its depth envelope scales it while the key is down
     for v in ("vco_1", "vco_2"):
         d = patch.get(f"{v}.mod_depth", 0.0)
         new = math.copysign(min(96.0, max(abs(d), depth / gain)), d if d != 0.0 else 1.0)
@@ -100,13 +105,25 @@ def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, dept
             key = f"mod_matrix.{s}->{v}_pitch"
             out[key] = min(1.0, depth / (abs(new) * gain)) if s == lfo else patch.get(key, 0.0) * d / new
         out[f"{v}.mod_depth"] = new
-        shift = math.copysign(0.5 * depth, new)
+        # the 0..1 LFO's mean moves the note: the tuning takes off the vibrato's and gives back what this LFO bent before
+        before = 0.5 * patch.get(f"mod_matrix.{lfo}->{v}_pitch", 0.0) * d * patch.get(f"{lfo}_amp_adsr.sustain", 1.0)
+        shift = math.copysign(0.5 * depth, new) - before
         out[f"{v}.tuning"] = min(24.0, max(-24.0, patch.get(f"{v}.tuning", 0.0) - shift))
 
 
 def pitch_drive(patch: dict[str, float], src: str) -> float:
     """How far a source bends the start patch's pitch: its routes to the oscillators' pitch times their depths."""
     return sum(patch.get(f"mod_matrix.{src}->vco_{v}_pitch", 0.0) * abs(patch.get(f"vco_{v}.mod_depth", 0.0)) for v in (1, 2))
+
+
+def _vibrato_lfo(patch: dict[str, float]) -> str:
+    """A refinement's vibrato LFO: of the LFOs that drive no level, the one that already bends the pitch most (its
+    swing becomes the vibrato: two rates on one pitch are heard, and measured, as no vibrato), else the LFO that least
+    drives the level (its rate and shape are about to change)."""
+    free = [n for n in ("lfo_2", "lfo_1") if level_drive(patch, n) <= LEVEL_FREE]
+    if free:
+        return max(free, key=lambda n: pitch_drive(patch, n))
+    return min(("lfo_2", "lfo_1"), key=lambda n: level_drive(patch, n))
 
 
 def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, floor: float, taken: list[str]) -> None:
@@ -189,12 +206,13 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
             what = f"pitch sweep: LFO 2 at {hz:.2g} Hz swings both oscillators over {depth:.1f} semitones"
         lfo = "lfo_2"
         if brief.relative and patch:
-            # in a refinement, the LFO that least drives the level (its rate and shape are about to change)
-            lfo = min(("lfo_2", "lfo_1"), key=lambda n: level_drive(patch, n))
+            lfo = _vibrato_lfo(patch)
             what = what.replace("LFO 2", f"LFO {lfo[-1]}")
         _route(out, lfo, PITCH_TARGETS, 1.0, () if brief.relative else AMP_TARGETS)
         _lfo(out, lfo, hz)
-        if brief.relative:  # its depth envelope also scales whatever level it drives: leave that as it was
+        if brief.relative and (patch is None or level_drive(patch, lfo) > LEVEL_FREE):
+            # its depth envelope also scales whatever level it drives: leave that as it was (an LFO that drives no
+            # level gets _lfo's: the vibrato sounds from the first sample to the end, whatever the start's envelope)
             for k in ("attack", "sustain", "release"):
                 out.pop(f"{lfo}_amp_adsr.{k}", None)
         if brief.relative and patch:
@@ -208,13 +226,15 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         note(set(out) - before, what)
         if not brief.relative:
             amp_sources.remove(lfo)
-    elif (rng is not None and rng.hi is not None) or (not brief.relative and ("f0_hz" in t or ("centroid_hz" in t and t["centroid_hz"].hi is not None))):
-        # asked to be steady, or a set note or a brightness ceiling that a pitch swung by up to 96
-        # semitones would break: nothing modulates the oscillators' pitch
+    elif (rng is not None and rng.hi is not None) or not brief.relative:
+        # asked to be steady, or a fresh sound whose prompt asks no pitch movement: nothing modulates the oscillators'
+        # pitch, so the key is the note heard. Left free, the search played notes from the keyboard's ends bent by up to
+        # 96 semitones (an 'electric piano note' keyed at MIDI 0, a 'square lead' at MIDI 118): pitches pYIN reads
+        # unsteadily, a patch that lies about its note, and refinements that move the wrong thing
         before = set(out)
         for s in SOURCES:
             _route(out, s, (), 0.0, PITCH_TARGETS)
-        reason = "steady pitch" if rng is not None else ("the note is set" if "f0_hz" in t else "a brightness ceiling")
+        reason = "steady pitch" if rng is not None else "no pitch movement asked"
         note(set(out) - before, f"{reason}: nothing modulates the oscillators' pitch")
 
     # ---- level movement: LFO 1 on the amplitudes over a steady floor from envelope 1
@@ -301,3 +321,15 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         why["mixer.noise"] = (f"a centroid under {bright.hi:.0f} Hz: the noise source off (white noise lifts the centroid to ~1.7 kHz even "
                               "40 dB under a tone)")
     return out, why
+
+
+def search_ranges(brief: Brief) -> tuple[dict[str, tuple[float, float]], str]:
+    """(ranges, why) for the search of a fresh sound whose note the brief does not set: the key and the tunings within
+    KEY_RANGE and TUNING_SPAN. A refinement keeps its start's note, and a set note sets the tunings too: no ranges."""
+    held = brief.set_params()
+    if brief.relative or "keyboard.midi_f0" in held:
+        return {}, ""
+    ranges = {"keyboard.midi_f0": KEY_RANGE, **{f"{v}.tuning": TUNING_SPAN for v in ("vco_1", "vco_2") if f"{v}.tuning" not in held}}
+    return ranges, (f"the note is searched between MIDI {KEY_RANGE[0]:.0f} and {KEY_RANGE[1]:.0f} (C2-C7) with each oscillator tuned within "
+                    f"+-{TUNING_SPAN[1]:.0f} semitones, so every oscillator sounds between C1 and C8 (32.7-4186 Hz): the range the "
+                    "pitch tracker reads and the output keeps; name a note or a frequency to go outside it")

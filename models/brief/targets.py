@@ -87,6 +87,7 @@ class Brief(BaseModel):
     notes: list[str] = Field(default_factory=list, description="What the brief could not use or resolve, in words.")
     settings: dict[str, float] = Field(default_factory=dict, description="Synth settings (physical units) that meet targets directly: envelopes, routings, noise level (models.brief.program).")
     settings_why: dict[str, str] = Field(default_factory=dict, description="Why each setting.")
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description="Parameters the search may move only within (low, high), physical units (models.brief.program.search_ranges).")
 
     def set_params(self) -> dict[str, float]:
         """Every parameter the brief sets: what a refinement keeps from the start sound, overridden by the
