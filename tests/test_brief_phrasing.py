@@ -175,3 +175,65 @@ def test_adjectives_are_not_verbs_and_slow_stays_in_its_clause() -> None:
     rising = {t.descriptor: t for t in parse_brief("a slow attack, then slide up in pitch", start=START, start_patch=PATCH).targets}
     slow = {t.descriptor: t for t in parse_brief("slide up slowly", start=START, start_patch=PATCH).targets}
     assert rising["pitch_trend_semitones_per_s"].lo > slow["pitch_trend_semitones_per_s"].lo > 0
+
+
+# ---- chat phrasings (held_out_5's blind run, 15:39-16:00 UTC: complaints, removals said as 'less of that', verbs of change,
+# synonyms of the attack, negated rates, step verbs). The word lists are the test's own, wider than any one sentence.
+COMPLAINT_FRAMES = ["it's too {w}", "that's a little {w}", "way too {w}", "it's kind of {w}", "a bit too {w}, can you fix that",
+                    "hmm, it sounds too {w}", "that is really {w}", "it's a little {w} now"]
+COMPLAINTS = [("bright", "centroid_hz", "down"), ("dark", "centroid_hz", "up"), ("noisy", "flatness", "down"),
+              ("short", "sounding_s", "up"), ("sustained", "sounding_s", "down")]
+
+
+@pytest.mark.parametrize("frame", COMPLAINT_FRAMES)
+def test_a_complaint_asks_for_the_opposite(frame) -> None:
+    for word, key, way in COMPLAINTS:
+        prompt = frame.format(w=word)
+        assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+    # a fresh prompt's 'not too bright' stays a description (the other side of the median), not a change
+    fresh = parse_brief("a pad, not too bright")
+    assert [t.hi for t in fresh.targets if t.descriptor == "centroid_hz"] and not fresh.relative
+
+
+@pytest.mark.parametrize("prompt", ["less of that hiss", "less of the noise please", "less breath noise", "clean it up, less breath noise",
+                                    "less of that breathiness", "clean it up", "tone the hiss down a bit"])
+def test_less_of_a_noise_is_less_noise(prompt) -> None:
+    assert asked(prompt).get("flatness") == "down", (prompt, asked(prompt))
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("warm it up", "centroid_hz", "down"), ("warm it up a little", "centroid_hz", "down"), ("can you warm it up", "centroid_hz", "down"),
+    ("take the edge off", "centroid_hz", "down"), ("take some of the edge off it", "centroid_hz", "down"),
+    ("add some air", "flatness", "up"), ("add a little air to it", "flatness", "up"), ("give it more air", "flatness", "up"),
+    ("add some breath", "flatness", "up"), ("a softer start", "attack_s", "up"), ("a gentler onset", "attack_s", "up"),
+    ("a sharper start", "attack_s", "down"), ("make the start snappier", "attack_s", "down"), ("a slower onset", "attack_s", "up"),
+])
+def test_more_verbs_and_synonyms_of_change(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_a_negated_rate_is_not_asked_and_lazy_is_slow() -> None:
+    for prompt in ("give it some vibrato, nothing fast", "add vibrato, not fast", "a wobble, nothing too quick"):
+        b = parse_brief(prompt, start=START, start_patch=PATCH)
+        rates = [t for t in b.targets if t.descriptor in ("vibrato_rate_hz", "am_rate_hz")]
+        assert not [t for t in rates if t.lo is not None], (prompt, b.summary())
+    lazy = parse_brief("give it some vibrato, kind of lazy", start=START, start_patch=PATCH)
+    assert [t.hi for t in lazy.targets if t.descriptor == "vibrato_rate_hz" and t.hi is not None], lazy.summary()
+
+
+def test_step_verbs_and_a_sized_step_after_a_plain_direction() -> None:
+    for prompt in ("drop it down a bit", "drop it down", "bring it down a bit", "drop it a little"):
+        a = asked(prompt)
+        assert a.get("f0_hz") == "set" and "pitch_trend_semitones_per_s" not in a, (prompt, a)
+        assert asked_semitones(prompt) < 0
+    assert asked("make it drop in pitch").get("pitch_trend_semitones_per_s") == "down"
+    for prompt, n in (("lower, like an octave down", -12), ("higher, maybe a fifth up", 7), ("lower - a whole step", -2)):
+        assert asked_semitones(prompt) == n, (prompt, asked_semitones(prompt))
+
+
+def test_words_that_end_like_units_are_not_durations() -> None:
+    for prompt in ("have it fall in pitch as it goes", "as soon as it starts, let it swell", "a bass, as deep as it gets"):
+        b = parse_brief(prompt, start=START, start_patch=PATCH)
+        assert not [t for t in b.targets if t.descriptor in ("sounding_s", "attack_s") and t.lo == t.hi], (prompt, b.summary())
+    assert [t.lo for t in parse_brief("a hit a second long").targets if t.descriptor == "sounding_s"] == [pytest.approx(1.0)]
+    assert [t.lo for t in parse_brief("a 2s drone").targets if t.descriptor == "sounding_s"] == [pytest.approx(2.0)]

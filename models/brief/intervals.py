@@ -157,6 +157,8 @@ MOVEMENT_WORDS = {"slide", "slides", "sliding", "bend", "bends", "bending", "swe
                   "rise", "rises", "rising", "fall", "falls", "falling", "drop", "drops", "dropping", "dive", "dives", "diving", "climb",
                   "climbs", "climbing", "slope", "slopes", "sloping", "portamento", "glissando", "bent", "swept", "slid", "ramped"}
 MOVE_UP = {"up", "upward", "upwards", "higher"}
+STEP_VERBS = {"drop", "drops", "dropping"}  # also a verb of transposition when it takes an object
+OBJECTS = {"it", "this", "that", "the", "everything"}
 MOVE_DOWN = {"down", "downward", "downwards", "lower"}
 # words that start a movement without a direction word: the word itself says which way
 OWN_WAY = {"dive": -1, "dives": -1, "diving": -1, "climb": +1, "climbs": +1, "climbing": +1}
@@ -183,6 +185,8 @@ def movements(text: str) -> list[Movement]:
     for i, (w, s, e) in enumerate(ws):
         if w not in MOVEMENT_WORDS or i in used:
             continue
+        if w in STEP_VERBS and i + 1 < len(ws) and ws[i + 1][0] in OBJECTS:
+            continue  # "drop it down a bit": a transposition, not a glide ("make it drop in pitch" is one)
         found = None
         for j in range(i + 1, min(len(ws), i + 4)):
             if ws[j][0] in MOVE_UP | MOVE_DOWN and not _clause_break(text, e, ws[j][1]):

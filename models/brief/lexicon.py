@@ -23,6 +23,7 @@ benchmark's held-out prompts were run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,10 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
 }
 # words that modify the rate of a modulation named next to them
-RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE, "rapid": FAST_RATE}
+RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
+              "rapid": FAST_RATE}
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "pulsing", "pulse", "pulses", "throbbing", "throb", "vibrato", "flutter", "fluttering"}
-NEGATORS = {"no", "not", "without", "non", "never", "less"}
+NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
 # a negated modulation/noise word asks for its absence
 STEADY_LEVEL = ref("amplitude movement", "am_depth_db", "le", 20)  # 1.6 dB: no audible level movement
 NEGATED: dict[str, tuple[Need, ...]] = {
@@ -167,8 +169,32 @@ _REMOVE = r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out)?|reduce|
 _OF = r"(?:\s+(?:the|some|that|all|any|all\s+the|a\s+bit\s+of(?:\s+the)?|a\s+little\s+of(?:\s+the)?|some\s+of\s+the))?"
 _REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)"
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
-REWRITES: tuple[tuple[str, str], ...] = (
+_NOISE_NAMES = r"(?:breathiness|breath|air|airiness|hiss|hissing|noise|noisiness|fizz|grit)"
+REWRITES: tuple[tuple[str, Any], ...] = (
+    # "less of that hiss", "less breath noise", "less breathiness": less noise ("less" negates the word after it)
+    (r"\bless\s+of\s+(?:that|the|this|all\s+(?:that|the))\s+", "less "),
+    (r"\b(less|no)\s+(?:breath|air|background|white)\s+(?:noise|hiss)\b", r"\1 noise"),
+    (r"\b(less|no)\s+(?:breathiness|airiness|noisiness)\b", r"\1 noise"),
+    (r"\b(?:turn|tone|dial|bring|take)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out)\b", r"no \1"),
     (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", r"no \1"),
+    # verbs of change with an object and a particle: "clean it up", "warm it up", "mellow it out", "take the edge off"
+    (r"\bclean\s+(?:it|this|that|the\s+sound)\s+up\b", "cleaner"),
+    (r"\bwarm\s+(?:it|this|that|the\s+sound|things)\s+up\b", "warmer"),
+    (r"\bmellow\s+(?:it|this|that|the\s+sound|things)\s+out\b", "mellower"),
+    (r"\btake\s+(?:some\s+of\s+|a\s+bit\s+of\s+|a\s+little\s+of\s+)?the\s+edge\s+off(?:\s+(?:of\s+)?(?:it|this|that))?\b", "darker"),
+    # "add some air (to it)", "give it more breath": airier, breathier
+    (r"\b(?:add|give\s+it|put|with)\s+(?:some\s+|a\s+bit\s+(?:of\s+|more\s+)?|a\s+little\s+(?:bit\s+(?:of\s+)?|more\s+)?|a\s+touch\s+(?:of\s+|more\s+)?|more\s+)*"
+     r"air\b(?:\s+(?:to|in|into|on)\s+(?:it|this|that|the\s+sound))?", "airier"),
+    (r"\b(?:add|give\s+it|put)\s+(?:some\s+|a\s+bit\s+(?:of\s+|more\s+)?|a\s+little\s+(?:bit\s+(?:of\s+)?|more\s+)?|a\s+touch\s+(?:of\s+|more\s+)?|more\s+)*"
+     r"breath\b(?:\s+(?:to|in|into|on)\s+(?:it|this|that|the\s+sound))?", "breathier"),
+    (r"\bmore\s+air\b", "airier"),
+    # an unsized transposition: "drop it down a bit", "bring it up a little", "drop it a touch" (a sized one, "drop it down a fifth",
+    # is read by models.brief.intervals and left as it is)
+    (r"\b(?:drop|bring|take|move|shift|pitch|tune|knock)\s+(?:it|this|that|the\s+(?:pitch|note))(?:\s+(down|up))?"
+     r"(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))", lambda m: "higher" if m.group(1) == "up" else "lower"),
+    # the attack's other names: "a softer start", "a gentler onset"
+    (r"\b(softer|gentler|slower|faster|quicker|sharper|snappier|harder|smoother)\s+(?:start|onset|beginning|entry|entrance)\b", r"\1 attack"),
+    (r"\b(?:make\s+)?(?:the\s+)?(?:start|onset|beginning)" + _DEGREE + r"\s+(slower|softer|gentler|faster|quicker|sharper|snappier|harder)\b", r"\1 attack"),
     (r"\b(?:make\s+)?(?:the\s+)?attack" + _DEGREE + r"\s+(slower|longer|softer|gentler|faster|quicker|shorter|sharper|snappier|harder)\b", r"\1 attack"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:longer|slower)\b", "longer"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+shorter\b", "shorter"),
@@ -187,4 +213,19 @@ REWRITES: tuple[tuple[str, str], ...] = (
     (r"\blengthen\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "longer"),
     (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
     (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
+)
+
+
+# In a refinement, a complaint asks for the opposite: "it's too bright", "that's a little harsh", "way too muffled" -> "less X"
+# (read as a negated word: "less bright" is a change from the start). Only quality words: "it's too late" is no complaint
+# about the sound, and "not too bright" stays a description.
+_QUALITY = (r"(bright|dark|noisy|hissy|breathy|airy|clean|harsh|shrill|piercing|thin|muddy|boomy|boxy|nasal|tinny|buzzy|dull|muffled|"
+            r"warm|cold|sharp|metallic|glassy|heavy|light|short|long|sustained|wobbly|fast|slow|quick|abrupt|soft|loud|quiet|"
+            r"crisp|fizzy|gritty|dirty|mellow|smooth|round|hollow)")
+_HEDGE = r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|really|very|quite|pretty|rather|way|much|far|so|just|still|now)\s+)*"
+COMPLAINTS: tuple[tuple[str, Any], ...] = (
+    (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
+    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels)\s+" + _HEDGE + _QUALITY + r"\b", r"less \1"),
+    # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
+    (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
 )

@@ -33,7 +33,8 @@ NOTE_RE = re.compile(r"(?<![\w-])([A-Ga-g])(#|b|♯|♭)?(-?[0-8])(?![\w])")
 HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down to)\s+(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
-DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|half|one|two|three|four|five|a|quarter)[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
+# a number word needs a space or hyphen before its unit ("a second", "half-second"): "as" is not "a s"
+DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a|quarter)(?=[\s-]))[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
 
@@ -300,7 +301,7 @@ def parse_brief(
     ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
     crowd words the crowd data does not hold (else such words are left out)."""
     text = " ".join(prompt.lower().replace("’", "'").split())
-    for pattern, replacement in L.REWRITES:
+    for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
         text = re.sub(pattern, replacement, text)
     b = _Builder(prompt, render_seconds, start)
     b.start_patch = start_patch
@@ -417,6 +418,8 @@ def parse_brief(
                 _rate_words(b, toks, pos, ph)
         elif ph in COMPARATIVES:
             key, sign = COMPARATIVES[ph]
+            if key == "f0_hz" and pitch_set:
+                continue  # "lower, like an octave down": the sized step says how far
             if key == "decay_db_per_s" and start is None:
                 continue  # "decay" / "fade away" without a start sound: the sound-type words say how it decays
             if start is not None:
@@ -505,9 +508,9 @@ def _set_pitch(b: _Builder, midi: float, word: str) -> None:
 
 
 def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
-    for j in range(max(0, pos - 2), min(len(toks), pos + 3)):
+    for j in range(max(0, pos - 2), min(len(toks), pos + 5)):
         n = L.RATE_WORDS.get(toks[j])
-        if n is None:
+        if n is None or _negated(toks, j):  # "vibrato, nothing fast": no rate asked
             continue
         key = "vibrato_rate_hz" if ph == "vibrato" else "am_rate_hz"
         lo, hi = (n.value, None) if n.side == "ge" else (None, n.value)
