@@ -237,3 +237,12 @@ def test_words_that_end_like_units_are_not_durations() -> None:
         assert not [t for t in b.targets if t.descriptor in ("sounding_s", "attack_s") and t.lo == t.hi], (prompt, b.summary())
     assert [t.lo for t in parse_brief("a hit a second long").targets if t.descriptor == "sounding_s"] == [pytest.approx(1.0)]
     assert [t.lo for t in parse_brief("a 2s drone").targets if t.descriptor == "sounding_s"] == [pytest.approx(2.0)]
+
+
+def test_a_kind_of_sound_in_a_refinement_is_a_simile_not_a_change() -> None:
+    assert asked("darker, more like wind far away") == {"centroid_hz": "down"}
+    assert asked("let it boom a little longer") == {"sounding_s": "up"}
+    assert asked("slower attack, like a bow on a violin") == {"attack_s": "up"}
+    assert asked("add some noise") == {"flatness": "up"}  # a noise is what changes, not a simile
+    fresh = {t.descriptor for t in parse_brief("a deep boom").targets}
+    assert "attack_s" in fresh  # a fresh prompt's sound type still says what it is

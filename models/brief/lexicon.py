@@ -139,6 +139,11 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     "tremolo": (WOBBLE,), "wobble": (WOBBLE,), "wobbling": (WOBBLE,), "wobbly": (WOBBLE,), "pulsing": (WOBBLE,), "pulse": (WOBBLE,),
     "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
 }
+# Words that name a kind of sound (an instrument, a drum, a noise's source): a fresh prompt's sound type, but in a refinement a
+# simile ("more like wind far away", "let it boom longer", "like a bow"), not a change; a refinement leaves them out
+SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick", "bass drum", "thud", "boom", "booming", "rumble", "wind",
+               "whoosh", "woosh", "swoosh", "burst", "stab", "hit", "clang", "bell", "chime", "pad", "drone", "organ", "lead", "strings",
+               "string", "violin", "flute", "whistle", "bird"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
               "rapid": FAST_RATE}

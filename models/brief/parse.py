@@ -402,6 +402,9 @@ def parse_brief(
             b.notes.append(f"'{ph}' describes the {toks[pos + len(ph.split())]}, not the sound; left out")
             continue
         neg = _negated(toks, pos)
+        if start is not None and ph in L.SOUND_TYPES:
+            b.notes.append(f"'{ph}' names a kind of sound; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
+            continue
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
             if neg and ph not in L.NEGATED:
