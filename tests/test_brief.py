@@ -642,3 +642,26 @@ def test_the_search_keeps_a_fresh_sounds_note_where_it_sounds_unless_a_note_is_s
     assert any("C1" in n for n in fresh.notes)
     assert parse_brief("a sine tone at 440 Hz").ranges == {}  # the note and the tunings are set
     assert parse_brief("darker", start=START, start_patch=PATCH).ranges == {}  # a refinement keeps its start's note
+
+
+def test_removing_a_vibrato_keeps_the_note_and_its_centre() -> None:
+    # seen held_out_5 h5-14: 'kill the vibrato' counted as a pitch change, so neither the note nor the brightness was kept
+    # (300 -> 228 Hz, 1.4 kHz -> 0.9 kHz)
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    phys = {"keyboard.midi_f0": 62.0, "keyboard.duration": 1.5, "adsr_1.sustain": 1.0, "mod_matrix.adsr_1->vco_1_amp": 1.0, "mixer.vco_1": 1.0,
+            "vco_1.mod_depth": 0.8, "vco_2.mod_depth": 0.8, "lfo_2.frequency": 5.5, "mod_matrix.lfo_2->vco_1_pitch": 1.0,
+            "mod_matrix.lfo_2->vco_2_pitch": 1.0, "lfo_2_amp_adsr.sustain": 1.0}
+    x = Patch.from_physical(phys).normalized()
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    for prompt in ("kill the vibrato", "remove the vibrato", "no vibrato", "make it steady"):
+        b = parse_brief(prompt, start={**START, "f0_hz": 300.0}, start_patch=start_patch)
+        f0 = by(b, "f0_hz")
+        assert f0.kept and f0.set_by["keyboard.midi_f0"] == pytest.approx(62.0), prompt
+        assert by(b, "centroid_hz").kept, prompt
+        new = Patch.from_physical({**start_patch, **b.set_params()}).normalized()
+        cs = Voice(sample_rate=16000, seconds=1.5).control_signals(torch.stack([x, new]))["vco_1.midi"]
+        held = slice(100, 600)
+        assert float(cs[1, held].max() - cs[1, held].min()) < 0.01, prompt  # steady
+        assert float(cs[1, held].mean()) == pytest.approx(float(cs[0, held].mean()), abs=0.05), prompt  # at the vibrato's centre

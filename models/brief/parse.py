@@ -663,7 +663,9 @@ def _pitch_sources(patch: dict[str, float]) -> tuple[str, ...]:
 def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) -> None:
     """Keep targets for what the prompt did not ask to change."""
     asked = b.asked
-    pitch_asked = bool(asked & {"f0_hz", "keyboard.midi_f0", "pitch_trend_semitones_per_s", "pitch_range_semitones"})
+    rng = b.targets.get("pitch_range_semitones")
+    steady = rng is not None and rng.lo is None  # "kill the vibrato", "steady": the note stays, only its movement goes
+    pitch_asked = bool(asked & {"f0_hz", "keyboard.midi_f0", "pitch_trend_semitones_per_s"} or ("pitch_range_semitones" in asked and not steady))
     if not pitch_asked and patch:
         # the note, the tunings and everything that bends the pitch are held: the loop reads pitch from the
         # louder oscillator, pYIN may follow the other, so a kept pitch is kept by not moving it at all

@@ -116,6 +116,23 @@ def pitch_drive(patch: dict[str, float], src: str) -> float:
     return sum(patch.get(f"mod_matrix.{src}->vco_{v}_pitch", 0.0) * abs(patch.get(f"vco_{v}.mod_depth", 0.0)) for v in (1, 2))
 
 
+def _steady_on_its_centre(out: dict[str, float], patch: dict[str, float]) -> None:
+    """A refinement's "steady" / "no vibrato": every pitch bend goes, and each oscillator's tuning takes what the bends gave
+    the held note on average (a 0..1 LFO half its route x depth x depth-envelope sustain; an envelope its route x depth x
+    sustain), so the note stays where it was heard."""
+    for v in ("vco_1", "vco_2"):
+        d = patch.get(f"{v}.mod_depth", 0.0)
+        held = 0.0
+        for s in SOURCES:
+            route = patch.get(f"mod_matrix.{s}->{v}_pitch", 0.0)
+            if s.startswith("lfo"):
+                held += 0.5 * route * d * patch.get(f"{s}_amp_adsr.sustain", 1.0)
+            else:
+                held += route * d * patch.get(f"{s}.sustain", 1.0)
+        if held:
+            out[f"{v}.tuning"] = min(24.0, max(-24.0, patch.get(f"{v}.tuning", 0.0) + held))
+
+
 def _vibrato_lfo(patch: dict[str, float]) -> str:
     """A refinement's vibrato LFO: of the LFOs that drive no level, the one that already bends the pitch most (its
     swing becomes the vibrato: two rates on one pitch are heard, and measured, as no vibrato), else the LFO that least
@@ -232,6 +249,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         # 96 semitones (an 'electric piano note' keyed at MIDI 0, a 'square lead' at MIDI 118): pitches pYIN reads
         # unsteadily, a patch that lies about its note, and refinements that move the wrong thing
         before = set(out)
+        if brief.relative and patch:
+            _steady_on_its_centre(out, patch)
         for s in SOURCES:
             _route(out, s, (), 0.0, PITCH_TARGETS)
         reason = "steady pitch" if rng is not None else "no pitch movement asked"
