@@ -665,3 +665,13 @@ def test_removing_a_vibrato_keeps_the_note_and_its_centre() -> None:
         held = slice(100, 600)
         assert float(cs[1, held].max() - cs[1, held].min()) < 0.01, prompt  # steady
         assert float(cs[1, held].mean()) == pytest.approx(float(cs[0, held].mean()), abs=0.05), prompt  # at the vibrato's centre
+
+
+def test_a_refinements_attack_moves_only_the_envelopes_that_shape_the_level() -> None:
+    # seen held_out_5 h5-22: 'a sharper attack' after 'sweep up in pitch' set the glide's own envelope (pitch only) to an
+    # instant attack too, so the sweep jumped to its top (2.3 -> 3.8 kHz)
+    glide = {**PATCH, "adsr_1.attack": 0.07, "adsr_1.sustain": 1.0, "mod_matrix.adsr_1->vco_1_amp": 1.0, "mixer.vco_1": 1.0,
+             "adsr_2.attack": 1.5, "adsr_2.sustain": 1.0, "mod_matrix.adsr_2->vco_1_pitch": 1.0, "vco_1.mod_depth": 18.0}
+    for prompt in ("a sharper attack", "slower attack"):
+        sets = parse_brief(prompt, start=START, start_patch=glide).set_params()
+        assert "adsr_1.attack" in sets and sets.get("adsr_2.attack", 1.5) == 1.5, (prompt, sets.get("adsr_2.attack"))

@@ -276,6 +276,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
             note(set(out) - before, f"level movement: LFO 1 at {hz:.2g} Hz on the amplitudes over envelope 1 at {min(1.0, floor):.2f} (about {1.3 * am.lo:.0f} dB peak to peak)")
             amp_sources = ["adsr_1", "lfo_1"]
 
+    if brief.relative and patch:  # a refinement's level: the sources that shape it now (a glide's envelope bends the pitch only)
+        amp_sources = [s for s in amp_sources if level_drive(patch, s) > LEVEL_FREE or out.get(f"mod_matrix.{s}->vco_1_amp", 0.0) > 0] or amp_sources
     envs = [ENV_OF[s] for s in amp_sources]
     # ---- attack: every source that reaches the amplitude rises alike
     att = t.get("attack_s")
