@@ -638,8 +638,9 @@ def test_a_fresh_sound_bends_its_pitch_only_when_the_prompt_asks() -> None:
 
 def test_the_search_keeps_a_fresh_sounds_note_where_it_sounds_unless_a_note_is_set() -> None:
     fresh = parse_brief("a warm electric piano note")
-    assert fresh.ranges == {"keyboard.midi_f0": (36.0, 96.0), "vco_1.tuning": (-12.0, 12.0), "vco_2.tuning": (-12.0, 12.0)}
-    assert any("C1" in n for n in fresh.notes)
+    assert fresh.ranges == {"keyboard.midi_f0": (48.0, 84.0), "vco_1.tuning": (-12.0, 12.0), "vco_2.tuning": (-12.0, 12.0)}
+    assert any("C2 and C7" in n for n in fresh.notes)
+    assert parse_brief("a low warm pad").ranges == {} and parse_brief("a high whistle").ranges == {}  # a register sets the note
     assert parse_brief("a sine tone at 440 Hz").ranges == {}  # the note and the tunings are set
     assert parse_brief("darker", start=START, start_patch=PATCH).ranges == {}  # a refinement keeps its start's note
 

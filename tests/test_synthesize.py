@@ -247,12 +247,12 @@ def test_a_fresh_sound_plays_a_note_it_can_be_heard_and_measured_at(ctx) -> None
     # seen: a 'warm electric piano note' keyed at MIDI 7 with vco_1 tuned -22.6 semitones played an 8 Hz sine (the pitch
     # clamps at MIDI 0), which the output's sub-audio filter removes; the brief keeps the search's note in range
     o = run(ctx, prompt="a warm pad", k=4, method="random").output
-    assert o.brief_used and o.brief.ranges["keyboard.midi_f0"] == (36.0, 96.0)
+    assert o.brief_used and o.brief.ranges["keyboard.midi_f0"] == (48.0, 84.0)
     for c in o.candidates:
         key = c.patch["keyboard.midi_f0"]["value"]
-        assert 36.0 - 1e-3 <= key <= 96.0 + 1e-3
+        assert 48.0 - 1e-3 <= key <= 84.0 + 1e-3
         for v in ("vco_1", "vco_2"):
-            assert 24.0 - 1e-3 <= key + c.patch[f"{v}.tuning"]["value"] <= 108.0 + 1e-3
+            assert 36.0 - 1e-3 <= key + c.patch[f"{v}.tuning"]["value"] <= 96.0 + 1e-3
     # a prompt with no measurable demand is searched by the embedder alone, in the same range
     bare = run(ctx, prompt="a mellow electric piano note", k=4, method="random").output
-    assert not bare.brief.targets and all(36.0 - 1e-3 <= c.patch["keyboard.midi_f0"]["value"] <= 96.0 + 1e-3 for c in bare.candidates)
+    assert not bare.brief.targets and all(48.0 - 1e-3 <= c.patch["keyboard.midi_f0"]["value"] <= 84.0 + 1e-3 for c in bare.candidates)

@@ -36,9 +36,11 @@ SQUARE_SAW_FLOOR_HZ = 1100.0
 # (magnitude-weighted) centroid to 1.7 kHz, 30 dB under to 3.8 kHz (measured with describe_batch).
 NOISE_FLOOR_HZ = 2000.0
 VIBRATO_HZ = 5.5
-# A fresh sound's note is searched where it sounds: key C2-C7 and tunings +-12 semitones put every oscillator between
-# C1 and C8 (32.7-4186 Hz), the range pYIN tracks; under ~30 Hz the output's sub-audio filter removes the tone itself
-KEY_RANGE = (36.0, 96.0)
+# A fresh sound whose prompt names no register is searched in the middle of the keyboard: key C3-C6 and tunings +-12
+# semitones put every oscillator between C2 and C7 (65 Hz-2.1 kHz). Free, the search played pads at 8 Hz (removed by the
+# output's sub-audio filter) and, held to C1-C8, 'a soft warm pad' at 33 Hz, where pYIN and the level-modulation
+# measure lose the note; a register word ('low', 'bass', 'high', 'whistle') or a note sets the note instead
+KEY_RANGE = (48.0, 84.0)
 TUNING_SPAN = (-12.0, 12.0)
 WOBBLE_HZ = {None: 4.0, "slow": 2.0, "fast": 7.0}
 
@@ -351,6 +353,6 @@ def search_ranges(brief: Brief) -> tuple[dict[str, tuple[float, float]], str]:
     if brief.relative or "keyboard.midi_f0" in held:
         return {}, ""
     ranges = {"keyboard.midi_f0": KEY_RANGE, **{f"{v}.tuning": TUNING_SPAN for v in ("vco_1", "vco_2") if f"{v}.tuning" not in held}}
-    return ranges, (f"the note is searched between MIDI {KEY_RANGE[0]:.0f} and {KEY_RANGE[1]:.0f} (C2-C7) with each oscillator tuned within "
-                    f"+-{TUNING_SPAN[1]:.0f} semitones, so every oscillator sounds between C1 and C8 (32.7-4186 Hz): the range the "
-                    "pitch tracker reads and the output keeps; name a note or a frequency to go outside it")
+    return ranges, (f"no register named: the note is searched between MIDI {KEY_RANGE[0]:.0f} and {KEY_RANGE[1]:.0f} (C3-C6) with each "
+                    f"oscillator tuned within +-{TUNING_SPAN[1]:.0f} semitones, so every oscillator sounds between C2 and C7 (65 Hz-2.1 kHz); "
+                    "name a register ('low', 'high'), a note or a frequency to go outside it")
