@@ -246,3 +246,35 @@ def test_a_kind_of_sound_in_a_refinement_is_a_simile_not_a_change() -> None:
     assert asked("add some noise") == {"flatness": "up"}  # a noise is what changes, not a simile
     fresh = {t.descriptor for t in parse_brief("a deep boom").targets}
     assert "attack_s" in fresh  # a fresh prompt's sound type still says what it is
+
+
+# ---- more chat phrasings (held_out_6's blind run, 16:09-16:26 UTC, read after it; word lists the test's own)
+@pytest.mark.parametrize("prompt,key,way", [
+    ("it's kinda dull though, could it be brighter", "centroid_hz", "up"), ("bit dull, open it up", "centroid_hz", "up"),
+    ("a little too dark now", "centroid_hz", "up"), ("sorta bright, tone it down", "centroid_hz", "down"),
+    ("open it up a bit", "centroid_hz", "up"), ("less fizz please", "flatness", "down"), ("less grit and hiss", "flatness", "down"),
+    ("cleaner please, less grit and hiss", "flatness", "down"), ("no crackle or hiss", "flatness", "down"),
+    ("the start is too lazy", "attack_s", "down"), ("the attack feels a bit soft", "attack_s", "down"),
+    ("the front is a bit soft, punchier start please", "attack_s", "down"), ("I want it to hit right away", "attack_s", "down"),
+    ("the start's too abrupt", "attack_s", "up"), ("the onset is way too sharp", "attack_s", "up"),
+    ("it goes on forever, cut it down a lot", "sounding_s", "down"), ("it drags on too long", "sounding_s", "down"),
+    ("cut it down", "sounding_s", "down"), ("softer attack, fade it in instead of that click", "attack_s", "up"),
+])
+def test_chat_complaints_and_verbs(prompt, key, way) -> None:
+    a = asked(prompt)
+    assert a.get(key) == way, (prompt, a)
+    assert set(a) == {key}, (prompt, a)  # and nothing else
+
+
+def test_a_rate_word_is_the_modulations_not_the_sounds_and_counts_and_full() -> None:
+    for prompt in ("add some vibrato, kinda quick", "a tremolo, pretty fast", "give it a wobble, nice and slow"):
+        b = parse_brief(prompt, start=START, start_patch=PATCH)
+        assert not [t for t in b.targets if t.descriptor == "sounding_s" and not t.kept], (prompt, b.summary())
+    assert asked_semitones("pitch it up a couple semitones") == 2
+    assert asked_semitones("up a couple of semitones") == 2
+    assert asked_semitones("go a full octave down") == -12 and set(asked("go a full octave down")) == {"f0_hz"}
+
+
+def test_a_rate_after_a_comma_is_no_complaint() -> None:
+    b = parse_brief("and add some vibrato, kinda quick", start=START, start_patch=PATCH)
+    assert [t.lo for t in b.targets if t.descriptor == "vibrato_rate_hz"] == [pytest.approx(6.0)], b.summary()

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 COUNTS = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "seven": 7.0,
-          "eight": 8.0, "nine": 9.0, "ten": 10.0, "eleven": 11.0, "twelve": 12.0, "a couple of": 2.0, "couple of": 2.0,
+          "eight": 8.0, "nine": 9.0, "ten": 10.0, "eleven": 11.0, "twelve": 12.0, "a couple of": 2.0, "couple of": 2.0, "a couple": 2.0,
           "half a": 0.5, "half an": 0.5}
 # unit phrase -> semitones, longest alternatives first in the pattern below
 UNITS: dict[str, float] = {

@@ -143,7 +143,7 @@ PHRASES: dict[str, tuple[Need, ...]] = {
 # simile ("more like wind far away", "let it boom longer", "like a bow"), not a change; a refinement leaves them out
 SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick", "bass drum", "thud", "boom", "booming", "rumble", "wind",
                "whoosh", "woosh", "swoosh", "burst", "stab", "hit", "clang", "bell", "chime", "pad", "drone", "organ", "lead", "strings",
-               "string", "violin", "flute", "whistle", "bird"}
+               "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
               "rapid": FAST_RATE}
@@ -176,8 +176,11 @@ _REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|w
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
 _NOISE_NAMES = r"(?:breathiness|breath|air|airiness|hiss|hissing|noise|noisiness|fizz|grit)"
 REWRITES: tuple[tuple[str, Any], ...] = (
+    # "less grit and hiss", "no crackle or hiss": the "less" / "no" goes with each
+    (r"\b(less|no)\s+([a-z]+)\s+(?:and|or|nor|&)\s+([a-z]+)\b", r"\1 \2 and \1 \3"),
     # "less of that hiss", "less breath noise", "less breathiness": less noise ("less" negates the word after it)
     (r"\bless\s+of\s+(?:that|the|this|all\s+(?:that|the))\s+", "less "),
+    (r"\b(less|no)\s+(?:fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz)\b", r"\1 noise"),
     (r"\b(less|no)\s+(?:breath|air|background|white)\s+(?:noise|hiss)\b", r"\1 noise"),
     (r"\b(less|no)\s+(?:breathiness|airiness|noisiness)\b", r"\1 noise"),
     (r"\b(?:turn|tone|dial|bring|take)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out)\b", r"no \1"),
@@ -197,6 +200,11 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # is read by models.brief.intervals and left as it is)
     (r"\b(?:drop|bring|take|move|shift|pitch|tune|knock)\s+(?:it|this|that|the\s+(?:pitch|note))(?:\s+(down|up))?"
      r"(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))", lambda m: "higher" if m.group(1) == "up" else "lower"),
+    (r"\bopen\s+(?:it|this|that|the\s+sound)\s+up\b", "brighter"),
+    (r"\bcut\s+(?:it|this|that|the\s+sound)\s+(?:down|back)\b", "shorter"),
+    (r"\b(?:hit|hits|start|starts|come\s+in|kick\s+in|speak)\s+(?:right\s+away|immediately|instantly|at\s+once|straight\s+away)\b", "faster attack"),
+    (r"\bfull\s+(?=(?:octave|step|tone|semitone|fifth|fourth|third)s?\b)", ""),  # "a full octave down": an octave, not 'full'
+    (r"\bpunchier\s+(?:start|onset|attack|front)\b", "faster attack"),
     # the attack's other names: "a softer start", "a gentler onset"
     (r"\b(softer|gentler|slower|faster|quicker|sharper|snappier|harder|smoother)\s+(?:start|onset|beginning|entry|entrance)\b", r"\1 attack"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:start|onset|beginning)" + _DEGREE + r"\s+(slower|softer|gentler|faster|quicker|sharper|snappier|harder)\b", r"\1 attack"),
@@ -223,12 +231,22 @@ REWRITES: tuple[tuple[str, Any], ...] = (
 
 # In a refinement, a complaint asks for the opposite: "it's too bright", "that's a little harsh", "way too muffled" -> "less X"
 # (read as a negated word: "less bright" is a change from the start). Only quality words: "it's too late" is no complaint
-# about the sound, and "not too bright" stays a description.
+# about the sound, and "not too bright" stays a description. Rate words (fast, slow, quick) are left out: "vibrato, kinda quick"
+# says the vibrato's rate.
 _QUALITY = (r"(bright|dark|noisy|hissy|breathy|airy|clean|harsh|shrill|piercing|thin|muddy|boomy|boxy|nasal|tinny|buzzy|dull|muffled|"
-            r"warm|cold|sharp|metallic|glassy|heavy|light|short|long|sustained|wobbly|fast|slow|quick|abrupt|soft|loud|quiet|"
+            r"warm|cold|sharp|metallic|glassy|heavy|light|short|long|sustained|wobbly|abrupt|soft|loud|quiet|"
             r"crisp|fizzy|gritty|dirty|mellow|smooth|round|hollow)")
-_HEDGE = r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|really|very|quite|pretty|rather|way|much|far|so|just|still|now)\s+)*"
+_HEDGE = (r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|kinda|sorta|bit|little|really|very|quite|pretty|rather|way|much|far|"
+          r"so|just|still|now|a\s+lot)\s+)*")
+_START = r"\b(?:the\s+)?(?:start|attack|onset|beginning|front(?:\s+end)?)(?:'s|\s+is|\s+feels|\s+sounds|\s+seems)\s+"
 COMPLAINTS: tuple[tuple[str, Any], ...] = (
+    # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
+    (_START + _HEDGE + r"(?:too\s+)?(?:slow|lazy|soft|sluggish|gentle|mushy|weak|late|smooth)\b", "faster attack"),
+    (_START + _HEDGE + r"(?:too\s+)?(?:abrupt|sharp|hard|harsh|clicky|sudden|fast|quick|snappy|clicking)\b", "slower attack"),
+    (r"\b(?:goes|drags|rings|hangs|carries|lasts)\s+(?:on\s+)?(?:forever|too\s+long|and\s+on|way\s+too\s+long)\b", "shorter"),
+    # a complaint said without a subject at a sentence's start: "bit dull, ...", "hmm, a little harsh"
+    (r"(^|[,.;!?]\s*)(?:(?:hmm+|ugh|well|ok|okay|so|yeah)[,\s]+)?(?:a\s+)?(?:bit|little|tad|touch|kinda|sorta|rather|way|much)\s+(?:too\s+)?"
+     + _QUALITY + r"\b", r"\1less \2"),
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
     (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels)\s+" + _HEDGE + _QUALITY + r"\b", r"less \1"),
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative

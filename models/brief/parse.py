@@ -154,6 +154,7 @@ class _Builder:
         self.explicit: set[str] = set()
         self.notes: list[str] = []
         self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
+        self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
 
     def add(self, t: Target, explicit: bool = False) -> None:
         if t.confidence < 0.5:
@@ -401,6 +402,8 @@ def parse_brief(
         if _describes_modulation(toks, pos + len(ph.split()) - 1, ph):
             b.notes.append(f"'{ph}' describes the {toks[pos + len(ph.split())]}, not the sound; left out")
             continue
+        if pos in b.rate_tokens:
+            continue
         neg = _negated(toks, pos)
         if start is not None and ph in L.SOUND_TYPES:
             b.notes.append(f"'{ph}' names a kind of sound; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
@@ -515,6 +518,7 @@ def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
         n = L.RATE_WORDS.get(toks[j])
         if n is None or _negated(toks, j):  # "vibrato, nothing fast": no rate asked
             continue
+        b.rate_tokens.add(j)  # "vibrato, kinda quick": the modulation's rate, not a short sound
         key = "vibrato_rate_hz" if ph == "vibrato" else "am_rate_hz"
         lo, hi = (n.value, None) if n.side == "ge" else (None, n.value)
         b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=0.8, needs=key,
