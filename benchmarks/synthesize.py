@@ -740,9 +740,10 @@ def main() -> None:
     ap.add_argument("--embedder", default="lstmabar")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="held_out", choices=["held_out", "tuning", "all"], help="which prompts (issue-18 study)")
-    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "tuning", "all", "none"],
+    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "tuning", "all", "none"],
                     help="refinement chains of this split (held_out: seen since the 08:34 run; held_out_2: seen since the 10:36 run; "
-                         "held_out_3: seen since the 11:02 run; held_out_4: seen since the 13:41 run; held_out_5: the blind set); none: prompts only")
+                         "held_out_3: seen since the 11:02 run; held_out_4: seen since the 13:41 run; held_out_5: seen since the 15:39 run; "
+                         "held_out_6: the blind set); none: prompts only")
     ap.add_argument("--limit", type=int, default=0, help="only the first N prompts (smoke runs)")
     ap.add_argument("--random-patches", type=int, default=50)
     ap.add_argument("--gap-prompts", type=int, default=6)
@@ -762,6 +763,8 @@ def main() -> None:
     ap.add_argument("--baseline", nargs="+", default=[], help="with --merge: --part files of a baseline run (e.g. the code before a change)")
     ap.add_argument("--baseline-label", default="the code before", help="with --baseline: what the baseline is, for the report")
     ap.add_argument("--note", default="", help="with --merge: a sentence about this run for the report's reading")
+    ap.add_argument("--rerun", nargs="+", default=[], help="with --merge: --part files of a rerun of seen splits on other code")
+    ap.add_argument("--rerun-label", default="a rerun", help="with --rerun: what was rerun, for the report")
     ap.add_argument("--budget-compare", type=lambda s: [float(x) for x in s.split(",")], default=[],
                     help="the tool alone (k=1, no plain/random/chains) on --split's prompts at each of these max_seconds, interleaved per prompt; report synthesize_budget")
     args = ap.parse_args()
@@ -795,15 +798,16 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-CHAIN_SPLITS = ("held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "all")
-CHAIN_LABELS = {"held_out_5": "held-out-5, blind", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_SPLITS = ("held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "all")
+CHAIN_LABELS = {"held_out_6": "held-out-6, blind", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = "held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at 13:41-14:07 UTC (689fdac): 74 % (42/57)"
+# held_out_5 (blind at 15:39-15:55 UTC on 06c306c) is reported from its blind run's rows; the report's other rows are labelled with their code
 
 
 def chain_figures(rows: list[dict], prefix: str = "") -> dict:
-    """Per split (held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
+    """Per split (held_out_6, held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
     fig: dict = {}
     for s in CHAIN_SPLITS:
         rs = [r for r in rows if s == "all" or r["split"] == s]
@@ -906,6 +910,12 @@ def refine_report(args) -> None:
         fig.update(chain_figures(base_rows, "baseline_"))
         bl = [c["load"] for p in base for c in p["calls"]]
         fig["baseline_load_avg_mean"] = round(float(np.mean(bl)), 2)
+    if args.rerun:  # seen splits run again on later code (their misses were read before it)
+        again = [json.loads(Path(p).read_text()) for p in args.rerun]
+        fig["rerun_code"] = args.rerun_label
+        fig["rerun_parts_complete"] = all(p.get("complete") for p in again)
+        fig.update(chain_figures([r for p in again for r in p["rows"]], "rerun_"))
+        fig["rerun_load_avg_mean"] = round(float(np.mean([c["load"] for p in again for c in p["calls"]])), 2)
     walls = np.array([c["wall"] for c in calls])
     fig["speed_calls"] = len(calls)
     fig["speed_wall_s_mean"] = round(float(walls.mean()), 2)
@@ -917,19 +927,18 @@ def refine_report(args) -> None:
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
-         "The blind figure is `held_out_4`: 25 chains (57 steps) written by a helper who read neither the brief's code nor any result, "
-         "and committed (10e125b, 12:19 UTC) before any run of them and before this session's fixes. Those fixes were judged on the "
-         f"seen sets only (held_out_3, the previous blind set, and older ones; {EARLIER_BLIND}, each before its misses were read): "
-         "refinement words read by grammar, not word lists (models/brief/intervals.py: a pitch step is an amount, a count times a unit "
-         "from semitones to octaves with the named intervals and their quality, and a direction from a sign, an adverb or a verb, as in "
-         "'a whole step down', 'drop it an octave', 'raise it a minor third', '-5 semitones'; a movement word with a direction is a "
-         "pitch glide, as in 'slide down', 'bend the pitch up'); sentence frames rewritten to one form (removals such as 'remove the "
-         "vibrato' or 'lower the noise' are a 'no', 'make the attack slower', 'more top end', 'cut the highs', 'die away', 'tail off'); "
-         "in the search, the start with only the asked change and its best one-knob moves go to the judge's shortlist (pYIN), the judge "
-         "ranks equal misses by how far they miss, 'longer'/'shorter' also offer a time stretch of the whole sound, and a vibrato's rate "
-         "follows 'slow'/'fast'. The earlier fixes (before 12:00 UTC) are in the commit history of this section. "
-         "A baseline run of the code before this session (6a47b4f with the held_out_4 data, 10e125b) on the same blind chains, in the "
-         "same session, gives the comparison where present. "
+         "Two blind sets this session, each written by a helper who read neither the brief's code nor any result, and committed before any "
+         "run of it. `held_out_5` (25 chains, 60 steps; 177f7b4, 15:04 UTC) ran on 06c306c: a pitch step past the keyboard's end goes on in "
+         "the oscillators' tunings; a refinement's vibrato takes the LFO that already bends the pitch (and drives no level) and sounds from "
+         "the first sample; a fresh sound's pitch is bent only when a movement is asked, and its note is searched where it sounds; a wobble "
+         "or vibrato too slow for the sound's length is said. Its misses were then read (so it is seen since), and the fixes after it were "
+         "judged on the seen sets only: refinement words said in chat (complaints such as 'it's too bright', 'less of that hiss', 'warm it "
+         "up', 'a softer start', 'drop it down a bit', a sound's kind as a simile); 'kill the vibrato' keeps the note; a refinement's attack "
+         "moves only the envelopes that shape the level; a fresh sound that names no register is searched mid-keyboard (key MIDI 48-84, "
+         "tunings +-12: every oscillator between C2 and C7). `held_out_6` (25 chains, 58 steps; b2a862a, 15:59 UTC) ran on that final code, "
+         f"0b65d84. Earlier blind figures: {EARLIER_BLIND}, each before its misses were read. "
+         "The baseline on both blind sets is the code at this session's start (6267f6c: the code of 29fb52a, with the data), run in the "
+         "same session on the same chains. "
          "Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` the previous result, judged as "
          f"in `synthesize`. Tool defaults: {fig['tool_defaults']}; LSTMABAR weights sha256 "
          f"{', '.join(w[:12] for w in fig['weights_sha256'])} (at the end: {', '.join(w[:12] for w in fig['weights_sha256_at_end'])}). "
@@ -941,6 +950,9 @@ def refine_report(args) -> None:
         if f"baseline_chains_{s}_steps" in fig:
             L.append(f"| {CHAIN_LABELS[s]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
+        if f"rerun_chains_{s}_steps" in fig and s != "all":
+            L.append(f"| {CHAIN_LABELS[s].split(',')[0]}, seen, rerun: {fig['rerun_code']} ({fig[f'rerun_chains_{s}_steps']}) | "
+                     f"{fig[f'rerun_chains_{s}_change_achieved']:.2f} | {fig[f'rerun_chains_{s}_rest_kept']:.2f} | {fig[f'rerun_chains_{s}_both']:.2f} |")
     if base_rows:
         L.append(f"\nThe baseline rows are the code before these fixes ({fig['baseline_code']}), run in the same session, with the same "
                  f"weights ({', '.join(w[:12] for w in fig['baseline_weights_sha256'])}), at a mean load average of {fig['baseline_load_avg_mean']:.1f}; "
@@ -963,7 +975,7 @@ def refine_report(args) -> None:
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
     out = ["### Reading\n"]
-    for split, what in (("held_out_5", "Blind (held-out-5) steps"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
+    for split, what in (("held_out_6", "Blind (held-out-6) steps"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
                         ("held_out_2", "Held-out-2 steps (seen: 73 % blind at 10:36 UTC)"), ("held_out", "Seen held-out steps (looked at before earlier fixes)")):
         rs = [r for r in rows if r["split"] == split]
         if not rs:
@@ -978,11 +990,16 @@ def _refine_reading(fig: dict, rows: list[dict]) -> str:
         out.append(f"- {what} with the asked change achieved and the rest kept: {100 * c:.0f} % ({ok}/{len(rs)}; "
                    f"goal 90 %: {'met' if c >= 0.9 else 'not met'}). Misses: change not achieved {missed['change']}"
                    + "".join(f", {n} broken {k}" for n, k in missed.items() if n != "change") + ".")
-    missing = [CHAIN_LABELS[x] for x in CHAIN_SPLITS[:-1] if f"chains_{x}_steps" not in fig]
+    missing = [CHAIN_LABELS[x] for x in CHAIN_SPLITS[:-1] if f"chains_{x}_steps" not in fig and f"rerun_chains_{x}_steps" not in fig]
     if missing:
         out.append(f"- Not run in this run (time): {', '.join(missing)}; their last figures are in the commit history of this section.")
     if "chains_tuning_both" in fig:
         out.append(f"- Tuning steps: {fig['chains_tuning_both']:.0%} (change {fig['chains_tuning_change_achieved']:.0%}, kept {fig['chains_tuning_rest_kept']:.0%}).")
+    again = [f"{CHAIN_LABELS[x].split(',')[0]} {fig[f'rerun_chains_{x}_both']:.0%} ({fig[f'rerun_chains_{x}_steps']} steps)" for x in CHAIN_SPLITS[:-1]
+             if f"rerun_chains_{x}_both" in fig]
+    if again:
+        out.append(f"- Seen sets rerun on {fig['rerun_code']} (their misses were read before it, so these are not blind figures; load "
+                   f"{fig['rerun_load_avg_mean']:.1f}): {', '.join(again)}.")
     base = [f"{CHAIN_LABELS[x]} {fig[f'baseline_chains_{x}_both']:.0%} ({fig[f'baseline_chains_{x}_steps']} steps)" for x in CHAIN_SPLITS[:-1]
             if f"baseline_chains_{x}_both" in fig]
     if base:
