@@ -278,3 +278,10 @@ def test_a_rate_word_is_the_modulations_not_the_sounds_and_counts_and_full() -> 
 def test_a_rate_after_a_comma_is_no_complaint() -> None:
     b = parse_brief("and add some vibrato, kinda quick", start=START, start_patch=PATCH)
     assert [t.lo for t in b.targets if t.descriptor == "vibrato_rate_hz"] == [pytest.approx(6.0)], b.summary()
+
+
+def test_a_no_goes_with_each_noise_named_and_nothing_else() -> None:
+    assert asked("no crackle or vibrato").get("flatness") == "down"
+    fresh = {t.descriptor: t for t in parse_brief("a pad with no vibrato and a slow attack").targets}
+    assert fresh["attack_s"].lo is not None  # the attack is asked, not negated
+    assert asked("less hiss and brighter") == {"flatness": "down", "centroid_hz": "up"}

@@ -174,10 +174,12 @@ _REMOVE = r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out)?|reduce|
 _OF = r"(?:\s+(?:the|some|that|all|any|all\s+the|a\s+bit\s+of(?:\s+the)?|a\s+little\s+of(?:\s+the)?|some\s+of\s+the))?"
 _REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)"
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
-_NOISE_NAMES = r"(?:breathiness|breath|air|airiness|hiss|hissing|noise|noisiness|fizz|grit)"
+_GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|"
+          r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
 REWRITES: tuple[tuple[str, Any], ...] = (
-    # "less grit and hiss", "no crackle or hiss": the "less" / "no" goes with each
-    (r"\b(less|no)\s+([a-z]+)\s+(?:and|or|nor|&)\s+([a-z]+)\b", r"\1 \2 and \1 \3"),
+    # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
+    # a slow attack" keeps its attack)
+    (r"\b(less|no)\s+" + _GRIME + r"\s+(?:and|or|nor|&)\s+" + _GRIME + r"\b", r"\1 \2 and \1 \3"),
     # "less of that hiss", "less breath noise", "less breathiness": less noise ("less" negates the word after it)
     (r"\bless\s+of\s+(?:that|the|this|all\s+(?:that|the))\s+", "less "),
     (r"\b(less|no)\s+(?:fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz)\b", r"\1 noise"),
