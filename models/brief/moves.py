@@ -21,7 +21,7 @@ import numpy as np
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
-from .program import level_drive
+from .program import clamped, level_drive
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -48,11 +48,6 @@ def level_envelopes(patch: dict[str, float]) -> list[str]:
     return [env for src, env in ENV_OF.items() if any(patch.get(f"mod_matrix.{src}->{d}", 0.0) > 0.01 for d in AMP_TARGETS)]
 
 
-def _clamped(name: str, value: float) -> float:
-    spec = VOICE_PARAMS[PARAM_INDEX[name]]
-    return min(spec.maximum, max(spec.minimum, value))
-
-
 def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[str, float]:
     """The settings that play ``patch`` ``factor`` times slower: every envelope's attack, decay and release and the
     key time times ``factor`` (the attacks of the envelopes that shape the level stay: the attack is kept), and
@@ -63,14 +58,14 @@ def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[
         for seg in ("attack", "decay", "release"):
             key = f"{env}.{seg}"
             if key in patch and not (seg == "attack" and env in level):
-                out[key] = _clamped(key, patch[key] * factor)
+                out[key] = clamped(key, patch[key] * factor)
     if "keyboard.duration" in patch:
-        out["keyboard.duration"] = _clamped("keyboard.duration", patch["keyboard.duration"] * factor)
+        out["keyboard.duration"] = clamped("keyboard.duration", patch["keyboard.duration"] * factor)
     if lfo_rates:
         for lfo in ("lfo_1", "lfo_2"):
             key = f"{lfo}.frequency"
             if key in patch:
-                out[key] = _clamped(key, patch[key] / factor)
+                out[key] = clamped(key, patch[key] / factor)
     return out
 
 
@@ -121,7 +116,7 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
         # sounds a 20 ms attack whatever the attack is set to): the key is held longer, over the start's own attacks
         # where they are longer than the brief's
         for f in KEY_FACTORS:
-            move = {"keyboard.duration": _clamped("keyboard.duration", start["keyboard.duration"] * f)}
+            move = {"keyboard.duration": clamped("keyboard.duration", start["keyboard.duration"] * f)}
             for env in level_envelopes(start):
                 key = f"{env}.attack"
                 if key in start and key in patch and start[key] > patch[key]:
@@ -137,7 +132,7 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                 move = {}
                 for env in envs:
                     for seg, v in (("sustain", sus), ("decay", d)):
-                        move[f"{env}.{seg}"] = _clamped(f"{env}.{seg}", v)
+                        move[f"{env}.{seg}"] = clamped(f"{env}.{seg}", v)
                 if move:
                     out.append((move, f"decay: the level envelopes fall to sustain {sus:g} over {d:g} s"))
     length = asked.get("sounding_s")
@@ -150,7 +145,7 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                 for seg in ("decay", "release"):
                     key = f"{env}.{seg}"
                     if key in patch:
-                        move[key] = _clamped(key, patch[key] * f)
+                        move[key] = clamped(key, patch[key] * f)
             if move:
                 out.append((move, f"length: the level envelopes' decay and release x{f:g}"))
         src = start if start is not None else patch

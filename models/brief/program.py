@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
+
 from .targets import Brief, Target
 
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
@@ -94,6 +96,21 @@ def level_drive(patch: dict[str, float], src: str) -> float:
     return sum(patch.get(f"mod_matrix.{src}->{d}", 0.0) * patch.get(MIXER_OF[d], 1.0) for d in AMP_TARGETS)
 
 
+def clamped(name: str, value: float) -> float:
+    """``value`` (physical) within the Voice parameter's range."""
+    spec = VOICE_PARAMS[PARAM_INDEX[name]]
+    return min(spec.maximum, max(spec.minimum, value))
+
+
+def held_bend(patch: dict[str, float], src: str, vco: str) -> float:
+    """What a source adds to an oscillator's pitch (semitones) on average while the key is held: route x depth x the
+    source's held level (an envelope's sustain; a 0..1 LFO's mean, half its depth envelope's sustain)."""
+    route = patch.get(f"mod_matrix.{src}->{vco}_pitch", 0.0) * patch.get(f"{vco}.mod_depth", 0.0)
+    if src.startswith("lfo"):
+        return 0.5 * route * patch.get(f"{src}_amp_adsr.sustain", 1.0)
+    return route * patch.get(f"{src}.sustain", 1.0)
+
+
 def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, depth: float) -> None:
     """A refinement's vibrato or sweep on top of the start's pitch: ``lfo`` swings both oscillators over
     ``depth`` semitones while every other source keeps its pitch contribution (route x the oscillator's
@@ -108,9 +125,8 @@ def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, dept
             out[key] = min(1.0, depth / (abs(new) * gain)) if s == lfo else patch.get(key, 0.0) * d / new
         out[f"{v}.mod_depth"] = new
         # the 0..1 LFO's mean moves the note: the tuning takes off the vibrato's and gives back what this LFO bent before
-        before = 0.5 * patch.get(f"mod_matrix.{lfo}->{v}_pitch", 0.0) * d * patch.get(f"{lfo}_amp_adsr.sustain", 1.0)
-        shift = math.copysign(0.5 * depth, new) - before
-        out[f"{v}.tuning"] = min(24.0, max(-24.0, patch.get(f"{v}.tuning", 0.0) - shift))
+        shift = math.copysign(0.5 * depth, new) - held_bend(patch, lfo, v)
+        out[f"{v}.tuning"] = clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) - shift)
 
 
 def pitch_drive(patch: dict[str, float], src: str) -> float:
@@ -121,18 +137,11 @@ def pitch_drive(patch: dict[str, float], src: str) -> float:
 def _steady_on_its_centre(out: dict[str, float], patch: dict[str, float]) -> None:
     """A refinement's "steady" / "no vibrato": every pitch bend goes, and each oscillator's tuning takes what the bends gave
     the held note on average (a 0..1 LFO half its route x depth x depth-envelope sustain; an envelope its route x depth x
-    sustain), so the note stays where it was heard."""
+    sustain: held_bend), so the note stays where it was heard."""
     for v in ("vco_1", "vco_2"):
-        d = patch.get(f"{v}.mod_depth", 0.0)
-        held = 0.0
-        for s in SOURCES:
-            route = patch.get(f"mod_matrix.{s}->{v}_pitch", 0.0)
-            if s.startswith("lfo"):
-                held += 0.5 * route * d * patch.get(f"{s}_amp_adsr.sustain", 1.0)
-            else:
-                held += route * d * patch.get(f"{s}.sustain", 1.0)
+        held = sum(held_bend(patch, s, v) for s in SOURCES)
         if held:
-            out[f"{v}.tuning"] = min(24.0, max(-24.0, patch.get(f"{v}.tuning", 0.0) + held))
+            out[f"{v}.tuning"] = clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + held)
 
 
 def _vibrato_lfo(patch: dict[str, float]) -> str:
@@ -279,7 +288,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
             amp_sources = ["adsr_1", "lfo_1"]
 
     if brief.relative and patch:  # a refinement's level: the sources that shape it now (a glide's envelope bends the pitch only)
-        amp_sources = [s for s in amp_sources if level_drive(patch, s) > LEVEL_FREE or out.get(f"mod_matrix.{s}->vco_1_amp", 0.0) > 0] or amp_sources
+        now = {**patch, **out}
+        amp_sources = [s for s in amp_sources if max(level_drive(patch, s), level_drive(now, s)) > LEVEL_FREE] or amp_sources
     envs = [ENV_OF[s] for s in amp_sources]
     # ---- attack: every source that reaches the amplitude rises alike
     att = t.get("attack_s")
