@@ -26,6 +26,7 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
+from .reader import CHANGES, DROP_P, RATE_OF, ChangeReader, arbitrate, shipped
 from .targets import STEP, Brief, Target
 
 SEMITONE = 2 ** (1 / 12)
@@ -297,10 +298,12 @@ def parse_brief(
     start: dict[str, Any] | None = None,
     start_patch: dict[str, float] | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
+    change_reader: ChangeReader | bool = True,
 ) -> Brief:
     """The brief for ``prompt``. ``start``: the start sound's flat descriptors (``Descriptors.flat``) and
     ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
-    crowd words the crowd data does not hold (else such words are left out)."""
+    crowd words the crowd data does not hold (else such words are left out), and for the change reader.
+    ``change_reader``: True for the shipped reader, False for the words alone, or a reader to consult."""
     text = " ".join(prompt.lower().replace("’", "'").split())
     for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
         text = re.sub(pattern, replacement, text)
@@ -390,6 +393,8 @@ def parse_brief(
         b.need(need, mv.text)
         b.need(L.PITCHED, mv.text)
         consumed = consumed.replace(mv.text, " ")
+
+    grammar = set(b.targets)  # read from numbers and the interval grammar: the change reader leaves them be
 
     # ---- words
     toks = tokenize(consumed)
@@ -482,8 +487,52 @@ def parse_brief(
                      tolerance=_tol("centroid_hz"), confidence=round(conf * min(1.0, abs(s) * 1.5), 3),
                      source=f"'{w}': centroid {'>=' if s > 0 else '<='} {v:.0f} Hz, the {level:.0f}th percentile of the reference recordings ({ev})"))
     if start is not None:
+        _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
         _keep(b, start, start_patch)
     return b.brief(relative=start is not None)
+
+
+def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, prompt: str,
+                    encode: Callable[[list[str]], np.ndarray] | None, grammar: set[str], reader: ChangeReader | bool) -> None:
+    """A refinement's words against the change reader (``reader.py``): a quality the words read but the reader finds
+    very unlikely is left out; a change the reader is sure of on a quality the words did not touch is added."""
+    if reader is False:
+        return
+    model = shipped() if reader is True else reader
+    if model is None or encode is None:
+        b.notes.append("the change reader was not consulted (" + ("no sentence encoder" if encode is None else "its weights are missing") + "): words only")
+        return
+    vec = np.asarray(encode([prompt]), dtype=np.float64)[0]
+    if vec.shape != model.coef.shape[1:]:
+        b.notes.append(f"the change reader was not consulted (it reads {model.coef.shape[1]}-d MiniLM vectors, the encoder gave {vec.shape[0]}): words only")
+        return
+    read = {k: k in grammar for k, t in b.targets.items() if not t.kept}
+    drop, add = arbitrate(read, model.read(vec))
+    for key, quality, pr in drop:
+        t = b.targets.pop(key)
+        b.asked.discard(key)
+        b.explicit.discard(key)
+        b.notes.append(f"{t.source.split(':')[0]} was read as a {quality} change, but the change reader finds that unlikely for this "
+                       f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
+    for change, pr in add:
+        key, sign = CHANGES[change]
+        word = f"{change} (the change reader, p {pr:.2f})"
+        conf = max(0.5, round(pr, 2))
+        if key in ("centroid_hz", "flatness", "attack_s", "sounding_s", "decay_db_per_s"):
+            _relative(b, start, patch, key, sign, word, confidence=conf)
+        elif key in RATE_OF:
+            if RATE_OF[key] in b.targets and key not in b.targets:
+                n = L.FAST_RATE if sign > 0 else L.SLOW_RATE
+                lo, hi = (n.value, None) if sign > 0 else (None, n.value)
+                b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
+                             source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
+        else:
+            need = {("am_depth_db", 1): L.WOBBLE, ("am_depth_db", -1): L.STEADY_LEVEL, ("vibrato_depth_cents", 1): L.VIBRATO,
+                    ("vibrato_depth_cents", -1): L.STEADY, ("pitch_trend_semitones_per_s", 1): L.RISING,
+                    ("pitch_trend_semitones_per_s", -1): L.FALLING}[(key, sign)]
+            b.need(need, word, confidence=conf)
+            if key != "am_depth_db" and sign > 0 or key == "pitch_trend_semitones_per_s":
+                b.need(L.PITCHED, word)
 
 
 def _aspect(key: str) -> str:

@@ -1,0 +1,126 @@
+"""The change reader (models/brief/reader.py) and how the brief consults it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmabar.models.brief import parse_brief
+from lstmabar.models.brief.reader import ADD_P, CHANGES, DROP_P, WEIGHTS, ChangeReader, arbitrate, fit, shipped, step_changes
+
+START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.05, "sounding_s": 1.5, "flatness": 0.01, "silent": False,
+         "decay_db_per_s": -3.0, "sustain_level_db": -6.0}
+PATCH = {"keyboard.midi_f0": 57.0, "keyboard.duration": 1.2, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0, "mixer.noise": 0.1}
+KEYWORDS = ("dull", "lazy", "hiss", "wobble", "shiny", "steady")
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """A stand-in sentence encoder: one dimension per keyword."""
+    return np.array([[float(k in t.lower()) for k in KEYWORDS] for t in texts])
+
+
+def reader_for(rules: dict[str, dict[str, float]]) -> ChangeReader:
+    """A reader whose logit for each change is +6 for its keywords and -6 otherwise."""
+    changes = tuple(CHANGES)
+    coef = np.zeros((len(changes), len(KEYWORDS)))
+    for i, c in enumerate(changes):
+        for k, w in rules.get(c, {}).items():
+            coef[i, KEYWORDS.index(k)] = w
+    return ChangeReader(changes, coef, np.full(len(changes), -6.0), "test")
+
+
+def asked(brief) -> dict[str, tuple[float | None, float | None]]:
+    return {t.descriptor: (t.lo, t.hi) for t in brief.targets if not t.kept}
+
+
+def test_step_changes_reads_every_demand_form():
+    step = {"change": [{"d": "f0_hz", "semitones": -12}, {"d": "centroid_hz", "dir": "up"},
+                       {"d": "am_depth_db", "op": ">=", "v": 3, "needs": "am_rate_hz"}, {"d": "vibrato_depth_cents", "op": "<=", "v": 5}]}
+    assert step_changes(step) == {"lower", "brighter", "wobble", "no vibrato"}
+
+
+def test_fit_learns_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 8))
+    ys = [{"brighter"} if v[0] > 0 else {"darker"} for v in x]
+    r = fit(x, ys)
+    assert set(r.changes) == {"brighter", "darker"}
+    p = r.probabilities(np.array([[3.0] + [0.0] * 7, [-3.0] + [0.0] * 7]))
+    i = r.changes.index("brighter")
+    assert p[0, i] > 0.9 and p[1, i] < 0.1
+    r.save(tmp_path / "r.npz")
+    back = ChangeReader.load(tmp_path / "r.npz")
+    assert back.changes == r.changes and np.allclose(back.coef, r.coef, atol=1e-5)
+
+
+def test_arbitrate_drops_unlikely_word_reads_but_not_the_grammar():
+    p = {c: 0.01 for c in CHANGES}
+    drop, add = arbitrate({"centroid_hz": False, "attack_s": True}, p)
+    assert [d for d, _, _ in drop] == ["centroid_hz"]  # the attack came from a number: kept
+    assert add == []
+
+
+def test_arbitrate_adds_only_on_untouched_qualities_and_never_pitch():
+    p = {c: 0.0 for c in CHANGES} | {"brighter": 0.9, "darker": 0.5, "slower attack": 0.95, "higher": 0.99, "wobble": 0.8, "slower wobble": 0.7}
+    drop, add = arbitrate({"attack_s": False}, p)
+    assert drop == []
+    names = [c for c, _ in add]
+    assert "brighter" in names and "darker" not in names  # the likelier direction of a descriptor
+    assert "slower attack" not in names  # the words already read the attack
+    assert "higher" not in names  # pitch steps are the grammar's
+    assert names.index("slower wobble") > names.index("wobble")  # a rate after its modulation
+    assert all(pr > ADD_P for _, pr in add)
+
+
+def test_brief_adds_a_change_the_words_missed():
+    r = reader_for({"brighter": {"dull": 12.0}})
+    words = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=encode, change_reader=False)
+    assert "centroid_hz" not in asked(words)
+    b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    lo, hi = asked(b)["centroid_hz"]
+    assert lo is not None and lo > START["centroid_hz"] and hi is None
+    t = next(t for t in b.targets if t.descriptor == "centroid_hz" and not t.kept)
+    assert "change reader" in t.source
+    assert not any(t.kept and t.descriptor == "centroid_hz" for t in b.targets)  # an asked brightness is not also kept
+
+
+def test_brief_drops_a_word_read_the_reader_finds_unlikely():
+    # 'steady' reads as a steady pitch and a sustained level; a reader that sees no pitch or length change in
+    # "lose the wobble, I want it steady" leaves those out, and the length is kept instead
+    r = reader_for({"no wobble": {"wobble": 12.0}})
+    words = parse_brief("lose the wobble, I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=False)
+    assert "sustain_level_db" in asked(words)
+    b = parse_brief("lose the wobble, I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    assert "sustain_level_db" not in asked(b) and "am_depth_db" in asked(b)
+    assert any("change reader finds that unlikely" in n for n in b.notes)
+    assert any(t.kept and t.descriptor == "sounding_s" for t in b.targets)
+
+
+def test_brief_keeps_numbers_and_pitch_steps_whatever_the_reader_says():
+    r = reader_for({})  # every change unlikely
+    b = parse_brief("an octave lower with a 200 ms attack", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    a = asked(b)
+    assert a["f0_hz"][0] == pytest.approx(110.0, rel=1e-3) and a["attack_s"] == (0.2, 0.2)
+
+
+def test_reader_needs_its_encoder():
+    r = reader_for({"brighter": {"dull": 12.0}})
+    b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=None, change_reader=r)
+    assert "centroid_hz" not in asked(b) and any("not consulted" in n for n in b.notes)
+    wrong = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=lambda t: np.zeros((len(t), 3)), change_reader=r)
+    assert any("not consulted" in n for n in wrong.notes)
+
+
+def test_fresh_prompts_do_not_consult_the_reader():
+    r = reader_for({"brighter": {"dull": 12.0}})
+    b = parse_brief("a dull thud", encode=encode, change_reader=r)
+    assert not any("change reader" in t.source for t in b.targets)
+
+
+def test_shipped_reader_is_present_and_kept_off_the_blind_set():
+    r = shipped()
+    assert r is not None and WEIGHTS.exists()
+    assert r.coef.shape == (len(r.changes), 384)
+    assert "excluded held_out_7" in r.trained_on
+    assert {"brighter", "darker", "slower attack", "faster attack", "longer", "shorter", "noisier", "cleaner"} <= set(r.changes)
+    assert 0 < DROP_P < ADD_P < 1
