@@ -21,7 +21,9 @@ def sound_design_session(goal: Annotated[str, Field(description=describe(SoundDe
 - A sound from nothing: `synthesize_from_text` with the description; it returns several different
   candidates. Play them and ask which is closest.
 - Refine: call `synthesize_from_text` again with `start_from` set to the chosen sound id and a short
-  instruction ("darker", "slower attack"); keep what the user likes fixed with `keep`.
+  instruction ("darker", "slower attack"); when you know what the user asks ("too shiny, and ease it in"),
+  also name it in `change` (["darker", "slower attack"]) so the tool does not have to guess from the words;
+  keep what the user likes fixed with `keep`. Read `targets` and `kept` back: they say what moved and what held.
 - The user's own recording: `import_sound`, then `optimize_fx` ("brighter and roomier") or
   `match_sound` to rebuild it on the synth so it can be tweaked.
 - Which basic waveform a description or sound is closest to: `predict_archetypes`.

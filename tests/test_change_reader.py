@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from lstmabar.models.brief import parse_brief
-from lstmabar.models.brief.reader import ADD_P, CHANGES, DROP_P, WEIGHTS, ChangeReader, arbitrate, fit, shipped, step_changes
+from typing import get_args
+
+from lstmabar.models.brief.reader import ADD_P, CHANGES, DROP_P, WEIGHTS, ChangeName, ChangeReader, arbitrate, fit, shipped, step_changes
 
 START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.05, "sounding_s": 1.5, "flatness": 0.01, "silent": False,
          "decay_db_per_s": -3.0, "sustain_level_db": -6.0}
@@ -124,3 +126,21 @@ def test_shipped_reader_is_present_and_kept_off_the_blind_set():
     assert "excluded held_out_7" in r.trained_on
     assert {"brighter", "darker", "slower attack", "faster attack", "longer", "shorter", "noisier", "cleaner"} <= set(r.changes)
     assert 0 < DROP_P < ADD_P < 1
+
+
+def test_change_names_are_the_readers_changes():
+    assert set(get_args(ChangeName)) == set(CHANGES)
+
+
+def test_named_changes_replace_the_words_but_keep_numbers():
+    b = parse_brief("brighter please", start=START, start_patch=PATCH, encode=encode, changes=["darker", "wobble", "slower wobble"])
+    a = asked(b)
+    assert a["centroid_hz"][1] is not None and a["centroid_hz"][1] < START["centroid_hz"] and a["centroid_hz"][0] is None
+    assert "am_depth_db" in a and a["am_rate_hz"][1] is not None  # the rate after its wobble
+    assert any("named by the caller" in n for n in b.notes)
+    fifth = parse_brief("a fifth up", start=START, start_patch=PATCH, changes=["higher"])
+    assert asked(fifth)["f0_hz"][0] == pytest.approx(220.0 * 2 ** (7 / 12), rel=1e-3)
+    plain = parse_brief("whatever you think", start=START, start_patch=PATCH, changes=["higher"])
+    assert asked(plain)["f0_hz"][0] > 220.0
+    with pytest.raises(ValueError, match="unknown change"):
+        parse_brief("x", start=START, start_patch=PATCH, changes=["dimmer"])

@@ -119,6 +119,10 @@ def test_bad_requests_say_what_to_send(ctx) -> None:
         run(ctx, prompt="x", start_from=other.id)
     with pytest.raises(ToolError, match="smaller than one generation"):
         run(ctx, prompt="x", max_evaluations=4, population=8)
+    with pytest.raises(ToolError, match="also pass start_from"):
+        run(ctx, prompt="x", change=["darker"])
+    with pytest.raises(ValueError, match="darker"):  # the schema lists the names
+        synth.Input(prompt="x", change=["dimmer"])
     with pytest.raises(ValueError):
         synth.Input(prompt="x", k=9)
     with pytest.raises(ValueError):
@@ -190,6 +194,16 @@ def test_brief_weight_zero_is_plain_ctag(ctx) -> None:
     on = run(ctx, prompt="a short blip", k=1).output.candidates[0]
     # the brief sets the key time short; plain CTAG leaves it to the search
     assert on.patch["keyboard.duration"]["value"] < 0.15 and on.descriptors["sounding_s"] < 0.3
+
+
+def test_named_changes_replace_the_words_reading(ctx) -> None:
+    first = run(ctx, prompt="a warm pad at C3", k=1).output.candidates[0]
+    o = run(ctx, prompt="hmm, not quite, can you fix it", k=1, start_from=first.sound.id, change=["darker", "slower attack"]).output
+    asked = {t.descriptor: t for t in o.brief.targets if not t.kept}
+    assert set(asked) == {"centroid_hz", "attack_s"}
+    assert asked["centroid_hz"].hi < asked["centroid_hz"].relative_to and asked["attack_s"].lo > asked["attack_s"].relative_to
+    assert "named by the caller" in asked["centroid_hz"].source
+    assert {t.descriptor for t in o.brief.targets if t.kept} >= {"f0_hz", "sounding_s"}
 
 
 def test_refinement_moves_the_note_and_keeps_the_rest(ctx) -> None:

@@ -37,6 +37,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import OVERRIDES, moves
+from lstmabar.models.brief.reader import ChangeName
 from lstmabar.models.brief.program import vibrato_rate, wobble_rate
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
@@ -96,6 +97,7 @@ class Input(BaseModel):
     feedback_weight: float = Field(0.0, ge=0.0, le=5.0, description="Weight of the reward model learnt from people's ratings (rate_feedback), added to the search fitness and used to rerank the results; 0 = off. Try 0.1-0.5. Used only when a reward model trained with the same embedder exists.")
     anchor_weight: float = Field(0.0, ge=0.0, le=2.0, description="Experimental: search for cos(sound, prompt) - anchor_weight * cos(sound, anchor) instead of CTAG's plain cosine, to avoid generic sounds the embedder rates close to every prompt (see docs/benchmarks.md, synthesize_anchor). 0 = plain CTAG fitness.")
     anchor: str = Field("a sound", max_length=200, description="The generic text used with anchor_weight.")
+    change: list[ChangeName] = Field(default_factory=list, max_length=6, description="With start_from: the changes to make, by name, e.g. ['darker', 'slower attack'] for 'hmm, too shiny, and ease it in'. They replace what the brief reads from the prompt's words (numbers and pitch steps in the prompt still count: 'a fifth up' with ['higher'] moves a fifth). Use it when you have read the conversation and know the request; leave it empty to let the tool read the prompt. Each named change moves its quality by a noticeable step from the start sound and keeps the rest.")
     brief_weight: float = Field(1.0, ge=0.0, le=5.0, description="Weight of the sound brief: the prompt's measurable demands (note or register, brightness, noisiness, attack, length, sustain/decay, pitch and level movement) become targets, the note and key time are set directly, and every unmet target costs fitness. 0 = CTAG's plain cosine fitness (the brief is still reported and checked).")
     time_budget_s: float = Field(DEFAULT_BUDGET_S, ge=1.0, le=1800.0, description=budget_field_description(DEFAULT_BUDGET_S, "the search (also bounded by max_seconds)"))
 
@@ -359,7 +361,9 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
 
 def read_brief(inp: Input, start: Start, embedder: Embedder) -> tuple[Brief, bool, float]:
     """(brief, whether it shapes the search, render seconds)."""
-    brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder))
+    if inp.change and start.flat is None:
+        raise ToolError(f"change={inp.change!r} names changes to a start sound; also pass start_from (the id of the sound to change).")
+    brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change)
     use_brief = inp.brief_weight > 0 and bool(brief.targets)
     seconds = start.seconds
     if use_brief and brief.render_seconds and "seconds" not in inp.model_fields_set:
@@ -774,7 +778,8 @@ TOOL = ToolSpec(
         "set, every unmet demand costs fitness, and the result reports each demand as measured and met or not (say what is "
         "off). Returns up to 8 different sounds, each saved in the library with its full patch in physical units, score, "
         "measured character and a spectrogram. Refine a result with start_from + a new prompt ('darker', 'slower attack', "
-        "'an octave higher'): the change is measured against the start sound and the rest is kept. Hold parameters with "
+        "'an octave higher'): the change is measured against the start sound and the rest is kept; name the change in `change` "
+        "(['darker', 'slower attack']) when the conversation makes it clear, so the words need not be guessed. Hold parameters with "
         "keep / fix / midi_note / note_seconds. Sounds are abstract, sketch-like renditions. "
         "Answers within time_budget_s (default 30 s) with the best found by then; for a longer search use start_job."
     ),

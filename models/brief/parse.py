@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
-from .reader import CHANGES, DROP_P, RATE_OF, ChangeReader, arbitrate, shipped
+from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, shipped
 from .targets import STEP, Brief, Target
 
 SEMITONE = 2 ** (1 / 12)
@@ -299,11 +299,16 @@ def parse_brief(
     start_patch: dict[str, float] | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
     change_reader: ChangeReader | bool = True,
+    changes: Sequence[str] = (),
 ) -> Brief:
     """The brief for ``prompt``. ``start``: the start sound's flat descriptors (``Descriptors.flat``) and
     ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
     crowd words the crowd data does not hold (else such words are left out), and for the change reader.
-    ``change_reader``: True for the shipped reader, False for the words alone, or a reader to consult."""
+    ``change_reader``: True for the shipped reader, False for the words alone, or a reader to consult.
+    ``changes``: for a refinement, changes named by the caller (``reader.CHANGES``), read instead of the words."""
+    unknown = [c for c in changes if c not in CHANGES]
+    if unknown:
+        raise ValueError(f"unknown change(s) {unknown}; known: {', '.join(CHANGES)}")
     text = " ".join(prompt.lower().replace("’", "'").split())
     for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
         text = re.sub(pattern, replacement, text)
@@ -487,7 +492,10 @@ def parse_brief(
                      tolerance=_tol("centroid_hz"), confidence=round(conf * min(1.0, abs(s) * 1.5), 3),
                      source=f"'{w}': centroid {'>=' if s > 0 else '<='} {v:.0f} Hz, the {level:.0f}th percentile of the reference recordings ({ev})"))
     if start is not None:
-        _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
+        if changes:
+            _named_changes(b, start, start_patch, changes, grammar)
+        else:
+            _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
         _keep(b, start, start_patch)
     return b.brief(relative=start is not None)
 
@@ -515,24 +523,41 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         b.notes.append(f"{t.source.split(':')[0]} was read as a {quality} change, but the change reader finds that unlikely for this "
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
+        _add_change(b, start, patch, change, f"{change} (the change reader, p {pr:.2f})", max(0.5, round(pr, 2)))
+
+
+def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, changes: Sequence[str], grammar: set[str]) -> None:
+    """Changes the caller named (``changes``) replace what the words read; numbers and pitch steps in the prompt stay."""
+    for key in [k for k, t in b.targets.items() if not t.kept and k not in grammar]:
+        del b.targets[key]
+        b.asked.discard(key)
+        b.explicit.discard(key)
+    for change in sorted(changes, key=lambda c: CHANGES[c][0] in RATE_OF):  # a rate after its modulation
         key, sign = CHANGES[change]
-        word = f"{change} (the change reader, p {pr:.2f})"
-        conf = max(0.5, round(pr, 2))
-        if key in ("centroid_hz", "flatness", "attack_s", "sounding_s", "decay_db_per_s"):
-            _relative(b, start, patch, key, sign, word, confidence=conf)
-        elif key in RATE_OF:
-            if RATE_OF[key] in b.targets and key not in b.targets:
-                n = L.FAST_RATE if sign > 0 else L.SLOW_RATE
-                lo, hi = (n.value, None) if sign > 0 else (None, n.value)
-                b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
-                             source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
-        else:
-            need = {("am_depth_db", 1): L.WOBBLE, ("am_depth_db", -1): L.STEADY_LEVEL, ("vibrato_depth_cents", 1): L.VIBRATO,
-                    ("vibrato_depth_cents", -1): L.STEADY, ("pitch_trend_semitones_per_s", 1): L.RISING,
-                    ("pitch_trend_semitones_per_s", -1): L.FALLING}[(key, sign)]
-            b.need(need, word, confidence=conf)
-            if key != "am_depth_db" and sign > 0 or key == "pitch_trend_semitones_per_s":
-                b.need(L.PITCHED, word)
+        if key == "f0_hz" and any(QUALITY.get(k, ("",))[0] == "pitch" for k in b.targets):
+            continue  # the prompt's own step ("a fifth up") says how far
+        _add_change(b, start, patch, change, f"{change} (named by the caller)", 1.0)
+    b.notes.append(f"changes named by the caller: {', '.join(changes)}; the words' reading was replaced (numbers and pitch steps kept)")
+
+
+def _add_change(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, change: str, word: str, conf: float) -> None:
+    """One change of ``reader.CHANGES`` as a target relative to the start (a modulation or glide at its word's level)."""
+    key, sign = CHANGES[change]
+    if key in ("centroid_hz", "flatness", "attack_s", "sounding_s", "decay_db_per_s", "f0_hz"):
+        _relative(b, start, patch, key, sign, word, confidence=conf)
+    elif key in RATE_OF:
+        if RATE_OF[key] in b.targets and key not in b.targets:
+            n = L.FAST_RATE if sign > 0 else L.SLOW_RATE
+            lo, hi = (n.value, None) if sign > 0 else (None, n.value)
+            b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
+                         source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
+    else:
+        need = {("am_depth_db", 1): L.WOBBLE, ("am_depth_db", -1): L.STEADY_LEVEL, ("vibrato_depth_cents", 1): L.VIBRATO,
+                ("vibrato_depth_cents", -1): L.STEADY, ("pitch_trend_semitones_per_s", 1): L.RISING,
+                ("pitch_trend_semitones_per_s", -1): L.FALLING}[(key, sign)]
+        b.need(need, word, confidence=conf)
+        if key != "am_depth_db" and sign > 0 or key == "pitch_trend_semitones_per_s":
+            b.need(L.PITCHED, word)
 
 
 def _aspect(key: str) -> str:

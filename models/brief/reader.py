@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,6 +27,9 @@ WEIGHTS = Path(__file__).with_name("change_reader.npz")
 ADD_P = 0.4
 DROP_P = 0.2
 
+ChangeName = Literal["brighter", "darker", "noisier", "cleaner", "slower attack", "faster attack", "longer", "shorter", "fades", "higher", "lower",
+                     "rising", "falling", "wobble", "no wobble", "faster wobble", "slower wobble", "vibrato", "no vibrato", "faster vibrato",
+                     "slower vibrato"]
 # change -> (descriptor, direction): what each output asks of the sound
 CHANGES: dict[str, tuple[str, int]] = {
     "brighter": ("centroid_hz", +1), "darker": ("centroid_hz", -1),
