@@ -765,6 +765,9 @@ def main() -> None:
     ap.add_argument("--note", default="", help="with --merge: a sentence about this run for the report's reading")
     ap.add_argument("--rerun", nargs="+", default=[], help="with --merge: --part files of a rerun of seen splits on other code")
     ap.add_argument("--rerun-label", default="a rerun", help="with --rerun: what was rerun, for the report")
+    ap.add_argument("--named-changes", action="store_true", help="with --part: each step also names its changes (the tool's change input)")
+    ap.add_argument("--named", nargs="+", default=[], help="with --merge: --part files of a run with --named-changes")
+    ap.add_argument("--named-label", default="", help="with --named: the code it ran on")
     ap.add_argument("--budget-compare", type=lambda s: [float(x) for x in s.split(",")], default=[],
                     help="the tool alone (k=1, no plain/random/chains) on --split's prompts at each of these max_seconds, interleaved per prompt; report synthesize_budget")
     args = ap.parse_args()
@@ -819,14 +822,18 @@ def chain_figures(rows: list[dict], prefix: str = "") -> dict:
     return fig
 
 
-def walk_chains(chains: list[dict], call, judge_sound):
+def walk_chains(chains: list[dict], call, judge_sound, named: bool = False):
     """Run each chain's start prompt, then each step from the previous step's sound; yields (chain, step,
-    call record, judgement, measured before, measured after) per step and prints the judgement."""
+    call record, judgement, measured before, measured after) per step and prints the judgement. ``named``: each
+    step also names its changes (the tool's ``change`` input, from the step's demands), as an assistant that
+    has read the conversation would."""
+    from lstmabar.models.brief.reader import step_changes
+
     for ch in chains:
         _, rec = call(ch["start"], "chain_start")
         prev_id, prev = rec["id"], judge_sound(rec["id"])
         for st in ch["steps"]:
-            _, rec = call(st["prompt"], "chain_step", start_from=prev_id)
+            _, rec = call(st["prompt"], "chain_step", start_from=prev_id, **({"change": sorted(step_changes(st))} if named else {}))
             new = judge_sound(rec["id"])
             j = step_judgement(st, prev, new)
             print(f"   step {st['prompt']!r}: change {'ok' if j['change_ok'] else 'MISSED'}, keep {'ok' if j['keep_ok'] else 'BROKEN'} "
@@ -871,8 +878,8 @@ def chain_part(args) -> None:
         print(f"[{kind}] {prompt!r}: {wall:.1f} s (load {load0:.1f}), {out.evaluations} renders, brief {c.targets_met}/{len(c.targets)}", flush=True)
         return out, rec
 
-    for ch, st, rec, j, prev, new in walk_chains(chains, call, judge_sound):
-        rows.append({"chain": ch["id"], "split": ch["split"], "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
+    for ch, st, rec, j, prev, new in walk_chains(chains, call, judge_sound, named=args.named_changes):
+        rows.append({"chain": ch["id"], "split": ch["split"], "named_changes": args.named_changes, "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
                      "keep_ok": bool(j["keep_ok"]), "change": [[c, bool(ok)] for c, ok in j["change"]], "keep": [[n, bool(ok)] for n, ok in j["keep"]],
                      "brief_met": rec["brief_met"], "brief_n": rec["brief_n"],
                      "before": {k: prev.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")},
@@ -916,6 +923,12 @@ def refine_report(args) -> None:
         fig["rerun_parts_complete"] = all(p.get("complete") for p in again)
         fig.update(chain_figures([r for p in again for r in p["rows"]], "rerun_"))
         fig["rerun_load_avg_mean"] = round(float(np.mean([c["load"] for p in again for c in p["calls"]])), 2)
+    if args.named:  # the same chains with each step's changes named, as an assistant would send them
+        nm = [json.loads(Path(p).read_text()) for p in args.named]
+        fig["named_code"] = args.named_label
+        fig["named_parts_complete"] = all(p.get("complete") for p in nm)
+        fig.update(chain_figures([r for p in nm for r in p["rows"]], "named_"))
+        fig["named_load_avg_mean"] = round(float(np.mean([c["load"] for p in nm for c in p["calls"]])), 2)
     walls = np.array([c["wall"] for c in calls])
     fig["speed_calls"] = len(calls)
     fig["speed_wall_s_mean"] = round(float(walls.mean()), 2)
@@ -950,6 +963,9 @@ def refine_report(args) -> None:
         if f"baseline_chains_{s}_steps" in fig:
             L.append(f"| {CHAIN_LABELS[s]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
+        if f"named_chains_{s}_steps" in fig and s != "all":
+            L.append(f"| {CHAIN_LABELS[s]}, changes named in `change`: {fig['named_code']} ({fig[f'named_chains_{s}_steps']}) | "
+                     f"{fig[f'named_chains_{s}_change_achieved']:.2f} | {fig[f'named_chains_{s}_rest_kept']:.2f} | {fig[f'named_chains_{s}_both']:.2f} |")
         if f"rerun_chains_{s}_steps" in fig and s != "all":
             L.append(f"| {CHAIN_LABELS[s].split(',')[0]}, seen, rerun: {fig['rerun_code']} ({fig[f'rerun_chains_{s}_steps']}) | "
                      f"{fig[f'rerun_chains_{s}_change_achieved']:.2f} | {fig[f'rerun_chains_{s}_rest_kept']:.2f} | {fig[f'rerun_chains_{s}_both']:.2f} |")
