@@ -270,3 +270,12 @@ def test_a_fresh_sound_plays_a_note_it_can_be_heard_and_measured_at(ctx) -> None
     # a prompt with no measurable demand is searched by the embedder alone, in the same range
     bare = run(ctx, prompt="a mellow electric piano note", k=4, method="random").output
     assert not bare.brief.targets and all(48.0 - 1e-3 <= c.patch["keyboard.midi_f0"]["value"] <= 84.0 + 1e-3 for c in bare.candidates)
+
+
+def test_a_refinements_search_gives_back_its_preparation() -> None:
+    import time as _time
+
+    fresh = synth.Start()
+    assert synth._before_search(fresh, 0.2) == pytest.approx(0.2)
+    refine = synth.Start(center=torch.zeros(3), began=_time.perf_counter() - 1.0)
+    assert synth._before_search(refine, 0.2) >= 1.0 + synth.START_MOVES * synth.DESCRIBE_S
