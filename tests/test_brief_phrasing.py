@@ -231,6 +231,15 @@ def test_step_verbs_and_a_sized_step_after_a_plain_direction() -> None:
         assert asked_semitones(prompt) == n, (prompt, asked_semitones(prompt))
 
 
+def test_a_sized_step_takes_the_direction_said_before_it_and_frequency_ratios_are_octaves() -> None:
+    assert asked_semitones("lower. like a lot lower, a whole octave") == -12
+    assert asked_semitones("up a bit. a fifth maybe") == 7
+    assert asked_semitones("halve the frequency") == -12
+    assert asked_semitones("double the pitch please") == 12
+    assert steps("brighter, and an octave") == []  # no direction anywhere: no step
+    assert steps("softer. a tone like a flute") == []  # 'a tone' is a sound, not a step
+
+
 def test_words_that_end_like_units_are_not_durations() -> None:
     for prompt in ("have it fall in pitch as it goes", "as soon as it starts, let it swell", "a bass, as deep as it gets"):
         b = parse_brief(prompt, start=START, start_patch=PATCH)

@@ -67,6 +67,10 @@ UNSIZED_RE = re.compile(
 )
 
 
+# "halve the frequency" / "double the pitch": an octave
+FREQ_RE = re.compile(r"\b(?P<verb>halve|half|double)\s+(?:the\s+|its\s+)?(?:frequency|pitch|f0)\b")
+
+
 @dataclass(frozen=True)
 class Step:
     semitones: float  # signed
@@ -102,6 +106,13 @@ def _direction(text: str, start: int, end: int) -> tuple[int, str, int, int] | N
     return None if best is None else best[1:]
 
 
+def _direction_before(text: str, start: int) -> tuple[int, str, int, int] | None:
+    """The nearest direction word before ``start`` in an earlier clause ("lower. like a lot lower, a whole octave")."""
+    lo, _ = _clause(text, start, start)
+    found = [(+1 if w in UP else -1, w, s, e) for w, s, e in _words(text[:lo]) if w in ("higher", "lower", "up", "down")]
+    return found[-1] if found else None
+
+
 def steps(text: str) -> list[Step]:
     """The pitch steps said in ``text`` (lower case), in order. An amount with no direction is left out."""
     out: list[Step] = []
@@ -122,6 +133,8 @@ def steps(text: str) -> list[Step]:
             out.append(Step(sign * semis, text[span[0]:span[1]].strip(), span))
             continue
         d = _direction(text, *span)
+        if d is None and unit_key not in AMBIGUOUS:
+            d = _direction_before(text, span[0])
         if d is None:
             continue
         sign, word, ds, de = d
@@ -138,6 +151,8 @@ def steps(text: str) -> list[Step]:
                 ref = " ".join(n.group(1).split())
                 full = (full[0], n.end())
         out.append(Step(sign * semis, text[full[0]:full[1]].strip(), full, ref))
+    for m in FREQ_RE.finditer(text):
+        out.append(Step(-12.0 if m.group("verb") in ("halve", "half") else 12.0, m.group(0).strip(), (m.start(), m.end())))
     for m in BARE_RE.finditer(text):
         if any(s.span[0] <= m.start("num") < s.span[1] for s in out):
             continue

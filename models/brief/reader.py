@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 WEIGHTS = Path(__file__).with_name("change_reader.npz")
-ADD_P = 0.4
+ADD_P = 0.6
 DROP_P = 0.2
 
 ChangeName = Literal["brighter", "darker", "noisier", "cleaner", "slower attack", "faster attack", "longer", "shorter", "fades", "higher", "lower",
@@ -127,7 +127,7 @@ def by_quality(p: dict[str, float]) -> dict[str, float]:
 RATE_OF = {"am_rate_hz": "am_depth_db", "vibrato_rate_hz": "vibrato_depth_cents"}
 
 
-def arbitrate(read: dict[str, bool], p: dict[str, float]) -> tuple[list[tuple[str, str, float]], list[tuple[str, float]]]:
+def arbitrate(read: dict[str, bool], p: dict[str, float], add_p: float = ADD_P, drop_p: float = DROP_P) -> tuple[list[tuple[str, str, float]], list[tuple[str, float]]]:
     """The words' reading against the reader's. ``read``: each descriptor the words asked to change, and whether
     it came from a number or the interval grammar (never dropped); ``p``: the reader's probabilities. Returns the
     descriptors to leave out, each with its quality and the reader's probability, and the changes to add (a rate
@@ -141,12 +141,12 @@ def arbitrate(read: dict[str, bool], p: dict[str, float]) -> tuple[list[tuple[st
             continue
         touched.update(qs)
         best = max(q_p.get(q, 1.0) for q in qs)
-        if not grammar and best <= DROP_P:
+        if not grammar and best <= drop_p:
             drop.append((key, "/".join(qs), best))
     add: dict[str, tuple[str, float]] = {}
     for change, pr in sorted(p.items(), key=lambda cp: cp[1]):  # the likelier direction of a descriptor wins
         q = QUALITY[CHANGES[change][0]][0]
-        if pr > ADD_P and q not in touched and q != "pitch":
+        if pr > add_p and q not in touched and q != "pitch":
             add[CHANGES[change][0]] = (change, pr)
     return drop, sorted(add.values(), key=lambda cp: CHANGES[cp[0]][0] in RATE_OF)
 
