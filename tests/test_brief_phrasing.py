@@ -294,3 +294,13 @@ def test_a_no_goes_with_each_noise_named_and_nothing_else() -> None:
     fresh = {t.descriptor: t for t in parse_brief("a pad with no vibrato and a slow attack").targets}
     assert fresh["attack_s"].lo is not None  # the attack is asked, not negated
     assert asked("less hiss and brighter") == {"flatness": "down", "centroid_hz": "up"}
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("make the bow come in slower", "attack_s", "up"), ("have it come in slowly, no hard start", "attack_s", "up"),
+    ("it takes ages to kick in", "attack_s", "down"), ("round off the front of it", "attack_s", "up"),
+    ("open up the filter", "centroid_hz", "up"), ("close the filter down a bit", "centroid_hz", "down"), ("muffle it a bit", "centroid_hz", "down"),
+    ("let it fade out", "decay_db_per_s", "down"),
+])
+def test_onsets_filters_and_fades_in_chat(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))

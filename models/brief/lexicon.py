@@ -228,6 +228,18 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\blengthen\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "longer"),
     (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
     (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
+    # the onset said as coming in: "make the bow come in slower", "it takes forever to come in", "let it come in gently"
+    (r"\b(?:takes?|taking)\s+(?:forever|ages|too\s+long|a\s+while)\s+to\s+(?:come|kick|get|fade)\s+in\b", "faster attack"),
+    (r"\b(?:come|comes|coming|kick|kicks)\s+in\s+(?:more\s+)?(?:slower|slowly|gently|gentler|softer|softly|gradually|more\s+gradually|later)\b", "slower attack"),
+    (r"\b(?:come|comes|coming|kick|kicks)\s+in\s+(?:more\s+)?(?:faster|quicker|quickly|sooner|harder|sharper)\b", "faster attack"),
+    (r"\b(?:round|rounds|rounding|soften|softens|smooth|smooths)\s+(?:off|out)?\s*(?:the\s+|its\s+)?(?:front|start|onset|beginning|edge\s+of\s+the\s+start)(?:\s+of\s+(?:it|this|that|the\s+sound))?\b",
+     "slower attack"),
+    # a synth's filter: "open up the filter", "close the filter down"
+    (r"\bopen(?:\s+up)?\s+(?:the\s+)?filter(?:\s+up)?\b", "brighter"),
+    (r"\bclose(?:\s+down)?\s+(?:the\s+)?filter(?:\s+down)?\b", "darker"),
+    (r"\bmuffle\s+(?:it|this|that|the\s+sound)\b", "darker"),
+    # the level falling: "I'd rather it faded out", "let it fade away"
+    (r"\bfade[sd]?\s+(?:out|away)\b", "fades"),
 )
 
 
