@@ -204,6 +204,14 @@ def test_named_changes_replace_the_words_reading(ctx) -> None:
     assert asked["centroid_hz"].hi < asked["centroid_hz"].relative_to and asked["attack_s"].lo > asked["attack_s"].relative_to
     assert "named by the caller" in asked["centroid_hz"].source
     assert {t.descriptor for t in o.brief.targets if t.kept} >= {"f0_hz", "sounding_s"}
+    assert "No change was read" not in run(ctx, prompt="hmm, not quite, can you fix it", k=1, start_from=first.sound.id, change=["darker"]).summary
+
+
+def test_a_refinement_with_no_change_read_says_so_and_how_to_name_it(ctx) -> None:
+    first = run(ctx, prompt="a warm pad at C3", k=1).output.candidates[0]
+    o = run(ctx, prompt="hmm, not quite, can you fix it", k=1, start_from=first.sound.id)
+    assert not [t for t in o.output.brief.targets if not t.kept]
+    assert "No change was read" in o.summary and "`change`" in o.summary
 
 
 def test_refinement_moves_the_note_and_keeps_the_rest(ctx) -> None:

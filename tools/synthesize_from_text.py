@@ -702,6 +702,9 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
     else:
         brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
     change_txt = f"Changed from the start: {', '.join(out.changes[:4]) or 'nothing noticeable'}. " if refined else ""
+    if refined and not any(not t.kept and t.descriptor != "pitched" for t in brief.targets):
+        change_txt = (f"No change was read from {inp.prompt!r} (only what to keep), so the embedder alone moved the sound: if the user asked "
+                      "for something, name it in `change` (e.g. ['darker'], ['slower attack'], ['shorter', 'brighter']). ") + change_txt
     return (
         f"Made {len(out.candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
         f"{best.score:.3f} under {out.embedder}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "
@@ -710,7 +713,8 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
         + (f"{clock.note} " if clock.stopped_early else "")
         + (f"Other results: {', '.join(f'{c.sound.id} ({c.score:.3f}, {c.targets_met}/{len(c.targets)} targets; {c.description})' for c in out.candidates[1:])}. " if len(out.candidates) > 1 else "")
         + (f"{s.status} " if inp.feedback_weight > 0 else "")
-        + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack', 'an octave higher'), "
+        + f"Next: refine with start_from={best.sound.id!r} and a new prompt (e.g. 'darker', 'slower attack', 'an octave higher'; name the "
+        "change in `change` when you know it), "
         "keep=['pitch','duration'] to hold the note, or interpolate_sounds between two results."
     )
 
