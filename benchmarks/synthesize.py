@@ -964,10 +964,10 @@ def refine_report(args) -> None:
         if f"chains_{s}_steps" in fig:
             L.append(f"| {CHAIN_LABELS[s]} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
         if f"baseline_chains_{s}_steps" in fig:
-            L.append(f"| {CHAIN_LABELS[s]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
+            L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, baseline: {fig['baseline_code']} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
         if f"named_chains_{s}_steps" in fig and s != "all":
-            L.append(f"| {CHAIN_LABELS[s]}, changes named in `change`: {fig['named_code']} ({fig[f'named_chains_{s}_steps']}) | "
+            L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, changes named in `change`: {_code_of(fig['named_code'], s)} ({fig[f'named_chains_{s}_steps']}) | "
                      f"{fig[f'named_chains_{s}_change_achieved']:.2f} | {fig[f'named_chains_{s}_rest_kept']:.2f} | {fig[f'named_chains_{s}_both']:.2f} |")
         if f"rerun_chains_{s}_steps" in fig and s != "all":
             L.append(f"| {CHAIN_LABELS[s].split(',')[0]}, seen, rerun: {fig['rerun_code']} ({fig[f'rerun_chains_{s}_steps']}) | "
@@ -990,6 +990,12 @@ def refine_report(args) -> None:
     if args.note:
         L.append(f"- {args.note}")
     write_report("synthesize_refine", fig, "\n".join(L))
+
+
+def _code_of(label: str, split: str) -> str:
+    """The code of one split in a label such as 'held_out_7=e1813b3,held_out_8=c481adf' (else the whole label)."""
+    pairs = dict(p.split("=", 1) for p in label.split(",") if "=" in p)
+    return pairs.get(split, label)
 
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
@@ -1019,12 +1025,12 @@ def _refine_reading(fig: dict, rows: list[dict]) -> str:
     if again:
         out.append(f"- Seen sets rerun on {fig['rerun_code']} (their misses were read before it, so these are not blind figures; load "
                    f"{fig['rerun_load_avg_mean']:.1f}): {', '.join(again)}.")
-    named = [f"{CHAIN_LABELS[x]} {fig[f'named_chains_{x}_both']:.0%} ({fig[f'named_chains_{x}_steps']} steps; change "
+    named = [f"{CHAIN_LABELS[x].split(' (')[0]} {fig[f'named_chains_{x}_both']:.0%} ({fig[f'named_chains_{x}_steps']} steps; change "
              f"{fig[f'named_chains_{x}_change_achieved']:.0%}, kept {fig[f'named_chains_{x}_rest_kept']:.0%})" for x in CHAIN_SPLITS[:-1] if f"named_chains_{x}_both" in fig]
     if named:
-        out.append(f"- With each step's changes named in `change` ({fig['named_code']}, load {fig['named_load_avg_mean']:.1f}): {', '.join(named)}. "
+        out.append(f"- With each step's changes named in `change` ({fig['named_code'].replace('=', ' on ').replace(',', ', ')}, load {fig['named_load_avg_mean']:.1f}): {', '.join(named)}. "
                    "What is still missed there is the search and the keeping, not the reading.")
-    base = [f"{CHAIN_LABELS[x]} {fig[f'baseline_chains_{x}_both']:.0%} ({fig[f'baseline_chains_{x}_steps']} steps)" for x in CHAIN_SPLITS[:-1]
+    base = [f"{CHAIN_LABELS[x].split(' (')[0]} {fig[f'baseline_chains_{x}_both']:.0%} ({fig[f'baseline_chains_{x}_steps']} steps)" for x in CHAIN_SPLITS[:-1]
             if f"baseline_chains_{x}_both" in fig]
     if base:
         out.append(f"- Baseline ({fig['baseline_code']}, same weights, same session): {', '.join(base)}. One run each with fresh start sounds: a "
