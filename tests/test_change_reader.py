@@ -144,3 +144,14 @@ def test_named_changes_replace_the_words_but_keep_numbers():
     assert asked(plain)["f0_hz"][0] > 220.0
     with pytest.raises(ValueError, match="unknown change"):
         parse_brief("x", start=START, start_patch=PATCH, changes=["dimmer"])
+
+
+def test_a_named_rate_change_moves_the_starts_own_modulation():
+    wobbling = {**START, "am_rate_hz": 5.0, "am_depth_db": 6.0}
+    patch = {**PATCH, "lfo_1.frequency": 5.2, "lfo_2.frequency": 1.0, "mod_matrix.lfo_1->vco_1_amp": 0.8, "mixer.vco_1": 1.0}
+    b = parse_brief("slow it down", start=wobbling, start_patch=patch, changes=["slower wobble"])
+    lo, hi = asked(b)["am_rate_hz"]
+    assert lo is None and hi < 5.0 and "am_depth_db" not in asked(b)  # the start's wobble, slower; no new one
+    assert b.settings["lfo_1.frequency"] < 5.2 * hi / 5.0  # the LFO that drives the level, set past the asked rate
+    still = parse_brief("slow it down", start=START, start_patch=PATCH, changes=["slower wobble"])
+    assert "am_depth_db" in asked(still) and asked(still)["am_rate_hz"][1] is not None  # nothing wobbled: a slow wobble is added

@@ -546,11 +546,21 @@ def _add_change(b: _Builder, start: dict[str, Any], patch: dict[str, float] | No
     if key in ("centroid_hz", "flatness", "attack_s", "sounding_s", "decay_db_per_s", "f0_hz"):
         _relative(b, start, patch, key, sign, word, confidence=conf)
     elif key in RATE_OF:
-        if RATE_OF[key] in b.targets and key not in b.targets:
-            n = L.FAST_RATE if sign > 0 else L.SLOW_RATE
-            lo, hi = (n.value, None) if sign > 0 else (None, n.value)
-            b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
-                         source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
+        if key in b.targets:
+            return
+        s = _start_value(start, key)
+        if RATE_OF[key] not in b.targets and s is not None:
+            # the start already wobbles (or has a vibrato): its rate moves by a factor of 1.5 ("slow the wobble down")
+            v = s * 1.5 ** sign
+            b.add(Target(aspect="modulation rate", descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit="Hz", tolerance=1.1,
+                         confidence=conf, needs=key, relative_to=s, source=f"'{word}': rate {'x' if sign > 0 else '/'}1.5 the start's {s:.3g} Hz"), explicit=True)
+            return
+        if RATE_OF[key] not in b.targets:  # no modulation yet: the rate asks for one
+            _add_change(b, start, patch, "wobble" if key == "am_rate_hz" else "vibrato", word, conf)
+        n = L.FAST_RATE if sign > 0 else L.SLOW_RATE
+        lo, hi = (n.value, None) if sign > 0 else (None, n.value)
+        b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
+                     source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
     else:
         need = {("am_depth_db", 1): L.WOBBLE, ("am_depth_db", -1): L.STEADY_LEVEL, ("vibrato_depth_cents", 1): L.VIBRATO,
                 ("vibrato_depth_cents", -1): L.STEADY, ("pitch_trend_semitones_per_s", 1): L.RISING,

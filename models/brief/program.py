@@ -21,6 +21,7 @@ margins (x1.6, x1.3 ...) keep the measured value inside the target's range.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
@@ -181,6 +182,24 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
             out[f"{lfo}_amp_adsr.{seg}"] = patch[f"{main}.{seg}"]
 
 
+def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[str, float], note: Callable[..., None]) -> None:
+    """A refinement asking a faster or slower wobble (or vibrato) of a start that already has one: the LFO that most
+    drives the level (the pitch) plays at its rate times the asked factor over the start's measured rate, 10 % past it."""
+    for key, depth_key, drive in (("am_rate_hz", "am_depth_db", level_drive), ("vibrato_rate_hz", "vibrato_depth_cents", pitch_drive)):
+        r = t.get(key)
+        if r is None or depth_key in t or not r.relative_to:
+            continue
+        lfo = max(("lfo_1", "lfo_2"), key=lambda n: drive(patch, n))
+        name = f"{lfo}.frequency"
+        if drive(patch, lfo) <= LEVEL_FREE or name in out or name not in patch:
+            continue
+        slower = r.hi is not None
+        bound = r.hi if slower else r.lo
+        out[name] = clamped(name, patch[name] * bound / r.relative_to * (0.9 if slower else 1.1))
+        note([name], f"{'slower' if slower else 'faster'} {'wobble' if key == 'am_rate_hz' else 'vibrato'}: LFO {lfo[-1]} from {patch[name]:.3g} to "
+                     f"{out[name]:.3g} Hz (the start's measured rate {r.relative_to:.3g} Hz)")
+
+
 def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """(physical settings, reason per setting) for the brief's targets. ``patch``: a refinement's start
     patch (physical), so a new vibrato takes the LFO that least drives the level."""
@@ -287,6 +306,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
             note(set(out) - before, f"level movement: LFO 1 at {hz:.2g} Hz on the amplitudes over envelope 1 at {min(1.0, floor):.2f} (about {1.3 * am.lo:.0f} dB peak to peak)")
             amp_sources = ["adsr_1", "lfo_1"]
 
+    if brief.relative and patch:
+        _rate_of_existing(out, t, patch, note)
     if brief.relative and patch:  # a refinement's level: the sources that shape it now (a glide's envelope bends the pitch only)
         now = {**patch, **out}
         amp_sources = [s for s in amp_sources if max(level_drive(patch, s), level_drive(now, s)) > LEVEL_FREE] or amp_sources
