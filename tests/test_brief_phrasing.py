@@ -238,6 +238,14 @@ def test_a_sized_step_takes_the_direction_said_before_it_and_frequency_ratios_ar
     assert asked_semitones("double the pitch please") == 12
     assert steps("brighter, and an octave") == []  # no direction anywhere: no step
     assert steps("softer. a tone like a flute") == []  # 'a tone' is a sound, not a step
+    # only a clause that says just a direction lends it; a phrasal verb, a movement or a step of its own does not
+    for prompt in ("slow down the wobble. a fifth", "turn it up. a fifth", "a bass that slides down, then a fifth",
+                   "lower, and make it much brighter, an octave", "double the frequency of the wobble", "halve the pitch wobble"):
+        assert steps(prompt) == [], prompt
+    assert [s.semitones for s in steps("an octave down, then a fifth")] == [-12]
+    assert [s.semitones for s in steps("double the pitch, an octave up")] == [12]
+    b = parse_brief("a bass that slides down, then a fifth")
+    assert any(t.descriptor == "pitch_trend_semitones_per_s" for t in b.targets)  # the glide is not eaten by a step
 
 
 def test_words_that_end_like_units_are_not_durations() -> None:
@@ -304,3 +312,13 @@ def test_a_no_goes_with_each_noise_named_and_nothing_else() -> None:
 ])
 def test_onsets_filters_and_fades_in_chat(prompt, key, way) -> None:
     assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+
+def test_takes_forever_is_a_complaint_and_a_negated_fade_is_not_a_fade() -> None:
+    assert asked("it takes forever to come in").get("attack_s") == "down"
+    assert "attack_s" not in asked("let it take a while to come in")  # a wish, not a complaint
+    for prompt in ("it shouldn't fade out", "don't let it fade away", "no fade out"):
+        assert "decay_db_per_s" not in asked(prompt), prompt
+    assert asked("it fades out too quickly").get("sounding_s") == "up"
+    assert asked("let it fade out").get("decay_db_per_s") == "down"

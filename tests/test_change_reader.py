@@ -155,3 +155,20 @@ def test_a_named_rate_change_moves_the_starts_own_modulation():
     assert b.settings["lfo_1.frequency"] < 5.2 * hi / 5.0  # the LFO that drives the level, set past the asked rate
     still = parse_brief("slow it down", start=START, start_patch=PATCH, changes=["slower wobble"])
     assert "am_depth_db" in asked(still) and asked(still)["am_rate_hz"][1] is not None  # nothing wobbled: a slow wobble is added
+
+
+def test_opposite_named_changes_are_refused_and_a_contrary_pitch_direction_is_said():
+    with pytest.raises(ValueError, match="opposite changes"):
+        parse_brief("x", start=START, start_patch=PATCH, changes=["brighter", "darker"])
+    b = parse_brief("a fifth up", start=START, start_patch=PATCH, changes=["lower"])
+    assert asked(b)["f0_hz"][0] == pytest.approx(220.0 * 2 ** (7 / 12), rel=1e-3)
+    assert any("goes the other way" in n for n in b.notes)
+
+
+def test_odd_encoder_outputs_are_said_not_crashed_on():
+    r = reader_for({"brighter": {"dull": 12.0}})
+    for enc in (lambda t: np.zeros((0, len(KEYWORDS))), lambda t: np.zeros((2, len(KEYWORDS))), lambda t: np.zeros(())):
+        b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=enc, change_reader=r)
+        assert any("not consulted" in n for n in b.notes)
+    flat = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=lambda t: encode(t)[0], change_reader=r)
+    assert "centroid_hz" in asked(flat)  # one vector, not in a batch: read

@@ -37,7 +37,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import OVERRIDES, moves
-from lstmabar.models.brief.reader import ChangeName
+from lstmabar.models.brief.reader import ChangeName, opposed
 from lstmabar.models.brief.program import vibrato_rate, wobble_rate
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
@@ -363,6 +363,9 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
 
 def read_brief(inp: Input, start: Start, embedder: Embedder) -> tuple[Brief, bool, float]:
     """(brief, whether it shapes the search, render seconds)."""
+    clash = opposed(inp.change)
+    if clash:
+        raise ToolError("change names opposite changes together (" + "; ".join(f"{a!r} and {b!r}" for a, b in clash) + "): name one direction per quality.")
     if inp.change and start.flat is None:
         raise ToolError(f"change={inp.change!r} names changes to a start sound; also pass start_from (the id of the sound to change).")
     brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change)
@@ -703,8 +706,10 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
         brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
     change_txt = f"Changed from the start: {', '.join(out.changes[:4]) or 'nothing noticeable'}. " if refined else ""
     if refined and not any(not t.kept and t.descriptor != "pitched" for t in brief.targets):
-        change_txt = (f"No change was read from {inp.prompt!r} (only what to keep), so the embedder alone moved the sound: if the user asked "
-                      "for something, name it in `change` (e.g. ['darker'], ['slower attack'], ['shorter', 'brighter']). ") + change_txt
+        change_txt = ((f"The named change {inp.change!r} gave no target here ({'; '.join(brief.notes[-2:])}), so the embedder alone moved the sound. "
+                       if inp.change else
+                       f"No change was read from {inp.prompt!r} (only what to keep), so the embedder alone moved the sound: if the user asked "
+                       "for something, name it in `change` (e.g. ['darker'], ['slower attack'], ['shorter', 'brighter']). ") + change_txt)
     return (
         f"Made {len(out.candidates)} sound(s) for {inp.prompt!r} with the Voice synth: best {best.sound.id} scores "
         f"{best.score:.3f} under {out.embedder}{refine}; {best.description}. Note MIDI {phys['keyboard.midi_f0']['value']:.1f}, "

@@ -68,7 +68,8 @@ UNSIZED_RE = re.compile(
 
 
 # "halve the frequency" / "double the pitch": an octave
-FREQ_RE = re.compile(r"\b(?P<verb>halve|half|double)\s+(?:the\s+|its\s+)?(?:frequency|pitch|f0)\b")
+FREQ_RE = re.compile(r"\b(?P<verb>halve|half|double)\s+(?:the\s+|its\s+)?(?:frequency|pitch|f0)\b"
+                     r"(?!\s+(?:of\b|range|bend|wobble|vibrato|modulation|lfo|envelope|sweep|drift|rate))")
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,24 @@ def _direction(text: str, start: int, end: int) -> tuple[int, str, int, int] | N
     return None if best is None else best[1:]
 
 
+# a clause that says only a direction, with degree words: "lower.", "like a lot lower", "up a bit" (not "slow down the
+# wobble", not "an octave down": a phrasal verb or a step of its own)
+BARE_DIRECTION = re.compile(r"^\s*(?:(?:like|a|lot|much|bit|little|way|even|so|more|maybe|just|and|then)\s+)*(higher|lower|up|down)"
+                            r"(?:\s+(?:a\s+)?(?:bit|little|lot|more|please|still))*\s*$")
+
+
 def _direction_before(text: str, start: int) -> tuple[int, str, int, int] | None:
-    """The nearest direction word before ``start`` in an earlier clause ("lower. like a lot lower, a whole octave")."""
+    """The direction of the clause right before ``start``'s when that clause says only a direction ("lower. like a lot
+    lower, a whole octave"), as (sign, word, start, end) of the amount's own span: the direction's words stay."""
     lo, _ = _clause(text, start, start)
-    found = [(+1 if w in UP else -1, w, s, e) for w, s, e in _words(text[:lo]) if w in ("higher", "lower", "up", "down")]
-    return found[-1] if found else None
+    prev = [m for m in CLAUSE.finditer(text, 0, start) if m.end() <= lo]
+    if not prev:
+        return None
+    before = max((m.end() for m in CLAUSE.finditer(text, 0, prev[-1].start())), default=0)
+    m = BARE_DIRECTION.match(text[before:prev[-1].start()])
+    if m is None:
+        return None
+    return (+1 if m.group(1) in UP else -1), m.group(1), start, start
 
 
 def steps(text: str) -> list[Step]:
@@ -152,6 +166,8 @@ def steps(text: str) -> list[Step]:
                 full = (full[0], n.end())
         out.append(Step(sign * semis, text[full[0]:full[1]].strip(), full, ref))
     for m in FREQ_RE.finditer(text):
+        if out:
+            break  # a sized step says how far ("double the pitch, an octave up" is one octave)
         out.append(Step(-12.0 if m.group("verb") in ("halve", "half") else 12.0, m.group(0).strip(), (m.start(), m.end())))
     for m in BARE_RE.finditer(text):
         if any(s.span[0] <= m.start("num") < s.span[1] for s in out):

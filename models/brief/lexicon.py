@@ -22,6 +22,8 @@ benchmark's held-out prompts were run.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +178,12 @@ _REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|w
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
 _GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|"
           r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
+def _negated_before(m: re.Match) -> bool:
+    """A negator among the three words before the match ("it shouldn't fade out", "don't let it fade away")."""
+    before = re.findall(r"[a-z']+", m.string[: m.start()])[-3:]
+    return any(w in NEGATORS or w.endswith("n't") for w in before)
+
+
 REWRITES: tuple[tuple[str, Any], ...] = (
     # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
     # a slow attack" keeps its attack)
@@ -229,7 +237,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
     (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
     # the onset said as coming in: "make the bow come in slower", "it takes forever to come in", "let it come in gently"
-    (r"\b(?:takes?|taking)\s+(?:forever|ages|too\s+long|a\s+while)\s+to\s+(?:come|kick|get|fade)\s+in\b", "faster attack"),
+    (r"\b(?:takes|is\s+taking|took)\s+(?:forever|ages|too\s+long|so\s+long|way\s+too\s+long)\s+to\s+(?:come|kick|get|fade)\s+in\b", "faster attack"),
     (r"\b(?:come|comes|coming|kick|kicks)\s+in\s+(?:more\s+)?(?:slower|slowly|gently|gentler|softer|softly|gradually|more\s+gradually|later)\b", "slower attack"),
     (r"\b(?:come|comes|coming|kick|kicks)\s+in\s+(?:more\s+)?(?:faster|quicker|quickly|sooner|harder|sharper)\b", "faster attack"),
     (r"\b(?:round|rounds|rounding|soften|softens|smooth|smooths)\s+(?:off|out)?\s*(?:the\s+|its\s+)?(?:front|start|onset|beginning|edge\s+of\s+the\s+start)(?:\s+of\s+(?:it|this|that|the\s+sound))?\b",
@@ -238,8 +246,11 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bopen(?:\s+up)?\s+(?:the\s+)?filter(?:\s+up)?\b", "brighter"),
     (r"\bclose(?:\s+down)?\s+(?:the\s+)?filter(?:\s+down)?\b", "darker"),
     (r"\bmuffle\s+(?:it|this|that|the\s+sound)\b", "darker"),
-    # the level falling: "I'd rather it faded out", "let it fade away"
-    (r"\bfade[sd]?\s+(?:out|away)\b", "fades"),
+    # the level falling: "I'd rather it faded out", "let it fade away"; "it fades out too quickly" asks for longer, and
+    # a negated fade ("it shouldn't fade out", "don't let it fade away", "no fade out") is dropped (read, it asked for more
+    # fading) and one with an object ("fade out the vibrato") is left as it is
+    (r"\bfade[sd]?\s+(?:out|away)\s+(?:way\s+|much\s+|far\s+)?too\s+(?:quickly|fast|soon|early)\b", "longer"),
+    (r"\bfade[sd]?\s+(?:out|away)\b(?!\s+(?:the|that|this|its|those)\b)", lambda m: " " if _negated_before(m) else "fades"),
 )
 
 

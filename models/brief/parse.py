@@ -26,7 +26,7 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
-from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, shipped
+from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, opposed, shipped
 from .targets import STEP, Brief, Target
 
 SEMITONE = 2 ** (1 / 12)
@@ -309,6 +309,9 @@ def parse_brief(
     unknown = [c for c in changes if c not in CHANGES]
     if unknown:
         raise ValueError(f"unknown change(s) {unknown}; known: {', '.join(CHANGES)}")
+    clash = opposed(list(changes))
+    if clash:
+        raise ValueError("opposite changes named together: " + "; ".join(f"{a!r} and {b!r}" for a, b in clash) + "; name one direction per quality")
     text = " ".join(prompt.lower().replace("’", "'").split())
     for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
         text = re.sub(pattern, replacement, text)
@@ -510,10 +513,11 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
     if model is None or encode is None:
         b.notes.append("the change reader was not consulted (" + ("no sentence encoder" if encode is None else "its weights are missing") + "): words only")
         return
-    vec = np.asarray(encode([prompt]), dtype=np.float64)[0]
-    if vec.shape != model.coef.shape[1:]:
-        b.notes.append(f"the change reader was not consulted (it reads {model.coef.shape[1]}-d MiniLM vectors, the encoder gave {vec.shape[0]}): words only")
+    arr = np.atleast_2d(np.asarray(encode([prompt]), dtype=np.float64))
+    if arr.shape != (1, model.coef.shape[1]):
+        b.notes.append(f"the change reader was not consulted (it reads one {model.coef.shape[1]}-d MiniLM vector, the encoder gave shape {arr.shape}): words only")
         return
+    vec = arr[0]
     read = {k: k in grammar for k, t in b.targets.items() if not t.kept}
     drop, add = arbitrate(read, model.read(vec))
     for key, quality, pr in drop:
@@ -534,8 +538,13 @@ def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] |
         b.explicit.discard(key)
     for change in sorted(changes, key=lambda c: CHANGES[c][0] in RATE_OF):  # a rate after its modulation
         key, sign = CHANGES[change]
-        if key == "f0_hz" and any(QUALITY.get(k, ("",))[0] == "pitch" for k in b.targets):
-            continue  # the prompt's own step ("a fifth up") says how far
+        step = next((t for k, t in b.targets.items() if QUALITY.get(k, ("",))[0] == "pitch" and not t.kept), None)
+        if key == "f0_hz" and step is not None:
+            # the prompt's own step ("a fifth up") says how far; a direction against it is said, not obeyed
+            went_up = step.lo is not None and (step.relative_to is None or step.lo > step.relative_to)
+            if went_up != (sign > 0):
+                b.notes.append(f"'{change}' was named, but the prompt's own step ({step.source.split(':')[0]}) goes the other way; the prompt's step was kept")
+            continue
         _add_change(b, start, patch, change, f"{change} (named by the caller)", 1.0)
     b.notes.append(f"changes named by the caller: {', '.join(changes)}; the words' reading was replaced (numbers and pitch steps kept)")
 

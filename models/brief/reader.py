@@ -63,6 +63,14 @@ _ABSOLUTE = {("am_depth_db", ">="): "wobble", ("am_depth_db", "<="): "no wobble"
              ("decay_db_per_s", "<="): "fades"}
 
 
+def opposed(changes: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    """Pairs of named changes that ask opposite things of one descriptor ("brighter" and "darker")."""
+    seen: dict[tuple[str, int], str] = {}
+    for c in changes:
+        seen.setdefault(CHANGES[c], c)
+    return [(seen[(d, 1)], seen[(d, -1)]) for d, s in seen if s == 1 and (d, -1) in seen]
+
+
 def step_changes(step: dict[str, Any]) -> set[str]:
     """The changes a refinement step of the prompt set asks for (its ``change`` list)."""
     out: set[str] = set()
