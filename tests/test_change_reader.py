@@ -172,3 +172,15 @@ def test_odd_encoder_outputs_are_said_not_crashed_on():
         assert any("not consulted" in n for n in b.notes)
     flat = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=lambda t: encode(t)[0], change_reader=r)
     assert "centroid_hz" in asked(flat)  # one vector, not in a batch: read
+
+
+def test_a_named_pitch_direction_takes_the_prompts_unsigned_size():
+    import math
+
+    def semis(prompt, changes):
+        t = [t for t in parse_brief(prompt, start=START, start_patch=PATCH, changes=changes).targets if t.descriptor == "f0_hz" and not t.kept]
+        return round(12 * math.log2(t[0].lo / START["f0_hz"]), 3)
+
+    assert semis("more low please, one octave", ["lower"]) == -12
+    assert semis("flatten it by a semitone", ["lower"]) == -1
+    assert semis("a tone like a flute, but higher", ["higher"]) == 5  # 'a tone' is a sound: the default step

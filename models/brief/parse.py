@@ -496,7 +496,7 @@ def parse_brief(
                      source=f"'{w}': centroid {'>=' if s > 0 else '<='} {v:.0f} Hz, the {level:.0f}th percentile of the reference recordings ({ev})"))
     if start is not None:
         if changes:
-            _named_changes(b, start, start_patch, changes, grammar)
+            _named_changes(b, start, start_patch, changes, grammar, text)
         else:
             _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
         _keep(b, start, start_patch)
@@ -530,7 +530,7 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         _add_change(b, start, patch, change, f"{change} (the change reader, p {pr:.2f})", max(0.5, round(pr, 2)))
 
 
-def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, changes: Sequence[str], grammar: set[str]) -> None:
+def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, changes: Sequence[str], grammar: set[str], text: str) -> None:
     """Changes the caller named (``changes``) replace what the words read; numbers and pitch steps in the prompt stay."""
     for key in [k for k, t in b.targets.items() if not t.kept and k not in grammar]:
         del b.targets[key]
@@ -544,6 +544,10 @@ def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] |
             went_up = step.lo is not None and (step.relative_to is None or step.lo > step.relative_to)
             if went_up != (sign > 0):
                 b.notes.append(f"'{change}' was named, but the prompt's own step ({step.source.split(':')[0]}) goes the other way; the prompt's step was kept")
+            continue
+        if key == "f0_hz" and (sized := intervals.sizes(text)):
+            # "flatten it by a semitone", "more low please, one octave": the prompt says how far, the name which way
+            _relative_pitch(b, start, patch, sign * sized[0], f"'{change}' (named by the caller) by the prompt's {sized[0]:g} semitones")
             continue
         _add_change(b, start, patch, change, f"{change} (named by the caller)", 1.0)
     b.notes.append(f"changes named by the caller: {', '.join(changes)}; the words' reading was replaced (numbers and pitch steps kept)")
