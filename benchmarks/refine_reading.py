@@ -41,7 +41,8 @@ GRID_ADD = (0.4, 0.5, 0.6, 0.7, 0.8, 1.01)  # 1.01: the reader never adds
 GRID_DROP = (-0.01, 0.05, 0.1, 0.2)  # -0.01: it never drops
 # Blind readings of earlier runs (this report keeps only the current blind set's rows)
 EARLIER_BLIND_READING = ("held_out_7 at 17:59 UTC on 6599058 (reader trained without it): words alone 50/74 (68 %), with the reader 52/74 (70 %); "
-                        "held_out_8 at 18:10 UTC on 09eaa3b (reader trained without it): words alone 40/72 (56 %), with the reader 42/72 (58 %)")
+                        "held_out_8 at 18:10 UTC on 09eaa3b (reader trained without it): words alone 40/72 (56 %), with the reader 42/72 (58 %); "
+                        "held_out_9 at 19:03 UTC on 38ad82d (reader trained on 463 steps without it): words alone 33/61 (54 %), with the reader 44/61 (72 %)")
 
 # Run inside an old checkout: the brief's changed targets of every step, as JSON on stdout.
 _DUMP = """
@@ -209,10 +210,11 @@ def main() -> None:
              "| add \\ drop | " + " | ".join("never" if d < 0 else f"{d:g}" for d in GRID_DROP) + " |", "|---|" + "---|" * len(GRID_DROP),
              *[f"| {'never' if a > 1 else f'{a:g}'} | " + " | ".join(f"{next(g['share'] for g in fig['threshold_grid'] if g['add_p'] == a and g['drop_p'] == d):.1%}"
                                                               for d in GRID_DROP) + " |" for a in GRID_ADD],
-             f"\nEarlier blind reading: {EARLIER_BLIND_READING}."]
+             f"\nBlind readings (each set's first reading, before it was looked at): {EARLIER_BLIND_READING}."]
     if args.blind in fig:
         b = fig[args.blind]
-        lines.append(f"\n**{args.blind} ({b['steps']} steps; its first, blind reading is in the line above), the code of this run:** words alone {b['words']}/{b['steps']} "
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        lines.append(f"\n**{args.blind} ({b['steps']} steps), the code of this run ({rev}; its first, blind reading is among the blind readings above):** words alone {b['words']}/{b['steps']} "
                      f"({b['words'] / b['steps']:.0%}); with the shipped change reader {b['with_shipped_reader']}/{b['steps']} "
                      f"({b['with_shipped_reader'] / b['steps']:.0%}). Reader: {b['reader']}.")
     write_report("refine_reading", fig, "\n".join(lines))
