@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -63,7 +63,7 @@ _ABSOLUTE = {("am_depth_db", ">="): "wobble", ("am_depth_db", "<="): "no wobble"
              ("decay_db_per_s", "<="): "fades"}
 
 
-def opposed(changes: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+def opposed(changes: Sequence[str]) -> list[tuple[str, str]]:
     """Pairs of named changes that ask opposite things of one descriptor ("brighter" and "darker")."""
     seen: dict[tuple[str, int], str] = {}
     for c in changes:
