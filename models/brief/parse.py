@@ -26,7 +26,7 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
-from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, opposed, shipped
+from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, opposed, rates_last, shipped
 from .targets import STEP, Brief, Target
 
 SEMITONE = 2 ** (1 / 12)
@@ -183,6 +183,12 @@ class _Builder:
             keep, drop = (old, t) if old.confidence >= t.confidence else (t, old)
             self.targets[key] = keep
             self.notes.append(f"conflict on {key}: kept '{keep.source}', dropped '{drop.source}'")
+
+    def drop(self, key: str) -> Target:
+        """Take a target back out (the change reader's or the caller's reading replaces it): it is no longer asked."""
+        self.asked.discard(key)
+        self.explicit.discard(key)
+        return self.targets.pop(key)
 
     def need(self, n: L.Need, word: str, confidence: float | None = None) -> None:
         conf = n.confidence if confidence is None else confidence
@@ -521,9 +527,7 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
     read = {k: k in grammar for k, t in b.targets.items() if not t.kept}
     drop, add = arbitrate(read, model.read(vec))
     for key, quality, pr in drop:
-        t = b.targets.pop(key)
-        b.asked.discard(key)
-        b.explicit.discard(key)
+        t = b.drop(key)
         b.notes.append(f"{t.source.split(':')[0]} was read as a {quality} change, but the change reader finds that unlikely for this "
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
@@ -533,10 +537,8 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
 def _named_changes(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, changes: Sequence[str], grammar: set[str], text: str) -> None:
     """Changes the caller named (``changes``) replace what the words read; numbers and pitch steps in the prompt stay."""
     for key in [k for k, t in b.targets.items() if not t.kept and k not in grammar]:
-        del b.targets[key]
-        b.asked.discard(key)
-        b.explicit.discard(key)
-    for change in sorted(changes, key=lambda c: CHANGES[c][0] in RATE_OF):  # a rate after its modulation
+        b.drop(key)
+    for change in rates_last(changes):
         key, sign = CHANGES[change]
         step = next((t for k, t in b.targets.items() if QUALITY.get(k, ("",))[0] == "pitch" and not t.kept), None)
         if key == "f0_hz" and step is not None:

@@ -135,6 +135,11 @@ def by_quality(p: dict[str, float]) -> dict[str, float]:
 RATE_OF = {"am_rate_hz": "am_depth_db", "vibrato_rate_hz": "vibrato_depth_cents"}
 
 
+def rates_last(changes: Sequence[str]) -> list[str]:
+    """The changes in order, a modulation's rate after the modulation (a rate is set on the wobble it belongs to)."""
+    return sorted(changes, key=lambda c: CHANGES[c][0] in RATE_OF)
+
+
 def arbitrate(read: dict[str, bool], p: dict[str, float], add_p: float = ADD_P, drop_p: float = DROP_P) -> tuple[list[tuple[str, str, float]], list[tuple[str, float]]]:
     """The words' reading against the reader's. ``read``: each descriptor the words asked to change, and whether
     it came from a number or the interval grammar (never dropped); ``p``: the reader's probabilities. Returns the
@@ -156,7 +161,8 @@ def arbitrate(read: dict[str, bool], p: dict[str, float], add_p: float = ADD_P, 
         q = QUALITY[CHANGES[change][0]][0]
         if pr > add_p and q not in touched and q != "pitch":
             add[CHANGES[change][0]] = (change, pr)
-    return drop, sorted(add.values(), key=lambda cp: CHANGES[cp[0]][0] in RATE_OF)
+    probs = dict(add.values())
+    return drop, [(c, probs[c]) for c in rates_last(list(probs))]
 
 
 @lru_cache(maxsize=1)
