@@ -802,7 +802,7 @@ def weights_sha256() -> str:
 
 
 CHAIN_SPLITS = ("held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "all")
-CHAIN_LABELS = {"held_out_9": "held-out-9, blind", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_LABELS = {"held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
