@@ -268,6 +268,29 @@ def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
     # a refinement's "noisier" leaves the noise level to the moves and the search (full noise would whiten the sound)
     assert "mixer.noise" not in parse_brief("noisier", start=START, start_patch=patch).settings
     assert parse_brief("a noisy pad").settings["mixer.noise"] == 1.0
+    # so does its "cleaner" (the least noise taken out that does it: noise off halved a breathy flute's brightness),
+    # and a vibrato's "a note" asks nothing of the noise
+    breathy = {**patch, "mixer.noise": 0.3}
+    cleaner = parse_brief("cleaner", start=START, start_patch=breathy)
+    assert "mixer.noise" not in cleaner.settings
+    assert 0.0 in [m["mixer.noise"] for m, _ in moves(cleaner, breathy)] and len(moves(cleaner, breathy)) == len(NOISE_GRID_DB) + 1
+    assert "mixer.noise" not in parse_brief("add vibrato", start=START, start_patch=breathy).settings
+    assert parse_brief("a clean tone").settings["mixer.noise"] == 0.0  # a fresh sound's side rule stays
+
+
+def test_the_loop_does_not_push_out_the_noise_of_a_start_whose_note_pyin_hears() -> None:
+    from lstmabar.models.search.brief_fitness import on_loop_scale
+
+    vib = parse_brief("add vibrato", start={**START, "pitched": True}, start_patch=PATCH)
+    note = next(t for t in vib.targets if t.descriptor == "pitched")
+    assert note.relative_to == 1.0
+    breathy = {"flatness": np.array([0.05]), "tonal_share": np.array([1.0])}  # over the loop's proxy of a note
+    assert "pitched" not in [t.descriptor for t in on_loop_scale(vib, breathy).targets]
+    clean = {"flatness": np.array([0.001]), "tonal_share": np.array([1.0])}
+    assert "pitched" in [t.descriptor for t in on_loop_scale(vib, clean).targets]
+    unpitched = parse_brief("add vibrato", start={**START, "pitched": False}, start_patch=PATCH)
+    assert all(t.relative_to is None for t in unpitched.targets if t.descriptor == "pitched")
+    assert "pitched" in [t.descriptor for t in on_loop_scale(unpitched, breathy).targets]
 
 
 def test_a_refinements_pitch_rise_takes_the_envelope_that_least_drives_the_level() -> None:

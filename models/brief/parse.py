@@ -810,3 +810,7 @@ def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) ->
         half = noise_first and key == "centroid_hz"
         b.add(Target(aspect=aspect, descriptor=key, lo=lo, hi=hi, unit=_unit(key), tolerance=1.0, confidence=0.5 if half else 1.0, relative_to=s,
                      kept=True, set_by=set_by, source=f"kept: the start's {s:.4g} {_unit(key)} {words}" + (" (after the asked noise: white noise brightens)" if half else "")))
+    if start.get("pitched"):
+        for key, t in list(b.targets.items()):
+            if t.descriptor == "pitched":  # the start has a note (pYIN): the loop reads its proxy of a note from the start (on_loop_scale)
+                b.targets[key] = t.model_copy(update={"relative_to": 1.0})

@@ -367,7 +367,9 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         if flat.lo >= 0.09:
             out["mixer.vco_1"] = out["mixer.vco_2"] = 0.0
             why["mixer.vco_1"] = why["mixer.vco_2"] = "a noise sound: the oscillators off"
-    elif (flat is not None and flat.hi is not None) or pitched is not None:
+    elif ((flat is not None and flat.hi is not None) or pitched is not None) and not brief.relative:
+        # a refinement's "cleaner" is a move (the least noise taken out that does it), and its "a note" (a vibrato's) asks
+        # nothing of the noise: switched off, a breathy choir's vibrato lost its breath and half its brightness
         out["mixer.noise"] = 0.0
         why["mixer.noise"] = "tonal: the noise source off"
     elif bright is not None and bright.hi is not None and bright.hi < NOISE_FLOOR_HZ and not brief.relative:

@@ -70,9 +70,15 @@ def on_loop_scale(brief: Brief, start: dict[str, np.ndarray]) -> Brief:
     difference) between the two readings of the same sound makes "keep the pitch" mean "do not move
     it" to the loop too. ``start``: ``measure_batch`` of the start patch alone. A pitch held at one value gets
     half its tolerance either side: the loop reads a refinement's pitch from the audio (``audio_pitch_batch``),
-    whose reading of an unchanged note wavers by a few cents, and a point range would count that as a miss."""
+    whose reading of an unchanged note wavers by a few cents, and a point range would count that as a miss. A "pitched" target on
+    a start that has a note (``relative_to`` 1.0) is left out where the loop's proxy of a note fails on the start itself."""
     targets = []
     for t in brief.targets:
+        if t.descriptor == "pitched" and t.relative_to == 1.0 and start and target_steps(t, start, 1)[0] > 0:
+            # pYIN heard the start's note where the loop's proxy (a tonal spectrum, an oscillator over the noise) does not:
+            # the proxy would only push the start's own noise out (a breathy choir's vibrato lost its breath and half its
+            # brightness); the judge still asks for the note
+            continue
         if t.descriptor == "f0_hz" and t.lo is not None and t.lo == t.hi and t.tolerance > 1.0:
             half = math.sqrt(t.tolerance)
             t = t.model_copy(update={"lo": t.lo / half, "hi": t.hi * half})
