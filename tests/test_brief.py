@@ -278,6 +278,29 @@ def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
     assert parse_brief("a clean tone").settings["mixer.noise"] == 0.0  # a fresh sound's side rule stays
 
 
+def test_a_length_change_can_hold_the_note_a_pitch_envelope_would_move() -> None:
+    from lstmabar.models.brief.moves import NOTE_HELD, moves, note_held
+
+    # a pluck whose envelope 1 bends both oscillators up 12 semitones (heard at 220 Hz over its short life)
+    patch = {**PATCH, "mixer.vco_1": 1.0, "mixer.vco_2": 0.5, "adsr_1.decay": 0.2, "adsr_1.release": 0.1, "adsr_1.sustain": 0.5,
+             "mod_matrix.adsr_1->vco_1_amp": 1.0, "mod_matrix.adsr_1->vco_1_pitch": 1.0, "mod_matrix.adsr_1->vco_2_pitch": 1.0,
+             "vco_1.mod_depth": 12.0, "vco_2.mod_depth": 12.0}
+    steady = {**START, "pitch_range_semitones": 0.3}
+    b = parse_brief("longer", start=steady, start_patch=patch)
+    held = note_held(b, patch, steady)
+    assert len(held) == 2  # one per audible oscillator put back on the note heard
+    on_1, on_2 = held
+    assert all(h["mod_matrix.adsr_1->vco_1_pitch"] == 0.0 and h["mod_matrix.adsr_1->vco_2_pitch"] == 0.0 for h in held)
+    assert PATCH["keyboard.midi_f0"] + on_1["vco_1.tuning"] == pytest.approx(57.0)  # 220 Hz
+    assert on_1["vco_2.tuning"] - on_1["vco_1.tuning"] == pytest.approx(12.0)  # the other oscillator keeps its interval
+    assert PATCH["keyboard.midi_f0"] + on_2["vco_2.tuning"] == pytest.approx(57.0)
+    assert sum(w.startswith(NOTE_HELD) for _, w in moves(b, patch, patch, steady)) == 2 * len([w for _, w in moves(b, patch) if w.startswith("length:")])
+    assert note_held(b, patch, {**START, "pitch_range_semitones": 7.0}) == []  # a glide heard: the stretch keeps its course
+    assert note_held(b, patch, None) == []
+    assert note_held(parse_brief("an octave up and longer", start=steady, start_patch=patch), patch, steady) == []  # no kept note
+    assert note_held(b, {**patch, "mod_matrix.adsr_1->vco_1_pitch": 0.0, "mod_matrix.adsr_1->vco_2_pitch": 0.0}, steady) == []
+
+
 def test_the_loop_does_not_push_out_the_noise_of_a_start_whose_note_pyin_hears() -> None:
     from lstmabar.models.search.brief_fitness import on_loop_scale
 

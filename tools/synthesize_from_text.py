@@ -466,7 +466,7 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
         if use_brief and brief.relative:
             t0 = time.perf_counter()
             caller = set(held.fixed) - {PARAM_INDEX[n] for n in held.set_by_brief}
-            c_full, moved, loop_brief, start_picks = _start_point(inp, objective, guided, brief, voice, start.center, c_full, space, caller)
+            c_full, moved, loop_brief, start_picks = _start_point(inp, objective, guided, brief, voice, start.center, c_full, space, caller, start.flat)
             t_moves = time.perf_counter() - t0
     briefed = BriefObjective(guided, objective, loop_brief, voice, weight=inp.brief_weight) if use_brief else None
     search_objective = briefed if briefed is not None else guided
@@ -524,7 +524,7 @@ def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start
 
 
 def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, start_center: torch.Tensor, c_full: torch.Tensor, space: ParamSpace,
-                 caller: set[int] | None = None):
+                 caller: set[int] | None = None, heard: dict[str, Any] | None = None):
     """(search centre, (best move, its fitness) or None, the brief on the loop's scale, shortlist picks) for a refinement:
     the start sound's own patch (``start_center``, before the brief's settings) is measured as the loop
     measures and the relative targets are moved onto that reading; then the start with the brief's
@@ -532,14 +532,15 @@ def _start_point(inp: Input, objective, guided, brief: Brief, voice: Voice, star
     centre. Reading ``c_full`` instead would count the asked change twice (an octave up becomes two) and
     move a keep onto a value the settings already changed. A move changes free parameters only, except a time
     stretch (``moves.STRETCH``), which moves what the brief set to keep the pitch's course (the key time, the pitch
-    envelopes) along with the level's, and a longer key for a cut-short attack (``moves.KEY_HOLD``), but never what
-    the caller held (``caller``: indices). The picks, for
+    envelopes) along with the level's, a longer key for a cut-short attack (``moves.KEY_HOLD``) and a length change with
+    the note held where it was heard (``moves.NOTE_HELD``; ``heard``: the start's descriptors), but never what the caller
+    held (``caller``: indices). The picks, for
     ``select``: ``c_full``, then the best move, the move with the smallest penalty and the next best (``START_MOVES``)."""
     start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(c_full).physical().items()}
     own = {k: float(v["value"]) for k, v in Patch.from_normalized(start_center).physical().items()}
     free, held = set(space.free), set(caller or ())
     cands = [start_center.to(c_full.dtype), c_full]
-    for settings, why in moves(brief, start_patch, own):
+    for settings, why in moves(brief, start_patch, own, heard):
         if all(PARAM_INDEX[n] in free for n in settings) or (why.startswith(OVERRIDES) and not any(PARAM_INDEX[n] in held for n in settings)):
             cands.append(_with(c_full, settings))
     x = torch.stack(cands)

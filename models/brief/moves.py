@@ -17,11 +17,14 @@ under pYIN, a rising pluck 3.5); stretched, the course is the same curve over a 
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
-from .program import clamped, level_drive
+from .program import clamped, held_bend, level_drive
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -38,7 +41,9 @@ AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
 STRETCH = "time stretch"  # the description every stretch move starts with (it may move what the brief set)
 KEY_HOLD = "attack: the key held"  # likewise: an attack cut short by an early key release
-OVERRIDES = (STRETCH, KEY_HOLD)  # moves that may change what the brief set (never what the caller held)
+NOTE_HELD = "length, the note held"  # likewise: a length change with the envelopes' pitch bends taken off
+OVERRIDES = (STRETCH, KEY_HOLD, NOTE_HELD)  # moves that may change what the brief set (never what the caller held)
+STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: its envelopes' bends are not a glide to keep
 KEY_FACTORS = (1.5, 2.0, 3.0, 4.0)
 ENVELOPES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_2_amp_adsr", "lfo_1_rate_adsr", "lfo_2_rate_adsr")
 
@@ -69,11 +74,37 @@ def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[
     return out
 
 
-def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None = None) -> list[tuple[dict[str, float], str]]:
+def note_held(brief: Brief, patch: dict[str, float], heard: dict[str, Any] | None) -> list[dict[str, float]]:
+    """Settings that take the envelopes' pitch bends off a start whose note the brief keeps, each with the tunings that
+    put an oscillator back on the note heard (the kept target's start value; the other oscillator keeps its interval
+    over the bends that stay, the LFOs' mean included). A length change moves how much of an envelope's bend is heard:
+    a 0.25 s tone at 158 Hz made longer came out 1.5-2.3 semitones flat as more of its pitch envelope sounded. Empty when no envelope bends the pitch, the note is not kept, or the start is
+    heard to glide (``heard``: its descriptors; a riser made longer keeps its rise through a time stretch instead)."""
+    kept = next((t for t in brief.targets if t.descriptor == "f0_hz" and t.kept and t.relative_to), None)
+    envs = [e for e in ("adsr_1", "adsr_2") if any(patch.get(f"mod_matrix.{e}->vco_{v}_pitch", 0.0) * abs(patch.get(f"vco_{v}.mod_depth", 0.0)) > 0.05
+                                                  for v in (1, 2))]
+    f0 = kept.relative_to if kept is not None else None
+    glide = (heard or {}).get("pitch_range_semitones")
+    if f0 is None or not envs or "keyboard.midi_f0" not in patch or glide is None or glide > STEADY_SEMITONES:
+        return []
+    heard = 69.0 + 12.0 * math.log2(f0 / 440.0)
+    off = {f"mod_matrix.{e}->vco_{v}_pitch": 0.0 for e in envs for v in (1, 2)}
+    static = {v: patch["keyboard.midi_f0"] + patch.get(f"{v}.tuning", 0.0) + sum(held_bend(patch, lfo, v) for lfo in ("lfo_1", "lfo_2"))
+              for v in ("vco_1", "vco_2")}
+    out = []
+    for on in ("vco_1", "vco_2"):
+        if patch.get(f"mixer.{on}", 1.0) <= 0.01:
+            continue
+        shift = heard - static[on]
+        out.append({**off, **{f"{v}.tuning": clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + shift) for v in ("vco_1", "vco_2")}})
+    return out
+
+
+def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None = None, heard: dict[str, Any] | None = None) -> list[tuple[dict[str, float], str]]:
     """(physical settings, what it does) for each one-knob move the brief's asked targets call for.
     ``patch``: the start patch with the brief's settings, in physical units (grid points at its own value are
     skipped); ``start``: the start patch before them (a time stretch scales the start's own key time, not the
-    one the brief set; default ``patch``)."""
+    one the brief set; default ``patch``); ``heard``: the start sound's descriptors (``note_held``)."""
     if not brief.relative:
         return []
     asked = {t.descriptor: t for t in brief.targets if not t.kept}
@@ -148,6 +179,8 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                         move[key] = clamped(key, patch[key] * f)
             if move:
                 out.append((move, f"length: the level envelopes' decay and release x{f:g}"))
+                for held in note_held(brief, patch, heard):
+                    out.append(({**move, **held}, f"{NOTE_HELD} (x{f:g}): the envelopes no longer bend the pitch, the note stays where it was heard"))
         src = start if start is not None else patch
         lfos = any(v > 0.01 for k, v in src.items() if k.startswith("mod_matrix.lfo_"))
         for f in factors:
