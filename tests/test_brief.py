@@ -406,6 +406,42 @@ def test_noisier_moves_reach_the_noise_levels_between_a_hint_and_a_wash() -> Non
     assert ((flat >= 0.005) & (flat <= 0.03)).sum() >= 2, sorted(np.round(flat, 4))
 
 
+def test_a_refinements_vibrato_on_a_level_lfo_hands_its_level_to_a_free_envelope() -> None:
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.brief.program import lfo_mean
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    # a held-out chain's start (h7-24): the level comes from the two LFOs only; LFO 2 barely moves (0.02 Hz) and sets the
+    # saw's level, LFO 1 wobbles at 2 Hz. A vibrato takes LFO 2 (it drives the level least)
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"keyboard.midi_f0": 57.0, "keyboard.duration": 2.0, "mixer.vco_1": 0.42, "mixer.vco_2": 0.71, "mixer.noise": 0.0, "vco_2.shape": 1.0,
+                 "vco_1.tuning": 0.0, "vco_2.tuning": 0.0, "vco_1.mod_depth": 6.3, "vco_2.mod_depth": 4.6,
+                 "mod_matrix.lfo_1->vco_1_amp": 0.155, "mod_matrix.lfo_1->vco_2_amp": 1.0, "lfo_1.frequency": 2.0, "lfo_1.mod_depth": 0.0, "lfo_1.sin": 1.0,
+                 "mod_matrix.lfo_2->vco_1_amp": 0.105, "mod_matrix.lfo_2->vco_2_amp": 0.366, "lfo_2.frequency": 0.02, "lfo_2.mod_depth": 0.0, "lfo_2.initial_phase": 2.5,
+                 "lfo_2.sin": 0.55, "lfo_2.tri": 0.8, "lfo_2.saw": 0.2, "lfo_2.rsaw": 0.5, "lfo_2.sqr": 0.2,
+                 "lfo_1_amp_adsr.attack": 0.05, "lfo_1_amp_adsr.sustain": 1.0, "lfo_2_amp_adsr.attack": 0.3, "lfo_2_amp_adsr.sustain": 1.0,
+                 "lfo_2_amp_adsr.release": 1.0})
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(_patch_tensor(phys)).physical().items()}
+    assert 0.7 < lfo_mean(start_patch, "lfo_2", 2.0) < 1.0  # held near its start phase's crest
+    assert lfo_mean({**start_patch, "lfo_2.frequency": 5.5}, "lfo_2", 2.0) == pytest.approx(0.5, abs=0.03)
+    voice = Voice(sample_rate=48000, seconds=2.0)
+    before = describe(voice.render(_patch_tensor(start_patch), seed=0).numpy()[0], 48000).flat()
+    b = parse_brief("add vibrato", start={**START, **before}, start_patch=start_patch)
+    settings = b.set_params()
+    assert settings["mod_matrix.lfo_2->vco_2_amp"] == 0.0 and settings["mod_matrix.adsr_1->vco_2_amp"] > 0.2
+    assert "handed to envelope 1" in b.settings_why["mod_matrix.adsr_1->vco_2_amp"]
+    after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
+    assert after["vibrato_depth_cents"] >= 10
+    # the level alone (the vibrato's pitch routes left out): as it was; left on the LFO, a 5.5 Hz tremolo joins it (+3 dB)
+    level = {k: v for k, v in settings.items() if "pitch" not in k and not k.endswith((".mod_depth", ".tuning"))}
+    kept = describe(voice.render(_patch_tensor({**start_patch, **level}), seed=0).numpy()[0], 48000).flat()
+    assert kept["am_depth_db"] == pytest.approx(before["am_depth_db"], abs=0.5) and kept["centroid_hz"] == pytest.approx(before["centroid_hz"], rel=0.02)
+    left = {k: v for k, v in level.items() if not k.startswith(("adsr_1.", "mod_matrix.adsr_1->", "mod_matrix.lfo_2->"))}
+    moved = describe(voice.render(_patch_tensor({**start_patch, **left}), seed=0).numpy()[0], 48000).flat()
+    assert moved["am_depth_db"] > before["am_depth_db"] + 2.0
+
+
 def _two_oscillators(interval: float, l1: float, l2: float) -> dict[str, float]:
     phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
     phys.update({"mod_matrix.adsr_1->vco_1_amp": 1.0, "mod_matrix.adsr_1->vco_2_amp": 1.0, "adsr_1.attack": 0.01, "adsr_1.sustain": 1.0,
@@ -649,10 +685,15 @@ def test_a_refinements_vibrato_sounds_while_the_key_is_down_whatever_its_lfos_de
             "lfo_1_amp_adsr.sustain": 0.0}
     swings, sets, want = _vibrato_swing(base)
     assert min(swings) == pytest.approx(want, rel=0.1) and max(swings) == pytest.approx(want, rel=0.1), (swings, want)
-    # an LFO that also drives the level (a tremolo) keeps its depth envelope: the level it shapes stays
-    trem = {**base, "mod_matrix.lfo_1->vco_1_amp": 0.5, "mod_matrix.lfo_2->vco_1_amp": 0.5}
+    # an LFO that also drives the level (a tremolo) keeps its depth envelope when no envelope is free to take the level
+    # it shapes: the level stays
+    trem = {**base, "mod_matrix.lfo_1->vco_1_amp": 0.5, "mod_matrix.lfo_2->vco_1_amp": 0.5, "mod_matrix.adsr_2->vco_1_amp": 0.3}
     _, sets, _ = _vibrato_swing(trem, centre=False)
     assert not any(k.endswith("_amp_adsr.attack") or k.endswith("_amp_adsr.sustain") for k in sets)
+    # with envelope 2 free, the level part goes to it and the vibrato's LFO gets its depth envelope
+    _, sets, _ = _vibrato_swing({**trem, "mod_matrix.adsr_2->vco_1_amp": 0.0, "lfo_1.frequency": 3.0, "lfo_2.frequency": 3.0}, centre=False)
+    assert sets.get("mod_matrix.adsr_2->vco_1_amp", 0.0) == pytest.approx(0.25, abs=0.02)  # its route times the LFO's mean (0.5)
+    assert any(k.endswith("_amp_adsr.sustain") for k in sets)
 
 
 def test_a_refinements_vibrato_replaces_an_lfo_that_already_bends_the_pitch() -> None:
