@@ -236,6 +236,9 @@ def test_a_sized_step_takes_the_direction_said_before_it_and_frequency_ratios_ar
     assert asked_semitones("up a bit. a fifth maybe") == 7
     assert asked_semitones("halve the frequency") == -12
     assert asked_semitones("double the pitch please") == 12
+    assert asked_semitones("can it be higher? like the same note but higher") == 12  # the same note, an octave up
+    assert asked_semitones("same note, lower") == -12
+    assert steps("keep the same note but make it brighter") == []
     assert steps("brighter, and an octave") == []  # no direction anywhere: no step
     assert steps("softer. a tone like a flute") == []  # 'a tone' is a sound, not a step
     # only a clause that says just a direction lends it; a phrasal verb, a movement or a step of its own does not

@@ -184,3 +184,5 @@ def test_a_named_pitch_direction_takes_the_prompts_unsigned_size():
     assert semis("more low please, one octave", ["lower"]) == -12
     assert semis("flatten it by a semitone", ["lower"]) == -1
     assert semis("a tone like a flute, but higher", ["higher"]) == 5  # 'a tone' is a sound: the default step
+    assert semis("can it be higher? like the same note but higher", ["higher"]) == 12  # the same note: an octave
+    assert semis("halve the frequency", ["lower"]) == -12

@@ -72,6 +72,10 @@ FREQ_RE = re.compile(r"\b(?P<verb>halve|half|double)\s+(?:the\s+|its\s+)?(?:freq
                      r"(?!\s+(?:of\b|range|bend|wobble|vibrato|modulation|lfo|envelope|sweep|drift|rate))")
 
 
+# "the same note but higher": the note an octave away (the same pitch class)
+SAME_NOTE_RE = re.compile(r"\bsame\s+(?:note|pitch)\b(?:\s*(?:,|but\b|just\b|only\b))*\s*(?P<dir>higher|lower|up|down)\b")
+
+
 @dataclass(frozen=True)
 class Step:
     semitones: float  # signed
@@ -143,6 +147,8 @@ def sizes(text: str) -> list[float]:
         semis = count * UNITS[unit_key]
         if 0 < semis <= 48:
             out.append(semis)
+    if not out and (FREQ_RE.search(text) or SAME_NOTE_RE.search(text)):
+        out.append(12.0)  # "halve the frequency", "the same note but higher": an octave
     return out
 
 
@@ -188,6 +194,10 @@ def steps(text: str) -> list[Step]:
         if out:
             break  # a sized step says how far ("double the pitch, an octave up" is one octave)
         out.append(Step(-12.0 if m.group("verb") in ("halve", "half") else 12.0, m.group(0).strip(), (m.start(), m.end())))
+    for m in SAME_NOTE_RE.finditer(text):
+        if out:
+            break
+        out.append(Step(12.0 if m.group("dir") in UP else -12.0, m.group(0).strip(), (m.start(), m.end())))
     for m in BARE_RE.finditer(text):
         if any(s.span[0] <= m.start("num") < s.span[1] for s in out):
             continue
