@@ -696,6 +696,23 @@ def test_a_refinements_vibrato_sounds_while_the_key_is_down_whatever_its_lfos_de
     assert any(k.endswith("_amp_adsr.sustain") for k in sets)
 
 
+def test_a_refinements_vibrato_swings_both_oscillators_the_same_way() -> None:
+    # seen held_out_9 h9-09: oscillator 2's depth was -0.001 (it bent nothing), so the vibrato swung it against oscillator 1
+    # and pYIN heard 21 cents and no rate
+    base = {"keyboard.midi_f0": 64.0, "keyboard.duration": 1.5, "adsr_1.sustain": 1.0, "mod_matrix.adsr_1->vco_1_amp": 1.0,
+            "mod_matrix.adsr_1->vco_2_amp": 1.0, "mixer.vco_1": 1.0, "mixer.vco_2": 0.9, "vco_1.mod_depth": 5.5, "vco_2.mod_depth": -0.001,
+            "mod_matrix.adsr_2->vco_2_pitch": 0.5}
+    swings, sets, want = _vibrato_swing(base)
+    assert sets["vco_1.mod_depth"] > 0 and sets["vco_2.mod_depth"] > 0
+    assert sets["vco_1.tuning"] == pytest.approx(sets["vco_2.tuning"])
+    assert all(0.0 <= v <= 1.0 for k, v in sets.items() if k.startswith("mod_matrix."))
+    assert min(swings) == pytest.approx(want, rel=0.1), (swings, want)
+    # and when oscillator 1 has the larger depth but bends nothing (its routes ~0), oscillator 2's bend sets the direction
+    other = {**base, "vco_1.mod_depth": -1.44, "vco_2.mod_depth": 5.5, "mod_matrix.lfo_1->vco_2_pitch": 0.05, "mod_matrix.adsr_2->vco_2_pitch": 0.0}
+    _, sets, _ = _vibrato_swing(other, centre=False)
+    assert sets["vco_1.mod_depth"] > 0 and sets["vco_2.mod_depth"] > 0
+
+
 def test_a_refinements_vibrato_replaces_an_lfo_that_already_bends_the_pitch() -> None:
     # seen held_out_4 h4-04: the start's LFO 2 already swung the audible oscillator 2 semitones at its own rate; the
     # vibrato took LFO 1, and two rates on one pitch measured as no vibrato. The LFO that bends the pitch most (and

@@ -119,12 +119,17 @@ def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, dept
     depth, the depth being shared by all routes: it grows if the swing needs it and the other routes
     shrink by as much), and the tuning takes off the 0..1 LFO's mean so the note's centre stays."""
     gain = max(0.2, out.get(f"{lfo}_amp_adsr.sustain", patch.get(f"{lfo}_amp_adsr.sustain", 1.0)))  # its depth envelope scales it while the key is down
+    # the swing's direction is each depth's sign; an oscillator whose routes bend it by nothing audible takes the other's
+    # sign, so both swing together: in opposite phase, a NES-style vibrato measured 12-21 cents and no rate
+    bends = {v: sum(patch.get(f"mod_matrix.{s}->{v}_pitch", 0.0) for s in SOURCES) * abs(patch.get(f"{v}.mod_depth", 0.0)) for v in ("vco_1", "vco_2")}
+    lead = max(("vco_1", "vco_2"), key=lambda v: (bends[v] > BEND_FREE, abs(patch.get(f"{v}.mod_depth", 0.0))))
     for v in ("vco_1", "vco_2"):
         d = patch.get(f"{v}.mod_depth", 0.0)
-        new = math.copysign(min(96.0, max(abs(d), depth / gain)), d if d != 0.0 else 1.0)
+        sign = d if bends[v] > BEND_FREE or v == lead else patch.get(f"{lead}.mod_depth", 0.0)
+        new = math.copysign(min(96.0, max(abs(d), depth / gain)), sign if sign != 0.0 else 1.0)
         for s in SOURCES:
             key = f"mod_matrix.{s}->{v}_pitch"
-            out[key] = min(1.0, depth / (abs(new) * gain)) if s == lfo else patch.get(key, 0.0) * d / new
+            out[key] = min(1.0, depth / (abs(new) * gain)) if s == lfo else patch.get(key, 0.0) * max(0.0, d / new)  # a flipped sign drops a bend under BEND_FREE
         out[f"{v}.mod_depth"] = new
         # the 0..1 LFO's mean moves the note: the tuning takes off the vibrato's and gives back what this LFO bent before
         shift = math.copysign(0.5 * depth, new) - held_bend(patch, lfo, v)
