@@ -124,6 +124,22 @@ def asked(prompt: str) -> dict[str, str]:
     return {t.descriptor: ("up" if t.hi is None else "down" if t.lo is None else "set") for t in b.targets if not t.kept and t.descriptor != "pitched"}
 
 
+def test_seen_held_out_9_phrasings() -> None:
+    assert asked("too much hiss").get("flatness") == "down"
+    wobbly = parse_brief("way too much wobble", start={**START, "am_depth_db": 6.0}, start_patch=PATCH)
+    assert [(t.lo, t.hi is not None) for t in wobbly.targets if t.descriptor == "am_depth_db" and not t.kept] == [(None, True)]
+    a = asked("the fade-in takes forever, get to full volume sooner")
+    assert a.get("attack_s") == "down" and "low_end_db" not in a
+    a = asked("sharper transient please, the attack feels mushy")
+    assert a.get("attack_s") == "down" and "centroid_hz" not in a
+    a = asked("less robotic, add a human wobble in pitch")
+    assert a.get("vibrato_depth_cents") == "up" and "am_depth_db" not in a
+    assert asked("roll the treble back").get("centroid_hz") == "down"
+    a = asked("filter out the high fizz")
+    assert a.get("centroid_hz") == "down" and "f0_hz" not in a
+    assert asked("the top end is kinda harsh").get("band_high_mid_db") in (None, "down")
+
+
 @pytest.mark.parametrize("verb", ["remove", "get rid of", "take out", "cut", "reduce", "lower", "drop", "kill", "lose", "turn down"])
 def test_removals_ask_for_less_not_more(verb) -> None:
     for what, key in (("noise", "flatness"), ("hiss", "flatness"), ("vibrato", "pitch_range_semitones"), ("wobble", "am_depth_db"),

@@ -13,7 +13,7 @@ from lstmabar.models.brief.reader import ADD_P, CHANGES, DROP_P, WEIGHTS, Change
 START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.05, "sounding_s": 1.5, "flatness": 0.01, "silent": False,
          "decay_db_per_s": -3.0, "sustain_level_db": -6.0}
 PATCH = {"keyboard.midi_f0": 57.0, "keyboard.duration": 1.2, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0, "mixer.noise": 0.1}
-KEYWORDS = ("dull", "lazy", "hiss", "wobble", "shiny", "steady")
+KEYWORDS = ("dull", "lazy", "hiss", "wobble", "shiny", "steady", "mellow", "vibrato", "lifeless")
 
 
 def encode(texts: list[str]) -> np.ndarray:
@@ -75,15 +75,39 @@ def test_arbitrate_adds_only_on_untouched_qualities_and_never_pitch():
 
 
 def test_brief_adds_a_change_the_words_missed():
-    r = reader_for({"brighter": {"dull": 12.0}})
-    words = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=encode, change_reader=False)
+    r = reader_for({"brighter": {"lifeless": 12.0}})
+    words = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=encode, change_reader=False)
     assert "centroid_hz" not in asked(words)
-    b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    b = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=encode, change_reader=r)
     lo, hi = asked(b)["centroid_hz"]
     assert lo is not None and lo > START["centroid_hz"] and hi is None
     t = next(t for t in b.targets if t.descriptor == "centroid_hz" and not t.kept)
     assert "change reader" in t.source
     assert not any(t.kept and t.descriptor == "centroid_hz" for t in b.targets)  # an asked brightness is not also kept
+
+
+def test_a_complaint_reads_the_way_back_and_the_reader_takes_its_direction():
+    # "too dull": the crowd's dull (-0.56) negated the whole way back is brighter (halved, it fell under the tilt a change
+    # needs and the reader's darker filled the gap)
+    words = parse_brief("it's too dull", start=START, start_patch=PATCH, encode=encode, change_reader=False)
+    lo, hi = asked(words)["centroid_hz"]
+    assert lo is not None and lo > START["centroid_hz"] and hi is None
+    # "too mellow": mellow's tilt (-0.28) is too small for a target, but the complaint says which way; a reader that reads
+    # mellow as darker gives the quality, the words the direction
+    r = reader_for({"darker": {"mellow": 12.0}})
+    b = parse_brief("it's too mellow", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    lo, hi = asked(b)["centroid_hz"]
+    assert lo is not None and lo > START["centroid_hz"] and hi is None
+    assert any("its direction is the words'" in n for n in b.notes)
+    plain = parse_brief("make it mellow", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    lo, hi = asked(plain)["centroid_hz"]
+    assert hi is not None and hi < START["centroid_hz"]  # no complaint: the reader's direction stands
+    # "less vibrato" of a start with none measured: the reader's "vibrato" (and its rate) is not added
+    rv = reader_for({"vibrato": {"vibrato": 12.0}, "slower vibrato": {"vibrato": 12.0}})
+    less = parse_brief("less vibrato", start=START, start_patch=PATCH, encode=encode, change_reader=rv)
+    assert not any(t.descriptor in ("vibrato_depth_cents", "vibrato_rate_hz") and t.lo is not None for t in less.targets if not t.kept)
+    more = parse_brief("more vibrato", start=START, start_patch=PATCH, encode=encode, change_reader=rv)
+    assert any(t.descriptor == "vibrato_depth_cents" and t.lo is not None for t in more.targets if not t.kept)
 
 
 def test_brief_drops_a_word_read_the_reader_finds_unlikely():
@@ -106,15 +130,15 @@ def test_brief_keeps_numbers_and_pitch_steps_whatever_the_reader_says():
 
 
 def test_reader_needs_its_encoder():
-    r = reader_for({"brighter": {"dull": 12.0}})
-    b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=None, change_reader=r)
+    r = reader_for({"brighter": {"lifeless": 12.0}})
+    b = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=None, change_reader=r)
     assert "centroid_hz" not in asked(b) and any("not consulted" in n for n in b.notes)
-    wrong = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=lambda t: np.zeros((len(t), 3)), change_reader=r)
+    wrong = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=lambda t: np.zeros((len(t), 3)), change_reader=r)
     assert any("not consulted" in n for n in wrong.notes)
 
 
 def test_fresh_prompts_do_not_consult_the_reader():
-    r = reader_for({"brighter": {"dull": 12.0}})
+    r = reader_for({"brighter": {"lifeless": 12.0}})
     b = parse_brief("a dull thud", encode=encode, change_reader=r)
     assert not any("change reader" in t.source for t in b.targets)
 
@@ -166,11 +190,11 @@ def test_opposite_named_changes_are_refused_and_a_contrary_pitch_direction_is_sa
 
 
 def test_odd_encoder_outputs_are_said_not_crashed_on():
-    r = reader_for({"brighter": {"dull": 12.0}})
+    r = reader_for({"brighter": {"lifeless": 12.0}})
     for enc in (lambda t: np.zeros((0, len(KEYWORDS))), lambda t: np.zeros((2, len(KEYWORDS))), lambda t: np.zeros(())):
-        b = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=enc, change_reader=r)
+        b = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=enc, change_reader=r)
         assert any("not consulted" in n for n in b.notes)
-    flat = parse_brief("it's kinda dull though", start=START, start_patch=PATCH, encode=lambda t: encode(t)[0], change_reader=r)
+    flat = parse_brief("it's kinda lifeless though", start=START, start_patch=PATCH, encode=lambda t: encode(t)[0], change_reader=r)
     assert "centroid_hz" in asked(flat)  # one vector, not in a batch: read
 
 

@@ -246,6 +246,18 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bopen(?:\s+up)?\s+(?:the\s+)?filter(?:\s+up)?\b", "brighter"),
     (r"\bclose(?:\s+down)?\s+(?:the\s+)?filter(?:\s+down)?\b", "darker"),
     (r"\bmuffle\s+(?:it|this|that|the\s+sound)\b", "darker"),
+    (r"\broll\s+(?:the\s+)?(?:treble|highs|top(?:\s+end)?|high\s+end)\s+(?:back|off|down)\b", "darker"),
+    (r"\bfilter\s+out\s+(?:the\s+|some\s+(?:of\s+the\s+)?)?(?:high|top|upper)\s+(?:fizz|hiss|end|frequencies|harmonics|sizzle|edge)\b", "darker"),
+    # the onset said as the fade-in or the way to full volume: "the fade-in takes forever", "get to full volume sooner"
+    (r"\b(?:the\s+)?fade[- ]?in\s+(?:takes|is\s+taking|took)\s+(?:forever|ages|too\s+long|so\s+long|way\s+too\s+long)\b", "faster attack"),
+    (r"\b(?:get|gets|reach|reaches|come|comes|be|is)\s+(?:up\s+)?(?:to|at)\s+full\s+(?:volume|level|loudness)\s+(?:sooner|faster|quicker|quickly|right\s+away|immediately)\b",
+     "faster attack"),
+    (r"\bfull\s+(volume|level|loudness)\b", r"\1"),  # the level, not 'full' (a brightness word)
+    (r"\b(sharper|snappier|harder|punchier|tighter|crisper)\s+transients?\b", "faster attack"),
+    (r"\b(softer|gentler|smoother|rounder)\s+transients?\b", "slower attack"),
+    # a wobble of the pitch is a vibrato: "a human wobble in pitch", "too much wobble in the pitch", "pitch wobble"
+    (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
+    (r"\bpitch\s+(?:wobble|wobbling|waver|wavering|warble|warbling)\b", "vibrato"),
     # the level falling: "I'd rather it faded out", "let it fade away"; "it fades out too quickly" asks for longer, and
     # a negated fade ("it shouldn't fade out", "don't let it fade away", "no fade out") is dropped (read, it asked for more
     # fading) and one with an object ("fade out the vibrato") is left as it is
@@ -273,7 +285,11 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"(^|[,.;!?]\s*)(?:(?:hmm+|ugh|well|ok|okay|so|yeah)[,\s]+)?(?:a\s+)?(?:bit|little|tad|touch|kinda|sorta|rather|way|much)\s+(?:too\s+)?"
      + _QUALITY + r"\b", r"\1less \2"),
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
-    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels)\s+" + _HEDGE + _QUALITY + r"\b", r"less \1"),
+    # "too much hiss", "way too much wobble": less of it
+    (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?" + _GRIME + r"\b", r"less \1"),
+    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels"
+     r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|top|low\s+end|lows|bass|sound|tone|note)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
+     + _HEDGE + _QUALITY + r"\b", r"less \1"),
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
     (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
 )

@@ -156,6 +156,7 @@ class _Builder:
         self.notes: list[str] = []
         self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
         self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
+        self.leans: dict[str, int] = {}  # quality -> the direction a negated word gave without a target (the change reader's yields to it)
 
     def add(self, t: Target, explicit: bool = False) -> None:
         if t.confidence < 0.5:
@@ -484,12 +485,18 @@ def parse_brief(
             continue
         s, conf, ev = cb
         i = -1 - pos
-        if _negated(toks, i):
-            s = -0.5 * s
+        negated = _negated(toks, i)
+        if negated:
+            # "not dull" describes a sound on the other side of the middle; in a refinement "less dull" (and "too dull", a
+            # complaint) is a change the whole way back: halved, dull's -0.56 fell under the tilt a change needs, and the
+            # change reader filled the gap with its likelier direction, darker
+            s = -s if start is not None else -0.5 * s
         if start is not None:
             if abs(s) >= 1 / 3:
                 _relative(b, start, start_patch, "centroid_hz", 1 if s > 0 else -1, w, confidence=conf)
             else:
+                if negated and s:  # "too mellow": the complaint says which way, however little the crowd's tilt
+                    b.leans["brightness"] = 1 if s > 0 else -1
                 b.notes.append(f"'{w}': the crowd's EQ for it has little tilt ({ev}); no brightness change asked (say 'darker' or 'brighter')")
             continue
         if abs(s) < 1 / 3:
@@ -531,6 +538,17 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         b.notes.append(f"{t.source.split(':')[0]} was read as a {quality} change, but the change reader finds that unlikely for this "
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
+        key, sign = CHANGES[change]
+        lean = b.leans.get(QUALITY[key][0])
+        if lean is not None and lean < 0 and key in RATE_OF:
+            continue  # the words asked less of the modulation: no rate for it
+        if lean is not None and lean != sign and key not in RATE_OF:
+            # the reader tells the quality, hardly its direction ("too mellow" reads as mellow): a word that leaned the other
+            # way, too weakly for a target of its own, gives it
+            flipped = next((c for c, (k, sg) in CHANGES.items() if k == key and sg == lean), None)
+            if flipped is not None:
+                b.notes.append(f"the change reader found a {QUALITY[key][0]} change likely (p {pr:.2f}); its direction is the words': {flipped}")
+                change = flipped
         _add_change(b, start, patch, change, f"{change} (the change reader, p {pr:.2f})", max(0.5, round(pr, 2)))
 
 
@@ -708,6 +726,8 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     s = _start_value(start, key)
     if s is None:
         b.notes.append(f"'{word}': the start sound has no measured {key}; left out")
+        if key in QUALITY:  # "less vibrato" of a start with none: the change reader must not add one
+            b.leans[QUALITY[key][0]] = sign
         return
     step = STEP.get(key, 1.0)
     if key == "sounding_s":
