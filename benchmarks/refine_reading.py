@@ -46,17 +46,19 @@ EARLIER_BLIND_READING = ("held_out_7 at 17:59 UTC on 6599058 (reader trained wit
 
 # Run inside an old checkout: the brief's changed targets of every step, as JSON on stdout.
 _DUMP = """
-import json, sys
+import inspect, json, sys
 from benchmarks.synthesize import load
 from lstmabar.tools.synthesize_from_text import _encoder
 from lstmabar.models.brief import parse_brief
 emb, why = load("lstmabar")
 enc = _encoder(emb)
 start, patch = json.loads(sys.argv[2]), json.loads(sys.argv[3])
+# the words alone: code that ships its own change reader reads without it (the reader is simulated, left out of the set)
+words = {"change_reader": False} if "change_reader" in inspect.signature(parse_brief).parameters else {}
 out = {}
 for c in json.load(open(sys.argv[1]))["chains"]:
     for i, st in enumerate(c["steps"]):
-        b = parse_brief(st["prompt"], start=start, start_patch=patch, encode=enc)
+        b = parse_brief(st["prompt"], start=start, start_patch=patch, encode=enc, **words)
         out[c["id"] + "/" + str(i)] = [dict(d=t.descriptor, lo=t.lo, hi=t.hi, rel=t.relative_to) for t in b.targets if not t.kept]
 print(json.dumps(out))
 """
