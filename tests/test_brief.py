@@ -440,6 +440,9 @@ def test_a_refinements_vibrato_on_a_level_lfo_hands_its_level_to_a_free_envelope
     left = {k: v for k, v in level.items() if not k.startswith(("adsr_1.", "mod_matrix.adsr_1->", "mod_matrix.lfo_2->"))}
     moved = describe(voice.render(_patch_tensor({**start_patch, **left}), seed=0).numpy()[0], 48000).flat()
     assert moved["am_depth_db"] > before["am_depth_db"] + 2.0
+    # a tremolo asked with it scales the level's routes as they are now, the handed envelope's included
+    both = parse_brief("add vibrato and a tremolo", start={**START, **before}, start_patch=start_patch).set_params()
+    assert both["mod_matrix.adsr_1->vco_2_amp"] > 0.0 and both["mod_matrix.lfo_2->vco_2_amp"] == 0.0
 
 
 def _two_oscillators(interval: float, l1: float, l2: float) -> dict[str, float]:

@@ -213,22 +213,23 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
     envelopes rerouted) took a held-out pad's 0.3 s attack to 0.05 s."""
     free = [n for n in ("lfo_1", "lfo_2") if f"{n}.frequency" not in taken] or ["lfo_1", "lfo_2"]  # a vibrato set just now keeps its LFO
     lfo = min(free, key=lambda n: pitch_drive(patch, n))
-    main = max(("adsr_1", "adsr_2"), key=lambda n: level_drive(patch, n))
+    now = {**patch, **out}  # a vibrato set just now may have handed its LFO's level to an envelope
+    main = max(("adsr_1", "adsr_2"), key=lambda n: level_drive(now, n))
     for src in SOURCES:
         if src == lfo:
             continue
         for d in AMP_TARGETS:
             key = f"mod_matrix.{src}->{d}"
-            out[key] = patch.get(key, 0.0) * floor
-    if max(level_drive(patch, "adsr_1"), level_drive(patch, "adsr_2")) <= 0.0:  # no envelope drives the level: give it one
+            out[key] = now.get(key, 0.0) * floor
+    if max(level_drive(now, "adsr_1"), level_drive(now, "adsr_2")) <= 0.0:  # no envelope drives the level: give it one
         _route(out, main, AMP_TARGETS, floor)
     _route(out, lfo, AMP_TARGETS, 1.0, PITCH_TARGETS)
     _lfo(out, lfo, hz)
     out.pop(f"{lfo}_amp_adsr.attack")  # left free for the moves and the search (held, no move could set it)
     out[f"{lfo}.initial_phase"] = math.pi  # starts at its crest: the level's own attack reaches the peak, not a later crest
     for seg in ("decay", "sustain", "release", "alpha"):  # its attack: a one-knob move (models.brief.moves) and the search
-        if f"{main}.{seg}" in patch:
-            out[f"{lfo}_amp_adsr.{seg}"] = patch[f"{main}.{seg}"]
+        if f"{main}.{seg}" in now:
+            out[f"{lfo}_amp_adsr.{seg}"] = now[f"{main}.{seg}"]
 
 
 def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[str, float], note: Callable[..., None]) -> None:
