@@ -443,6 +443,9 @@ def test_a_refinements_vibrato_on_a_level_lfo_hands_its_level_to_a_free_envelope
     # a tremolo asked with it scales the level's routes as they are now, the handed envelope's included
     both = parse_brief("add vibrato and a tremolo", start={**START, **before}, start_patch=start_patch).set_params()
     assert both["mod_matrix.adsr_1->vco_2_amp"] > 0.0 and both["mod_matrix.lfo_2->vco_2_amp"] == 0.0
+    # and an attack asked with it shapes the level's sources as they are now: the vibrato's LFO no longer is one
+    slow = parse_brief("add vibrato and a slower attack", start={**START, **before}, start_patch=start_patch).set_params()
+    assert slow["lfo_2_amp_adsr.attack"] == 0.0 and slow["adsr_1.attack"] > 0.1
 
 
 def _two_oscillators(interval: float, l1: float, l2: float) -> dict[str, float]:

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from lstmabar.models.brief import parse_brief
-from lstmabar.models.brief.intervals import movements, steps
+from lstmabar.models.brief.intervals import movements, sizes, steps
 
 START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.2, "sounding_s": 1.5, "flatness": 0.001, "silent": False,
          "decay_db_per_s": 0.0}
@@ -137,7 +137,13 @@ def test_seen_held_out_9_phrasings() -> None:
     assert asked("roll the treble back").get("centroid_hz") == "down"
     a = asked("filter out the high fizz")
     assert a.get("centroid_hz") == "down" and "f0_hz" not in a
-    assert asked("the top end is kinda harsh").get("band_high_mid_db") in (None, "down")
+    harsh = parse_brief("the top end is kinda harsh", start={**START, "band_high_mid_db": -12.0}, start_patch=PATCH)
+    assert [(t.lo, t.hi is not None) for t in harsh.targets if t.descriptor == "band_high_mid_db" and not t.kept] == [(None, True)]
+    # a description before the request is no complaint; "same note" with a verb after it keeps the note
+    for prompt in ("the tone is warm, just add vibrato", "the note is long enough, make it brighter"):
+        assert not any("less" in t.source for t in parse_brief(prompt, start=START, start_patch=PATCH).targets), prompt
+    for prompt in ("same note, just lower the volume", "keep the same pitch but up the brightness", "keep the same pitch, just higher in the mix"):
+        assert steps(prompt) == [] and sizes(prompt) == [], prompt
 
 
 @pytest.mark.parametrize("verb", ["remove", "get rid of", "take out", "cut", "reduce", "lower", "drop", "kill", "lose", "turn down"])

@@ -73,7 +73,9 @@ FREQ_RE = re.compile(r"\b(?P<verb>halve|half|double)\s+(?:the\s+|its\s+)?(?:freq
 
 
 # "the same note but higher": the note an octave away (the same pitch class)
-SAME_NOTE_RE = re.compile(r"\bsame\s+(?:note|pitch)\b(?:\s*(?:,|but\b|just\b|only\b))*\s*(?P<dir>higher|lower|up|down)\b")
+# (the direction ends its clause: "the same note, just lower the volume" keeps the note)
+SAME_NOTE_RE = re.compile(r"\bsame\s+(?:note|pitch)\b(?:\s*(?:,|but\b|just\b|only\b))*\s*(?P<dir>higher|lower|up|down)\b"
+                          r"(?=\s*(?:$|[,.;!?]|please\b|(?:by\s+)?(?:an?|one)\s+octave\b))")
 
 
 @dataclass(frozen=True)

@@ -288,8 +288,11 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # "too much hiss", "way too much wobble": less of it
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?" + _GRIME + r"\b", r"less \1"),
     (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels"
-     r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|top|low\s+end|lows|bass|sound|tone|note)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
-     + _HEDGE + _QUALITY + r"\b", r"less \1"),
+     r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|low\s+end|lows)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
+     + _HEDGE + _QUALITY + r"\b(?!\s+enough\b)", r"less \1"),
+    # the sound named as the subject only with a degree word: "the tone is a bit thin" (not "the tone is warm, add vibrato")
+    (r"\b(?:the\s+)?(?:sound|tone|note)(?:'s|\s+is|\s+sounds|\s+feels|\s+gets)\s+" + _HEDGE[:-1] + "+" + _QUALITY
+     + r"\b(?!\s+enough\b)", r"less \1"),
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
     (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
 )

@@ -17,14 +17,14 @@ under pYIN, a rising pluck 3.5); stretched, the course is the same curve over a 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
-from .program import clamped, held_bend, level_drive
+from .parse import hz_to_midi
+from .program import BEND_FREE, clamped, held_bend, level_drive, pitch_drive
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -81,13 +81,12 @@ def note_held(brief: Brief, patch: dict[str, float], heard: dict[str, Any] | Non
     a 0.25 s tone at 158 Hz made longer came out 1.5-2.3 semitones flat as more of its pitch envelope sounded. Empty when no envelope bends the pitch, the note is not kept, or the start is
     heard to glide (``heard``: its descriptors; a riser made longer keeps its rise through a time stretch instead)."""
     kept = next((t for t in brief.targets if t.descriptor == "f0_hz" and t.kept and t.relative_to), None)
-    envs = [e for e in ("adsr_1", "adsr_2") if any(patch.get(f"mod_matrix.{e}->vco_{v}_pitch", 0.0) * abs(patch.get(f"vco_{v}.mod_depth", 0.0)) > 0.05
-                                                  for v in (1, 2))]
+    envs = [e for e in ("adsr_1", "adsr_2") if pitch_drive(patch, e) > BEND_FREE]
     f0 = kept.relative_to if kept is not None else None
     glide = (heard or {}).get("pitch_range_semitones")
-    if f0 is None or not envs or "keyboard.midi_f0" not in patch or glide is None or glide > STEADY_SEMITONES:
+    if f0 is None or not envs or "keyboard.midi_f0" not in patch or glide is None or not glide <= STEADY_SEMITONES:
         return []
-    heard = 69.0 + 12.0 * math.log2(f0 / 440.0)
+    note = hz_to_midi(f0)
     off = {f"mod_matrix.{e}->vco_{v}_pitch": 0.0 for e in envs for v in (1, 2)}
     static = {v: patch["keyboard.midi_f0"] + patch.get(f"{v}.tuning", 0.0) + sum(held_bend(patch, lfo, v) for lfo in ("lfo_1", "lfo_2"))
               for v in ("vco_1", "vco_2")}
@@ -95,7 +94,7 @@ def note_held(brief: Brief, patch: dict[str, float], heard: dict[str, Any] | Non
     for on in ("vco_1", "vco_2"):
         if patch.get(f"mixer.{on}", 1.0) <= 0.01:
             continue
-        shift = heard - static[on]
+        shift = note - static[on]
         out.append({**off, **{f"{v}.tuning": clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + shift) for v in ("vco_1", "vco_2")}})
     return out
 

@@ -156,7 +156,7 @@ class _Builder:
         self.notes: list[str] = []
         self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
         self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
-        self.leans: dict[str, int] = {}  # quality -> the direction a negated word gave without a target (the change reader's yields to it)
+        self.leans: dict[str, int] = {}  # descriptor -> the direction a word gave without a target (the change reader's yields to it)
 
     def add(self, t: Target, explicit: bool = False) -> None:
         if t.confidence < 0.5:
@@ -496,7 +496,7 @@ def parse_brief(
                 _relative(b, start, start_patch, "centroid_hz", 1 if s > 0 else -1, w, confidence=conf)
             else:
                 if negated and s:  # "too mellow": the complaint says which way, however little the crowd's tilt
-                    b.leans["brightness"] = 1 if s > 0 else -1
+                    b.leans["centroid_hz"] = 1 if s > 0 else -1
                 b.notes.append(f"'{w}': the crowd's EQ for it has little tilt ({ev}); no brightness change asked (say 'darker' or 'brighter')")
             continue
         if abs(s) < 1 / 3:
@@ -539,10 +539,10 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
         key, sign = CHANGES[change]
-        lean = b.leans.get(QUALITY[key][0])
-        if lean is not None and lean < 0 and key in RATE_OF:
+        if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
             continue  # the words asked less of the modulation: no rate for it
-        if lean is not None and lean != sign and key not in RATE_OF:
+        lean = b.leans.get(key)
+        if lean is not None and lean != sign:
             # the reader tells the quality, hardly its direction ("too mellow" reads as mellow): a word that leaned the other
             # way, too weakly for a target of its own, gives it
             flipped = next((c for c, (k, sg) in CHANGES.items() if k == key and sg == lean), None)
@@ -726,8 +726,7 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     s = _start_value(start, key)
     if s is None:
         b.notes.append(f"'{word}': the start sound has no measured {key}; left out")
-        if key in QUALITY:  # "less vibrato" of a start with none: the change reader must not add one
-            b.leans[QUALITY[key][0]] = sign
+        b.leans[key] = sign  # "less vibrato" of a start with none: the change reader must not add one
         return
     step = STEP.get(key, 1.0)
     if key == "sounding_s":

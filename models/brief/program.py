@@ -5,8 +5,8 @@ The Voice's level comes from four sources through the modulation matrix: envelop
 the amplitude the same attack sets the sound's attack whatever the routing; likewise sustain, decay
 and release. Pitch movement gets a source of its own (``adsr_2`` for a rise or a fall, ``lfo_2`` for a
 sweep or vibrato) routed only to the oscillators' pitch; level movement gets ``lfo_1`` routed only to
-the amplitudes. A noise target switches the noise source on (its level curve puts nearly all of a
-random search's draws at silence), a tonal one off.
+the amplitudes. For a fresh sound, a noise target switches the noise source on (its level curve puts nearly all of a
+random search's draws at silence) and a tonal one off; a refinement's noise level is a move (models.brief.moves).
 
 Everything else stays free for the embedder. The settings come with a reason each, for the report.
 In a refinement only what the prompt asks is set (a rise, a slower attack, vibrato), on the envelope or
@@ -106,7 +106,8 @@ def clamped(name: str, value: float) -> float:
 
 def held_bend(patch: dict[str, float], src: str, vco: str) -> float:
     """What a source adds to an oscillator's pitch (semitones) on average while the key is held: route x depth x the
-    source's held level (an envelope's sustain; a 0..1 LFO's mean, half its depth envelope's sustain)."""
+    source's held level (an envelope's sustain; a 0..1 LFO's mean, half its depth envelope's sustain: a cycling LFO's
+    mean; one too slow to move holds wherever its phase starts, ``lfo_mean``)."""
     route = patch.get(f"mod_matrix.{src}->{vco}_pitch", 0.0) * patch.get(f"{vco}.mod_depth", 0.0)
     if src.startswith("lfo"):
         return 0.5 * route * patch.get(f"{src}_amp_adsr.sustain", 1.0)
@@ -115,9 +116,10 @@ def held_bend(patch: dict[str, float], src: str, vco: str) -> float:
 
 def _add_to_pitch(out: dict[str, float], patch: dict[str, float], lfo: str, depth: float) -> None:
     """A refinement's vibrato or sweep on top of the start's pitch: ``lfo`` swings both oscillators over
-    ``depth`` semitones while every other source keeps its pitch contribution (route x the oscillator's
+    ``depth`` semitones, the same way, while every other source keeps its pitch contribution (route x the oscillator's
     depth, the depth being shared by all routes: it grows if the swing needs it and the other routes
-    shrink by as much), and the tuning takes off the 0..1 LFO's mean so the note's centre stays."""
+    shrink by as much; an oscillator whose depth changes sign loses bends under BEND_FREE), and the tuning takes off
+    the 0..1 LFO's mean so the note's centre stays."""
     gain = max(0.2, out.get(f"{lfo}_amp_adsr.sustain", patch.get(f"{lfo}_amp_adsr.sustain", 1.0)))  # its depth envelope scales it while the key is down
     # the swing's direction is each depth's sign; an oscillator whose routes bend it by nothing audible takes the other's
     # sign, so both swing together: in opposite phase, a NES-style vibrato measured 12-21 cents and no rate
@@ -173,7 +175,7 @@ def lfo_mean(patch: dict[str, float], name: str, seconds: float, control_rate: f
 
 
 def _hand_level_over(out: dict[str, float], patch: dict[str, float], lfo: str, seconds: float) -> str | None:
-    """A refinement's vibrato LFO that also shapes the level gives that part to an envelope that drives nothing (no level,
+    """A refinement's vibrato (or sweep) LFO that also shapes the level gives that part to an envelope that drives nothing (no level,
     no pitch, not set in ``out``): the envelope takes the LFO's depth envelope and the LFO's level routes times the LFO's
     mean, so the level and the oscillators' mix stay while the LFO moves to the vibrato's rate and wave. Returns the
     envelope, or None where none is free. Left on the LFO, a breathy tone's level LFO at 0.02 Hz became a 5.5 Hz tremolo
@@ -306,7 +308,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
             lfo = _vibrato_lfo(patch)
             what = what.replace("LFO 2", f"LFO {lfo[-1]}")
         handed = None
-        if brief.relative and patch and vib is not None and vib.lo is not None and level_drive(patch, lfo) > LEVEL_FREE:
+        if brief.relative and patch and level_drive(patch, lfo) > LEVEL_FREE:
             handed = _hand_level_over(out, patch, lfo, min(render_seconds, patch.get("keyboard.duration", render_seconds)))
             if handed:
                 what += f"; its level part handed to envelope {handed[-1]} (the LFO's depth envelope, at the LFO's mean), so the level and mix stay"
@@ -365,7 +367,10 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         _rate_of_existing(out, t, patch, note)
     if brief.relative and patch:  # a refinement's level: the sources that shape it now (a glide's envelope bends the pitch only)
         now = {**patch, **out}
-        amp_sources = [s for s in amp_sources if max(level_drive(patch, s), level_drive(now, s)) > LEVEL_FREE] or amp_sources
+        # a source whose level routes the settings rewrote (a vibrato's LFO that handed its level over) counts as it is now
+        rewritten = {s for s in SOURCES if any(f"mod_matrix.{s}->{d}" in out for d in AMP_TARGETS)}
+        amp_sources = [s for s in amp_sources if (level_drive(now, s) if s in rewritten else max(level_drive(patch, s), level_drive(now, s))) > LEVEL_FREE] \
+            or amp_sources
     envs = [ENV_OF[s] for s in amp_sources]
     # ---- attack: every source that reaches the amplitude rises alike
     att = t.get("attack_s")
