@@ -42,7 +42,8 @@ GRID_DROP = (-0.01, 0.05, 0.1, 0.2)  # -0.01: it never drops
 # Blind readings of earlier runs (this report keeps only the current blind set's rows)
 EARLIER_BLIND_READING = ("held_out_7 at 17:59 UTC on 6599058 (reader trained without it): words alone 50/74 (68 %), with the reader 52/74 (70 %); "
                         "held_out_8 at 18:10 UTC on 09eaa3b (reader trained without it): words alone 40/72 (56 %), with the reader 42/72 (58 %); "
-                        "held_out_9 at 19:03 UTC on 38ad82d (reader trained on 463 steps without it): words alone 33/61 (54 %), with the reader 44/61 (72 %)")
+                        "held_out_9 at 19:03 UTC on 38ad82d (reader trained on 463 steps without it): words alone 33/61 (54 %), with the reader 44/61 (72 %); "
+                        "held_out_10 at 21:00 UTC on a6e4132 (reader trained on 524 steps without it): words alone 51/61 (84 %), with the reader 54/61 (89 %)")
 
 # Run inside an old checkout: the brief's changed targets of every step, as JSON on stdout.
 _DUMP = """
