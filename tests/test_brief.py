@@ -85,7 +85,8 @@ def test_crowd_brightness_words_and_what_is_left_out() -> None:
 def test_negation() -> None:
     b = parse_brief("a steady, clean sine at 220 Hz with no vibrato")
     assert by(b, "pitch_range_semitones").hi is not None
-    assert not [t for t in b.targets if t.descriptor == "vibrato_depth_cents"]
+    vib = by(b, "vibrato_depth_cents")  # under one noticeable step of vibrato (5 cents), with no rate needed
+    assert vib.lo is None and vib.hi == 5.0 and vib.needs is None
     assert by(parse_brief("a flute with vibrato"), "vibrato_depth_cents").needs == "vibrato_rate_hz"
 
 

@@ -152,9 +152,12 @@ RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "pulsing", "pulse", "pulses", "throbbing", "throb", "vibrato", "flutter", "fluttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
 # a negated modulation/noise word asks for its absence
-STEADY_LEVEL = ref("amplitude movement", "am_depth_db", "le", 20)  # 1.6 dB: no audible level movement
+# "no wobble" / "no vibrato": under one noticeable step of it (library.descriptors' compare steps: 1 dB, 5 cents). The
+# reference's 20th percentile (1.6 dB) and a pitch range under 0.35 semitone left a wobble or a +-13-cent vibrato in place
+STEADY_LEVEL = value("amplitude movement", "am_depth_db", "le", 1.0)
+NO_VIBRATO = value("vibrato", "vibrato_depth_cents", "le", 5.0)
 NEGATED: dict[str, tuple[Need, ...]] = {
-    "vibrato": (STEADY,), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,), "breath": (TONAL,), "hissing": (TONAL,),
+    "vibrato": (STEADY, NO_VIBRATO), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,), "breath": (TONAL,), "hissing": (TONAL,),
     **{w: (STEADY_LEVEL,) for w in ("wobble", "tremolo", "pulsing", "pulse", "wobbling", "wobbly", "throb", "throbbing", "flutter", "fluttering")},
 }
 # Words that only name the category (no measurable demand), listed so they are not sent to the crowd's

@@ -595,10 +595,11 @@ def _add_change(b: _Builder, start: dict[str, Any], patch: dict[str, float] | No
         b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.1, confidence=conf, needs=key,
                      source=f"'{word}': rate {'>=' if sign > 0 else '<='} {n.value:g} Hz (stated rule)"))
     else:
-        need = {("am_depth_db", 1): L.WOBBLE, ("am_depth_db", -1): L.STEADY_LEVEL, ("vibrato_depth_cents", 1): L.VIBRATO,
-                ("vibrato_depth_cents", -1): L.STEADY, ("pitch_trend_semitones_per_s", 1): L.RISING,
-                ("pitch_trend_semitones_per_s", -1): L.FALLING}[(key, sign)]
-        b.need(need, word, confidence=conf)
+        needs = {("am_depth_db", 1): (L.WOBBLE,), ("am_depth_db", -1): (L.STEADY_LEVEL,), ("vibrato_depth_cents", 1): (L.VIBRATO,),
+                 ("vibrato_depth_cents", -1): (L.STEADY, L.NO_VIBRATO), ("pitch_trend_semitones_per_s", 1): (L.RISING,),
+                 ("pitch_trend_semitones_per_s", -1): (L.FALLING,)}[(key, sign)]
+        for need in needs:
+            b.need(need, word, confidence=conf)
         if key != "am_depth_db" and sign > 0 or key == "pitch_trend_semitones_per_s":
             b.need(L.PITCHED, word)
 
