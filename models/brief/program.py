@@ -178,8 +178,8 @@ def _hand_level_over(out: dict[str, float], patch: dict[str, float], lfo: str, s
     """A refinement's vibrato (or sweep) LFO that also shapes the level gives that part to an envelope that drives nothing (no level,
     no pitch, not set in ``out``): the envelope takes the LFO's depth envelope and the LFO's level routes times the LFO's
     mean, so the level and the oscillators' mix stay while the LFO moves to the vibrato's rate and wave. Returns the
-    envelope, or None where none is free. Left on the LFO, a breathy tone's level LFO at 0.02 Hz became a 5.5 Hz tremolo
-    on one oscillator, and the brightness rose 33 %."""
+    envelope, or None where none is free. Left on the LFO, a tone's level LFO at 0.02 Hz (it held the saw's level) became
+    a 5.5 Hz tremolo on the saw: +3 dB of level movement nobody asked for."""
     free = [e for e in ("adsr_1", "adsr_2") if level_drive(patch, e) <= LEVEL_FREE and pitch_drive(patch, e) <= BEND_FREE
             and not any(k.startswith(f"{e}.") or k.startswith(f"mod_matrix.{e}->") for k in out)]
     if not free:
