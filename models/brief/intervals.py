@@ -133,20 +133,27 @@ def _direction_before(text: str, start: int) -> tuple[int, str, int, int] | None
     return (+1 if m.group(1) in UP else -1), m.group(1), start, start
 
 
+def _amount(m: re.Match) -> tuple[str | None, float]:
+    """(the UNITS key, the size in semitones) of a STEP_RE match; (None, 0) for a unit UNITS does not hold."""
+    unit = " ".join(m.group("unit").replace("-", " ").split())
+    unit_key = next((u for u in UNITS if " ".join(u.replace("-", " ").split()) == unit), None)
+    if unit_key is None:
+        return None, 0.0
+    count = float(m.group("num")) if m.group("num") else COUNTS.get(" ".join((m.group("count") or "a").split()), 1.0)
+    return unit_key, count * UNITS[unit_key]
+
+
 def sizes(text: str) -> list[float]:
     """The sizes (semitones, unsigned) of the amounts said with no direction ("flatten it by a semitone", "more low,
     one octave"): for a direction named elsewhere, e.g. in the tool's ``change`` input."""
     out = []
     for m in STEP_RE.finditer(text):
-        unit = " ".join(m.group("unit").replace("-", " ").split())
-        unit_key = next((u for u in UNITS if " ".join(u.replace("-", " ").split()) == unit), None)
+        unit_key, semis = _amount(m)
         bare = m.group("num") is None and (m.group("count") or "a").strip() in ("a", "an")
         if unit_key is None or unit_key in AMBIGUOUS and bare:  # "a tone like a flute" is a sound, "two steps" an amount
             continue
         if unit_key in ("cent", "cents", "semi", "semis") and m.group("num") is None and m.group("count") is None:
             continue
-        count = float(m.group("num")) if m.group("num") else COUNTS.get(" ".join((m.group("count") or "a").split()), 1.0)
-        semis = count * UNITS[unit_key]
         if 0 < semis <= 48:
             out.append(semis)
     if not out and (FREQ_RE.search(text) or SAME_NOTE_RE.search(text)):
@@ -158,14 +165,11 @@ def steps(text: str) -> list[Step]:
     """The pitch steps said in ``text`` (lower case), in order. An amount with no direction is left out."""
     out: list[Step] = []
     for m in STEP_RE.finditer(text):
-        unit = " ".join(m.group("unit").replace("-", " ").split())
-        unit_key = next((u for u in UNITS if " ".join(u.replace("-", " ").split()) == unit), None)
+        unit_key, semis = _amount(m)
         if unit_key is None:
             continue
         if m.group("num") is None and m.group("count") is None and unit_key in ("tone", "tones", "step", "steps", "semi", "semis", "cent", "cents"):
             continue  # "the tone", "steps": a unit word with no amount is not a step
-        count = float(m.group("num")) if m.group("num") else COUNTS.get(" ".join((m.group("count") or "a").split()), 1.0)
-        semis = count * UNITS[unit_key]
         if semis <= 0 or semis > 48:
             continue
         span = (m.start(), m.end())

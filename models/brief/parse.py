@@ -26,7 +26,7 @@ from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from . import intervals
 from . import lexicon as L
-from .reader import CHANGES, DROP_P, QUALITY, RATE_OF, ChangeReader, arbitrate, opposed, rates_last, shipped
+from .reader import CHANGES, DROP_P, NAMED, QUALITY, RATE_OF, ChangeReader, arbitrate, opposed, rates_last, shipped
 from .targets import STEP, Brief, Target
 
 SEMITONE = 2 ** (1 / 12)
@@ -545,7 +545,7 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         if lean is not None and lean != sign:
             # the reader tells the quality, hardly its direction ("too mellow" reads as mellow): a word that leaned the other
             # way, too weakly for a target of its own, gives it
-            flipped = next((c for c, (k, sg) in CHANGES.items() if k == key and sg == lean), None)
+            flipped = NAMED.get((key, lean))
             if flipped is not None:
                 b.notes.append(f"the change reader found a {QUALITY[key][0]} change likely (p {pr:.2f}); its direction is the words': {flipped}")
                 change = flipped

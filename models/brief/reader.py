@@ -44,6 +44,7 @@ CHANGES: dict[str, tuple[str, int]] = {
     "vibrato": ("vibrato_depth_cents", +1), "no vibrato": ("vibrato_depth_cents", -1),
     "faster vibrato": ("vibrato_rate_hz", +1), "slower vibrato": ("vibrato_rate_hz", -1),
 }
+NAMED: dict[tuple[str, int], str] = {v: k for k, v in CHANGES.items()}  # (descriptor, direction) -> the change's name
 # The qualities each descriptor speaks to: a change is added or dropped per quality. A pitch range is a glide's
 # and also a vibrato's ("kill the vibrato" reads as a steady pitch).
 QUALITY: dict[str, tuple[str, ...]] = {
@@ -78,7 +79,7 @@ def step_changes(step: dict[str, Any]) -> set[str]:
         if "semitones" in c:
             out.add("higher" if c["semitones"] > 0 else "lower")
         elif "dir" in c:
-            out.add(next(k for k, (d, s) in CHANGES.items() if d == c["d"] and s == (1 if c["dir"] == "up" else -1)))
+            out.add(NAMED[(c["d"], 1 if c["dir"] == "up" else -1)])
         else:
             out.add(_ABSOLUTE[(c["d"], c["op"])])
     return out
