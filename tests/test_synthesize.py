@@ -119,10 +119,12 @@ def test_bad_requests_say_what_to_send(ctx) -> None:
         run(ctx, prompt="x", start_from=other.id)
     with pytest.raises(ToolError, match="smaller than one generation"):
         run(ctx, prompt="x", max_evaluations=4, population=8)
+    before = ctx.library.count()
     with pytest.raises(ToolError, match="also pass start_from"):
         run(ctx, prompt="x", change=["darker"])
     with pytest.raises(ToolError, match="opposite changes"):
         run(ctx, prompt="x", change=["darker", "brighter"])
+    assert ctx.library.count() == before  # a refused change saves nothing
     with pytest.raises(ValueError, match="darker"):  # the schema lists the names
         synth.Input(prompt="x", change=["dimmer"])
     with pytest.raises(ValueError):

@@ -37,7 +37,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import OVERRIDES, moves
-from lstmabar.models.brief.reader import ChangeName, opposed
+from lstmabar.models.brief.reader import ChangeName
 from lstmabar.models.brief.program import vibrato_rate, wobble_rate
 from lstmabar.models.embedders.base import Embedder
 from lstmabar.models.reward.guidance import GuidedObjective, load_reward, reward_status
@@ -363,12 +363,12 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
 
 def read_brief(inp: Input, start: Start, embedder: Embedder) -> tuple[Brief, bool, float]:
     """(brief, whether it shapes the search, render seconds)."""
-    clash = opposed(inp.change)
-    if clash:
-        raise ToolError("change names opposite changes together (" + "; ".join(f"{a!r} and {b!r}" for a, b in clash) + "): name one direction per quality.")
+    try:
+        brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change)
+    except ValueError as exc:  # the names are the schema's, so only opposite ones get here
+        raise ToolError(f"change={inp.change!r}: {exc}.") from exc
     if inp.change and start.flat is None:
         raise ToolError(f"change={inp.change!r} names changes to a start sound; also pass start_from (the id of the sound to change).")
-    brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change)
     use_brief = inp.brief_weight > 0 and bool(brief.targets)
     seconds = start.seconds
     if use_brief and brief.render_seconds and "seconds" not in inp.model_fields_set:
