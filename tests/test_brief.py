@@ -787,3 +787,91 @@ def test_a_refinements_attack_moves_only_the_envelopes_that_shape_the_level() ->
     for prompt in ("a sharper attack", "slower attack"):
         sets = parse_brief(prompt, start=START, start_patch=glide).set_params()
         assert "adsr_1.attack" in sets and sets.get("adsr_2.attack", 1.5) == 1.5, (prompt, sets.get("adsr_2.attack"))
+
+
+def test_a_count_per_second_is_a_rate_not_a_length() -> None:
+    start = {**START, "am_depth_db": 0.2, "am_rate_hz": None, "vibrato_depth_cents": 1.0, "vibrato_rate_hz": None}
+    heart = {t.descriptor: t for t in parse_brief("add a slow throbbing pulse in the volume, maybe once or twice a second", start=start).targets
+             if not t.kept}
+    assert (heart["am_rate_hz"].lo, heart["am_rate_hz"].hi) == (1.0, 2.0) and heart["am_depth_db"].lo >= 3.0
+    assert "sounding_s" not in heart  # the keep stays: before, "a second" asked a 1 s sound
+    vib = {t.descriptor: t for t in parse_brief("give it a vibrato, like 6 or 7 wobbles in pitch a second", start=start).targets if not t.kept}
+    assert (vib["vibrato_rate_hz"].lo, vib["vibrato_rate_hz"].hi) == (6.0, 7.0) and "sounding_s" not in vib and "am_rate_hz" not in vib
+    # a rate with words the lexicon does not know still asks for the modulation it is the rate of
+    wub = {t.descriptor: t for t in parse_brief("add a wub wub in the loudness, roughly 2 per second", start=start, change_reader=False).targets
+           if not t.kept}
+    assert wub["am_rate_hz"].lo == 2.0 and wub["am_depth_db"].lo >= 3.0
+    # lengths stay lengths
+    for prompt, secs in (("a pluck, half a second long", 0.5), ("make it a second long", 1.0), ("two notes a second apart", 1.0)):
+        length = next(t for t in parse_brief(prompt).targets if t.descriptor == "sounding_s")
+        assert length.lo == secs, prompt
+    assert not any(t.descriptor == "am_rate_hz" for t in parse_brief("a pad that lasts two seconds").targets)
+
+
+def test_a_stated_rate_moves_the_lfo_of_a_start_that_already_has_it() -> None:
+    patch = {"lfo_2.frequency": 6.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "mod_matrix.lfo_2->vco_2_pitch": 1.0, "vco_1.mod_depth": 0.76,
+             "vco_2.mod_depth": 0.76, "mod_matrix.lfo_1->vco_1_amp": 0.5, "lfo_1.frequency": 12.0, "mixer.vco_1": 1.0, "keyboard.duration": 2.0}
+    start = {**START, "vibrato_depth_cents": 35.0, "vibrato_rate_hz": 6.01}
+    b = parse_brief("vibrato's too nervous, slow it down to like 3 Hz", start=start, start_patch=patch, changes=["slower vibrato"])
+    rate = next(t for t in b.targets if t.descriptor == "vibrato_rate_hz")
+    assert rate.relative_to == 6.01 and (rate.lo, rate.hi) == (3.0, 3.0)
+    assert b.set_params()["lfo_2.frequency"] == pytest.approx(6.0 * 3.0 / 6.01)  # before: the LFO was left at 6 Hz
+    assert "lfo_1.frequency" not in b.set_params()
+
+
+def test_a_refinements_glide_on_a_short_key_is_made_in_the_release() -> None:
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    # a held-out chain's start (h10-11): a 10 ms key whose sound is the LFOs' release; an envelope's attack is cut at note-off
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"keyboard.midi_f0": 83.0, "keyboard.duration": 0.01, "mixer.vco_1": 0.5, "mixer.vco_2": 0.0, "mixer.noise": 0.0,
+                 "vco_1.tuning": 0.0, "vco_2.tuning": 0.0, "vco_1.mod_depth": 0.0, "vco_2.mod_depth": 0.0,
+                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": 0.0, "lfo_1.mod_depth": 0.0, "lfo_1.sin": 1.0, "lfo_1.initial_phase": math.pi,
+                 "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0, "lfo_1_amp_adsr.release": 1.6, "lfo_1_amp_adsr.alpha": 1.0,
+                 "adsr_1.attack": 1.0, "adsr_1.sustain": 0.3, "adsr_2.attack": 1.4, "adsr_2.sustain": 0.6})
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(_patch_tensor(phys)).physical().items()}
+    voice = Voice(sample_rate=48000, seconds=2.0)
+    before = describe(voice.render(_patch_tensor(start_patch), seed=0).numpy()[0], 48000).flat()
+    assert before["sounding_s"] > 1.0 and abs(before["pitch_trend_semitones_per_s"] or 0.0) < 1.0
+    b = parse_brief("make it slide down in pitch, like a falling bomb", start={**START, **before}, start_patch=start_patch)
+    settings = b.set_params()
+    env = next(e for e in ("adsr_1", "adsr_2") if settings.get(f"mod_matrix.{e}->vco_1_pitch") == 1.0)
+    assert settings[f"{env}.release"] > 0.5 and settings["vco_1.mod_depth"] > 0  # from over the key down to it
+    after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
+    assert after["pitch_trend_semitones_per_s"] <= -1.0  # before: an attack over 1.8 s, cut at 10 ms, bent nothing
+    assert after["sounding_s"] == pytest.approx(before["sounding_s"], rel=0.2)
+
+
+def test_no_wobble_stops_the_lfos_moving_the_level_and_keeps_the_level() -> None:
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    # the level comes from two LFOs (a 2.5 Hz one and a 15 Hz one), and both envelopes bend the pitch (none is free to take
+    # the level over): "remove the pulsing"
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"keyboard.midi_f0": 72.0, "keyboard.duration": 2.0, "mixer.vco_1": 1.0, "mixer.vco_2": 0.2, "mixer.noise": 0.0,
+                 "vco_1.tuning": 0.0, "vco_2.tuning": 0.0, "vco_1.mod_depth": 0.0, "vco_2.mod_depth": -27.0,
+                 "mod_matrix.adsr_1->vco_2_pitch": 0.014, "mod_matrix.adsr_2->vco_2_pitch": 0.05,
+                 "adsr_1.attack": 0.25, "adsr_1.sustain": 0.8, "adsr_2.attack": 2.0, "adsr_2.sustain": 1.0, "adsr_2.alpha": 4.7,
+                 "mod_matrix.lfo_1->vco_1_amp": 0.6, "mod_matrix.lfo_1->vco_2_amp": 1.0, "lfo_1.frequency": 2.5, "lfo_1.sin": 1.0, "lfo_1.initial_phase": math.pi,
+                 "mod_matrix.lfo_2->vco_1_amp": 0.4, "lfo_2.frequency": 15.0, "lfo_2.rsaw": 1.0, "lfo_2.sin": 0.6,
+                 "lfo_1_amp_adsr.attack": 0.02, "lfo_1_amp_adsr.sustain": 0.9, "lfo_2_amp_adsr.attack": 0.01, "lfo_2_amp_adsr.sustain": 1.0,
+                 "lfo_1.mod_depth": 0.0, "lfo_2.mod_depth": 0.0})
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(_patch_tensor(phys)).physical().items()}
+    voice = Voice(sample_rate=48000, seconds=2.0)
+    before = describe(voice.render(_patch_tensor(start_patch), seed=0).numpy()[0], 48000).flat()
+    assert before["am_depth_db"] > 3.0
+    b = parse_brief("too much pulsing now, please remove it", start={**START, **before}, start_patch=start_patch, changes=["no wobble"])
+    settings = b.set_params()
+    assert settings["lfo_1.frequency"] == 0.0 and settings["lfo_2.frequency"] == 0.0
+    assert "steady level" in b.settings_why["lfo_1.frequency"]
+    after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
+    assert after["am_depth_db"] <= 1.0 and after["am_rate_hz"] is None
+    assert after["attack_s"] <= max(1.5 * before["attack_s"], before["attack_s"] + 0.01)
+    assert after["centroid_hz"] == pytest.approx(before["centroid_hz"], rel=0.2)
+    # "no wobble" allows no further step of slack: 1.3 dB left is not met
+    steady = next(t for t in b.targets if t.descriptor == "am_depth_db")
+    assert check(steady, {"am_depth_db": 1.3})[0] is False and check(steady, {"am_depth_db": 0.9})[0] is True

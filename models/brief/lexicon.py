@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,14 +38,16 @@ class Need:
     value: float | None = None  # a stated value where no reference data covers it
     confidence: float = 0.8
     needs: str | None = None
+    tolerance: float | None = None  # slack counted as met; None: one noticeable step (targets.STEP)
 
 
 def ref(aspect: str, descriptor: str, side: str, level: float, confidence: float = 0.8, needs: str | None = None) -> Need:
     return Need(aspect, descriptor, side, level=level, confidence=confidence, needs=needs)
 
 
-def value(aspect: str, descriptor: str, side: str, v: float, confidence: float = 0.8, needs: str | None = None) -> Need:
-    return Need(aspect, descriptor, side, value=v, confidence=confidence, needs=needs)
+def value(aspect: str, descriptor: str, side: str, v: float, confidence: float = 0.8, needs: str | None = None,
+          tolerance: float | None = None) -> Need:
+    return Need(aspect, descriptor, side, value=v, confidence=confidence, needs=needs, tolerance=tolerance)
 
 
 # ---- building blocks (levels are reference percentiles)
@@ -91,7 +94,7 @@ NOT_BRIGHT = ref("brightness", "centroid_hz", "le", 50, confidence=0.6)  # 1.6 k
 
 
 def _soft(n: Need, c: float) -> Need:
-    return Need(n.aspect, n.descriptor, n.side, n.level, n.value, c, n.needs)
+    return dataclasses.replace(n, confidence=c)
 
 
 # phrase -> needs. Longer phrases are matched first; a matched phrase's words are not matched again.
@@ -139,7 +142,8 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     "vibrato": (VIBRATO, PITCHED),
     # amplitude movement
     "tremolo": (WOBBLE,), "wobble": (WOBBLE,), "wobbling": (WOBBLE,), "wobbly": (WOBBLE,), "pulsing": (WOBBLE,), "pulse": (WOBBLE,),
-    "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
+    "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "wobbles": (WOBBLE,), "throbs": (WOBBLE,), "pulsating": (WOBBLE,),
+    "pulsates": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
 }
 # Words that name a kind of sound (an instrument, a drum, a noise's source): a fresh prompt's sound type, but in a refinement a
 # simile ("more like wind far away", "let it boom longer", "like a bow"), not a change; a refinement leaves them out
@@ -149,13 +153,15 @@ SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick",
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
               "rapid": FAST_RATE}
-MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "pulsing", "pulse", "pulses", "throbbing", "throb", "vibrato", "flutter", "fluttering"}
+MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "wobbles", "pulsing", "pulse", "pulses", "pulsating", "pulsates", "throbbing",
+                    "throb", "throbs", "vibrato", "flutter", "fluttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
 # a negated modulation/noise word asks for its absence
 # "no wobble" / "no vibrato": under one noticeable step of it (library.descriptors' compare steps: 1 dB, 5 cents). The
-# reference's 20th percentile (1.6 dB) and a pitch range under 0.35 semitone left a wobble or a +-13-cent vibrato in place
-STEADY_LEVEL = value("amplitude movement", "am_depth_db", "le", 1.0)
-NO_VIBRATO = value("vibrato", "vibrato_depth_cents", "le", 5.0)
+# reference's 20th percentile (1.6 dB) and a pitch range under 0.35 semitone left a wobble or a +-13-cent vibrato in place.
+# The bound is the step itself, so no further step of slack: with it, a 1.3 dB pulse left in "remove the pulsing" counted as met
+STEADY_LEVEL = value("amplitude movement", "am_depth_db", "le", 1.0, tolerance=0.0)
+NO_VIBRATO = value("vibrato", "vibrato_depth_cents", "le", 5.0, tolerance=0.0)
 NEGATED: dict[str, tuple[Need, ...]] = {
     "vibrato": (STEADY, NO_VIBRATO), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,), "breath": (TONAL,), "hissing": (TONAL,),
     **{w: (STEADY_LEVEL,) for w in ("wobble", "tremolo", "pulsing", "pulse", "wobbling", "wobbly", "throb", "throbbing", "flutter", "fluttering")},
@@ -259,8 +265,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(sharper|snappier|harder|punchier|tighter|crisper)\s+transients?\b", "faster attack"),
     (r"\b(softer|gentler|smoother|rounder)\s+transients?\b", "slower attack"),
     # a wobble of the pitch is a vibrato: "a human wobble in pitch", "too much wobble in the pitch", "pitch wobble"
-    (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
-    (r"\bpitch\s+(?:wobble|wobbling|waver|wavering|warble|warbling)\b", "vibrato"),
+    (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
+    (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
     # the level falling: "I'd rather it faded out", "let it fade away"; "it fades out too quickly" asks for longer, and
     # a negated fade ("it shouldn't fade out", "don't let it fade away", "no fade out") is dropped (read, it asked for more
     # fading) and one with an object ("fade out the vibrato") is left as it is

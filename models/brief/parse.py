@@ -36,6 +36,12 @@ FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down t
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
 # a number word needs a space or hyphen before its unit ("a second", "half-second"): "as" is not "a s"
 DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a|quarter)(?=[\s-]))[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
+# a count per second is a rate, not a length: "once or twice a second", "6 or 7 wobbles in pitch a second", "4 pulses per second"
+_COUNT = r"(\d+(?:\.\d+)?|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten)"
+PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b)[a-z']+){{0,3}}?)"
+                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?!\s+(?:apart|long|later|after|before|or\s+so\s+long))")
+COUNTS = {"once": 1.0, "twice": 2.0, "thrice": 3.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
+          "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0}
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
 
@@ -222,7 +228,8 @@ class _Builder:
                             set_by={"keyboard.midi_f0": float(midi), "vco_1.tuning": 0.0, "vco_2.tuning": 0.0}))
             return
         lo, hi = (v, None) if n.side == "ge" else (None, v)
-        t = Target(aspect=n.aspect, descriptor=n.descriptor, lo=lo, hi=hi, unit=unit, tolerance=_tol(n.descriptor), confidence=conf,
+        t = Target(aspect=n.aspect, descriptor=n.descriptor, lo=lo, hi=hi, unit=unit, confidence=conf,
+                   tolerance=_tol(n.descriptor) if n.tolerance is None else n.tolerance,
                    needs=n.needs, source=f"'{word}': {n.descriptor} {'>=' if n.side == 'ge' else '<='} {v:.4g} {unit} ({evidence})")
         if n.descriptor == "sounding_s" and hi is not None:
             t.set_by = {"keyboard.duration": max(0.01, round(0.6 * hi, 4))}
@@ -371,16 +378,16 @@ def parse_brief(
             b.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, tolerance=0.0, confidence=1.0, source=f"'{sweep.group(0)}': a note (pYIN finds a pitch)"))
             pitch_set = True
             consumed = consumed.replace(sweep.group(0), " ")
+    for m in PER_SECOND_RE.finditer(consumed):
+        rates = [COUNTS.get(g) or float(g) for g in (m.group(1), m.group(2)) if g]
+        if not 0.1 <= max(rates) <= 20.0:
+            continue
+        _add_rate(b, consumed, m.start(), m.group(3), min(rates), max(rates), m.group(0), start)
+        consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
     for m in HZ_RE.finditer(consumed):
         hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
         if hz < 25.0:
-            # a rate: of the modulation named nearest before it ("a wobble at 4 Hz with vibrato at 6 Hz")
-            before = tokenize(consumed[: m.start()])[-4:]
-            named = [t for t in before if t in L.MODULATION_WORDS]
-            is_vibrato = named[-1] == "vibrato" if named else ("vibrato" in consumed and not any(w in consumed for w in L.MODULATION_WORDS - {"vibrato"}))
-            key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
-            b.add(Target(aspect="modulation rate", descriptor=key, lo=hz, hi=hz, unit="Hz", tolerance=1.15, confidence=1.0,
-                         needs=key, source=f"'{m.group(0)}' (explicit; +-15 %)"), explicit=True)
+            _add_rate(b, consumed, m.start(), "", hz, hz, m.group(0), start)
         elif not pitch_set:
             _set_pitch(b, hz_to_midi(hz), f"'{m.group(0)}'")
             pitch_set = True
@@ -512,6 +519,8 @@ def parse_brief(
             _named_changes(b, start, start_patch, changes, grammar, text)
         else:
             _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
+    _rate_asks_modulation(b, start)
+    if start is not None:
         _keep(b, start, start_patch)
     return b.brief(relative=start is not None)
 
@@ -607,6 +616,37 @@ def _add_change(b: _Builder, start: dict[str, Any], patch: dict[str, float] | No
 def _aspect(key: str) -> str:
     return {"centroid_hz": "brightness", "flatness": "noisiness", "attack_s": "attack", "sounding_s": "length", "am_depth_db": "amplitude movement",
             "vibrato_depth_cents": "vibrato", "f0_hz": "pitch", "transient_db": "loudness character"}.get(key, "spectrum band")
+
+
+def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
+    """A stated rate with nothing that wobbles at it ("roughly 2 per second" after words the lexicon does not know, or the
+    change reader's quality already taken by the rate) asks for that modulation at its word's level."""
+    for key, depth in RATE_OF.items():
+        t = b.targets.get(key)
+        if t is None or t.kept or depth in b.targets or b.leans.get(depth, 0) < 0:
+            continue
+        if start is not None and _start_value(start, key) is not None:
+            continue  # the start already has it: the rate moves it
+        word = t.source.split(":")[0].split(" (")[0].strip("'")
+        b.need(L.WOBBLE if depth == "am_depth_db" else L.VIBRATO, f"{word} (a rate asks for the modulation)")
+        if depth == "vibrato_depth_cents":
+            b.need(L.PITCHED, word)
+
+
+def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
+    """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
+    before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the level. In a refinement of a start that has
+    that modulation, relative to its measured rate (the LFO driving it moves by the ratio)."""
+    own = tokenize(words)
+    before = tokenize(consumed[:at])[-4:]
+    named = [t for t in own if t in L.MODULATION_WORDS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS]
+    if named:
+        is_vibrato = named[-1] in ("vibrato", "pitch")
+    else:
+        is_vibrato = "vibrato" in consumed and not any(w in consumed for w in L.MODULATION_WORDS - {"vibrato"})
+    key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
+    b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.15, confidence=1.0, needs=key,
+                 relative_to=None if start is None else _start_value(start, key), source=f"'{text}' (explicit; +-15 %)"), explicit=True)
 
 
 def _count(word: str, allow_fraction: bool = False) -> float:

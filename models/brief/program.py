@@ -29,6 +29,7 @@ from .targets import Brief, Target
 
 AMP_TARGETS = ("vco_1_amp", "vco_2_amp", "noise_amp")
 PITCH_TARGETS = ("vco_1_pitch", "vco_2_pitch")
+STEADY_DB = 1.0  # "no wobble" (lexicon.STEADY_LEVEL): no LFO shapes the level
 SOURCES = ("adsr_1", "adsr_2", "lfo_1", "lfo_2")
 ENV_OF = {"adsr_1": "adsr_1", "adsr_2": "adsr_2", "lfo_1": "lfo_1_amp_adsr", "lfo_2": "lfo_2_amp_adsr"}
 # The square-saw oscillator's partials reach the top of the band: even 20 dB under the sine, at MIDI 33,
@@ -55,12 +56,17 @@ def _route(out: dict[str, float], src: str, to: tuple[str, ...], weight: float, 
         out[f"mod_matrix.{src}->{d}"] = 0.0
 
 
-def _lfo(out: dict[str, float], name: str, hz: float) -> None:
+def _lfo_shape(out: dict[str, float], name: str, hz: float) -> None:
+    """LFO ``name`` as a plain sine at ``hz``, its rate unmodulated."""
     out[f"{name}.frequency"] = min(20.0, hz)
     out[f"{name}.mod_depth"] = 0.0  # no rate modulation
     out[f"{name}.sin"] = 1.0
     for sh in ("tri", "saw", "rsaw", "sqr"):
         out[f"{name}.{sh}"] = 0.0
+
+
+def _lfo(out: dict[str, float], name: str, hz: float) -> None:
+    _lfo_shape(out, name, hz)
     env = f"{name}_amp_adsr"
     out[f"{env}.attack"] = 0.0
     out[f"{env}.sustain"] = 1.0
@@ -69,6 +75,7 @@ def _lfo(out: dict[str, float], name: str, hz: float) -> None:
 
 LEVEL_FREE = 1e-3  # a source whose level_drive is at most this drives no audible level
 BEND_FREE = 0.05  # ... and one whose pitch_drive is at most this (semitones) bends no audible pitch
+SWING_FREE = 0.2  # semitones peak to peak: an LFO swinging the pitch less is no vibrato to keep (+-10 cents, the judge's least)
 MIXER_OF = {"vco_1_amp": "mixer.vco_1", "vco_2_amp": "mixer.vco_2", "noise_amp": "mixer.noise"}
 
 
@@ -196,6 +203,34 @@ def _hand_level_over(out: dict[str, float], patch: dict[str, float], lfo: str, s
     return env
 
 
+def _steady_level(out: dict[str, float], patch: dict[str, float], seconds: float, heard_attack: float | None) -> list[str]:
+    """A refinement's "no wobble": every LFO that shapes the level stops moving it, the level and the mix staying. One that
+    bends the pitch audibly hands its level part to a free envelope (``_hand_level_over``), which rises no slower than the
+    attack heard
+    (``heard_attack``, s: under a tremolo the level's first crest ends the heard attack); the others (and one with no free
+    envelope whose swing is under SWING_FREE) are frozen at their mean (rate 0, a sine held at the phase where it equals
+    the mean of its wave over the note), so their depth envelopes still shape the level exactly. Returns the LFOs taken
+    off the level. Left to the search, "remove the pulsing" on an organ whose level two LFOs shaped kept 1.4-2.1 dB of it in every
+    candidate; folded into the level's envelope instead, its 2 s curved rise took the organ's 14 ms attack to 58 ms."""
+    taken = []
+    for lfo in ("lfo_1", "lfo_2"):
+        if level_drive(patch, lfo) <= LEVEL_FREE:
+            continue
+        swing = pitch_drive(patch, lfo) * patch.get(f"{lfo}_amp_adsr.sustain", 1.0)
+        env = _hand_level_over(out, patch, lfo, seconds) if swing > BEND_FREE else None
+        if env:
+            if heard_attack is not None:
+                out[f"{env}.attack"] = min(out.get(f"{env}.attack", 0.0), heard_attack / 0.8)  # a linear rise's 10-90 % is 0.8 of it
+        elif swing <= SWING_FREE:
+            mean = min(1.0, max(0.0, lfo_mean(patch, lfo, seconds)))
+            _lfo_shape(out, lfo, 0.0)
+            out[f"{lfo}.initial_phase"] = math.acos(1.0 - 2.0 * mean)  # the 0..1 sine is (1 - cos(phase)) / 2 at rest
+        else:
+            continue
+        taken.append(lfo)
+    return taken
+
+
 def _vibrato_lfo(patch: dict[str, float]) -> str:
     """A refinement's vibrato LFO: of the LFOs that drive no level, the one that already bends the pitch most (its
     swing becomes the vibrato: two rates on one pitch are heard, and measured, as no vibrato), else the LFO that least
@@ -236,7 +271,8 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
 
 def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[str, float], note: Callable[..., None]) -> None:
     """A refinement asking a faster or slower wobble (or vibrato) of a start that already has one: the LFO that most
-    drives the level (the pitch) plays at its rate times the asked factor over the start's measured rate, 10 % past it."""
+    drives the level (the pitch) plays at its rate times the asked factor over the start's measured rate, 10 % past it
+    (a stated rate: its middle)."""
     for key, depth_key, drive in (("am_rate_hz", "am_depth_db", level_drive), ("vibrato_rate_hz", "vibrato_depth_cents", pitch_drive)):
         r = t.get(key)
         if r is None or depth_key in t or not r.relative_to:
@@ -245,9 +281,13 @@ def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[s
         name = f"{lfo}.frequency"
         if drive(patch, lfo) <= LEVEL_FREE or name in out or name not in patch:
             continue
-        slower = r.hi is not None
-        bound = r.hi if slower else r.lo
-        out[name] = clamped(name, patch[name] * bound / r.relative_to * (0.9 if slower else 1.1))
+        if r.lo is not None and r.hi is not None:  # a stated rate ("slow it down to 3 Hz"): its middle
+            aim = math.sqrt(r.lo * r.hi)
+            slower = aim < r.relative_to
+        else:
+            slower = r.hi is not None
+            aim = (r.hi if slower else r.lo) * (0.9 if slower else 1.1)
+        out[name] = clamped(name, patch[name] * aim / r.relative_to)
         note([name], f"{'slower' if slower else 'faster'} {'wobble' if key == 'am_rate_hz' else 'vibrato'}: LFO {lfo[-1]} from {patch[name]:.3g} to "
                      f"{out[name]:.3g} Hz (the start's measured rate {r.relative_to:.3g} Hz)")
 
@@ -286,12 +326,21 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         # the envelope rises over the span in both cases: up from the note, or down from it (so a set
         # register note is where a fall starts, not where it lands)
         sign = 1.0 if rising else -1.0
-        out.update({f"{env}.attack": span, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": 5.0,
-                    "vco_1.mod_depth": sign * depth, "vco_2.mod_depth": sign * depth})
+        gate = patch.get("keyboard.duration") if brief.relative and patch else None
+        if gate is not None and gate < 0.5 * span:
+            # a short key (a hit whose sound is its release): an attack is cut at note-off, so the glide is the release,
+            # falling from the bent note back to the key's, and the bend goes the other way
+            out.update({f"{env}.attack": 0.0, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": span,
+                        "vco_1.mod_depth": -sign * depth, "vco_2.mod_depth": -sign * depth})
+            how = f"from {depth:.1f} semitones {'under' if rising else 'over'} the key back to it over {span:.2f} s after the {gate:.2g} s key"
+        else:
+            out.update({f"{env}.attack": span, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": 5.0,
+                        "vco_1.mod_depth": sign * depth, "vco_2.mod_depth": sign * depth})
+            how = f"{'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s"
         for s in SOURCES:
             if s != env:
                 _route(out, s, (), 0.0, PITCH_TARGETS)
-        note(set(out) - before, f"{'rising' if rising else 'falling'} pitch: envelope {env[-1]} bends both oscillators {'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s")
+        note(set(out) - before, f"{'rising' if rising else 'falling'} pitch: envelope {env[-1]} bends both oscillators {how}")
         amp_sources.remove(env)
     elif (rng is not None and rng.lo is not None) or (vib is not None and vib.lo is not None):
         before = set(out)
@@ -362,6 +411,13 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
                 _route(out, s, (), 0.0, AMP_TARGETS)
             note(set(out) - before, f"level movement: LFO 1 at {hz:.2g} Hz on the amplitudes over envelope 1 at {min(1.0, floor):.2f} (about {1.3 * am.lo:.0f} dB peak to peak)")
             amp_sources = ["adsr_1", "lfo_1"]
+    elif am is not None and am.hi is not None and am.hi <= STEADY_DB and brief.relative and patch:
+        before = set(out)
+        heard = next((x.relative_to for x in brief.targets if x.descriptor == "attack_s" and x.kept), None)
+        taken = _steady_level(out, patch, min(render_seconds, patch.get("keyboard.duration", render_seconds)), heard)
+        if taken:
+            note(set(out) - before, f"steady level: {' and '.join('LFO ' + n[-1] for n in taken)} no longer moves the amplitudes "
+                                    "(held at its mean, or its level given to an envelope)")
 
     if brief.relative and patch:
         _rate_of_existing(out, t, patch, note)
