@@ -147,7 +147,7 @@ def test_shipped_reader_is_present_and_kept_off_the_blind_set():
     r = shipped()
     assert r is not None and WEIGHTS.exists()
     assert r.coef.shape == (len(r.changes), 384)
-    assert "excluded held_out_10" in r.trained_on
+    assert "excluded held_out_11" in r.trained_on
     assert {"brighter", "darker", "slower attack", "faster attack", "longer", "shorter", "noisier", "cleaner"} <= set(r.changes)
     assert 0 < DROP_P < ADD_P < 1
 
