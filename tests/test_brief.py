@@ -875,3 +875,21 @@ def test_no_wobble_stops_the_lfos_moving_the_level_and_keeps_the_level() -> None
     # "no wobble" allows no further step of slack: 1.3 dB left is not met
     steady = next(t for t in b.targets if t.descriptor == "am_depth_db")
     assert check(steady, {"am_depth_db": 1.3})[0] is False and check(steady, {"am_depth_db": 0.9})[0] is True
+
+
+def test_a_comparative_rate_of_a_modulation_the_start_has_changes_its_rate_not_adds_a_new_one() -> None:
+    start = {**START, "vibrato_depth_cents": 35.0, "vibrato_rate_hz": 6.0, "am_depth_db": 9.0, "am_rate_hz": 5.0}
+    patch = {**PATCH, "lfo_2.frequency": 6.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "vco_1.mod_depth": 0.8, "lfo_1.frequency": 5.0,
+             "mod_matrix.lfo_1->vco_1_amp": 1.0, "mixer.vco_1": 1.0}
+    for prompt, key, side, lfo, hz in (("make that vibrato slower and lazier", "vibrato_rate_hz", "hi", "lfo_2", 3.6),
+                                       ("slow the vibrato down", "vibrato_rate_hz", "hi", "lfo_2", 3.6),
+                                       ("make the wobble faster", "am_rate_hz", "lo", "lfo_1", 8.25),
+                                       ("speed up the tremolo", "am_rate_hz", "lo", "lfo_1", 8.25)):
+        b = parse_brief(prompt, start=start, start_patch=patch, change_reader=False)
+        asked = {t.descriptor: t for t in b.targets if not t.kept}
+        assert set(asked) == {key}, (prompt, asked)  # before: a depth target, and "faster" put a new 4 Hz tremolo in place
+        assert getattr(asked[key], side) is not None and asked[key].relative_to is not None
+        assert b.set_params()[f"{lfo}.frequency"] == pytest.approx(hz), prompt
+    # a start without the modulation: the word asks for it, at the comparative's side of the rate
+    plain = {t.descriptor: t for t in parse_brief("add a faster wobble", start=START, start_patch=PATCH, change_reader=False).targets if not t.kept}
+    assert plain["am_depth_db"].lo >= 3.0 and plain["am_rate_hz"].lo >= 6.0

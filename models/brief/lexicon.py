@@ -152,7 +152,7 @@ SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick",
                "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
-              "rapid": FAST_RATE}
+              "rapid": FAST_RATE, "slower": SLOW_RATE, "lazier": SLOW_RATE, "faster": FAST_RATE, "quicker": FAST_RATE}
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "wobbles", "pulsing", "pulse", "pulses", "pulsating", "pulsates", "throbbing",
                     "throb", "throbs", "vibrato", "flutter", "fluttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}

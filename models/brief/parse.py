@@ -437,6 +437,8 @@ def parse_brief(
             continue
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
+            if start is not None and ph in L.MODULATION_WORDS and not neg and _rate_change(b, toks, pos, ph, start, start_patch):
+                continue
             if neg and ph not in L.NEGATED:
                 b.notes.append(f"'not {ph}': a negated word is left out")
                 continue
@@ -669,6 +671,33 @@ def _set_pitch(b: _Builder, midi: float, word: str) -> None:
     b.add(Target(aspect="noisiness", descriptor="pitched", lo=1.0, tolerance=0.0, confidence=1.0, source=f"{word}: a note (pYIN finds a pitch)"))
     if hz > 4186.0 or hz < 32.7:
         b.notes.append(f"{word}: {hz:.0f} Hz is outside the pitch tracker's range (C1-C8, 32.7-4186 Hz); the note is set but cannot be confirmed")
+
+
+RATE_COMPARATIVES = {"slower": -1, "lazier": -1, "faster": +1, "quicker": +1, "speedier": +1}
+
+
+def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[str, Any], patch: dict[str, float] | None) -> bool:
+    """A refinement's modulation word with a comparative of its rate ("make that vibrato slower", "a faster wobble", "slow
+    the tremolo down", "speed the vibrato up"): the rate changes from the start's (``_add_change``). When the start already
+    has that modulation the word names what changes, not a new one, so it asks no depth (a depth target would have put a
+    new 4 Hz tremolo in place of a wobble asked to go faster). Returns whether the word was read so."""
+    sign, at = 0, -1
+    for j in range(max(0, pos - 3), min(len(toks), pos + 5)):
+        if toks[j] in RATE_COMPARATIVES:
+            sign, at = RATE_COMPARATIVES[toks[j]], j
+        elif toks[j] in ("slow", "speed") and any(t == ("down" if toks[j] == "slow" else "up") for t in toks[j + 1 : j + 5]):
+            sign, at = (-1 if toks[j] == "slow" else 1), j
+        if sign:
+            break
+    if not sign or _negated(toks, at):
+        return False
+    b.rate_tokens.add(at)
+    vibrato = ph == "vibrato"
+    change = ("faster " if sign > 0 else "slower ") + ("vibrato" if vibrato else "wobble")
+    if _start_value(start, "vibrato_rate_hz" if vibrato else "am_rate_hz") is None:
+        return False  # nothing to speed up yet: the word asks for the modulation, and its rate follows (_rate_words)
+    _add_change(b, start, patch, change, f"{toks[at]} {ph}", 0.8)
+    return True
 
 
 def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
