@@ -86,6 +86,9 @@ def _asked(c: dict, reads: list[dict], start: dict) -> bool:
     if "dir" in c:
         return any(t["d"] == d and _side(t, start) == c["dir"] for t in reads)
     want = "up" if c["op"] == ">=" else "down"
+    if any(t["d"] == d and t["lo"] is not None and t["hi"] is not None and ((t["lo"] + t["hi"]) / 2 >= c["v"] if want == "up" else (t["lo"] + t["hi"]) / 2 <= c["v"])
+           for t in reads):
+        return True  # a stated value ("4 Hz or so", "once or twice a second") on the asked side of the demand
     if d == "vibrato_depth_cents" and want == "down" and any(t["d"] == "pitch_range_semitones" and _side(t, start) == "down" for t in reads):
         return True  # a steady pitch removes the vibrato
     if d in ("am_depth_db", "vibrato_depth_cents") and want == "up":  # the modulation named, by its depth or its rate
