@@ -893,3 +893,19 @@ def test_a_comparative_rate_of_a_modulation_the_start_has_changes_its_rate_not_a
     # a start without the modulation: the word asks for it, at the comparative's side of the rate
     plain = {t.descriptor: t for t in parse_brief("add a faster wobble", start=START, start_patch=PATCH, change_reader=False).targets if not t.kept}
     assert plain["am_depth_db"].lo >= 3.0 and plain["am_rate_hz"].lo >= 6.0
+
+
+def test_refinement_phrasings_of_length_noise_and_a_modulations_depth() -> None:
+    def asked(prompt: str) -> dict[str, tuple]:
+        b = parse_brief(prompt, start=START, start_patch=PATCH, change_reader=False)
+        return {t.descriptor: (t.lo, t.hi) for t in b.targets if not t.kept}
+
+    for prompt in ("it cuts off too quick, give it more length", "it stops way too soon", "and let it breathe, more length"):
+        assert asked(prompt)["sounding_s"][0] > START["sounding_s"], prompt  # before: "quick" asked a short sound
+    for prompt in ("I'd like it to die away quicker", "make it fade out sooner", "less length"):
+        assert asked(prompt)["sounding_s"][1] < START["sounding_s"], prompt
+    for prompt in ("There's too much rattle in it. Can you cut back the noisy part?", "turn down the hiss", "cut the static"):
+        assert asked(prompt)["flatness"][1] < START["flatness"], prompt  # before: "the noisy part" asked for more noise
+    lfo = asked("add a slow amplitude LFO, around 2 Hz, fairly deep")
+    assert "f0_hz" not in lfo and lfo["am_rate_hz"] == (2.0, 2.0)  # "deep" is the LFO's, not a bass register
+    assert "f0_hz" not in asked("add more low end") and "f0_hz" not in asked("more high frequencies")

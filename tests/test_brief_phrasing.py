@@ -24,10 +24,10 @@ COUNTS = [("a", 1), ("one", 1)]
 PLURAL = [("two", 2), ("3", 3)]
 UP_FRAMES = ["{a} higher", "{a} up", "up {a}", "raise it {a}", "raise it by {a}", "raise the pitch by {a}", "lift it {a}",
              "transpose it up {a}", "pitch it up {a}", "can you make it {a} higher?", "{a} higher, please", "shift it up by {a}",
-             "take it up {a}", "bring it up {a}"]
+             "take it up {a}", "bring it up {a}", "sharpen it by {a}", "{a} more high"]
 DOWN_FRAMES = ["{a} lower", "{a} down", "down {a}", "lower it {a}", "lower it by {a}", "lower by {a}", "drop it {a}", "drop it by {a}",
                "drop the pitch {a}", "transpose it down {a}", "pitch it down {a}", "could you bring it down {a}?", "{a} deeper",
-               "{a} below where it is"]
+               "{a} below where it is", "flatten it by {a}", "{a} more low"]
 
 
 def asked_semitones(prompt: str) -> float | None:

@@ -181,11 +181,13 @@ BRIGHTNESS_WORDS = {
 # Sentence frames said in many ways, rewritten to the one form the tables above read (regex, replacement), in order.
 # "remove the vibrato" and "lower the noise" are removals (a "no"), not a vibrato asked for or a lower note; "make the
 # attack slower" is "slower attack"; "more top end" is "brighter".
-_REMOVE = r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out)?|reduce|lower|drop|take\s+out|take\s+away|get\s+rid\s+of|turn\s+down|tone\s+down|dial\s+back|pull\s+back|back\s+off)"
+_REMOVE = (r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out|\s+back(?:\s+on)?|\s+down(?:\s+on)?)?|reduce|lower|drop|take\s+out|take\s+away|"
+           r"get\s+rid\s+of|turn\s+down|tone\s+down|dial\s+(?:back|down)|pull\s+back|back\s+off|tame)")
 _OF = r"(?:\s+(?:the|some|that|all|any|all\s+the|a\s+bit\s+of(?:\s+the)?|a\s+little\s+of(?:\s+the)?|some\s+of\s+the))?"
-_REMOVABLE = r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)"
+_REMOVABLE = (r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter|static|fizz|rattle|crackle|grit|"
+              r"noisy(?=\s+(?:part|bit|side|layer|component)))")
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
-_GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|"
+_GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle|"
           r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
 def _negated_before(m: re.Match) -> bool:
     """A negator among the three words before the match ("it shouldn't fade out", "don't let it fade away")."""
@@ -199,11 +201,28 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(less|no)\s+" + _GRIME + r"\s+(?:and|or|nor|&)\s+" + _GRIME + r"\b", r"\1 \2 and \1 \3"),
     # "less of that hiss", "less breath noise", "less breathiness": less noise ("less" negates the word after it)
     (r"\bless\s+of\s+(?:that|the|this|all\s+(?:that|the))\s+", "less "),
-    (r"\b(less|no)\s+(?:fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz)\b", r"\1 noise"),
+    (r"\b(less|no)\s+(?:fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle)\b", r"\1 noise"),
+    # the note's height said as more of it: "more low please, one octave", "one octave more high" (not "more low end")
+    (r"\bmore\s+(low|high)\b(?!\s*(?:-\s*)?(?:end|ends|frequencies|freqs|mids?|lows|highs|pass|shelf|cut|boost|harmonics|notes?\s+in))",
+     lambda m: "lower" if m.group(1) == "low" else "higher"),
+    # musicians' pitch verbs with a size: "flatten it by a semitone" (a lower pitch), "sharpen it by a quarter tone"
+    (r"\bflatten\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "down by"),
+    (r"\bsharpen\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "up by"),
+    # the length said as the sound stopping too soon or as more of it: "it cuts off too quick", "give it more length"
+    (r"\b(?:cuts?|stops?|ends?|dies?|drops?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?too\s+"
+     r"(?:quick|quickly|soon|early|fast|abruptly|suddenly)\b", "longer"),
+    (r"\b(?:more|extra)\s+length\b", "longer"),
+    (r"\bless\s+length\b", "shorter"),
+    (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
+     r"(?:quicker|faster|sooner|more\s+quickly)\b", "shorter"),
+    # the depth of a modulation named before it, not the register: "an amplitude LFO at 2 Hz, fairly deep"
+    (r"\b(lfo|tremolo|wobble|vibrato|pulsing|pulse|modulation)\b([^.;!?]{0,40}?)\s*,?\s*(?:fairly|quite|very|really|pretty|nice\s+and)?\s*\bdeep\b",
+     r"\1\2"),
     (r"\b(less|no)\s+(?:breath|air|background|white)\s+(?:noise|hiss)\b", r"\1 noise"),
     (r"\b(less|no)\s+(?:breathiness|airiness|noisiness)\b", r"\1 noise"),
     (r"\b(?:turn|tone|dial|bring|take)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out)\b", r"no \1"),
     (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", r"no \1"),
+    (r"\bno\s+(?:static|fizz|rattle|crackle|grit)\b", "no noise"),
     # verbs of change with an object and a particle: "clean it up", "warm it up", "mellow it out", "take the edge off"
     (r"\bclean\s+(?:it|this|that|the\s+sound)\s+up\b", "cleaner"),
     (r"\bwarm\s+(?:it|this|that|the\s+sound|things)\s+up\b", "warmer"),
@@ -231,8 +250,10 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:longer|slower)\b", "longer"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+shorter\b", "shorter"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:faster|quicker)\b", "faster decay"),
-    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?|extra)\s+(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|shine|bite)\b", "brighter"),
-    (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite)(?:\s+off)?\b", "darker"),
+    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?|extra)\s+(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|shine|bite|"
+     r"(?:high|upper)\s+(?:frequencies|freqs|harmonics))\b", "brighter"),
+    (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite|"
+     r"(?:high|upper)\s+(?:frequencies|freqs|harmonics))(?:\s+off)?\b", "darker"),
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
     # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"
