@@ -802,10 +802,15 @@ def test_a_count_per_second_is_a_rate_not_a_length() -> None:
            if not t.kept}
     assert wub["am_rate_hz"].lo == 2.0 and wub["am_depth_db"].lo >= 3.0
     # lengths stay lengths
-    for prompt, secs in (("a pluck, half a second long", 0.5), ("make it a second long", 1.0), ("two notes a second apart", 1.0)):
+    for prompt, secs in (("a pluck, half a second long", 0.5), ("make it a second long", 1.0)):
         length = next(t for t in parse_brief(prompt).targets if t.descriptor == "sounding_s")
         assert length.lo == secs, prompt
-    assert not any(t.descriptor == "am_rate_hz" for t in parse_brief("a pad that lasts two seconds").targets)
+    for prompt in ("a pad that lasts two seconds", "one saw wave with a second saw detuned", "two notes a second apart"):
+        assert not any(t.descriptor == "am_rate_hz" for t in parse_brief(prompt).targets), prompt
+    # a bare stated rate is of the modulation the start has: its vibrato, not a new tremolo
+    vib = {**start, "vibrato_depth_cents": 35.0, "vibrato_rate_hz": 6.0}
+    bare = {t.descriptor: t for t in parse_brief("slow it down to 3 Hz", start=vib, change_reader=False).targets if not t.kept}
+    assert set(bare) == {"vibrato_rate_hz"} and bare["vibrato_rate_hz"].relative_to == 6.0
 
 
 def test_a_stated_rate_moves_the_lfo_of_a_start_that_already_has_it() -> None:
@@ -838,10 +843,15 @@ def test_a_refinements_glide_on_a_short_key_is_made_in_the_release() -> None:
     b = parse_brief("make it slide down in pitch, like a falling bomb", start={**START, **before}, start_patch=start_patch)
     settings = b.set_params()
     env = next(e for e in ("adsr_1", "adsr_2") if settings.get(f"mod_matrix.{e}->vco_1_pitch") == 1.0)
-    assert settings[f"{env}.release"] > 0.5 and settings["vco_1.mod_depth"] > 0  # from over the key down to it
+    assert settings[f"{env}.release"] > 0.5  # the glide is the release
     after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
     assert after["pitch_trend_semitones_per_s"] <= -1.0  # before: an attack over 1.8 s, cut at 10 ms, bent nothing
     assert after["sounding_s"] == pytest.approx(before["sounding_s"], rel=0.2)
+    # it falls from the note, not onto it: the median note is under the start's (bent from above, it sat 16 semitones over)
+    assert after["f0_hz"] < before["f0_hz"] * 2 ** (0.5 / 12)
+    rise = parse_brief("make it glide up in pitch", start={**START, **before}, start_patch=start_patch).set_params()
+    up = describe(voice.render(_patch_tensor({**start_patch, **rise}), seed=0).numpy()[0], 48000).flat()
+    assert up["pitch_trend_semitones_per_s"] >= 1.0 and up["f0_hz"] > before["f0_hz"] / 2 ** (0.5 / 12)
 
 
 def test_no_wobble_stops_the_lfos_moving_the_level_and_keeps_the_level() -> None:
@@ -893,6 +903,12 @@ def test_a_comparative_rate_of_a_modulation_the_start_has_changes_its_rate_not_a
     # a start without the modulation: the word asks for it, at the comparative's side of the rate
     plain = {t.descriptor: t for t in parse_brief("add a faster wobble", start=START, start_patch=PATCH, change_reader=False).targets if not t.kept}
     assert plain["am_depth_db"].lo >= 3.0 and plain["am_rate_hz"].lo >= 6.0
+    # a comparative of something else in the same sentence stays its own; a negated one asks nothing
+    both = {t.descriptor: t for t in parse_brief("add a vibrato and a faster attack", start=START, start_patch=PATCH, change_reader=False).targets
+            if not t.kept}
+    assert both["attack_s"].hi < START["attack_s"] and "vibrato_rate_hz" not in both
+    nothing = parse_brief("don't make the vibrato faster", start=start, start_patch=patch, change_reader=False).set_params()
+    assert nothing.get("lfo_2.frequency", 6.0) == 6.0
 
 
 def test_refinement_phrasings_of_length_noise_and_a_modulations_depth() -> None:
@@ -908,4 +924,9 @@ def test_refinement_phrasings_of_length_noise_and_a_modulations_depth() -> None:
         assert asked(prompt)["flatness"][1] < START["flatness"], prompt  # before: "the noisy part" asked for more noise
     lfo = asked("add a slow amplitude LFO, around 2 Hz, fairly deep")
     assert "f0_hz" not in lfo and lfo["am_rate_hz"] == (2.0, 2.0)  # "deep" is the LFO's, not a bass register
+    for prompt in ("a cello with vibrato, deep and warm", "no vibrato, just a deep warm tone", "a slow pulse over a deep drone"):
+        assert any(t.descriptor == "f0_hz" and t.hi is not None for t in parse_brief(prompt).targets), prompt
+    for prompt in ("it dies away quicker than it should", "it fades out faster than I want"):
+        assert asked(prompt)["sounding_s"][0] > START["sounding_s"], prompt
+    assert "sounding_s" not in asked("it shouldn't fade out quicker") and "sounding_s" not in asked("the pitch drops too fast")
     assert "f0_hz" not in asked("add more low end") and "f0_hz" not in asked("more high frequencies")

@@ -152,7 +152,7 @@ SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick",
                "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
-              "rapid": FAST_RATE, "slower": SLOW_RATE, "lazier": SLOW_RATE, "faster": FAST_RATE, "quicker": FAST_RATE}
+              "rapid": FAST_RATE}
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "wobbles", "pulsing", "pulse", "pulses", "pulsating", "pulsates", "throbbing",
                     "throb", "throbs", "vibrato", "flutter", "fluttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
@@ -203,21 +203,24 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bless\s+of\s+(?:that|the|this|all\s+(?:that|the))\s+", "less "),
     (r"\b(less|no)\s+(?:fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle)\b", r"\1 noise"),
     # the note's height said as more of it: "more low please, one octave", "one octave more high" (not "more low end")
-    (r"\bmore\s+(low|high)\b(?!\s*(?:-\s*)?(?:end|ends|frequencies|freqs|mids?|lows|highs|pass|shelf|cut|boost|harmonics|notes?\s+in))",
+    (r"\bmore\s+(low|high)\b(?!\s*(?:-\s*)?(?:end|ends|frequency|frequencies|freqs?|mids?|lows|highs|pass|shelf|cut|boost|harmonics|energy|notes?\s+in))",
      lambda m: "lower" if m.group(1) == "low" else "higher"),
     # musicians' pitch verbs with a size: "flatten it by a semitone" (a lower pitch), "sharpen it by a quarter tone"
     (r"\bflatten\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "down by"),
     (r"\bsharpen\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "up by"),
     # the length said as the sound stopping too soon or as more of it: "it cuts off too quick", "give it more length"
-    (r"\b(?:cuts?|stops?|ends?|dies?|drops?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?too\s+"
+    (r"\b(?:cuts?|stops?|ends?|dies?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?too\s+"
      r"(?:quick|quickly|soon|early|fast|abruptly|suddenly)\b", "longer"),
     (r"\b(?:more|extra)\s+length\b", "longer"),
     (r"\bless\s+length\b", "shorter"),
+    # "it dies away quicker than it should" complains of it: longer
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
-     r"(?:quicker|faster|sooner|more\s+quickly)\b", "shorter"),
+     r"(?:quicker|faster|sooner|more\s+quickly)\s+than\s+(?:it\s+should|i\s+(?:want|like|wanted|would\s+like)|i'?d\s+(?:like|want)|expected|before)\b", "longer"),
+    (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
+     r"(?:quicker|faster|sooner|more\s+quickly)\b", lambda m: " " if _negated_before(m) else "shorter"),
     # the depth of a modulation named before it, not the register: "an amplitude LFO at 2 Hz, fairly deep"
-    (r"\b(lfo|tremolo|wobble|vibrato|pulsing|pulse|modulation)\b([^.;!?]{0,40}?)\s*,?\s*(?:fairly|quite|very|really|pretty|nice\s+and)?\s*\bdeep\b",
-     r"\1\2"),
+    (r"\b(lfo|tremolo|wobble|vibrato|pulsing|pulse|modulation)\b((?:(?!\b(?:and|over|with|but|plus|just)\b)[^.;!?]){0,40}?)\s*,?\s*"
+     r"(?:fairly|quite|very|really|pretty|nice\s+and)?\s*\bdeep\b(?=\s*(?:$|[.;!?,]))", r"\1\2"),
     (r"\b(less|no)\s+(?:breath|air|background|white)\s+(?:noise|hiss)\b", r"\1 noise"),
     (r"\b(less|no)\s+(?:breathiness|airiness|noisiness)\b", r"\1 noise"),
     (r"\b(?:turn|tone|dial|bring|take)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out)\b", r"no \1"),
@@ -251,9 +254,9 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+shorter\b", "shorter"),
     (r"\b(?:make\s+)?(?:the\s+)?(?:decay|tail|release)" + _DEGREE + r"\s+(?:faster|quicker)\b", "faster decay"),
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?|extra)\s+(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|shine|bite|"
-     r"(?:high|upper)\s+(?:frequencies|freqs|harmonics))\b", "brighter"),
+     r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))\b", "brighter"),
     (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite|"
-     r"(?:high|upper)\s+(?:frequencies|freqs|harmonics))(?:\s+off)?\b", "darker"),
+     r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))(?:\s+off)?\b", "darker"),
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
     # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"

@@ -39,7 +39,7 @@ DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a
 # a count per second is a rate, not a length: "once or twice a second", "6 or 7 wobbles in pitch a second", "4 pulses per second"
 _COUNT = r"(\d+(?:\.\d+)?|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten)"
 PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b)[a-z']+){{0,3}}?)"
-                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?!\s+(?:apart|long|later|after|before|or\s+so\s+long))")
+                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?=\s*(?:$|[.,;!?)]|or\s+so\b|ish\b|and\b|please\b|pls\b))")
 COUNTS = {"once": 1.0, "twice": 2.0, "thrice": 3.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
           "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0}
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -380,7 +380,7 @@ def parse_brief(
             consumed = consumed.replace(sweep.group(0), " ")
     for m in PER_SECOND_RE.finditer(consumed):
         rates = [COUNTS.get(g) or float(g) for g in (m.group(1), m.group(2)) if g]
-        if not 0.1 <= max(rates) <= 20.0:
+        if not 0.1 <= min(rates) <= max(rates) <= 20.0:
             continue
         _add_rate(b, consumed, m.start(), m.group(3), min(rates), max(rates), m.group(0), start)
         consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
@@ -637,13 +637,17 @@ def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
 
 def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
     """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
-    before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the level. In a refinement of a start that has
+    before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
+    level. In a refinement of a start that has
     that modulation, relative to its measured rate (the LFO driving it moves by the ratio)."""
     own = tokenize(words)
     before = tokenize(consumed[:at])[-4:]
     named = [t for t in own if t in L.MODULATION_WORDS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS]
+    has = {k: start is not None and _start_value(start, k) is not None for k in RATE_OF}
     if named:
         is_vibrato = named[-1] in ("vibrato", "pitch")
+    elif has["vibrato_rate_hz"] != has["am_rate_hz"]:  # "slow it down to 3 Hz" of a start with a vibrato and no wobble
+        is_vibrato = has["vibrato_rate_hz"]
     else:
         is_vibrato = "vibrato" in consumed and not any(w in consumed for w in L.MODULATION_WORDS - {"vibrato"})
     key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
@@ -674,28 +678,35 @@ def _set_pitch(b: _Builder, midi: float, word: str) -> None:
 
 
 RATE_COMPARATIVES = {"slower": -1, "lazier": -1, "faster": +1, "quicker": +1, "speedier": +1}
+RATE_BARRIERS = {"and", "but", "with", "plus", "attack", "release", "decay", "tail", "fade", "onset", "start", "then", "also"}
 
 
 def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[str, Any], patch: dict[str, float] | None) -> bool:
-    """A refinement's modulation word with a comparative of its rate ("make that vibrato slower", "a faster wobble", "slow
-    the tremolo down", "speed the vibrato up"): the rate changes from the start's (``_add_change``). When the start already
-    has that modulation the word names what changes, not a new one, so it asks no depth (a depth target would have put a
-    new 4 Hz tremolo in place of a wobble asked to go faster). Returns whether the word was read so."""
+    """A refinement's modulation word with a comparative of its rate in its own phrase ("make that vibrato slower", "a
+    faster wobble", "slow the tremolo down", "speed the vibrato up"; not across "and" or an attack: "add a vibrato and a
+    faster attack"): the rate changes from the start's (``_add_change``). When the start already has that modulation the
+    word names what changes, not a new one, so it asks no depth (a depth target had put a new 4 Hz tremolo in place of a
+    wobble asked to go faster); without one, the modulation is asked with the comparative's side of the rate. Returns
+    whether the word was read so (a negated comparative is not: "don't make the vibrato faster")."""
     sign, at = 0, -1
-    for j in range(max(0, pos - 3), min(len(toks), pos + 5)):
+    for j in [*range(pos - 1, max(-1, pos - 4), -1), *range(pos + 1, min(len(toks), pos + 5))]:
+        if j < 0 or toks[j] in RATE_BARRIERS:
+            if j > pos:
+                break
+            continue
         if toks[j] in RATE_COMPARATIVES:
             sign, at = RATE_COMPARATIVES[toks[j]], j
         elif toks[j] in ("slow", "speed") and any(t == ("down" if toks[j] == "slow" else "up") for t in toks[j + 1 : j + 5]):
             sign, at = (-1 if toks[j] == "slow" else 1), j
         if sign:
             break
-    if not sign or _negated(toks, at):
+    if not sign:
         return False
+    if any(t in L.NEGATORS or t in ("t", "dont", "shouldnt") for t in toks[max(0, min(at, pos) - 4) : max(at, pos)]):  # "don't" is don + t
+        b.rate_tokens.add(at)
+        return True  # "don't make the vibrato faster": nothing asked of it
     b.rate_tokens.add(at)
-    vibrato = ph == "vibrato"
-    change = ("faster " if sign > 0 else "slower ") + ("vibrato" if vibrato else "wobble")
-    if _start_value(start, "vibrato_rate_hz" if vibrato else "am_rate_hz") is None:
-        return False  # nothing to speed up yet: the word asks for the modulation, and its rate follows (_rate_words)
+    change = ("faster " if sign > 0 else "slower ") + ("vibrato" if ph == "vibrato" else "wobble")
     _add_change(b, start, patch, change, f"{toks[at]} {ph}", 0.8)
     return True
 

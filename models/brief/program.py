@@ -214,7 +214,7 @@ def _steady_level(out: dict[str, float], patch: dict[str, float], seconds: float
     candidate; folded into the level's envelope instead, its 2 s curved rise took the organ's 14 ms attack to 58 ms."""
     taken = []
     for lfo in ("lfo_1", "lfo_2"):
-        if level_drive(patch, lfo) <= LEVEL_FREE:
+        if level_drive(patch, lfo) <= LEVEL_FREE or f"{lfo}.frequency" in out:  # a vibrato set just now handed its level over
             continue
         swing = pitch_drive(patch, lfo) * patch.get(f"{lfo}_amp_adsr.sustain", 1.0)
         env = _hand_level_over(out, patch, lfo, seconds) if swing > BEND_FREE else None
@@ -328,11 +328,20 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         sign = 1.0 if rising else -1.0
         gate = patch.get("keyboard.duration") if brief.relative and patch else None
         if gate is not None and gate < 0.5 * span:
-            # a short key (a hit whose sound is its release): an attack is cut at note-off, so the glide is the release,
-            # falling from the bent note back to the key's, and the bend goes the other way
+            # a short key (a hit whose sound is its release): an attack is cut at note-off, so the glide is the release
+            # (the envelope falls from full to nothing: the bend goes the other way, from the note the tunings hold)
             out.update({f"{env}.attack": 0.0, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": span,
                         "vco_1.mod_depth": -sign * depth, "vco_2.mod_depth": -sign * depth})
-            how = f"from {depth:.1f} semitones {'under' if rising else 'over'} the key back to it over {span:.2f} s after the {gate:.2g} s key"
+            # the tunings (and the key, past their +-24 semitones) take the bend off, so the glide starts at the note as the
+            # long-key one does
+            room = min(clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + sign * depth) - patch.get(f"{v}.tuning", 0.0)
+                       for v in ("vco_1", "vco_2")) if sign > 0 else \
+                max(clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + sign * depth) - patch.get(f"{v}.tuning", 0.0) for v in ("vco_1", "vco_2"))
+            if "keyboard.midi_f0" in patch:
+                out["keyboard.midi_f0"] = clamped("keyboard.midi_f0", patch["keyboard.midi_f0"] + sign * depth - room)
+            for v in ("vco_1", "vco_2"):
+                out[f"{v}.tuning"] = patch.get(f"{v}.tuning", 0.0) + room
+            how = f"{'up' if rising else 'down'} {depth:.1f} semitones over {span:.2f} s after the {gate:.2g} s key, in the envelope's release"
         else:
             out.update({f"{env}.attack": span, f"{env}.sustain": 1.0, f"{env}.alpha": 1.0, f"{env}.release": 5.0,
                         "vco_1.mod_depth": sign * depth, "vco_2.mod_depth": sign * depth})
@@ -414,7 +423,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
     elif am is not None and am.hi is not None and am.hi <= STEADY_DB and brief.relative and patch:
         before = set(out)
         heard = next((x.relative_to for x in brief.targets if x.descriptor == "attack_s" and x.kept), None)
-        taken = _steady_level(out, patch, min(render_seconds, patch.get("keyboard.duration", render_seconds)), heard)
+        taken = _steady_level(out, patch, render_seconds, heard)  # the LFO runs through the release: its mean over all that sounds
         if taken:
             note(set(out) - before, f"steady level: {' and '.join('LFO ' + n[-1] for n in taken)} no longer moves the amplitudes "
                                     "(held at its mean, or its level given to an envelope)")
