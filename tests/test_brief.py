@@ -904,9 +904,9 @@ def test_a_comparative_rate_of_a_modulation_the_start_has_changes_its_rate_not_a
     plain = {t.descriptor: t for t in parse_brief("add a faster wobble", start=START, start_patch=PATCH, change_reader=False).targets if not t.kept}
     assert plain["am_depth_db"].lo >= 3.0 and plain["am_rate_hz"].lo >= 6.0
     # a comparative of something else in the same sentence stays its own; a negated one asks nothing
-    both = {t.descriptor: t for t in parse_brief("add a vibrato and a faster attack", start=START, start_patch=PATCH, change_reader=False).targets
-            if not t.kept}
-    assert both["attack_s"].hi < START["attack_s"] and "vibrato_rate_hz" not in both
+    for prompt in ("add a vibrato and a faster attack", "faster attack and vibrato"):
+        both = {t.descriptor: t for t in parse_brief(prompt, start=START, start_patch=PATCH, change_reader=False).targets if not t.kept}
+        assert both["attack_s"].hi < START["attack_s"] and "vibrato_rate_hz" not in both, prompt
     nothing = parse_brief("don't make the vibrato faster", start=start, start_patch=patch, change_reader=False).set_params()
     assert nothing.get("lfo_2.frequency", 6.0) == 6.0
 

@@ -638,8 +638,8 @@ def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
 def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
     """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
     before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
-    level. In a refinement of a start that has
-    that modulation, relative to its measured rate (the LFO driving it moves by the ratio)."""
+    level. In a refinement of a start that has that modulation, relative to its measured rate (the LFO driving it moves
+    by the ratio)."""
     own = tokenize(words)
     before = tokenize(consumed[:at])[-4:]
     named = [t for t in own if t in L.MODULATION_WORDS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS]
@@ -688,12 +688,14 @@ def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[st
     word names what changes, not a new one, so it asks no depth (a depth target had put a new 4 Hz tremolo in place of a
     wobble asked to go faster); without one, the modulation is asked with the comparative's side of the rate. Returns
     whether the word was read so (a negated comparative is not: "don't make the vibrato faster")."""
+    def phrase(step: int, reach: int):  # the word's neighbours one way, up to a barrier
+        for j in range(pos + step, pos + step * (reach + 1), step):
+            if not 0 <= j < len(toks) or toks[j] in RATE_BARRIERS:
+                return
+            yield j
+
     sign, at = 0, -1
-    for j in [*range(pos - 1, max(-1, pos - 4), -1), *range(pos + 1, min(len(toks), pos + 5))]:
-        if j < 0 or toks[j] in RATE_BARRIERS:
-            if j > pos:
-                break
-            continue
+    for j in [*phrase(-1, 3), *phrase(1, 4)]:
         if toks[j] in RATE_COMPARATIVES:
             sign, at = RATE_COMPARATIVES[toks[j]], j
         elif toks[j] in ("slow", "speed") and any(t == ("down" if toks[j] == "slow" else "up") for t in toks[j + 1 : j + 5]):
@@ -702,10 +704,9 @@ def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[st
             break
     if not sign:
         return False
-    if any(t in L.NEGATORS or t in ("t", "dont", "shouldnt") for t in toks[max(0, min(at, pos) - 4) : max(at, pos)]):  # "don't" is don + t
-        b.rate_tokens.add(at)
-        return True  # "don't make the vibrato faster": nothing asked of it
     b.rate_tokens.add(at)
+    if any(t in L.NEGATORS or t in ("t", "dont", "shouldnt") for t in toks[max(0, min(at, pos) - 4) : max(at, pos)]):  # "don't" is don + t
+        return True  # "don't make the vibrato faster": nothing asked of it
     change = ("faster " if sign > 0 else "slower ") + ("vibrato" if ph == "vibrato" else "wobble")
     _add_change(b, start, patch, change, f"{toks[at]} {ph}", 0.8)
     return True
