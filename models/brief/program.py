@@ -206,15 +206,15 @@ def _hand_level_over(out: dict[str, float], patch: dict[str, float], lfo: str, s
 def _steady_level(out: dict[str, float], patch: dict[str, float], seconds: float, heard_attack: float | None) -> list[str]:
     """A refinement's "no wobble": every LFO that shapes the level stops moving it, the level and the mix staying. One that
     bends the pitch audibly hands its level part to a free envelope (``_hand_level_over``), which rises no slower than the
-    attack heard
-    (``heard_attack``, s: under a tremolo the level's first crest ends the heard attack); the others (and one with no free
-    envelope whose swing is under SWING_FREE) are frozen at their mean (rate 0, a sine held at the phase where it equals
-    the mean of its wave over the note), so their depth envelopes still shape the level exactly. Returns the LFOs taken
-    off the level. Left to the search, "remove the pulsing" on an organ whose level two LFOs shaped kept 1.4-2.1 dB of it in every
-    candidate; folded into the level's envelope instead, its 2 s curved rise took the organ's 14 ms attack to 58 ms."""
+    attack heard (``heard_attack``, s: under a tremolo the level's first crest ends the heard attack); the others (and one
+    with no free envelope whose swing is under SWING_FREE) are frozen at their mean over ``seconds`` (rate 0, a sine held
+    at the phase where it equals the mean of its wave), so their depth envelopes still shape the level exactly; an LFO a
+    vibrato took in ``out`` is left to it. Returns the LFOs taken off the level. Left to the search, "remove the pulsing"
+    on an organ whose level two LFOs shaped kept 1.4-2.1 dB of it in every candidate; folded into the level's envelope
+    instead, its 2 s curved rise took the organ's 14 ms attack to 58 ms."""
     taken = []
     for lfo in ("lfo_1", "lfo_2"):
-        if level_drive(patch, lfo) <= LEVEL_FREE or f"{lfo}.frequency" in out:  # a vibrato set just now handed its level over
+        if level_drive(patch, lfo) <= LEVEL_FREE or f"{lfo}.frequency" in out:
             continue
         swing = pitch_drive(patch, lfo) * patch.get(f"{lfo}_amp_adsr.sustain", 1.0)
         env = _hand_level_over(out, patch, lfo, seconds) if swing > BEND_FREE else None
@@ -334,9 +334,8 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
                         "vco_1.mod_depth": -sign * depth, "vco_2.mod_depth": -sign * depth})
             # the tunings (and the key, past their +-24 semitones) take the bend off, so the glide starts at the note as the
             # long-key one does
-            room = min(clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + sign * depth) - patch.get(f"{v}.tuning", 0.0)
-                       for v in ("vco_1", "vco_2")) if sign > 0 else \
-                max(clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + sign * depth) - patch.get(f"{v}.tuning", 0.0) for v in ("vco_1", "vco_2"))
+            room = min((clamped(f"{v}.tuning", patch.get(f"{v}.tuning", 0.0) + sign * depth) - patch.get(f"{v}.tuning", 0.0)
+                        for v in ("vco_1", "vco_2")), key=abs)  # both move alike: the interval between them stays
             if "keyboard.midi_f0" in patch:
                 out["keyboard.midi_f0"] = clamped("keyboard.midi_f0", patch["keyboard.midi_f0"] + sign * depth - room)
             for v in ("vco_1", "vco_2"):
