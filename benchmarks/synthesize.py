@@ -802,7 +802,7 @@ def weights_sha256() -> str:
 
 
 CHAIN_SPLITS = ("held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "all")
-CHAIN_LABELS = {"held_out_11": "held-out-11, blind", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_LABELS = {"held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
@@ -944,22 +944,20 @@ def refine_report(args) -> None:
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
-         "This session's blind set is `held_out_10` (25 chains, 61 steps; 0088c6e, 19:48 UTC), written by a helper who read neither the "
-         "brief's code nor any result and committed before any run of it. It ran on a6e4132, the session's final code: a refinement's "
-         "'cleaner' or a vibrato's need for a note no longer switches the noise off (the least noise taken out is a move), a vibrato "
-         "on an LFO that also shapes the level hands that level to a free envelope, both oscillators swing the same way, a length "
-         "change may hold the note where it was heard, 'the same note but higher' is an octave, a negated or complained-of word reads "
-         "the whole way back and the change reader's direction yields to it, and the reader retrained with held_out_9 (524 steps). It "
-         "was run with the change read from the words, with each step's changes named in the tool's `change` input (from the step's "
-         "demands, as an assistant that read the conversation would send them), and with the code at this session's start (955d834, "
-         "words), all at once. A first run on 8cf9950 was stopped about a third of the way in, its rows deleted unread, when a second "
-         "reader's review found two misreadings that code would add ('the same note, just lower the volume' as an octave; a description "
-         "before a request read as a complaint); the review's fixes (a6e4132) ran from the start. The held_out_7, 8 and 9 rows are the previous session's blind runs, on the code named in each "
-         "label (their named runs: e1813b3, c481adf and 38ad82d), kept here for comparison; held_out_9 was also rerun with its "
-         "changes named on 23a1f0d (the noise and note fixes, seen). "
+         "This session's blind set is `held_out_11` (25 chains, 60 steps; 770d7b7, 22:12 UTC), written by a helper who read neither the "
+         "brief's code nor any result and committed before any code of this session. It ran on a47943d, the session's final code: a "
+         "count per second is a modulation rate, not a length ('once or twice a second'); a stated rate on a start that has the "
+         "modulation moves its LFO; a rate comparative of a modulation the start has changes its rate ('make the wobble faster' had "
+         "put a new 4 Hz tremolo in its place); a glide on a short key is made in the envelope's release, from the note; 'no wobble' "
+         "freezes the level LFOs at their mean or hands their level to a free envelope, with no step of slack past its 1 dB; phrasings "
+         "of length, noise removal, pitch height and depth from the seen misreads; the change reader retrained with held_out_10 (585 "
+         "steps). A second reader's review ran before the blind run and its findings were mended (a47943d). It was run with the change "
+         "read from the words, with each step's changes named in the tool's `change` input, and with the code at this session's start "
+         "(9c67881, words), all at once. The held_out_7-10 rows are earlier sessions' blind runs, on the code named in each label "
+         "(their named runs: e1813b3, c481adf, 38ad82d and a6e4132), kept for comparison; held_out_9 and 10 were rerun with their "
+         "changes named on e7d4af2 (seen, before the review's fixes). "
          f"Earlier blind figures: {EARLIER_BLIND}, each before its misses were read. "
-         "The baseline rows are held_out_10 on the code at this session's start (955d834), run at the same time on the same chains; "
-         "the previous session's baselines (b6144a5) on held_out_7, 8 and 9 are in this section's history. "
+         "The baseline rows are held_out_11 on the code at this session's start (9c67881), run at the same time on the same chains. "
          "Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` the previous result, judged as "
          f"in `synthesize`. Tool defaults: {fig['tool_defaults']}; LSTMABAR weights sha256 "
          f"{', '.join(w[:12] for w in fig['weights_sha256'])} (at the end: {', '.join(w[:12] for w in fig['weights_sha256_at_end'])}). "
