@@ -930,3 +930,30 @@ def test_refinement_phrasings_of_length_noise_and_a_modulations_depth() -> None:
         assert asked(prompt)["sounding_s"][0] > START["sounding_s"], prompt
     assert "sounding_s" not in asked("it shouldn't fade out quicker") and "sounding_s" not in asked("the pitch drops too fast")
     assert "f0_hz" not in asked("add more low end") and "f0_hz" not in asked("more high frequencies")
+
+
+def test_refinement_phrasings_of_the_fade_in_a_transpose_count_and_modulation_slang() -> None:
+    def asked(prompt: str, reader: bool = False) -> dict[str, tuple]:
+        b = parse_brief(prompt, start=START, start_patch=PATCH, change_reader=reader, encode=None if not reader else _encode())
+        return {t.descriptor: (t.lo, t.hi) for t in b.targets if not t.kept}
+
+    assert asked("fade in quicker pls")["attack_s"][1] < START["attack_s"]  # before: 'fade in' read a slower attack
+    assert asked("lose the fade in, i want it to hit immediately")["attack_s"][1] < START["attack_s"]
+    for prompt in ("can u make it fade in even slower", "take longer to come in, it arrives too fast"):
+        got = asked(prompt, reader=True)
+        assert got["attack_s"][0] > START["attack_s"] and set(got) == {"attack_s"}, (prompt, got)  # no fade, no length
+    assert asked("sits too high in the mix, take it down 12")["f0_hz"][0] == pytest.approx(110.0)
+    assert "f0_hz" not in asked("turn it down 3")
+    assert asked("dies away to fast, let it hang")["sounding_s"][0] > START["sounding_s"]
+    warble = asked("add a fast warble on top")
+    assert warble["vibrato_depth_cents"][0] >= 10 and warble["vibrato_rate_hz"][0] >= 6
+    chop = asked("faster chop, like 8 times a sec", reader=True)
+    assert chop["am_rate_hz"] == (8.0, 8.0) and "attack_s" not in chop  # the reader had added a faster attack
+    assert "f0_hz" not in asked("actually lose the wobble entirely, just a straight held bass")
+    assert asked("more bass")["centroid_hz"][1] < START["centroid_hz"] and asked("less bass please")["centroid_hz"][0] > START["centroid_hz"]
+
+
+def _encode():
+    from lstmabar.models.fx.crowd.prior import embed_texts
+
+    return embed_texts

@@ -143,18 +143,18 @@ PHRASES: dict[str, tuple[Need, ...]] = {
     # amplitude movement
     "tremolo": (WOBBLE,), "wobble": (WOBBLE,), "wobbling": (WOBBLE,), "wobbly": (WOBBLE,), "pulsing": (WOBBLE,), "pulse": (WOBBLE,),
     "pulses": (WOBBLE,), "throbbing": (WOBBLE,), "throb": (WOBBLE,), "wobbles": (WOBBLE,), "throbs": (WOBBLE,), "pulsating": (WOBBLE,),
-    "pulsates": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
+    "pulsates": (WOBBLE,), "chop": (WOBBLE,), "chopping": (WOBBLE,), "choppy": (WOBBLE,), "stutter": (WOBBLE,), "stuttering": (WOBBLE,), "flutter": (WOBBLE, FAST_RATE), "fluttering": (WOBBLE, FAST_RATE),
 }
 # Words that name a kind of sound (an instrument, a drum, a noise's source): a fresh prompt's sound type, but in a refinement a
 # simile ("more like wind far away", "let it boom longer", "like a bow"), not a change; a refinement leaves them out
 SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick", "bass drum", "thud", "boom", "booming", "rumble", "wind",
                "whoosh", "woosh", "swoosh", "burst", "stab", "hit", "clang", "bell", "chime", "pad", "drone", "organ", "lead", "strings",
-               "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump"}
+               "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump", "bass"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
               "rapid": FAST_RATE}
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "wobbles", "pulsing", "pulse", "pulses", "pulsating", "pulsates", "throbbing",
-                    "throb", "throbs", "vibrato", "flutter", "fluttering"}
+                    "throb", "throbs", "vibrato", "flutter", "fluttering", "chop", "chopping", "choppy", "stutter", "stuttering"}
 NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
 # a negated modulation/noise word asks for its absence
 # "no wobble" / "no vibrato": under one noticeable step of it (library.descriptors' compare steps: 1 dB, 5 cents). The
@@ -209,9 +209,13 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bflatten\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "down by"),
     (r"\bsharpen\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "up by"),
     # the length said as the sound stopping too soon or as more of it: "it cuts off too quick", "give it more length"
-    (r"\b(?:cuts?|stops?|ends?|dies?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?too\s+"
+    (r"\b(?:cuts?|stops?|ends?|dies?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?t(?:oo|o)\s+"
      r"(?:quick|quickly|soon|early|fast|abruptly|suddenly)\b", "longer"),
     (r"\b(?:more|extra)\s+length\b", "longer"),
+    (r"\blet\s+it\s+(?:hang|linger|hold|sustain)(?:\s+(?:on|around|there|out))?\b(?!\s+(?:for|less))", "longer"),
+    # a bare count after a transposing verb is semitones, as a DAW's transpose reads it: "take it down 12", "pitch it up 7"
+    (r"\b((?:take|bring|drop|shift|transpose|pitch|move|knock|tune)\s+(?:it|this|that|the\s+(?:pitch|note|sound))?\s*(?:up|down))\s+(\d{1,2})\b"
+     r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|octaves?|steps?|notes?|half|whole))", r"\1 \2 semitones"),
     (r"\bless\s+length\b", "shorter"),
     # "it dies away quicker than it should" complains of it: longer
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
@@ -257,7 +261,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
      r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))\b", "brighter"),
     (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite|"
      r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))(?:\s+off)?\b", "darker"),
-    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth)\b", "darker"),
+    (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth|bass(?!\s+(?:note|notes|line|sound|register)))\b", "darker"),
+    (r"\b(?:less|cut(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|bass(?!\s+(?:note|notes|line|sound|register)))\b", "brighter"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
     # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"
     # ("slow" and "smooth" are adjectives too: "a slow attack" stays as it is; only "slow down (the) attack" / "slow the attack")
@@ -268,7 +273,15 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bdull\s+(?:it|the\s+sound)(?:\s+down)?\b", "duller"),
     (r"\blengthen\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "longer"),
     (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
+    # the fade-in's speed said of it: "fade in quicker", "make it fade in even slower", "lose the fade in"
+    (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:quicker|faster|sooner|more\s+quickly)\b", "faster attack"),
+    (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:slower|more\s+slowly|longer|more\s+gradually|more\s+gently)\b",
+     "slower attack"),
+    (r"\b" + _REMOVE + r"\s+(?:the\s+|that\s+)?fade[- ]?in\b", "faster attack"),
     (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
+    (r"\btakes?\s+(?:a\s+bit\s+|much\s+|a\s+lot\s+)?longer\s+to\s+(?:come|kick|fade|swell|get)\s+in\b", "slower attack"),
+    (r"\b(?:arrives|arriving|hits|comes\s+in|starts|kicks\s+in)\s+(?:way\s+|much\s+|a\s+bit\s+)?t(?:oo|o)\s+(?:fast|quick|quickly|soon|suddenly|abruptly|hard)\b",
+     "slower attack"),
     # the onset said as coming in: "make the bow come in slower", "it takes forever to come in", "let it come in gently"
     (r"\b(?:takes|is\s+taking|took)\s+(?:forever|ages|too\s+long|so\s+long|way\s+too\s+long)\s+to\s+(?:come|kick|get|fade)\s+in\b", "faster attack"),
     (r"\b(?:come|comes|coming|kick|kicks)\s+in\s+(?:more\s+)?(?:slower|slowly|gently|gentler|softer|softly|gradually|more\s+gradually|later)\b", "slower attack"),
@@ -291,6 +304,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # a wobble of the pitch is a vibrato: "a human wobble in pitch", "too much wobble in the pitch", "pitch wobble"
     (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
     (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
+    (r"\b(?:warble|warbles|warbling|warbly)\b", "vibrato"),  # a warble is always of the pitch
     # the level falling: "I'd rather it faded out", "let it fade away"; "it fades out too quickly" asks for longer, and
     # a negated fade ("it shouldn't fade out", "don't let it fade away", "no fade out") is dropped (read, it asked for more
     # fading) and one with an object ("fade out the vibrato") is left as it is

@@ -550,6 +550,10 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
         key, sign = CHANGES[change]
+        if change == "fades" and "attack_s" in b.targets and re.search(r"\bfad(?:e|es|ed|ing)[- ]?in\b", prompt.lower()):
+            continue  # the reader's known confusion (its model card): a fade-in, which the words read as the attack, is no falling level
+        if key == "attack_s" and b.rate_tokens and not re.search(r"attack|onset|front|start|transient|fade[sd]?[- ]?in|come[s]?\s+in", prompt.lower()):
+            continue  # "faster chop, like 8 times a sec": the rate word the words gave the modulation is not an attack
         if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
             continue  # the words asked less of the modulation: no rate for it
         lean = b.leans.get(key)
