@@ -957,3 +957,28 @@ def _encode():
     from lstmabar.models.fx.crowd.prior import embed_texts
 
     return embed_texts
+
+
+def test_a_refinements_tremolo_on_an_lfo_that_bent_the_pitch_keeps_the_note() -> None:
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    # a slow LFO held near its crest bends the saw up ~1 semitone; a 5 Hz LFO bends it more (a vibrato), so the
+    # tremolo takes the slow one, and its bend must go to the tunings
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"keyboard.midi_f0": 69.0, "keyboard.duration": 2.0, "mixer.vco_1": 1.0, "mixer.vco_2": 0.0, "mixer.noise": 0.0,
+                 "vco_1.tuning": 0.0, "vco_2.tuning": 0.0, "vco_1.mod_depth": 2.0, "vco_2.mod_depth": 2.0,
+                 "mod_matrix.adsr_1->vco_1_amp": 1.0, "adsr_1.attack": 0.01, "adsr_1.sustain": 1.0,
+                 "mod_matrix.lfo_1->vco_1_pitch": 0.8, "lfo_1.frequency": 5.0, "lfo_1.sin": 1.0, "lfo_1.mod_depth": 0.0,
+                 "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0,
+                 "mod_matrix.lfo_2->vco_1_pitch": 0.6, "lfo_2.frequency": 0.02, "lfo_2.initial_phase": 2.5, "lfo_2.sin": 1.0, "lfo_2.mod_depth": 0.0,
+                 "lfo_2_amp_adsr.attack": 0.0, "lfo_2_amp_adsr.sustain": 1.0})
+    start_patch = {k: float(v["value"]) for k, v in Patch.from_normalized(_patch_tensor(phys)).physical().items()}
+    voice = Voice(sample_rate=48000, seconds=2.0)
+    before = describe(voice.render(_patch_tensor(start_patch), seed=0).numpy()[0], 48000).flat()
+    settings = parse_brief("add a tremolo", start={**START, **before}, start_patch=start_patch).set_params()
+    assert settings["mod_matrix.lfo_2->vco_1_pitch"] == 0.0 and settings["vco_1.tuning"] > 0.6  # its ~1 semitone
+    after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
+    assert after["am_depth_db"] >= 3.0
+    assert abs(12 * math.log2(after["f0_hz"] / before["f0_hz"])) < 0.5  # before: the note fell by the bend

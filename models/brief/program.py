@@ -241,12 +241,14 @@ def _vibrato_lfo(patch: dict[str, float]) -> str:
     return min(("lfo_2", "lfo_1"), key=lambda n: level_drive(patch, n))
 
 
-def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, floor: float, taken: list[str]) -> None:
+def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, floor: float, taken: list[str], seconds: float) -> None:
     """A refinement's tremolo or wobble: the LFO that bends the pitch least (and is not already taken by a vibrato
     set in ``out``) goes to the amplitudes from its crest, with its depth envelope's decay, sustain and release those of
     the envelope that most drives the start's level, so the wobble dies away with the sound; its attack is left to
     the moves and the search (under a deep wobble the measured attack runs to the first crest that comes near the
-    peak, which no fixed setting keeps for every start); every other source's level routes are kept, scaled by ``floor``. A fresh-sound tremolo (LFO 1 at full depth from the first sample, the level's
+    peak, which no fixed setting keeps for every start); every other source's level routes are kept, scaled by ``floor``;
+    what the LFO bent the pitch by on average over ``seconds`` goes to the tunings, so the note stays where it was heard
+    (a slow LFO taken off the pitch moved an electric piano's note 1.3 semitones). A fresh-sound tremolo (LFO 1 at full depth from the first sample, the level's
     envelopes rerouted) took a held-out pad's 0.3 s attack to 0.05 s."""
     free = [n for n in ("lfo_1", "lfo_2") if f"{n}.frequency" not in taken] or ["lfo_1", "lfo_2"]  # a vibrato set just now keeps its LFO
     lfo = min(free, key=lambda n: pitch_drive(patch, n))
@@ -260,6 +262,11 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
             out[key] = now.get(key, 0.0) * floor
     if max(level_drive(now, "adsr_1"), level_drive(now, "adsr_2")) <= 0.0:  # no envelope drives the level: give it one
         _route(out, main, AMP_TARGETS, floor)
+    mean = lfo_mean(patch, lfo, seconds) if pitch_drive(patch, lfo) > BEND_FREE else 0.5
+    for v in ("vco_1", "vco_2"):
+        bend = 2.0 * mean * held_bend(patch, lfo, v)  # held_bend takes a cycling LFO's mean, 0.5
+        if abs(bend) > 1e-9:
+            out[f"{v}.tuning"] = clamped(f"{v}.tuning", now.get(f"{v}.tuning", 0.0) + bend)
     _route(out, lfo, AMP_TARGETS, 1.0, PITCH_TARGETS)
     _lfo(out, lfo, hz)
     out.pop(f"{lfo}_amp_adsr.attack")  # left free for the moves and the search (held, no move could set it)
@@ -407,7 +414,7 @@ def program(brief: Brief, render_seconds: float, patch: dict[str, float] | None 
         floor = 1.0 / (10 ** (1.3 * am.lo / 20) - 1.0)  # max/min = (floor + 1) / floor
         before = set(out)
         if brief.relative and patch:
-            _tremolo_on_top(out, patch, hz, min(1.0, floor), list(out))
+            _tremolo_on_top(out, patch, hz, min(1.0, floor), list(out), min(render_seconds, patch.get("keyboard.duration", render_seconds)))
             note(set(out) - before, f"level movement: an LFO at {hz:.2g} Hz on the amplitudes, its depth following the start's own level "
                                     f"envelope, over the start's level routes at {min(1.0, floor):.2f} of their weight (about {1.3 * am.lo:.0f} dB "
                                     "peak to peak; the start's attack and length kept)")
