@@ -111,13 +111,13 @@ def clamped(name: str, value: float) -> float:
     return min(spec.maximum, max(spec.minimum, value))
 
 
-def held_bend(patch: dict[str, float], src: str, vco: str) -> float:
+def held_bend(patch: dict[str, float], src: str, vco: str, mean: float = 0.5) -> float:
     """What a source adds to an oscillator's pitch (semitones) on average while the key is held: route x depth x the
-    source's held level (an envelope's sustain; a 0..1 LFO's mean, half its depth envelope's sustain: a cycling LFO's
-    mean; one too slow to move holds wherever its phase starts, ``lfo_mean``)."""
+    source's held level (an envelope's sustain; a 0..1 LFO's ``mean`` times its depth envelope's sustain: 0.5 is a
+    cycling LFO's mean; one too slow to move holds wherever its phase starts, ``lfo_mean``)."""
     route = patch.get(f"mod_matrix.{src}->{vco}_pitch", 0.0) * patch.get(f"{vco}.mod_depth", 0.0)
     if src.startswith("lfo"):
-        return 0.5 * route * patch.get(f"{src}_amp_adsr.sustain", 1.0)
+        return mean * route * patch.get(f"{src}_amp_adsr.sustain", 1.0)
     return route * patch.get(f"{src}.sustain", 1.0)
 
 
@@ -264,7 +264,7 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
         _route(out, main, AMP_TARGETS, floor)
     mean = lfo_mean(patch, lfo, seconds) if pitch_drive(patch, lfo) > BEND_FREE else 0.5
     for v in ("vco_1", "vco_2"):
-        bend = 2.0 * mean * held_bend(patch, lfo, v)  # held_bend takes a cycling LFO's mean, 0.5
+        bend = held_bend(patch, lfo, v, mean)
         if abs(bend) > 1e-9:
             out[f"{v}.tuning"] = clamped(f"{v}.tuning", now.get(f"{v}.tuning", 0.0) + bend)
     _route(out, lfo, AMP_TARGETS, 1.0, PITCH_TARGETS)
