@@ -161,14 +161,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blind", default="held_out_12", help="the current blind chain split (read by the current code; kept out of every reader's training)")
     ap.add_argument("--skip-blind", action="store_true", help="leave the current blind split out of this run")
+    ap.add_argument("--later", default="held_out_13", help="comma-separated blind splits kept for a later session: never read, never trained on")
     args = ap.parse_args()
+    later = {s for s in args.later.split(",") if s}
     from lstmabar.models.brief.reader import ADD_P, DROP_P, fit, shipped
     from lstmabar.models.brief.train_reader import examples, sentence_vectors
 
     data = json.loads(PROMPT_SET.read_text())
-    texts, changes, splits = examples(data, {args.blind})
+    texts, changes, splits = examples(data, {args.blind} | later)
     vecs = sentence_vectors(texts)
-    keys = [f"{c['id']}/{i}" for c in data["chains"] if c["split"] != args.blind for i, _ in enumerate(c["steps"])]
+    keys = [f"{c['id']}/{i}" for c in data["chains"] if c["split"] not in {args.blind} | later for i, _ in enumerate(c["steps"])]
     step_vec = dict(zip(keys, vecs))
     fig: dict[str, Any] = {"start": START, "blind_code": BLIND_CODE, "blind_split": args.blind}
     table = []

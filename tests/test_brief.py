@@ -813,6 +813,16 @@ def test_a_count_per_second_is_a_rate_not_a_length() -> None:
     assert set(bare) == {"vibrato_rate_hz"} and bare["vibrato_rate_hz"].relative_to == 6.0
 
 
+def test_a_sweeps_rate_is_the_pitchs() -> None:
+    # a siren's sweep is a pitch movement: its stated rate is a vibrato's (before: a level wobble's, and "twice a second
+    # like a siren" was a 1 s length)
+    for prompt in ("a siren that sweeps twice a second", "make it sweep twice a second like a siren"):
+        asked = {t.descriptor: t for t in parse_brief(prompt, start=START if prompt.startswith("make") else None, change_reader=False).targets
+                 if not t.kept}
+        assert (asked["vibrato_rate_hz"].lo, asked["vibrato_rate_hz"].hi) == (2.0, 2.0), prompt
+        assert "am_rate_hz" not in asked and ("sounding_s" not in asked or asked["sounding_s"].hi is None), prompt
+
+
 def test_a_stated_rate_moves_the_lfo_of_a_start_that_already_has_it() -> None:
     patch = {"lfo_2.frequency": 6.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "mod_matrix.lfo_2->vco_2_pitch": 1.0, "vco_1.mod_depth": 0.76,
              "vco_2.mod_depth": 0.76, "mod_matrix.lfo_1->vco_1_amp": 0.5, "lfo_1.frequency": 12.0, "mixer.vco_1": 1.0, "keyboard.duration": 2.0}
@@ -909,6 +919,13 @@ def test_a_comparative_rate_of_a_modulation_the_start_has_changes_its_rate_not_a
         assert both["attack_s"].hi < START["attack_s"] and "vibrato_rate_hz" not in both, prompt
     nothing = parse_brief("don't make the vibrato faster", start=start, start_patch=patch, change_reader=False).set_params()
     assert nothing.get("lfo_2.frequency", 6.0) == 6.0
+    # a rate said of the start is no ask: the comparative beside it is ("the wobble is 5 times a second" had read an absolute 5)
+    wobble = {**START, "am_depth_db": 9.0, "am_rate_hz": 5.0}
+    slower = {t.descriptor: t for t in parse_brief("the wobble is 5 times a second, slow it down", start=wobble, change_reader=False).targets
+              if not t.kept}
+    assert set(slower) == {"am_rate_hz"} and slower["am_rate_hz"].lo is None and slower["am_rate_hz"].hi < 5.0
+    said = [t for t in parse_brief("it's currently at 6 Hz, slow it to 3 Hz", start=wobble, change_reader=False).targets if t.descriptor == "am_rate_hz"]
+    assert [(t.lo, t.hi) for t in said] == [(3.0, 3.0)]
 
 
 def test_refinement_phrasings_of_length_noise_and_a_modulations_depth() -> None:

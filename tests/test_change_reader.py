@@ -106,6 +106,12 @@ def test_a_complaint_reads_the_way_back_and_the_reader_takes_its_direction():
     rv = reader_for({"vibrato": {"vibrato": 12.0}, "slower vibrato": {"vibrato": 12.0}})
     less = parse_brief("less vibrato", start=START, start_patch=PATCH, encode=encode, change_reader=rv)
     assert not any(t.descriptor in ("vibrato_depth_cents", "vibrato_rate_hz") and t.lo is not None for t in less.targets if not t.kept)
+    # "don't make the vibrato faster": the words leave the vibrato, and so does the reader (it had added a slower one, p 0.98)
+    vib = {**START, "vibrato_depth_cents": 35.0, "vibrato_rate_hz": 6.0}
+    vpatch = {**PATCH, "lfo_2.frequency": 6.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "vco_1.mod_depth": 0.8}
+    left = parse_brief("don't make the vibrato faster", start=vib, start_patch=vpatch, encode=encode, change_reader=rv)
+    assert not any(t.descriptor in ("vibrato_depth_cents", "vibrato_rate_hz") for t in left.targets if not t.kept)
+    assert any("the words say to leave it" in n for n in left.notes)
     more = parse_brief("more vibrato", start=START, start_patch=PATCH, encode=encode, change_reader=rv)
     assert any(t.descriptor == "vibrato_depth_cents" and t.lo is not None for t in more.targets if not t.kept)
 

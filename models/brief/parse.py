@@ -39,7 +39,7 @@ DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a
 # a count per second is a rate, not a length: "once or twice a second", "6 or 7 wobbles in pitch a second", "4 pulses per second"
 _COUNT = r"(\d+(?:\.\d+)?|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten)"
 PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b)[a-z']+){{0,3}}?)"
-                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?=\s*(?:$|[.,;!?)]|or\s+so\b|ish\b|and\b|please\b|pls\b))")
+                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?=\s*(?:$|[.,;!?)]|or\s+so\b|ish\b|and\b|please\b|pls\b|like\b))")
 COUNTS = {"once": 1.0, "twice": 2.0, "thrice": 3.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
           "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0}
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -163,6 +163,7 @@ class _Builder:
         self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
         self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
         self.leans: dict[str, int] = {}  # descriptor -> the direction a word gave without a target (the change reader's yields to it)
+        self.left: set[str] = set()  # descriptors the words say to leave ("don't make the vibrato faster"): the change reader adds nothing on them
 
     def add(self, t: Target, explicit: bool = False) -> None:
         if t.confidence < 0.5:
@@ -382,11 +383,17 @@ def parse_brief(
         rates = [COUNTS.get(g) or float(g) for g in (m.group(1), m.group(2)) if g]
         if not 0.1 <= min(rates) <= max(rates) <= 20.0:
             continue
+        if start is not None and _states_the_start(consumed, m.start()):
+            b.notes.append(f"'{m.group(0)}' says what the start does, not what to make; left out")
+            consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
+            continue
         _add_rate(b, consumed, m.start(), m.group(3), min(rates), max(rates), m.group(0), start)
         consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
     for m in HZ_RE.finditer(consumed):
         hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
-        if hz < 25.0:
+        if hz < 25.0 and start is not None and _states_the_start(consumed, m.start()):
+            b.notes.append(f"'{m.group(0)}' says what the start does, not what to make; left out")
+        elif hz < 25.0:
             _add_rate(b, consumed, m.start(), "", hz, hz, m.group(0), start)
         elif not pitch_set:
             _set_pitch(b, hz_to_midi(hz), f"'{m.group(0)}'")
@@ -556,6 +563,9 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
             continue  # "faster chop, like 8 times a sec": the rate word the words gave the modulation is not an attack
         if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
             continue  # the words asked less of the modulation: no rate for it
+        if key in b.left:
+            b.notes.append(f"the change reader found '{change}' likely (p {pr:.2f}), but the words say to leave it; left out")
+            continue
         lean = b.leans.get(key)
         if lean is not None and lean != sign:
             # the reader tells the quality, hardly its direction ("too mellow" reads as mellow): a word that leaned the other
@@ -639,6 +649,9 @@ def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
             b.need(L.PITCHED, word)
 
 
+SWEEPS = {"sweep", "sweeps", "sweeping", "siren", "swoop", "swoops", "swooping"}  # a rate of these is the pitch's
+
+
 def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
     """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
     before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
@@ -646,10 +659,10 @@ def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: fl
     by the ratio)."""
     own = tokenize(words)
     before = tokenize(consumed[:at])[-4:]
-    named = [t for t in own if t in L.MODULATION_WORDS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS]
+    named = [t for t in own if t in L.MODULATION_WORDS | SWEEPS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS | SWEEPS]
     has = {k: start is not None and _start_value(start, k) is not None for k in RATE_OF}
     if named:
-        is_vibrato = named[-1] in ("vibrato", "pitch")
+        is_vibrato = named[-1] in SWEEPS | {"vibrato", "pitch"}
     elif has["vibrato_rate_hz"] != has["am_rate_hz"]:  # "slow it down to 3 Hz" of a start with a vibrato and no wobble
         is_vibrato = has["vibrato_rate_hz"]
     else:
@@ -657,6 +670,12 @@ def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: fl
     key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
     b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.15, confidence=1.0, needs=key,
                  relative_to=None if start is None else _start_value(start, key), source=f"'{text}' (explicit; +-15 %)"), explicit=True)
+
+
+def _states_the_start(consumed: str, at: int) -> bool:
+    """A rate said of the sound as it is ("the wobble is 5 times a second, slow it down", "it's currently at 6 Hz"): the
+    refinement's ask is elsewhere in the sentence."""
+    return bool(re.search(r"\b(?:is|are|was|it's|its|currently|right now)(?:\s+(?:about|around|roughly|like|at|maybe))*\s*$", consumed[:at]))
 
 
 def _count(word: str, allow_fraction: bool = False) -> float:
@@ -709,9 +728,11 @@ def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[st
     if not sign:
         return False
     b.rate_tokens.add(at)
-    if any(t in L.NEGATORS or t in ("t", "dont", "shouldnt") for t in toks[max(0, min(at, pos) - 4) : max(at, pos)]):  # "don't" is don + t
-        return True  # "don't make the vibrato faster": nothing asked of it
     change = ("faster " if sign > 0 else "slower ") + ("vibrato" if ph == "vibrato" else "wobble")
+    if any(t in L.NEGATORS or t in ("t", "dont", "shouldnt") for t in toks[max(0, min(at, pos) - 4) : max(at, pos)]):  # "don't" is don + t
+        rate = CHANGES[change][0]
+        b.left.update((rate, RATE_OF[rate]))  # "don't make the vibrato faster": nothing asked of it, by the reader either
+        return True
     _add_change(b, start, patch, change, f"{toks[at]} {ph}", 0.8)
     return True
 
