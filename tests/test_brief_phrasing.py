@@ -347,3 +347,36 @@ def test_takes_forever_is_a_complaint_and_a_negated_fade_is_not_a_fade() -> None
         assert "decay_db_per_s" not in asked(prompt), prompt
     assert asked("it fades out too quickly").get("sounding_s") == "up"
     assert asked("let it fade out").get("decay_db_per_s") == "down"
+
+
+# ---- tuning_2's phrasings (a seen set written for tuning, 2026-12-01), said in the test's own words
+@pytest.mark.parametrize("prompt,key,way", [
+    ("the pitch wobble is too much, take it out", "vibrato_depth_cents", "down"), ("i want zero vibrato", "vibrato_depth_cents", "down"),
+    ("give me a stable pitch", "vibrato_depth_cents", "down"), ("the warble is nice but lose it", "vibrato_depth_cents", "down"),
+    ("scrap the tremolo", "am_depth_db", "down"), ("turn the leslie off", "am_depth_db", "down"), ("stop the pulsing", "am_depth_db", "down"),
+    ("keep the volume at one level", "am_depth_db", "down"),
+    ("choke it sooner", "sounding_s", "down"), ("gate the tail shorter", "sounding_s", "down"), ("it should end earlier", "sounding_s", "down"),
+    ("make it half as long", "sounding_s", "down"), ("the sound is too much long", "sounding_s", "down"),
+    ("stretch the tail out", "sounding_s", "up"), ("let the note ring out", "sounding_s", "up"), ("more ring please", "sounding_s", "up"),
+    ("twice as long", "sounding_s", "up"), ("make the blip longer", "sounding_s", "up"),
+    ("it takes way too long to arrive", "attack_s", "down"), ("a bit slower on the attack", "attack_s", "up"), ("make it snap", "attack_s", "down"),
+    ("ease the note in", "attack_s", "up"),
+    ("make it nosedive", "pitch_trend_semitones_per_s", "down"), ("let the pitch sag", "pitch_trend_semitones_per_s", "down"),
+    ("have it chirp upward", "pitch_trend_semitones_per_s", "up"), ("a pitch-bend upwards", "pitch_trend_semitones_per_s", "up"),
+    ("the hiss is way too loud", "flatness", "down"), ("quieter breath noise", "flatness", "down"),
+    ("it's to dull", "centroid_hz", "up"), ("i don't want it so bright", "centroid_hz", "down"), ("a little more edge up top", "centroid_hz", "up"),
+    ("let it tail off", "decay_db_per_s", "down"),
+])
+def test_removals_lengths_onsets_and_glides_said_in_other_words(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_a_rate_said_as_a_factor_of_the_starts() -> None:
+    wobble = {**START, "am_depth_db": 9.0, "am_rate_hz": 5.0}
+    vibrato = {**START, "vibrato_depth_cents": 35.0, "vibrato_rate_hz": 6.0}
+    for prompt, start, key, hz in (("halve the wobble speed", wobble, "am_rate_hz", 2.5), ("double its rate", wobble, "am_rate_hz", 10.0),
+                                   ("make it twice as slow", wobble, "am_rate_hz", 2.5), ("too fast, like half that", vibrato, "vibrato_rate_hz", 3.0)):
+        rate = [t for t in parse_brief(prompt, start=start, change_reader=False).targets if t.descriptor == key]
+        assert [(t.lo, t.hi) for t in rate] == [(hz, hz)], prompt
+    plain = parse_brief("halve the wobble speed", start=START, change_reader=False)  # nothing wobbles: said, not guessed
+    assert not any(t.descriptor == "am_rate_hz" for t in plain.targets) and any("no level wobble" in n for n in plain.notes)

@@ -221,13 +221,19 @@ def steps(text: str) -> list[Step]:
 MOVEMENT_WORDS = {"slide", "slides", "sliding", "bend", "bends", "bending", "sweep", "sweeps", "sweeping", "glide", "glides", "gliding",
                   "swoop", "swoops", "swooping", "ramp", "ramps", "ramping",
                   "rise", "rises", "rising", "fall", "falls", "falling", "drop", "drops", "dropping", "dive", "dives", "diving", "climb",
-                  "climbs", "climbing", "slope", "slopes", "sloping", "portamento", "glissando", "bent", "swept", "slid", "ramped"}
+                  "climbs", "climbing", "slope", "slopes", "sloping", "portamento", "glissando", "bent", "swept", "slid", "ramped",
+                  "chirp", "chirps", "chirping", "pitch-bend", "pitch-bends", "pitch-bending",
+                  *(f"{w}{e}" for w in ("sag", "sink", "droop", "nosedive", "plummet", "plunge", "soar") for e in ("", "s")),
+                  "sagging", "sinking", "drooping", "nosediving", "plummeting", "plunging", "soaring"}
 MOVE_UP = {"up", "upward", "upwards", "higher"}
 STEP_VERBS = {"drop", "drops", "dropping"}  # also a verb of transposition when it takes an object
 OBJECTS = {"it", "this", "that", "the", "everything"}
 MOVE_DOWN = {"down", "downward", "downwards", "lower"}
 # words that start a movement without a direction word: the word itself says which way
-OWN_WAY = {"dive": -1, "dives": -1, "diving": -1, "climb": +1, "climbs": +1, "climbing": +1}
+OWN_WAY = {"dive": -1, "dives": -1, "diving": -1, "climb": +1, "climbs": +1, "climbing": +1,
+           **{w: -1 for w in ("sag", "sags", "sagging", "sink", "sinks", "sinking", "droop", "droops", "drooping", "nosedive", "nosedives",
+                              "nosediving", "plummet", "plummets", "plummeting", "plunge", "plunges", "plunging")},
+           "soar": +1, "soars": +1, "soaring": +1}
 
 
 SLOW_WORDS = {"slow", "slowly", "gentle", "gently", "gradual", "gradually", "lazy", "lazily"}

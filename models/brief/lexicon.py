@@ -150,6 +150,9 @@ PHRASES: dict[str, tuple[Need, ...]] = {
 SOUND_TYPES = {"hi-hat", "hihat", "hi hat", "cymbal", "shaker", "snare", "kick", "bass drum", "thud", "boom", "booming", "rumble", "wind",
                "whoosh", "woosh", "swoosh", "burst", "stab", "hit", "clang", "bell", "chime", "pad", "drone", "organ", "lead", "strings",
                "string", "violin", "flute", "whistle", "bird", "click", "tick", "knock", "thump", "bass"}
+# sound nouns that are also asks ("a pluck", "a blip"): in a refinement, after a determiner ("make the blip longer"), they name the sound
+SOUND_NOUNS = {"pluck", "blip", "beep", "zap", "laser", "siren", "tweet", "chirp", "sub", "sub bass", "sine", "swoosh", "whoosh", "woosh", "chime",
+               "whistle"}
 # words that modify the rate of a modulation named next to them
 RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily": SLOW_RATE, "fast": FAST_RATE, "quick": FAST_RATE,
               "rapid": FAST_RATE}
@@ -181,7 +184,7 @@ BRIGHTNESS_WORDS = {
 # Sentence frames said in many ways, rewritten to the one form the tables above read (regex, replacement), in order.
 # "remove the vibrato" and "lower the noise" are removals (a "no"), not a vibrato asked for or a lower note; "make the
 # attack slower" is "slower attack"; "more top end" is "brighter".
-_REMOVE = (r"(?:remove|removing|kill|lose|strip(?:\s+out)?|cut(?:\s+out|\s+back(?:\s+on)?|\s+down(?:\s+on)?)?|reduce|lower|drop|take\s+out|take\s+away|"
+_REMOVE = (r"(?:remove|removing|kill|lose|scrap|ditch|undo|stop|eliminate|delete|disable|(?:switch|turn)\s+off|strip(?:\s+out)?|cut(?:\s+out|\s+back(?:\s+on)?|\s+down(?:\s+on)?)?|reduce|lower|drop|take\s+out|take\s+away|"
            r"get\s+rid\s+of|turn\s+down|tone\s+down|dial\s+(?:back|down)|pull\s+back|back\s+off|tame)")
 _OF = r"(?:\s+(?:the|some|that|all|any|all\s+the|a\s+bit\s+of(?:\s+the)?|a\s+little\s+of(?:\s+the)?|some\s+of\s+the))?"
 _REMOVABLE = (r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter|static|fizz|rattle|crackle|grit|"
@@ -189,13 +192,29 @@ _REMOVABLE = (r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
 _GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle|"
           r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
-def _negated_before(m: re.Match) -> bool:
-    """A negator among the three words before the match ("it shouldn't fade out", "don't let it fade away")."""
-    before = re.findall(r"[a-z']+", m.string[: m.start()])[-3:]
+def _negated_before(m: re.Match, group: int | str = 0) -> bool:
+    """A negator among the three words before the match or its group ("it shouldn't fade out", "don't let it fade away")."""
+    before = re.findall(r"[a-z']+", m.string[: m.start(group)])[-3:]
     return any(w in NEGATORS or w.endswith("n't") for w in before)
 
 
 REWRITES: tuple[tuple[str, Any], ...] = (
+    # other names of the modulations, first, so every rule below reads them: a wobble of the pitch is a vibrato ("a human
+    # wobble in pitch", "pitch wobble"), and so are a warble, a trill, tape's wow and flutter and a "vib"; a wub is a
+    # level wobble, a leslie (a rotary speaker) a tremolo
+    (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
+    (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
+    (r"\b(?:warble|warbles|warbling|warbly|trill|trills|trilling|vib|wow\s+and\s+flutter)\b", "vibrato"),
+    (r"\bwub(?:s|bing|by)?\b", "wobble"),
+    (r"\b(?:leslie|rotary)(?:\s+(?:speaker|effect|sim))?\b", "tremolo"),
+    # "don't want it so bright", "the sound is too much long": the complaint forms below read them; "to dull" is "too dull"
+    (r"\b(?:don'?t|do\s+not)\s+(?:want|like)\s+(?:it|this|that)\s+(?:so|that|as)\s+", "too "),
+    (r"\btoo\s+much\s+(?=(?:long|short|bright|dark|loud|quiet|soft|fast|slow)\b)", "too "),
+    (r"\b(is|are|'s|sounds|and|way|bit|little)\s+to\s+(?=(?:short|long|dull|bright|dark|harsh|noisy|thin|muddy|quiet|loud|soft|sharp|slow|fast)\b)",
+     r"\1 too "),
+    (r"\bwoofy\b", "boomy"),
+    (r"\b(?:volume|level|amplitude|loudness)\s+swells\b", "level movements"),  # swells, many: the level moving (a "no wobble" says what to do)
+    (r"\bfade\s+(?:at|on|in)\s+the\s+(?:very\s+)?(?:front|start|beginning)\b", "start"),  # the onset named, its change said elsewhere
     # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
     # a slow attack" keeps its attack)
     (r"\b(less|no)\s+" + _GRIME + r"\s+(?:and|or|nor|&)\s+" + _GRIME + r"\b", r"\1 \2 and \1 \3"),
@@ -212,22 +231,42 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:cuts?|stops?|ends?|dies?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?t(?:oo|o)\s+"
      r"(?:quick|quickly|soon|early|fast|abruptly|suddenly)\b", "longer"),
     (r"\b(?:more|extra)\s+length\b", "longer"),
-    (r"\blet\s+it\s+(?:hang|linger|hold|sustain)(?:\s+(?:on|around|there|out))?\b(?!\s+(?:for|less))", "longer"),
+    (r"\blet\s+(?:it|the\s+(?:note|notes|sound))\s+(?:hang|linger|hold|sustain|ring|sing|keep\s+(?:going|ringing|sounding|sustaining))"
+     r"(?:\s+(?:on|around|there|out))?\b(?!\s+(?:for|less))", "longer"),
+    (r"\bstretch\s+(?:it|this|that|the\s+(?:sound|note|notes|tail|decay|release))(?:\s+out)?\b", "longer"),
+    (r"\bmore\s+ring(?:ing)?\b(?!\s*-?\s*mod)", "longer"),
+    (r"\b(?:choke|gate|mute|damp|dampen|stop|cut|end|kill|clip)\s+(?:it|this|that|them|the\s+(?:sound|note|notes|tail|ring|decay|release))\s+"
+     r"(?:off\s+)?(?:earlier|sooner|shorter|tighter|quicker|early)\b", "shorter"),
+    (r"\b(?:finish|finishes|end|ends|stop|stops)\s+(?:more\s+|a\s+bit\s+|much\s+|way\s+)?(?:early|earlier|sooner)\b", "shorter"),
     # a bare count after a transposing verb is semitones, as a DAW's transpose reads it: "take it down 12", "pitch it up 7"
     (r"\b((?:take|bring|drop|shift|transpose|pitch|move|knock|tune)\s+(?:it|this|that|the\s+(?:pitch|note|sound))?\s*(?:up|down))\s+(\d{1,2})\b"
      r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|octaves?|steps?|notes?|half|whole))", r"\1 \2 semitones"),
     (r"\bless\s+length\b", "shorter"),
+    (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration))\b", "shorter"),
+    (r"\b(?:twice\s+as\s+long|double\s+the\s+(?:length|duration))\b", "longer"),
     # "it dies away quicker than it should" complains of it: longer
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
      r"(?:quicker|faster|sooner|more\s+quickly)\s+than\s+(?:it\s+should|i\s+(?:want|like|wanted|would\s+like)|i'?d\s+(?:like|want)|expected|before)\b", "longer"),
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
      r"(?:quicker|faster|sooner|more\s+quickly)\b", lambda m: " " if _negated_before(m) else "shorter"),
     # the depth of a modulation named before it, not the register: "an amplitude LFO at 2 Hz, fairly deep"
-    (r"\b(lfo|tremolo|wobble|vibrato|pulsing|pulse|modulation)\b((?:(?!\b(?:and|over|with|but|plus|just)\b)[^.;!?]){0,40}?)\s*,?\s*"
+    (r"\b(tremolo|wobble|vibrato|pulsing|pulse)\b((?:(?!\b(?:and|over|with|but|plus|just)\b)[^.;!?]){0,60}?)\bdeeper\b"
+     r"(?!\s+(?:in\s+)?(?:pitch|note|register|octave|voice|tone))", r"\1\2 more \1"),
+    (r"\b(lfo|tremolo|wobble|vibrato|pulsing|pulse|modulation)\b((?:(?!\b(?:and|over|with|but|plus|just)\b)[^.;!?]){0,60}?)\s*,?\s*"
      r"(?:fairly|quite|very|really|pretty|nice\s+and)?\s*\bdeep\b(?=\s*(?:$|[.;!?,]))", r"\1\2"),
     (r"\b(less|no)\s+(?:breath|air|background|white)\s+(?:noise|hiss)\b", r"\1 noise"),
     (r"\b(less|no)\s+(?:breathiness|airiness|noisiness)\b", r"\1 noise"),
-    (r"\b(?:turn|tone|dial|bring|take)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out)\b", r"no \1"),
+    (r"\b(?:turn|tone|dial|bring|take|switch)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out|off)\b", r"no \1"),
+    (r"\bzero\s+" + _REMOVABLE + r"\b", r"no \1"),
+    # a removal said of a pronoun after the thing: "the vibrato is making me seasick, take it out"
+    (r"\b" + _REMOVABLE + r"\b([^.;!?]{0,60}?)\b(?P<verb>(?:take|get|rip|pull|cut)\s+it\s+out|(?:remove|kill|lose|ditch|scrap|stop|drop)\s+it)\b",
+     lambda m: m.group(0) if _negated_before(m, "verb") else f"that{m.group(2)} no {m.group(1)}"),
+    # a steady pitch or level asks for no vibrato or wobble: "give me stable pitch", "hold it at one level"
+    (r"\b(?:stable|steady|constant|fixed|dead\s+straight|straight|rock[\s-]solid)\s+pitch\b", "no vibrato"),
+    (r"\b(?:hold|keep)\s+(?:it|the\s+(?:volume|level))\s+(?:at\s+)?(?:one|a\s+single|a\s+constant|a\s+steady|an\s+even|the\s+same)\s+(?:level|volume)\b",
+     "no wobble"),
+    (r"\b(?:steady|constant|even|stable)\s+(?:volume|level|loudness)\b", "no wobble"),
+    (r"\b(?:quieter|quiter|softer|lower)\s+(?:the\s+)?(?:(?:breath|background|white|tape)\s+)?(?:noise|hiss)\b", "less noise"),
     (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", r"no \1"),
     (r"\bno\s+(?:static|fizz|rattle|crackle|grit)\b", "no noise"),
     # verbs of change with an object and a particle: "clean it up", "warm it up", "mellow it out", "take the edge off"
@@ -264,6 +303,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth|bass(?!\s+(?:note|notes|line|sound|register)))\b", "darker"),
     (r"\b(?:less|cut(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|bass(?!\s+(?:note|notes|line|sound|register)))\b", "brighter"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
+    (r"\bmore\s+(?:[a-z]+\s+)?up\s+top\b", "brighter"),
     # verbs: "soften the attack", "speed up the attack", "brighten it up", "lengthen the release"
     # ("slow" and "smooth" are adjectives too: "a slow attack" stays as it is; only "slow down (the) attack" / "slow the attack")
     (r"\b(?:(?:soften|lengthen|ease)\s+(?:the\s+|its\s+)?|(?:slow|smooth)\s+(?:down\s+|out\s+)?(?:the|its)\s+|(?:slow\s+down|smooth\s+out)\s+)attack\b",
@@ -278,7 +318,10 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:slower|more\s+slowly|longer|more\s+gradually|more\s+gently)\b",
      "slower attack"),
     (r"\b" + _REMOVE + r"\s+(?:the\s+|that\s+)?fade[- ]?in\b", "faster attack"),
-    (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+)?in\b", "fade in"),
+    (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+|the\s+(?:note|notes|sound)\s+)?in\b", "fade in"),
+    (r"\b(?:takes|is\s+taking|took)\s+(?:forever|ages|too\s+long|so\s+long|way\s+too\s+long)\s+to\s+(?:arrive|build|swell|bloom|speak)\b", "faster attack"),
+    (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|start|onset|front)\b", r"\1 attack"),
+    (r"\b(?:make|let)\s+it\s+snap\b", "snappier"),
     (r"\btakes?\s+(?:a\s+bit\s+|much\s+|a\s+lot\s+)?longer\s+to\s+(?:come|kick|fade|swell|get)\s+in\b", "slower attack"),
     (r"\b(?:arrives|arriving|hits|comes\s+in|starts|kicks\s+in)\s+(?:way\s+|much\s+|a\s+bit\s+)?t(?:oo|o)\s+(?:fast|quick|quickly|soon|suddenly|abruptly|hard)\b",
      "slower attack"),
@@ -301,15 +344,13 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bfull\s+(volume|level|loudness)\b", r"\1"),  # the level, not 'full' (a brightness word)
     (r"\b(sharper|snappier|harder|punchier|tighter|crisper)\s+transients?\b", "faster attack"),
     (r"\b(softer|gentler|smoother|rounder)\s+transients?\b", "slower attack"),
-    # a wobble of the pitch is a vibrato: "a human wobble in pitch", "too much wobble in the pitch", "pitch wobble"
-    (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
-    (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
-    (r"\b(?:warble|warbles|warbling|warbly)\b", "vibrato"),  # a warble is always of the pitch
     # the level falling: "I'd rather it faded out", "let it fade away"; "it fades out too quickly" asks for longer, and
     # a negated fade ("it shouldn't fade out", "don't let it fade away", "no fade out") is dropped (read, it asked for more
     # fading) and one with an object ("fade out the vibrato") is left as it is
     (r"\bfade[sd]?\s+(?:out|away)\s+(?:way\s+|much\s+|far\s+)?too\s+(?:quickly|fast|soon|early)\b", "longer"),
     (r"\bfade[sd]?\s+(?:out|away)\b(?!\s+(?:the|that|this|its|those)\b)", lambda m: " " if _negated_before(m) else "fades"),
+    (r"\b(?:tail|tails|die|dies|taper|tapers|peter|peters)\s+(?:off|out|away|down)\b(?!\s+(?:the|that|this|its|those)\b)",
+     lambda m: " " if _negated_before(m) else "fades"),
 )
 
 
@@ -324,6 +365,12 @@ _HEDGE = (r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|ki
           r"so|just|still|now|a\s+lot)\s+)*")
 _START = r"\b(?:the\s+)?(?:start|attack|onset|beginning|front(?:\s+end)?)(?:'s|\s+is|\s+feels|\s+sounds|\s+seems)\s+"
 COMPLAINTS: tuple[tuple[str, Any], ...] = (
+    # a refinement's "a gentle swell" is its onset, slower (a fresh prompt's "a slow swell" is the lexicon's swell)
+    (r"\b(?:gentle|soft|slow|gradual)\s+(?:swell|fade[- ]?in|rise\s+in)\b", "slower attack"),
+    # a noise or movement said to be too strong: "the vibrato is way too much", "the hiss is a bit too strong"
+    (r"\b" + _GRIME + r"\s+is\s+" + _HEDGE + r"too\s+(?:much|strong|heavy|intense|deep|obvious|loud|prominent)\b", r"less \1"),
+    # the noise said to be up: "the tape noise is way up", "the hiss is too loud"
+    (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud|much)\b", r"less \1"),
     # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
     (_START + _HEDGE + r"(?:too\s+)?(?:slow|lazy|soft|sluggish|gentle|mushy|weak|late|smooth)\b", "faster attack"),
     (_START + _HEDGE + r"(?:too\s+)?(?:abrupt|sharp|hard|harsh|clicky|sudden|fast|quick|snappy|clicking)\b", "slower attack"),

@@ -290,6 +290,9 @@ _SKIP_AXES = {"width", "integrated_lufs", "reverb_time_s", "sharpness_acum"}
 MODULATION_DEGREE = {"gentle", "soft", "subtle", "slight", "light", "heavy", "deep", "strong", "mild", "intense", "quick", "rapid"}
 
 
+DETERMINERS = {"the", "this", "that", "my", "your", "our", "its"}
+
+
 def _describes_modulation(toks: list[str], last: int, word: str) -> bool:
     return word in MODULATION_DEGREE and last + 1 < len(toks) and toks[last + 1] in L.MODULATION_WORDS
 
@@ -389,6 +392,10 @@ def parse_brief(
             continue
         _add_rate(b, consumed, m.start(), m.group(3), min(rates), max(rates), m.group(0), start)
         consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
+    if start is not None:
+        for m in RATE_FACTOR_RE.finditer(consumed):
+            _rate_factor(b, consumed, m, start)
+            consumed = consumed.replace(m.group(0), " ")
     for m in HZ_RE.finditer(consumed):
         hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
         if hz < 25.0 and start is not None and _states_the_start(consumed, m.start()):
@@ -439,10 +446,13 @@ def parse_brief(
         if pos in b.rate_tokens:
             continue
         neg = _negated(toks, pos)
-        if start is not None and ph in L.SOUND_TYPES:
+        if start is not None and (ph in L.SOUND_TYPES or ph in L.SOUND_NOUNS and pos > 0 and toks[pos - 1] in DETERMINERS):
             b.notes.append(f"'{ph}' names a kind of sound; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
             continue
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
+            if not neg and ph in L.NEGATED and any(t == ph and _negated(toks, j) for j, t in enumerate(toks)):
+                b.notes.append(f"'{ph}' is also said with a 'no': the removal stands")  # "the vibrato is cheesy, I want zero vibrato"
+                continue
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
             if start is not None and ph in L.MODULATION_WORDS and not neg and _rate_change(b, toks, pos, ph, start, start_patch):
                 continue
@@ -652,11 +662,9 @@ def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
 SWEEPS = {"sweep", "sweeps", "sweeping", "siren", "swoop", "swoops", "swooping"}  # a rate of these is the pitch's
 
 
-def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
-    """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
-    before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
-    level. In a refinement of a start that has that modulation, relative to its measured rate (the LFO driving it moves
-    by the ratio)."""
+def _rate_key(consumed: str, at: int, words: str, start: dict[str, Any] | None) -> str:
+    """Which modulation a rate said at ``at`` is of: a pitch wobble's (vibrato_rate_hz) when its own words or the
+    modulation named nearest before it say so, else the one modulation the start has, else the level's (am_rate_hz)."""
     own = tokenize(words)
     before = tokenize(consumed[:at])[-4:]
     named = [t for t in own if t in L.MODULATION_WORDS | SWEEPS or t == "pitch"] or [t for t in before if t in L.MODULATION_WORDS | SWEEPS]
@@ -667,7 +675,33 @@ def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: fl
         is_vibrato = has["vibrato_rate_hz"]
     else:
         is_vibrato = "vibrato" in consumed and not any(w in consumed for w in L.MODULATION_WORDS - {"vibrato"})
-    key = "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
+    return "vibrato_rate_hz" if is_vibrato else "am_rate_hz"
+
+
+# a rate said as a factor of the start's: "halve its speed", "double the wobble speed", "too fast, like half that", "twice as slow"
+RATE_FACTOR_RE = re.compile(r"\b(?:(?P<half>halve|half)\s+(?:(?:its|the|that|their|this)\s+)?(?P<w1>[a-z]+\s+)?(?:speed|rate|tempo)"
+                            r"|(?P<half2>half)\s+(?:that|as\s+fast)(?!\s+(?:long|length|loud|big))|twice\s+as\s+(?P<slow>slow)"
+                            r"|double\s+(?:(?:its|the|that|their|this)\s+)?(?P<w2>[a-z]+\s+)?(?:speed|rate|tempo)|twice\s+(?:as\s+fast|the\s+speed))\b")
+
+
+def _rate_factor(b: _Builder, consumed: str, m: re.Match, start: dict[str, Any]) -> None:
+    factor = 0.5 if m.group("half") or m.group("half2") or m.group("slow") else 2.0
+    key = _rate_key(consumed, m.start(), m.group("w1") or m.group("w2") or "", start)
+    rate = _start_value(start, key)
+    if rate is None:
+        b.notes.append(f"'{m.group(0)}': the start has no {'vibrato' if key == 'vibrato_rate_hz' else 'level wobble'} measured to change the rate of; left out")
+        return
+    v = round(factor * rate, 3)
+    b.add(Target(aspect="modulation rate", descriptor=key, lo=v, hi=v, unit="Hz", tolerance=1.15, confidence=1.0, needs=key, relative_to=rate,
+                 source=f"'{m.group(0)}' (x{factor:g} the start's {rate:.2f} Hz; +-15 %)"), explicit=True)
+
+
+def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
+    """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
+    before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
+    level. In a refinement of a start that has that modulation, relative to its measured rate (the LFO driving it moves
+    by the ratio)."""
+    key = _rate_key(consumed, at, words, start)
     b.add(Target(aspect="modulation rate", descriptor=key, lo=lo, hi=hi, unit="Hz", tolerance=1.15, confidence=1.0, needs=key,
                  relative_to=None if start is None else _start_value(start, key), source=f"'{text}' (explicit; +-15 %)"), explicit=True)
 
@@ -738,7 +772,7 @@ def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[st
 
 
 def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
-    for j in range(max(0, pos - 2), min(len(toks), pos + 5)):
+    for j in range(max(0, pos - 2), min(len(toks), pos + 6)):  # "chop on and off really fast"
         n = L.RATE_WORDS.get(toks[j])
         if n is None or _negated(toks, j):  # "vibrato, nothing fast": no rate asked
             continue
