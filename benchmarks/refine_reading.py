@@ -161,7 +161,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blind", default="held_out_12", help="the current blind chain split (read by the current code; kept out of every reader's training)")
     ap.add_argument("--skip-blind", action="store_true", help="leave the current blind split out of this run")
-    ap.add_argument("--later", default="held_out_13", help="comma-separated blind splits kept for a later session: never read, never trained on")
+    ap.add_argument("--later", default="held_out_13,held_out_14", help="comma-separated blind splits kept for a later session: never read, never trained on")
     args = ap.parse_args()
     later = {s for s in args.later.split(",") if s}
     from lstmabar.models.brief.reader import ADD_P, DROP_P, fit, shipped
