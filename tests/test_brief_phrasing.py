@@ -380,3 +380,11 @@ def test_a_rate_said_as_a_factor_of_the_starts() -> None:
         assert [(t.lo, t.hi) for t in rate] == [(hz, hz)], prompt
     plain = parse_brief("halve the wobble speed", start=START, change_reader=False)  # nothing wobbles: said, not guessed
     assert not any(t.descriptor == "am_rate_hz" for t in plain.targets) and any("no level wobble" in n for n in plain.notes)
+
+
+def test_a_bare_count_after_a_bare_direction_and_a_sized_step_after_a_plain_verb() -> None:
+    # seen held_out_12: "up 12" read nothing, and "make the voice go more high, one octave" a default 5-semitone step
+    for prompt, semis in (("up 12", 12), ("ok, down 7 then", -7), ("please make it go more high, one octave", 12), ("can you make it lower, two octaves", -24)):
+        assert asked_semitones(prompt) == semis, prompt
+    for prompt in ("turn it up 3 db", "slow it down 2 times"):
+        assert asked_semitones(prompt) is None, prompt

@@ -113,9 +113,10 @@ def _direction(text: str, start: int, end: int) -> tuple[int, str, int, int] | N
     return None if best is None else best[1:]
 
 
-# a clause that says only a direction, with degree words: "lower.", "like a lot lower", "up a bit" (not "slow down the
-# wobble", not "an octave down": a phrasal verb or a step of its own)
-BARE_DIRECTION = re.compile(r"^\s*(?:(?:like|a|lot|much|bit|little|way|even|so|more|maybe|just|and|then)\s+)*(higher|lower|up|down)"
+# a clause that says only a direction, with degree words and a plain verb: "lower.", "like a lot lower", "up a bit", "make
+# the voice go higher" (not "slow down the wobble", not "an octave down": a phrasal verb or a step of its own)
+BARE_DIRECTION = re.compile(r"^\s*(?:(?:please|pls|can|could|you|make|it|the|voice|sound|note|go|put|get|like|a|lot|much|bit|little|way|even|so|more|"
+                            r"maybe|just|and|then|now)\s+)*(higher|lower|up|down)"
                             r"(?:\s+(?:a\s+)?(?:bit|little|lot|more|please|still))*\s*$")
 
 

@@ -241,6 +241,9 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # a bare count after a transposing verb is semitones, as a DAW's transpose reads it: "take it down 12", "pitch it up 7"
     (r"\b((?:take|bring|drop|shift|transpose|pitch|move|knock|tune)\s+(?:it|this|that|the\s+(?:pitch|note|sound))?\s*(?:up|down))\s+(\d{1,2})\b"
      r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|octaves?|steps?|notes?|half|whole))", r"\1 \2 semitones"),
+    # a bare count after a bare direction, as a clause of its own: "up 12", "ok, down 7 then"
+    (r"(^|[,.;!?]\s*|\b(?:now|then|and|go|just|maybe|ok|okay)\s+)(up|down)\s+(\d{1,2})\b"
+     r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|semis?|octaves?|steps?|notes?|half|whole|times|bpm|x\b))", r"\1\2 \3 semitones"),
     (r"\bless\s+length\b", "shorter"),
     (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration))\b", "shorter"),
     (r"\b(?:twice\s+as\s+long|double\s+the\s+(?:length|duration))\b", "longer"),
