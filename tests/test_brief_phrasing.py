@@ -388,3 +388,21 @@ def test_a_bare_count_after_a_bare_direction_and_a_sized_step_after_a_plain_verb
         assert asked_semitones(prompt) == semis, prompt
     for prompt in ("turn it up 3 db", "slow it down 2 times"):
         assert asked_semitones(prompt) is None, prompt
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("less breathy", "flatness", "down"), ("a bit less hissy please", "flatness", "down"), ("halve the tail", "sounding_s", "down"),
+    ("double the release", "sounding_s", "up"), ("it keeps pumping, I want a steady level", "am_depth_db", "down"),
+    ("those level swells bug me, keep the volume at one level", "am_depth_db", "down"),
+])
+def test_held_out_12_phrasings_in_other_words(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_a_count_per_second_with_a_bound_is_a_bound() -> None:
+    def rate(prompt: str) -> list[tuple]:
+        return [(t.lo, t.hi) for t in parse_brief(prompt, start=START, start_patch=PATCH, change_reader=False).targets if t.descriptor == "am_rate_hz"]
+
+    assert rate("add slow swells in the level, 3 a second at most") == [(None, 3.0)]
+    assert rate("a tremolo, 4 per second or faster") == [(4.0, None)]
+    assert rate("shorter, and it should fade fast, 12 dB per sec at least") == []  # a decay rate, not a wobble's

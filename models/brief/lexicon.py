@@ -167,6 +167,7 @@ STEADY_LEVEL = value("amplitude movement", "am_depth_db", "le", 1.0, tolerance=0
 NO_VIBRATO = value("vibrato", "vibrato_depth_cents", "le", 5.0, tolerance=0.0)
 NEGATED: dict[str, tuple[Need, ...]] = {
     "vibrato": (STEADY, NO_VIBRATO), "noise": (TONAL,), "noisy": (TONAL,), "hiss": (TONAL,), "breath": (TONAL,), "hissing": (TONAL,),
+    "breathy": (TONAL,), "hissy": (TONAL,), "airy": (TONAL,), "grainy": (TONAL,), "gritty": (TONAL,), "static": (TONAL,),
     **{w: (STEADY_LEVEL,) for w in ("wobble", "tremolo", "pulsing", "pulse", "wobbling", "wobbly", "throb", "throbbing", "flutter", "fluttering")},
 }
 # Words that only name the category (no measurable demand), listed so they are not sent to the crowd's
@@ -206,6 +207,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
     (r"\b(?:warble|warbles|warbling|warbly|trill|trills|trilling|vib|wow\s+and\s+flutter)\b", "vibrato"),
     (r"\bwub(?:s|bing|by)?\b", "wobble"),
+    (r"\b(?:volume\s+|level\s+)?pumping\b", "pulsing"),  # the level pumping (a compressor's, a sidechain's)
     (r"\b(?:leslie|rotary)(?:\s+(?:speaker|effect|sim))?\b", "tremolo"),
     # "don't want it so bright", "the sound is too much long": the complaint forms below read them; "to dull" is "too dull"
     (r"\b(?:don'?t|do\s+not)\s+(?:want|like)\s+(?:it|this|that)\s+(?:so|that|as)\s+", "too "),
@@ -213,7 +215,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(is|are|'s|sounds|and|way|bit|little)\s+to\s+(?=(?:short|long|dull|bright|dark|harsh|noisy|thin|muddy|quiet|loud|soft|sharp|slow|fast)\b)",
      r"\1 too "),
     (r"\bwoofy\b", "boomy"),
-    (r"\b(?:volume|level|amplitude|loudness)\s+swells\b", "level movements"),  # swells, many: the level moving (a "no wobble" says what to do)
+    (r"\b(?:volume|level|amplitude|loudness)\s+swells\b", "wobble"),  # swells, many: the level moving
+    (r"\bswells\s+(?:in|of)\s+(?:the\s+)?(?:level|volume|loudness|amplitude)\b", "wobble"),
     (r"\bfade\s+(?:at|on|in)\s+the\s+(?:very\s+)?(?:front|start|beginning)\b", "start"),  # the onset named, its change said elsewhere
     # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
     # a slow attack" keeps its attack)
@@ -245,8 +248,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"(^|[,.;!?]\s*|\b(?:now|then|and|go|just|maybe|ok|okay)\s+)(up|down)\s+(\d{1,2})\b"
      r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|semis?|octaves?|steps?|notes?|half|whole|times|bpm|x\b))", r"\1\2 \3 semitones"),
     (r"\bless\s+length\b", "shorter"),
-    (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration))\b", "shorter"),
-    (r"\b(?:twice\s+as\s+long|double\s+the\s+(?:length|duration))\b", "longer"),
+    (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration)|halve\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b", "shorter"),
+    (r"\b(?:twice\s+as\s+long|double\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b", "longer"),
     # "it dies away quicker than it should" complains of it: longer
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
      r"(?:quicker|faster|sooner|more\s+quickly)\s+than\s+(?:it\s+should|i\s+(?:want|like|wanted|would\s+like)|i'?d\s+(?:like|want)|expected|before)\b", "longer"),

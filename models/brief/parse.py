@@ -38,8 +38,8 @@ NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three
 DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a|quarter)(?=[\s-]))[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
 # a count per second is a rate, not a length: "once or twice a second", "6 or 7 wobbles in pitch a second", "4 pulses per second"
 _COUNT = r"(\d+(?:\.\d+)?|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten)"
-PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b)[a-z']+){{0,3}}?)"
-                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?=\s*(?:$|[.,;!?)]|or\s+so\b|ish\b|and\b|please\b|pls\b|like\b))")
+PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b|db\b|decibels?\b|semitones?\b|semis?\b|cents?\b|octaves?\b|steps?\b)[a-z']+){{0,3}}?)"
+                           r"\s+(?:a|per|each|every)\s+(?:second|sec|s)\b(?=\s*(?:$|[.,;!?)]|or\s+so\b|ish\b|and\b|please\b|pls\b|like\b|at\s+(?:most|least|the\s+most)\b|max\b|tops\b|or\s+(?:less|fewer|more|faster|slower)\b))")
 COUNTS = {"once": 1.0, "twice": 2.0, "thrice": 3.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
           "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0}
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
@@ -390,7 +390,11 @@ def parse_brief(
             b.notes.append(f"'{m.group(0)}' says what the start does, not what to make; left out")
             consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
             continue
-        _add_rate(b, consumed, m.start(), m.group(3), min(rates), max(rates), m.group(0), start)
+        bound = re.match(r"\s*(?:(at\s+(?:most|the\s+most)|max|tops|or\s+(?:less|fewer|slower))|(at\s+least|or\s+(?:more|faster)))\b", consumed[m.end():])
+        lo, hi = min(rates), max(rates)
+        if bound:  # "3 a second at most": a bound, not a rate
+            lo, hi = (None, hi) if bound.group(1) else (lo, None)
+        _add_rate(b, consumed, m.start(), m.group(3), lo, hi, m.group(0), start)
         consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
     if start is not None:
         for m in RATE_FACTOR_RE.finditer(consumed):
@@ -450,7 +454,7 @@ def parse_brief(
             b.notes.append(f"'{ph}' names a kind of sound; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
             continue
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
-            if not neg and ph in L.NEGATED and any(t == ph and _negated(toks, j) for j, t in enumerate(toks)):
+            if not neg and ph in L.NEGATED and any(t in L.NEGATED and L.NEGATED[t][-1] == L.NEGATED[ph][-1] and _negated(toks, j) for j, t in enumerate(toks)):
                 b.notes.append(f"'{ph}' is also said with a 'no': the removal stands")  # "the vibrato is cheesy, I want zero vibrato"
                 continue
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
@@ -696,7 +700,7 @@ def _rate_factor(b: _Builder, consumed: str, m: re.Match, start: dict[str, Any])
                  source=f"'{m.group(0)}' (x{factor:g} the start's {rate:.2f} Hz; +-15 %)"), explicit=True)
 
 
-def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float, hi: float, text: str, start: dict[str, Any] | None) -> None:
+def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float | None, hi: float | None, text: str, start: dict[str, Any] | None) -> None:
     """An explicit modulation rate (Hz, +-15 %): of a pitch wobble when its own words or the modulation named nearest
     before it say so ("a wobble at 4 Hz with vibrato at 6 Hz"), else of the one modulation the start has, else of the
     level. In a refinement of a start that has that modulation, relative to its measured rate (the LFO driving it moves

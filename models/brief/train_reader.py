@@ -1,6 +1,6 @@
 """Train the change reader (``reader.py``) on the refinement steps of the prompt set.
 
-    python -m lstmabar.models.brief.train_reader [--exclude held_out_12,held_out_13,held_out_14] [--out models/brief/change_reader.npz]
+    python -m lstmabar.models.brief.train_reader [--exclude held_out_13,held_out_14] [--out models/brief/change_reader.npz]
 
 Every chain step of ``benchmarks/data/synth_prompts.json`` whose split is not excluded is one example: its
 prompt's frozen MiniLM vector and the changes its ``change`` list demands. The blind split of the day is
@@ -42,7 +42,7 @@ def sentence_vectors(texts: list[str]) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=PROMPT_SET)
-    ap.add_argument("--exclude", default="held_out_12,held_out_13,held_out_14", help="comma-separated chain splits left out of training (the blind ones)")
+    ap.add_argument("--exclude", default="held_out_13,held_out_14", help="comma-separated chain splits left out of training (the blind ones)")
     ap.add_argument("--c", type=float, default=4.0, help="inverse L2 strength of each logistic output")
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     args = ap.parse_args()
