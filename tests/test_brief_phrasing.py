@@ -406,3 +406,41 @@ def test_a_count_per_second_with_a_bound_is_a_bound() -> None:
     assert rate("add slow swells in the level, 3 a second at most") == [(None, 3.0)]
     assert rate("a tremolo, 4 per second or faster") == [(4.0, None)]
     assert rate("shorter, and it should fade fast, 12 dB per sec at least") == []  # a decay rate, not a wobble's
+
+
+# ---- a second reader's review of this session's rules (2026-12-01): each prompt once read wrongly by them
+WOBBLE = {**START, "am_depth_db": 9.0, "am_rate_hz": 5.0}
+
+
+def _read(prompt: str, start: dict | None) -> dict[str, tuple]:
+    b = parse_brief(prompt, start=start, start_patch=PATCH if start else None, change_reader=False)
+    return {t.descriptor: (t.lo, t.hi) for t in b.targets if not t.kept}
+
+
+@pytest.mark.parametrize("prompt,fresh,absent", [
+    ("water dripping into a sink", True, "pitch_trend_semitones_per_s"), ("an old rotary phone ringing", True, "am_depth_db"),
+    ("a pumping techno kick", True, "am_depth_db"), ("a laser with a straight pitch drop", True, "pitch_range_semitones"),
+    ("a pitch drop that is faster at the start", True, "attack_s"), ("a quieter hiss", True, "flatness_down"),
+    ("more noise on the attack but kill it in the tail", False, "flatness_down"), ("add some vibrato and drop it an octave", False, "vibrato_depth_cents_down"),
+    ("i don't want it to end earlier", False, "sounding_s"), ("don't cut it off early", False, "sounding_s"), ("it ends a bit early", False, "sounding_s_down"),
+    ("halve the decay rate", False, "sounding_s"), ("louder, up 6 decibels", False, "f0_hz"), ("then down 10 milliseconds on the attack", False, "f0_hz"),
+    ("the noise is much better now, make it darker", False, "flatness"), ("the hiss is high pitched, make it lower", False, "flatness"),
+])
+def test_words_that_look_like_asks_but_are_not(prompt, fresh, absent) -> None:
+    read = _read(prompt, None if fresh else START)
+    if absent.endswith("_down"):  # no lower bound asked of it (a decrease)
+        assert read.get(absent[: -len("_down")], (None, None))[1] is None, (prompt, read)
+    else:
+        assert absent not in read, (prompt, read)
+
+
+def test_modulation_words_said_of_the_start_are_no_asks() -> None:
+    assert "am_depth_db" not in _read("the tremolo is fine, just drop it an octave", WOBBLE)
+    assert "am_depth_db" not in _read("the wobble is great, stop it from clipping", WOBBLE)
+    assert _read("don't stop the pulsing", WOBBLE).get("am_depth_db", (None, None))[1] is None
+    assert _read("make it brighter but keep it at the same volume", WOBBLE).keys() == {"centroid_hz"}
+    assert "am_rate_hz" not in _read("make the attack twice as fast", WOBBLE) and "am_rate_hz" not in _read("too long, like half that", WOBBLE)
+    assert _read("make it so the tremolo is at 3 Hz", WOBBLE)["am_rate_hz"] == (3.0, 3.0)
+    assert _read("put a fade on the front", START)["attack_s"][0] > START["attack_s"]
+    assert _read("bring back the pluck", START)["attack_s"][1] is not None  # the pluck asked for, not the sound named
+    assert "flatness" in _read("a breathy flute with no static", None) and _read("a breathy flute with no static", None)["flatness"][0] is not None

@@ -225,16 +225,15 @@ MOVEMENT_WORDS = {"slide", "slides", "sliding", "bend", "bends", "bending", "swe
                   "climbs", "climbing", "slope", "slopes", "sloping", "portamento", "glissando", "bent", "swept", "slid", "ramped",
                   "chirp", "chirps", "chirping", "pitch-bend", "pitch-bends", "pitch-bending",
                   *(f"{w}{e}" for w in ("sag", "sink", "droop", "nosedive", "plummet", "plunge", "soar") for e in ("", "s")),
-                  "sagging", "sinking", "drooping", "nosediving", "plummeting", "plunging", "soaring"}
+                  "sagging", "sinking", "drooping", "nosediving", "plummeting", "plunging", "soaring"}  # sink, soar: only with a direction
 MOVE_UP = {"up", "upward", "upwards", "higher"}
 STEP_VERBS = {"drop", "drops", "dropping"}  # also a verb of transposition when it takes an object
 OBJECTS = {"it", "this", "that", "the", "everything"}
 MOVE_DOWN = {"down", "downward", "downwards", "lower"}
 # words that start a movement without a direction word: the word itself says which way
 OWN_WAY = {"dive": -1, "dives": -1, "diving": -1, "climb": +1, "climbs": +1, "climbing": +1,
-           **{w: -1 for w in ("sag", "sags", "sagging", "sink", "sinks", "sinking", "droop", "droops", "drooping", "nosedive", "nosedives",
-                              "nosediving", "plummet", "plummets", "plummeting", "plunge", "plunges", "plunging")},
-           "soar": +1, "soars": +1, "soaring": +1}
+           **{w: -1 for w in ("sag", "sags", "sagging", "droop", "droops", "drooping", "nosedive", "nosedives",
+                              "nosediving", "plummet", "plummets", "plummeting", "plunge", "plunges", "plunging")}}
 
 
 SLOW_WORDS = {"slow", "slowly", "gentle", "gently", "gradual", "gradually", "lazy", "lazily"}

@@ -193,9 +193,9 @@ _REMOVABLE = (r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
 _GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle|"
           r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
-def _negated_before(m: re.Match, group: int | str = 0) -> bool:
-    """A negator among the three words before the match or its group ("it shouldn't fade out", "don't let it fade away")."""
-    before = re.findall(r"[a-z']+", m.string[: m.start(group)])[-3:]
+def _negated_before(m: re.Match, group: int | str = 0, reach: int = 3) -> bool:
+    """A negator among the ``reach`` words before the match or its group ("it shouldn't fade out", "don't let it fade away")."""
+    before = re.findall(r"[a-z']+", m.string[: m.start(group)])[-reach:]
     return any(w in NEGATORS or w.endswith("n't") for w in before)
 
 
@@ -207,17 +207,13 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
     (r"\b(?:warble|warbles|warbling|warbly|trill|trills|trilling|vib|wow\s+and\s+flutter)\b", "vibrato"),
     (r"\bwub(?:s|bing|by)?\b", "wobble"),
-    (r"\b(?:volume\s+|level\s+)?pumping\b", "pulsing"),  # the level pumping (a compressor's, a sidechain's)
-    (r"\b(?:leslie|rotary)(?:\s+(?:speaker|effect|sim))?\b", "tremolo"),
+    (r"\b(?:leslie(?:\s+(?:speaker|effect|sim))?|rotary\s+(?:speaker|effect|sim))\b", "tremolo"),
     # "don't want it so bright", "the sound is too much long": the complaint forms below read them; "to dull" is "too dull"
     (r"\b(?:don'?t|do\s+not)\s+(?:want|like)\s+(?:it|this|that)\s+(?:so|that|as)\s+", "too "),
     (r"\btoo\s+much\s+(?=(?:long|short|bright|dark|loud|quiet|soft|fast|slow)\b)", "too "),
     (r"\b(is|are|'s|sounds|and|way|bit|little)\s+to\s+(?=(?:short|long|dull|bright|dark|harsh|noisy|thin|muddy|quiet|loud|soft|sharp|slow|fast)\b)",
      r"\1 too "),
     (r"\bwoofy\b", "boomy"),
-    (r"\b(?:volume|level|amplitude|loudness)\s+swells\b", "wobble"),  # swells, many: the level moving
-    (r"\bswells\s+(?:in|of)\s+(?:the\s+)?(?:level|volume|loudness|amplitude)\b", "wobble"),
-    (r"\bfade\s+(?:at|on|in)\s+the\s+(?:very\s+)?(?:front|start|beginning)\b", "start"),  # the onset named, its change said elsewhere
     # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
     # a slow attack" keeps its attack)
     (r"\b(less|no)\s+" + _GRIME + r"\s+(?:and|or|nor|&)\s+" + _GRIME + r"\b", r"\1 \2 and \1 \3"),
@@ -239,17 +235,19 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bstretch\s+(?:it|this|that|the\s+(?:sound|note|notes|tail|decay|release))(?:\s+out)?\b", "longer"),
     (r"\bmore\s+ring(?:ing)?\b(?!\s*-?\s*mod)", "longer"),
     (r"\b(?:choke|gate|mute|damp|dampen|stop|cut|end|kill|clip)\s+(?:it|this|that|them|the\s+(?:sound|note|notes|tail|ring|decay|release))\s+"
-     r"(?:off\s+)?(?:earlier|sooner|shorter|tighter|quicker|early)\b", "shorter"),
-    (r"\b(?:finish|finishes|end|ends|stop|stops)\s+(?:more\s+|a\s+bit\s+|much\s+|way\s+)?(?:early|earlier|sooner)\b", "shorter"),
+     r"(?:off\s+)?(?:earlier|sooner|shorter|tighter|quicker)\b", lambda m: " " if _negated_before(m, reach=5) else "shorter"),
+    (r"\b(?:finish|finishes|end|ends|stop|stops)\s+(?:more\s+early|(?:a\s+bit\s+|much\s+|way\s+)?(?:earlier|sooner))\b",
+     lambda m: " " if _negated_before(m, reach=5) else "shorter"),
     # a bare count after a transposing verb is semitones, as a DAW's transpose reads it: "take it down 12", "pitch it up 7"
     (r"\b((?:take|bring|drop|shift|transpose|pitch|move|knock|tune)\s+(?:it|this|that|the\s+(?:pitch|note|sound))?\s*(?:up|down))\s+(\d{1,2})\b"
      r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|octaves?|steps?|notes?|half|whole))", r"\1 \2 semitones"),
     # a bare count after a bare direction, as a clause of its own: "up 12", "ok, down 7 then"
     (r"(^|[,.;!?]\s*|\b(?:now|then|and|go|just|maybe|ok|okay)\s+)(up|down)\s+(\d{1,2})\b"
-     r"(?!\s*(?:db|%|hz|khz|ms|s\b|sec|percent|cents?|semitones?|semis?|octaves?|steps?|notes?|half|whole|times|bpm|x\b))", r"\1\2 \3 semitones"),
+     r"(?!\s*(?:db\b|decibels?|%|hz|hertz|khz|ms\b|milli|s\b|secs?\b|seconds?|minutes?|percent|cents?|semitones?|semis?|octaves?|steps?|notes?|"
+     r"half|whole|times|bpm|x\b))", r"\1\2 \3 semitones"),
     (r"\bless\s+length\b", "shorter"),
-    (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration)|halve\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b", "shorter"),
-    (r"\b(?:twice\s+as\s+long|double\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b", "longer"),
+    (r"\b(?:half\s+as\s+long|half\s+the\s+(?:length|duration)|halve\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b(?!\s+(?:rate|speed|slope))", "shorter"),
+    (r"\b(?:twice\s+as\s+long|double\s+(?:the\s+|its\s+)?(?:length|duration|tail|decay|release|ring))\b(?!\s+(?:rate|speed|slope))", "longer"),
     # "it dies away quicker than it should" complains of it: longer
     (r"\b(?:die|dies|dying|fade|fades|fading|tail|tails|trail|trails|peter|taper|tapers)\s+(?:away|out|off)?\s*(?:a\s+bit\s+|much\s+|way\s+)?"
      r"(?:quicker|faster|sooner|more\s+quickly)\s+than\s+(?:it\s+should|i\s+(?:want|like|wanted|would\s+like)|i'?d\s+(?:like|want)|expected|before)\b", "longer"),
@@ -265,15 +263,16 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:turn|tone|dial|bring|take|switch)\s+(?:the|that)\s+" + _REMOVABLE + r"\s+(?:down|back|out|off)\b", r"no \1"),
     (r"\bzero\s+" + _REMOVABLE + r"\b", r"no \1"),
     # a removal said of a pronoun after the thing: "the vibrato is making me seasick, take it out"
-    (r"\b" + _REMOVABLE + r"\b([^.;!?]{0,60}?)\b(?P<verb>(?:take|get|rip|pull|cut)\s+it\s+out|(?:remove|kill|lose|ditch|scrap|stop|drop)\s+it)\b",
+    (r"\b(?<!more\s)(?<!some\s)(?<!add\s)(?<!a\s)" + _REMOVABLE + r"\b([^.;!?]{0,60}?)\b(?P<verb>(?:take|get|rip|pull|cut)\s+it\s+out|(?:remove|kill|lose|ditch|scrap|stop|drop)\s+it)\b"
+     r"(?=\s*(?:$|[.,;!?]|completely|entirely|altogether|please|pls|now|for\s+good|tbh))",
      lambda m: m.group(0) if _negated_before(m, "verb") else f"that{m.group(2)} no {m.group(1)}"),
     # a steady pitch or level asks for no vibrato or wobble: "give me stable pitch", "hold it at one level"
-    (r"\b(?:stable|steady|constant|fixed|dead\s+straight|straight|rock[\s-]solid)\s+pitch\b", "no vibrato"),
-    (r"\b(?:hold|keep)\s+(?:it|the\s+(?:volume|level))\s+(?:at\s+)?(?:one|a\s+single|a\s+constant|a\s+steady|an\s+even|the\s+same)\s+(?:level|volume)\b",
+    (r"\b(?:stable|steady|constant|fixed|dead\s+straight|straight|rock[\s-]solid)\s+pitch\b"
+     r"(?!\s+(?:drop|drops|rise|rises|sweep|sweeps|glide|glides|bend|bends|fall|falls|dive|dives|slide|slides|ramp|ramps|up|down))", "no vibrato"),
+    (r"\b(?:hold|keep)\s+(?:it|the\s+(?:volume|level))\s+(?:at\s+)?(?:one|a\s+single|a\s+constant|a\s+steady|an\s+even)\s+(?:level|volume)\b",
      "no wobble"),
     (r"\b(?:steady|constant|even|stable)\s+(?:volume|level|loudness)\b", "no wobble"),
-    (r"\b(?:quieter|quiter|softer|lower)\s+(?:the\s+)?(?:(?:breath|background|white|tape)\s+)?(?:noise|hiss)\b", "less noise"),
-    (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", r"no \1"),
+    (r"\b" + _REMOVE + _OF + r"\s+" + _REMOVABLE + r"\b", lambda m: " " if _negated_before(m) else f"no {m.group(1)}"),  # "don't remove the vibrato": nothing asked
     (r"\bno\s+(?:static|fizz|rattle|crackle|grit)\b", "no noise"),
     # verbs of change with an object and a particle: "clean it up", "warm it up", "mellow it out", "take the edge off"
     (r"\bclean\s+(?:it|this|that|the\s+sound)\s+up\b", "cleaner"),
@@ -324,9 +323,13 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:slower|more\s+slowly|longer|more\s+gradually|more\s+gently)\b",
      "slower attack"),
     (r"\b" + _REMOVE + r"\s+(?:the\s+|that\s+)?fade[- ]?in\b", "faster attack"),
-    (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+|the\s+(?:note|notes|sound)\s+)?in\b", "fade in"),
+    (r"\b(?:ease|eases|easing|fade|fades|creep|creeps|bloom|blooms|swell|swells)\s+(?:it\s+|the\s+(?:note|notes|sound)\s+)?in\b"
+     r"(?!\s+(?:the\s+)?(?:level|volume|loudness|amplitude))", "fade in"),
+    # a fade named at the front is the onset: "put a fade on the front" (one the user does not want is no ask: a snappier
+    # onset, when asked, is said beside it)
+    (r"\bfade\s+(?:at|on)\s+the\s+(?:very\s+)?(?:front|start|beginning)(?:\s+(?:that\s+)?i\s+(?:don'?t|do\s+not)\s+(?:want|like|need))?",
+     lambda m: " " if "want" in m.group(0) or "like" in m.group(0) or "need" in m.group(0) else "fade in"),
     (r"\b(?:takes|is\s+taking|took)\s+(?:forever|ages|too\s+long|so\s+long|way\s+too\s+long)\s+to\s+(?:arrive|build|swell|bloom|speak)\b", "faster attack"),
-    (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|start|onset|front)\b", r"\1 attack"),
     (r"\b(?:make|let)\s+it\s+snap\b", "snappier"),
     (r"\btakes?\s+(?:a\s+bit\s+|much\s+|a\s+lot\s+)?longer\s+to\s+(?:come|kick|fade|swell|get)\s+in\b", "slower attack"),
     (r"\b(?:arrives|arriving|hits|comes\s+in|starts|kicks\s+in)\s+(?:way\s+|much\s+|a\s+bit\s+)?t(?:oo|o)\s+(?:fast|quick|quickly|soon|suddenly|abruptly|hard)\b",
@@ -376,7 +379,17 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # a noise or movement said to be too strong: "the vibrato is way too much", "the hiss is a bit too strong"
     (r"\b" + _GRIME + r"\s+is\s+" + _HEDGE + r"too\s+(?:much|strong|heavy|intense|deep|obvious|loud|prominent)\b", r"less \1"),
     # the noise said to be up: "the tape noise is way up", "the hiss is too loud"
-    (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud|much)\b", r"less \1"),
+    (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud)(?=\s*(?:$|[.,;!?]|now\b|please\b|pls\b|and\b|so\b))",
+     r"less \1"),
+    # said of the sound as it is, so only in a refinement: "quieter breath noise", "those volume swells", "the volume pumping",
+    # "a bit slower on the attack" (a fresh "guitar with slow volume swells" is the guitar's swell; "a pumping techno kick" one hit)
+    (r"\b(?:quieter|quiter|softer|lower)\s+(?:the\s+)?(?:(?:breath|background|white|tape)\s+)?(?:noise|hiss)\b", "less noise"),
+    (r"\b(?:volume|level|amplitude|loudness)\s+swells\b", "wobble"),
+    (r"\bswells\s+(?:in|of)\s+(?:the\s+)?(?:level|volume|loudness|amplitude)\b", "wobble"),
+    (r"\b" + _REMOVE + r"\s+(?:the\s+|that\s+|all\s+the\s+|those\s+)?(?:volume\s+|level\s+)?(?:pumping|swells)\b",
+     lambda m: " " if _negated_before(m) else "no pulsing"),
+    (r"\b(volume\s+|level\s+|keeps\s+|the\s+)pumping\b", r"\1pulsing"),
+    (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|onset|front)\b", r"\1 attack"),
     # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
     (_START + _HEDGE + r"(?:too\s+)?(?:slow|lazy|soft|sluggish|gentle|mushy|weak|late|smooth)\b", "faster attack"),
     (_START + _HEDGE + r"(?:too\s+)?(?:abrupt|sharp|hard|harsh|clicky|sudden|fast|quick|snappy|clicking)\b", "slower attack"),

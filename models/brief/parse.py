@@ -290,7 +290,16 @@ _SKIP_AXES = {"width", "integrated_lufs", "reverb_time_s", "sharpness_acum"}
 MODULATION_DEGREE = {"gentle", "soft", "subtle", "slight", "light", "heavy", "deep", "strong", "mild", "intense", "quick", "rapid"}
 
 
-DETERMINERS = {"the", "this", "that", "my", "your", "our", "its"}
+def _names_the_sound(toks: list[str], pos: int, ph: str) -> bool:
+    """In a refinement, "make the blip longer": a sound noun after "the" or "this" names the sound being changed (not
+    "bring back the pluck", "more of that pluck", "it lost its pluck": the pluck asked for); and "the vibrato sounds
+    cheesy", "the noise is much better now": a movement or noise the start has, said with a verb of being, is named, not
+    asked for."""
+    after_the = pos > 0 and toks[pos - 1] in ("the", "this", "that")
+    if ph in L.NEGATED and after_the and pos + 1 < len(toks) and toks[pos + 1] in ("is", "was", "sounds", "seems", "feels", "s", "looks"):
+        return True
+    return (ph in L.SOUND_NOUNS and after_the and toks[pos - 1] != "that"
+            and (pos < 2 or toks[pos - 2] not in ("back", "of", "lost", "more", "less", "add", "bring", "give", "need", "needs", "want")))
 
 
 def _describes_modulation(toks: list[str], last: int, word: str) -> bool:
@@ -391,15 +400,16 @@ def parse_brief(
             consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
             continue
         bound = re.match(r"\s*(?:(at\s+(?:most|the\s+most)|max|tops|or\s+(?:less|fewer|slower))|(at\s+least|or\s+(?:more|faster)))\b", consumed[m.end():])
-        lo, hi = min(rates), max(rates)
+        lo: float | None = min(rates)
+        hi: float | None = max(rates)
         if bound:  # "3 a second at most": a bound, not a rate
             lo, hi = (None, hi) if bound.group(1) else (lo, None)
         _add_rate(b, consumed, m.start(), m.group(3), lo, hi, m.group(0), start)
         consumed = consumed.replace(m.group(0), " " + m.group(3) + " ")
     if start is not None:
         for m in RATE_FACTOR_RE.finditer(consumed):
-            _rate_factor(b, consumed, m, start)
-            consumed = consumed.replace(m.group(0), " ")
+            if _rate_factor(b, consumed, m, start):
+                consumed = consumed.replace(m.group(0), " ")
     for m in HZ_RE.finditer(consumed):
         hz = float(m.group(1)) * (1000.0 if m.group(2) == "khz" else 1.0)
         if hz < 25.0 and start is not None and _states_the_start(consumed, m.start()):
@@ -450,11 +460,14 @@ def parse_brief(
         if pos in b.rate_tokens:
             continue
         neg = _negated(toks, pos)
-        if start is not None and (ph in L.SOUND_TYPES or ph in L.SOUND_NOUNS and pos > 0 and toks[pos - 1] in DETERMINERS):
-            b.notes.append(f"'{ph}' names a kind of sound; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
+        if start is not None and (ph in L.SOUND_TYPES or _names_the_sound(toks, pos, ph)):
+            if ph in L.MODULATION_WORDS and _rate_change(b, toks, pos, ph, start, start_patch):
+                continue  # "the wobble is 5 times a second, slow it down"
+            b.notes.append(f"'{ph}' names the sound or what it has; a refinement reads what should change (darker, noisier, a slower attack ...): left out")
             continue
         if ph in L.PHRASES and not (start is not None and ph in COMPARATIVES):
-            if not neg and ph in L.NEGATED and any(t in L.NEGATED and L.NEGATED[t][-1] == L.NEGATED[ph][-1] and _negated(toks, j) for j, t in enumerate(toks)):
+            if (start is not None and not neg and ph in L.MODULATION_WORDS and ph in L.NEGATED
+                    and any(t in L.NEGATED and L.NEGATED[t][-1] == L.NEGATED[ph][-1] and _negated(toks, j) for j, t in enumerate(toks))):
                 b.notes.append(f"'{ph}' is also said with a 'no': the removal stands")  # "the vibrato is cheesy, I want zero vibrato"
                 continue
             needs = L.NEGATED.get(ph, ()) if neg else L.PHRASES[ph]
@@ -688,16 +701,27 @@ RATE_FACTOR_RE = re.compile(r"\b(?:(?P<half>halve|half)\s+(?:(?:its|the|that|the
                             r"|double\s+(?:(?:its|the|that|their|this)\s+)?(?P<w2>[a-z]+\s+)?(?:speed|rate|tempo)|twice\s+(?:as\s+fast|the\s+speed))\b")
 
 
-def _rate_factor(b: _Builder, consumed: str, m: re.Match, start: dict[str, Any]) -> None:
+NOT_A_RATE = {"attack", "onset", "glide", "slide", "bend", "sweep", "length", "tail", "decay", "release", "fade", "long", "short",
+              "longer", "shorter", "note", "notes", "delay", "drop", "rise", "pitch"}
+
+
+def _rate_factor(b: _Builder, consumed: str, m: re.Match, start: dict[str, Any]) -> bool:
+    """A modulation's rate as a factor of the start's; only where the sentence is about a modulation ("make the attack
+    twice as fast", "too long, like half that" are not)."""
+    own = (m.group("w1") or m.group("w2") or "").strip()
+    sentence = tokenize(re.split(r"[.;!?]", consumed[: m.start()])[-1] + " " + own)
+    if own and own not in L.MODULATION_WORDS or (set(sentence) & NOT_A_RATE and not set(sentence) & L.MODULATION_WORDS):
+        return False
     factor = 0.5 if m.group("half") or m.group("half2") or m.group("slow") else 2.0
     key = _rate_key(consumed, m.start(), m.group("w1") or m.group("w2") or "", start)
     rate = _start_value(start, key)
     if rate is None:
         b.notes.append(f"'{m.group(0)}': the start has no {'vibrato' if key == 'vibrato_rate_hz' else 'level wobble'} measured to change the rate of; left out")
-        return
+        return True
     v = round(factor * rate, 3)
     b.add(Target(aspect="modulation rate", descriptor=key, lo=v, hi=v, unit="Hz", tolerance=1.15, confidence=1.0, needs=key, relative_to=rate,
                  source=f"'{m.group(0)}' (x{factor:g} the start's {rate:.2f} Hz; +-15 %)"), explicit=True)
+    return True
 
 
 def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float | None, hi: float | None, text: str, start: dict[str, Any] | None) -> None:
@@ -713,7 +737,9 @@ def _add_rate(b: _Builder, consumed: str, at: int, words: str, lo: float | None,
 def _states_the_start(consumed: str, at: int) -> bool:
     """A rate said of the sound as it is ("the wobble is 5 times a second, slow it down", "it's currently at 6 Hz"): the
     refinement's ask is elsewhere in the sentence."""
-    return bool(re.search(r"\b(?:is|are|was|it's|its|currently|right now)(?:\s+(?:about|around|roughly|like|at|maybe))*\s*$", consumed[:at]))
+    said = re.search(r"\b(?:is|are|was|it's|its|currently|right now)(?:\s+(?:about|around|roughly|like|at|maybe))*\s*$", consumed[:at])
+    return bool(said) and not re.search(r"\b(?:so|make|want|need|should|be)\b", consumed[: said.start()].split(",")[-1]) and bool(
+        re.search(r"\b(?:slower|faster|quicker|slow|speed|half|halve|double|twice|down|up|to)\b", consumed[at:]))
 
 
 def _count(word: str, allow_fraction: bool = False) -> float:

@@ -277,7 +277,7 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
     out.pop(f"{lfo}_amp_adsr.attack")  # left free for the moves and the search (held, no move could set it)
     # its crest falls where the level's own attack ends, so the level rises to its top as the start's did (a crest at the
     # first sample fell through the attack: a 29 ms attack measured 7 ms under a 6 Hz wobble, a 0.23 s swell 6 ms)
-    out[f"{lfo}.initial_phase"] = crest_at(hz, now.get(f"{main}.attack", 0.0))
+    out[f"{lfo}.initial_phase"] = crest_at(out[f"{lfo}.frequency"], now.get(f"{main}.attack", 0.0))
     for seg in ("decay", "sustain", "release", "alpha"):  # its attack: a one-knob move (models.brief.moves) and the search
         if f"{main}.{seg}" in now:
             out[f"{lfo}_amp_adsr.{seg}"] = now[f"{main}.{seg}"]
