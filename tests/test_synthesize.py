@@ -290,4 +290,4 @@ def test_a_refinements_search_gives_back_its_preparation() -> None:
     fresh = synth.Start()
     assert synth._before_search(fresh, 0.2) == pytest.approx(0.2)
     refine = synth.Start(center=torch.zeros(3), began=_time.perf_counter() - 1.0)
-    assert synth._before_search(refine, 0.2) >= 1.0 + synth.START_MOVES * synth.DESCRIBE_S
+    assert synth._before_search(refine, 0.2) >= 1.0 + (synth.START_MOVES + 2) * synth.DESCRIBE_S

@@ -424,11 +424,13 @@ def _with(patch: torch.Tensor, settings: dict[str, float]) -> torch.Tensor:
 
 def _before_search(start: Start, t_moves: float) -> float:
     """Seconds a call's search gives back: a refinement's whole preparation (measuring the start, its moves) and
-    its longer shortlist, so that it ends when a fresh call does (idle, 9.7 s against 9.0 s when only the moves were
-    given back, docs/results/tool_speed.json); a fresh call's search keeps its full max_seconds."""
+    its longer shortlist (the start with the brief's settings, the best move and START_MOVES moves, each one more full
+    describe), so that it ends when a fresh call does (idle, 9.7 s against 9.0 s when only the moves were given back;
+    9.6 s against 9.3 s when START_MOVES describes were: docs/results/tool_speed.json); a fresh call's search keeps its
+    full max_seconds."""
     if start.center is None:
         return t_moves
-    return time.perf_counter() - start.began + START_MOVES * DESCRIBE_S
+    return time.perf_counter() - start.began + (START_MOVES + 2) * DESCRIBE_S
 
 
 def search(inp: Input, ctx: ToolContext, clock, embedder: Embedder, start: Start, brief: Brief, use_brief: bool, held: Held, voice: Voice) -> Searched:
