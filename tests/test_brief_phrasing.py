@@ -444,3 +444,15 @@ def test_modulation_words_said_of_the_start_are_no_asks() -> None:
     assert _read("put a fade on the front", START)["attack_s"][0] > START["attack_s"]
     assert _read("bring back the pluck", START)["attack_s"][1] is not None  # the pluck asked for, not the sound named
     assert "flatness" in _read("a breathy flute with no static", None) and _read("a breathy flute with no static", None)["flatness"][0] is not None
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("can it swell in even slower", "attack_s", "up"), ("bloom in a bit quicker", "attack_s", "down"),
+    ("not so long pls", "sounding_s", "down"), ("not so bright this time", "centroid_hz", "down"),
+])
+def test_held_out_13_phrasings_in_other_words(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_raise_it_is_a_higher_note() -> None:
+    assert asked_semitones("raise it a little") > 0 and asked_semitones("lift it slightly") > 0 and asked_semitones("lower it a bit") < 0

@@ -112,6 +112,12 @@ def test_a_complaint_reads_the_way_back_and_the_reader_takes_its_direction():
     left = parse_brief("don't make the vibrato faster", start=vib, start_patch=vpatch, encode=encode, change_reader=rv)
     assert not any(t.descriptor in ("vibrato_depth_cents", "vibrato_rate_hz") for t in left.targets if not t.kept)
     assert any("the words say to leave it" in n for n in left.notes)
+    # the words read a vibrato: the reader adds no level wobble beside it; a comparative the words gave the attack is no rate
+    rw = reader_for({"wobble": {"vibrato": 12.0}, "faster wobble": {"vibrato": 12.0}, "slower wobble": {"lazy": 12.0}})
+    vib_only = parse_brief("faster vibrato please", start=START, start_patch=PATCH, encode=encode, change_reader=rw)
+    assert not any(t.descriptor.startswith("am_") for t in vib_only.targets if not t.kept)
+    swell = parse_brief("lazy: can it swell in even slower", start=START, start_patch=PATCH, encode=encode, change_reader=rw)
+    assert not any(t.descriptor.startswith("am_") for t in swell.targets if not t.kept) and any(t.descriptor == "attack_s" for t in swell.targets)
     more = parse_brief("more vibrato", start=START, start_patch=PATCH, encode=encode, change_reader=rv)
     assert any(t.descriptor == "vibrato_depth_cents" and t.lo is not None for t in more.targets if not t.kept)
 

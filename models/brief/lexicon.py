@@ -289,6 +289,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # is read by models.brief.intervals and left as it is)
     (r"\b(?:drop|bring|take|move|shift|pitch|tune|knock)\s+(?:it|this|that|the\s+(?:pitch|note))(?:\s+(down|up))?"
      r"(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))", lambda m: "higher" if m.group(1) == "up" else "lower"),
+    (r"\b(raise|lift|lower)\s+(?:it|this|that)(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))",
+     lambda m: "lower" if m.group(1) == "lower" else "higher"),  # "raise it a little"
     (r"\bopen\s+(?:it|this|that|the\s+sound)\s+up\b", "brighter"),
     (r"\bcut\s+(?:it|this|that|the\s+sound)\s+(?:down|back)\b", "shorter"),
     (r"\b(?:hit|hits|start|starts|come\s+in|kick\s+in|speak)\s+(?:right\s+away|immediately|instantly|at\s+once|straight\s+away)\b", "faster attack"),
@@ -319,6 +321,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\blengthen\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "longer"),
     (r"\bshorten\b(?:\s+(?:it|the\s+(?:sound|note|tail|decay|release)))?", "shorter"),
     # the fade-in's speed said of it: "fade in quicker", "make it fade in even slower", "lose the fade in"
+    (r"\b(?:swell|swells|bloom|blooms|creep|creeps|ease|eases)\s+(?:it\s+)?in(?=\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:quicker|faster|sooner|slower|more|longer))", "fade in"),
     (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:quicker|faster|sooner|more\s+quickly)\b", "faster attack"),
     (r"\b(?:fade|fades|fading)[- ]?in\s+(?:even\s+|a\s+bit\s+|much\s+|way\s+|a\s+lot\s+)?(?:slower|more\s+slowly|longer|more\s+gradually|more\s+gently)\b",
      "slower attack"),
@@ -407,5 +410,6 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"\b(?:the\s+)?(?:sound|tone|note)(?:'s|\s+is|\s+sounds|\s+feels|\s+gets)\s+" + _HEDGE[:-1] + "+" + _QUALITY
      + r"\b(?!\s+enough\b)", r"less \1"),
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
+    (r"\bnot\s+(?:so|as|that|this)\s+" + _QUALITY + r"\b", r"less \1"),  # a refinement's "not so long pls": less of it
     (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
 )

@@ -561,6 +561,9 @@ def parse_brief(
     return b.brief(relative=start is not None)
 
 
+MODULATION_FAMILY = {"am_depth_db": "level", "am_rate_hz": "level", "vibrato_depth_cents": "pitch", "vibrato_rate_hz": "pitch"}
+
+
 def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, prompt: str,
                     encode: Callable[[list[str]], np.ndarray] | None, grammar: set[str], reader: ChangeReader | bool) -> None:
     """A refinement's words against the change reader (``reader.py``): a quality the words read but the reader finds
@@ -590,6 +593,11 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
             continue  # "faster chop, like 8 times a sec": the rate word the words gave the modulation is not an attack
         if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
             continue  # the words asked less of the modulation: no rate for it
+        family = MODULATION_FAMILY.get(key)
+        if family and any(MODULATION_FAMILY.get(k) not in (None, family) for k in read):
+            continue  # the words read a vibrato: no level wobble beside it (and the other way)
+        if key in RATE_OF and "attack_s" in read and not any(w in prompt.lower() for w in L.MODULATION_WORDS | {"lfo", "hz", "volume", "level", "loudness"}):
+            continue  # "can it swell in even slower": the comparative is the attack's the words read
         if key in b.left:
             b.notes.append(f"the change reader found '{change}' likely (p {pr:.2f}), but the words say to leave it; left out")
             continue
