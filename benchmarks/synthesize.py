@@ -968,7 +968,7 @@ def refine_report(args) -> None:
         if f"chains_{s}_steps" in fig:
             L.append(f"| {CHAIN_LABELS[s]} ({fig[f'chains_{s}_steps']}) | {fig[f'chains_{s}_change_achieved']:.2f} | {fig[f'chains_{s}_rest_kept']:.2f} | {fig[f'chains_{s}_both']:.2f} |")
         if f"baseline_chains_{s}_steps" in fig:
-            L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, baseline: {_code_of(fig['baseline_code'], s)} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
+            L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, baseline: {_code_of(fig['baseline_code'], s) if s != 'all' or '=' not in fig['baseline_code'] else 'each set on its own'} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
         if f"named_chains_{s}_steps" in fig and s != "all":
             L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, changes named in `change`: {_code_of(fig['named_code'], s)} ({fig[f'named_chains_{s}_steps']}) | "
