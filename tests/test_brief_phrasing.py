@@ -456,3 +456,7 @@ def test_held_out_13_phrasings_in_other_words(prompt, key, way) -> None:
 
 def test_raise_it_is_a_higher_note() -> None:
     assert asked_semitones("raise it a little") > 0 and asked_semitones("lift it slightly") > 0 and asked_semitones("lower it a bit") < 0
+
+
+def test_twice_as_fast_of_the_attack_is_the_attacks() -> None:
+    assert asked("make the attack twice as fast") == {"attack_s": "down"} and asked("make the fade-in twice as slow") == {"attack_s": "up"}

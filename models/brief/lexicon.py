@@ -214,6 +214,9 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(is|are|'s|sounds|and|way|bit|little)\s+to\s+(?=(?:short|long|dull|bright|dark|harsh|noisy|thin|muddy|quiet|loud|soft|sharp|slow|fast)\b)",
      r"\1 too "),
     (r"\bwoofy\b", "boomy"),
+    # "make the attack twice as fast": the attack's comparative (a modulation's factor is read in parse: "twice as slow")
+    (r"\b(attack|onset|fade[- ]?in)\b((?:(?!\b(?:and|but|with)\b)[^.;!?,]){0,20}?)\b(?:twice|two\s+times|2x)\s+as\s+(fast|quick|slow)\b",
+     lambda m: f"{m.group(1)}{m.group(2)}{'slower' if m.group(3) == 'slow' else 'faster'}"),
     # "less grit and hiss", "no crackle or vibrato": the "less" / "no" goes with each noise or movement named ("no vibrato and
     # a slow attack" keeps its attack)
     (r"\b(less|no)\s+" + _GRIME + r"\s+(?:and|or|nor|&)\s+" + _GRIME + r"\b", r"\1 \2 and \1 \3"),
