@@ -948,7 +948,7 @@ def refine_report(args) -> None:
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
          "This session's blind set is `held_out_13` (25 chains, 61 steps; d23c6ec, 00:38 UTC, 2026-12-01), written by a helper who read "
          "neither the brief's code nor any result and committed before any code of this session. It ran on 27c863e, the session's "
-         "final code: phrasings of tuning_2 (115 steps of varied chat wording written for tuning) and of held_out_12's misreads (other "
+         "code at 01:31 UTC (later commits mend held_out_13's misreads, read after its runs): phrasings of tuning_2 (115 steps of varied chat wording written for tuning) and of held_out_12's misreads (other "
          "names of the modulations, removals, lengths, onsets, glides, a rate as a factor of the start's, bounds on a count per second, "
          "'up 12'), mended after a second reader's review (21 findings); the change reader retrained on 822 steps; a tremolo's LFO "
          "crest placed where the level's attack ends; a refinement's search gives back its whole shortlist's describes. It was run with "
