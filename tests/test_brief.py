@@ -999,3 +999,20 @@ def test_a_refinements_tremolo_on_an_lfo_that_bent_the_pitch_keeps_the_note() ->
     after = describe(voice.render(_patch_tensor({**start_patch, **settings}), seed=0).numpy()[0], 48000).flat()
     assert after["am_depth_db"] >= 3.0
     assert abs(12 * math.log2(after["f0_hz"] / before["f0_hz"])) < 0.5  # before: the note fell by the bend
+
+
+def test_go_back_reverses_the_steps_before() -> None:
+    brighter = [{"descriptor": "centroid_hz", "lo": 1150.0, "hi": None, "relative_to": 800.0, "kept": False},
+                {"descriptor": "attack_s", "lo": 0.1, "hi": 0.3, "relative_to": 0.2, "kept": True}]
+    octave_up = [{"descriptor": "f0_hz", "lo": 220.0, "hi": 220.0, "relative_to": 110.0, "kept": False}]
+
+    def asked(prompt: str, previous: list[dict]) -> dict[str, tuple]:
+        b = parse_brief(prompt, start=START, start_patch=PATCH, previous=previous, change_reader=False)
+        return {t.descriptor: (t.lo, t.hi) for t in b.targets if not t.kept}
+
+    lo, hi = asked("eh, that brightness overshot. go back the other direction", brighter)["centroid_hz"]
+    assert lo is None and hi < START["centroid_hz"]  # darker than the start (the last step's brighter result)
+    assert asked("too far, go back", octave_up)["f0_hz"] == pytest.approx((START["f0_hz"] / 2, START["f0_hz"] / 2), rel=1e-3)
+    assert "centroid_hz" not in asked("don't undo that, just make it longer", brighter)
+    assert "centroid_hz" not in asked("make it longer", brighter)  # no going back asked
+    assert asked("go back the other way, a bit brighter", brighter)["centroid_hz"][0] is not None  # the words' own reading stands

@@ -105,6 +105,17 @@ def test_start_from_refines_with_lineage_and_keep(ctx) -> None:
         assert float((torch.tensor(rec.extra["patch_normalized"]) - x0).abs().mean()) < 0.06
 
 
+def test_go_back_the_other_way_reverses_the_last_refinement(ctx) -> None:
+    first = run(ctx, prompt="glassy bell", k=1).output.candidates[0]
+    darker = run(ctx, prompt="darker", k=1, start_from=first.sound.id).output.candidates[0]
+    back = run(ctx, prompt="too far, go back the other way", k=1, start_from=darker.sound.id).output
+    asked = [t for t in back.brief.targets if t.descriptor == "centroid_hz" and not t.kept]
+    assert asked and asked[0].lo is not None and asked[0].hi is None  # brighter than the darker sound: the last step undone
+    assert "the other way from the last step's darker" in asked[0].source
+    fresh_start = run(ctx, prompt="go back the other way", k=1, start_from=first.sound.id).output
+    assert any("no change from its start" in n or "no last change" in n for n in fresh_start.brief.notes)
+
+
 def test_bad_requests_say_what_to_send(ctx) -> None:
     with pytest.raises(ToolError, match="start_from"):
         run(ctx, prompt="x", keep=["pitch"])

@@ -301,6 +301,7 @@ class Start:
     patch: dict[str, float] | None = None  # its physical values
     seconds: float = 2.0
     began: float = field(default_factory=time.perf_counter)  # when the call started reading the start sound
+    previous: list[dict[str, Any]] = field(default_factory=list)  # the brief that made the start ("go back the other way")
 
 
 @dataclass
@@ -356,6 +357,7 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
     start.parents = [rec.id]
     start.flat = _start_sound(ctx, rec)
     start.patch = {k: float(v["value"]) for k, v in Patch.from_normalized(center).physical().items()}
+    start.previous = [t for t in (rec.extra.get("brief") or []) if isinstance(t, dict)]
     if "seconds" not in inp.model_fields_set and rec.duration_s:
         start.seconds = float(min(6.0, max(0.25, round(rec.duration_s, 3))))
     return start
@@ -364,7 +366,8 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
 def read_brief(inp: Input, start: Start, embedder: Embedder) -> tuple[Brief, bool, float]:
     """(brief, whether it shapes the search, render seconds)."""
     try:
-        brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change)
+        brief = parse_brief(inp.prompt, render_seconds=start.seconds, start=start.flat, start_patch=start.patch, encode=_encoder(embedder), changes=inp.change,
+                            previous=start.previous)
     except ValueError as exc:  # the names are the schema's, so only opposite ones get here
         raise ToolError(f"change={inp.change!r}: {exc}.") from exc
     if inp.change and start.flat is None:

@@ -327,12 +327,15 @@ def parse_brief(
     encode: Callable[[list[str]], np.ndarray] | None = None,
     change_reader: ChangeReader | bool = True,
     changes: Sequence[str] = (),
+    previous: Sequence[dict[str, Any]] = (),
 ) -> Brief:
     """The brief for ``prompt``. ``start``: the start sound's flat descriptors (``Descriptors.flat``) and
     ``start_patch`` its physical patch values, for a refinement. ``encode``: MiniLM sentence vectors for
     crowd words the crowd data does not hold (else such words are left out), and for the change reader.
     ``change_reader``: True for the shipped reader, False for the words alone, or a reader to consult.
-    ``changes``: for a refinement, changes named by the caller (``reader.CHANGES``), read instead of the words."""
+    ``changes``: for a refinement, changes named by the caller (``reader.CHANGES``), read instead of the words.
+    ``previous``: the targets of the refinement that made the start (its stored brief, ``Target.model_dump()``), for
+    "go back the other way", "too far", "undo that"."""
     unknown = [c for c in changes if c not in CHANGES]
     if unknown:
         raise ValueError(f"unknown change(s) {unknown}; known: {', '.join(CHANGES)}")
@@ -554,11 +557,47 @@ def parse_brief(
         if changes:
             _named_changes(b, start, start_patch, changes, grammar, text)
         else:
+            _go_back(b, start, start_patch, prompt, previous, grammar)
             _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
     _rate_asks_modulation(b, start)
     if start is not None:
         _keep(b, start, start_patch)
     return b.brief(relative=start is not None)
+
+
+BACK_RE = re.compile(r"\b(?:(?:the\s+)?other\s+(?:way|direction)|opposite\s+(?:way|direction)|(?:undo|revert|reverse)\s+(?:that|it|this|the\s+last(?:\s+(?:one|step|change))?)"
+                     r"|go\s+back|too\s+far|overshot|overdid\s+it|overdone)\b")
+
+
+def _go_back(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, prompt: str, previous: Sequence[dict[str, Any]], grammar: set[str]) -> None:
+    """"go back the other way", "too far", "undo that": each change the step before asked (its stored targets, relative
+    to its own start), the other way, on qualities the words did not read; a pitch step goes back by its size."""
+    text = " ".join(prompt.lower().replace("’", "'").split())
+    m = BACK_RE.search(text)
+    if m is None or re.search(r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)\s+(?:\w+\s+){0,2}$", text[: m.start()]):
+        return
+    if not previous:
+        b.notes.append(f"'{m.group(0)}': the start was not made by a refinement this tool knows, so there is no last change to go back on; "
+                       "name the change (e.g. change=['darker'])")
+        return
+    added = 0
+    for t in previous:
+        key, ref, lo, hi = t.get("descriptor"), t.get("relative_to"), t.get("lo"), t.get("hi")
+        if t.get("kept") or not ref or (key in b.targets and not b.targets[key].kept):
+            continue
+        mid = (lo + hi) / 2 if lo is not None and hi is not None else None
+        sign = (1 if mid > ref else -1 if mid < ref else 0) if mid is not None else 1 if lo is not None else -1 if hi is not None else 0
+        if key == "f0_hz" and mid is not None and mid > 0:
+            semis = round(12 * math.log2(mid / ref), 2)
+            _relative_pitch(b, start, patch, -semis, f"'{m.group(0)}' (back {abs(semis):g} semitones, the last step's pitch step undone)")
+        elif (key, -sign) in NAMED:
+            _add_change(b, start, patch, NAMED[(key, -sign)], f"'{m.group(0)}' (the other way from the last step's {NAMED[(key, sign)]})", 0.9)
+        else:
+            continue
+        grammar.add(key)
+        added += 1
+    if not added:
+        b.notes.append(f"'{m.group(0)}': the last step asked no change from its start that could go the other way here; name the change (e.g. change=['darker'])")
 
 
 MODULATION_FAMILY = {"am_depth_db": "level", "am_rate_hz": "level", "vibrato_depth_cents": "pitch", "vibrato_rate_hz": "pitch"}
