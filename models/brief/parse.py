@@ -600,7 +600,11 @@ def _go_back(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None,
         b.notes.append(f"'{m.group(0)}': the last step asked no change from its start that could go the other way here; name the change (e.g. change=['darker'])")
 
 
-MODULATION_FAMILY = {"am_depth_db": "level", "am_rate_hz": "level", "vibrato_depth_cents": "pitch", "vibrato_rate_hz": "pitch"}
+def _modulation(key: str) -> str | None:
+    """The modulation ("wobble" or "vibrato") a descriptor is the depth or rate of, by its first quality (a pitch range is
+    a glide's first)."""
+    q = QUALITY.get(key, ("",))[0]
+    return q if q in ("wobble", "vibrato") else None
 
 
 def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, prompt: str,
@@ -632,8 +636,8 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
             continue  # "faster chop, like 8 times a sec": the rate word the words gave the modulation is not an attack
         if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
             continue  # the words asked less of the modulation: no rate for it
-        family = MODULATION_FAMILY.get(key)
-        if family and any(MODULATION_FAMILY.get(k) not in (None, family) for k in read):
+        family = _modulation(key)
+        if family and any(_modulation(k) not in (None, family) for k in read):
             continue  # the words read a vibrato: no level wobble beside it (and the other way)
         if key in RATE_OF and "attack_s" in read and not any(w in prompt.lower() for w in L.MODULATION_WORDS | {"lfo", "hz", "volume", "level", "loudness"}):
             continue  # "can it swell in even slower": the comparative is the attack's the words read
@@ -760,7 +764,7 @@ def _rate_factor(b: _Builder, consumed: str, m: re.Match, start: dict[str, Any])
     if own and own not in L.MODULATION_WORDS or (set(sentence) & NOT_A_RATE and not set(sentence) & L.MODULATION_WORDS):
         return False
     factor = 0.5 if m.group("half") or m.group("half2") or m.group("slow") else 2.0
-    key = _rate_key(consumed, m.start(), m.group("w1") or m.group("w2") or "", start)
+    key = _rate_key(consumed, m.start(), own, start)
     rate = _start_value(start, key)
     if rate is None:
         b.notes.append(f"'{m.group(0)}': the start has no {'vibrato' if key == 'vibrato_rate_hz' else 'level wobble'} measured to change the rate of; left out")
