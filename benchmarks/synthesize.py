@@ -768,6 +768,7 @@ def main() -> None:
     ap.add_argument("--named-changes", action="store_true", help="with --part: each step also names its changes (the tool's change input)")
     ap.add_argument("--named", nargs="+", default=[], help="with --merge: --part files of a run with --named-changes")
     ap.add_argument("--named-label", default="", help="with --named: the code it ran on")
+    ap.add_argument("--keep-earlier", action="store_true", help="with --merge: keep the committed report's rows and figures of the splits these parts do not hold")
     ap.add_argument("--budget-compare", type=lambda s: [float(x) for x in s.split(",")], default=[],
                     help="the tool alone (k=1, no plain/random/chains) on --split's prompts at each of these max_seconds, interleaved per prompt; report synthesize_budget")
     args = ap.parse_args()
@@ -907,11 +908,16 @@ def refine_report(args) -> None:
     parts = [json.loads(Path(p).read_text()) for p in args.merge]
     rows = [r for p in parts for r in p["rows"]]
     calls = [c for p in parts for c in p["calls"]]
+    earlier = _earlier_report(rows) if args.keep_earlier else None
     fig: dict = {"embedder": parts[0]["embedder"], "weights_sha256": sorted({p["weights_sha256"] for p in parts}),
                  "weights_sha256_at_end": sorted({p.get("weights_sha256_at_end", "run incomplete") for p in parts}),
                  "parts_complete": all(p.get("complete") for p in parts),
                  "tool_defaults": f"population {tool.DEFAULT_POPULATION}, max_seconds {tool.DEFAULT_SECONDS:g}, patience {tool.DEFAULT_PATIENCE}, time_budget_s {tool.DEFAULT_BUDGET_S:g}",
                  "search_seconds": tool.DEFAULT_SECONDS}
+    speed_calls = calls
+    if earlier:  # earlier runs' rows of the splits these parts do not hold, as the report recorded them
+        rows = rows + earlier["rows"]
+        calls = calls + earlier["calls"]
     fig.update(chain_figures(rows))
     base_rows: list[dict] = []
     if args.baseline:  # the code before a change, run in the same session with the same weights
@@ -935,16 +941,22 @@ def refine_report(args) -> None:
         fig["named_parts_complete"] = all(p.get("complete") for p in nm)
         fig.update(chain_figures([r for p in nm for r in p["rows"]], "named_"))
         fig["named_load_avg_mean"] = round(float(np.mean([c["load"] for p in nm for c in p["calls"]])), 2)
-    walls = np.array([c["wall"] for c in calls])
-    fig["speed_calls"] = len(calls)
+    if earlier:
+        _carry_earlier(fig, earlier, args)
+    walls = np.array([c["wall"] for c in speed_calls])  # this run's calls only: one machine load
+    fig["speed_calls"] = len(speed_calls)
     fig["speed_wall_s_mean"] = round(float(walls.mean()), 2)
     fig["speed_wall_s_median"] = round(float(np.median(walls)), 2)
-    fig["speed_load_avg_mean"] = round(float(np.mean([c["load"] for c in calls])), 2)
-    fig["speed_load_avg_min"] = round(float(np.min([c["load"] for c in calls])), 2)
-    fig["speed_load_avg_max"] = round(float(np.max([c["load"] for c in calls])), 2)
-    fig["speed_evaluations_mean"] = round(float(np.mean([c["evaluations"] for c in calls])), 1)
+    fig["speed_load_avg_mean"] = round(float(np.mean([c["load"] for c in speed_calls])), 2)
+    fig["speed_load_avg_min"] = round(float(np.min([c["load"] for c in speed_calls])), 2)
+    fig["speed_load_avg_max"] = round(float(np.max([c["load"] for c in speed_calls])), 2)
+    fig["speed_evaluations_mean"] = round(float(np.mean([c["evaluations"] for c in speed_calls])), 1)
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
-    (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls}, separators=(",", ":"), default=float) + "\n")
+    kept = {k: [r for p in getattr(args, k.split("_")[0]) for r in json.loads(Path(p).read_text())["rows"]] for k in ("baseline_rows", "named_rows", "rerun_rows")}
+    if earlier:
+        for k in kept:
+            kept[k] += earlier[k]
+    (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls, **kept}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
          "This session's blind set is `held_out_13` (25 chains, 61 steps; d23c6ec, 00:38 UTC, 2026-12-01), written by a helper who read "
          "neither the brief's code nor any result and committed before any code of this session. It ran on 27c863e, the session's "
@@ -994,6 +1006,50 @@ def refine_report(args) -> None:
     if args.note:
         L.append(f"- {args.note}")
     write_report("synthesize_refine", fig, "\n".join(L))
+
+
+def _earlier_report(rows: list[dict]) -> dict:
+    """The committed report's rows and figures for the splits ``rows`` does not hold (``--keep-earlier``): a
+    blind set is run once, so its rows are carried from report to report rather than run again."""
+    import json
+
+    fresh = {r["split"] for r in rows}
+    detail = json.loads((DOCS / "results" / "synthesize_refine_detail.json").read_text())
+    old = json.loads((DOCS / "results" / "synthesize_refine.json").read_text())
+    out: dict = {"fresh": fresh, "figures": old, "rows": [r for r in detail["rows"] if r["split"] not in fresh]}
+    out["calls"] = detail["calls"]  # calls carry no split: all kept (the speed figures use this run's calls only)
+    for k in ("baseline_rows", "named_rows", "rerun_rows"):
+        out[k] = [r for r in detail.get(k, []) if r["split"] not in fresh]
+    return out
+
+
+def _carry_earlier(fig: dict, earlier: dict, args) -> None:
+    """Per-split baseline, named and rerun figures of earlier splits from the committed report (their rows were
+    not stored before 2026-12-01), the 'all' rows recomputed from the per-split counts, and the code labels merged."""
+    old, fresh = earlier["figures"], earlier["fresh"]
+    for prefix, label_key in (("baseline_", "baseline_code"), ("named_", "named_code"), ("rerun_", "rerun_code")):
+        if prefix == "rerun_" and args.rerun:
+            continue  # a new rerun replaces the old one
+        carried = [s for s in CHAIN_SPLITS if s != "all" and s not in fresh and f"{prefix}chains_{s}_steps" in old and f"{prefix}chains_{s}_steps" not in fig]
+        for s in carried:
+            for what in ("steps", "change_achieved", "rest_kept", "both"):
+                fig[f"{prefix}chains_{s}_{what}"] = old[f"{prefix}chains_{s}_{what}"]
+        if not carried:
+            continue
+        if label_key not in fig:
+            fig[label_key] = old[label_key]
+        elif prefix != "rerun_":
+            pairs = [p for p in old[label_key].split(",") if p.split("=", 1)[0] in carried]
+            fig[label_key] = ",".join([fig[label_key], *pairs])
+        for k in (f"{prefix}load_avg_mean", f"{prefix}weights_sha256", f"{prefix}parts_complete"):
+            if k not in fig and k in old:
+                fig[k] = old[k]
+        splits = [s for s in CHAIN_SPLITS if s != "all" and f"{prefix}chains_{s}_steps" in fig]
+        n = sum(fig[f"{prefix}chains_{s}_steps"] for s in splits)
+        fig[f"{prefix}chains_all_steps"] = n
+        for what in ("change_achieved", "rest_kept", "both"):
+            hits = sum(round(fig[f"{prefix}chains_{s}_{what}"] * fig[f"{prefix}chains_{s}_steps"]) for s in splits)
+            fig[f"{prefix}chains_all_{what}"] = round(hits / n, 3)
 
 
 def _code_of(label: str, split: str) -> str:
