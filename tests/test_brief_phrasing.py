@@ -460,3 +460,35 @@ def test_raise_it_is_a_higher_note() -> None:
 
 def test_twice_as_fast_of_the_attack_is_the_attacks() -> None:
     assert asked("make the attack twice as fast") == {"attack_s": "down"} and asked("make the fade-in twice as slow") == {"attack_s": "up"}
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("also can you make it more long? it finish too early", "sounding_s", "up"), ("it finish too early", "sounding_s", "up"),
+    ("a bit more bright please", "centroid_hz", "up"), ("it got a bit muddy, open up the top end a touch", "centroid_hz", "up"),
+    ("bit too piercing. soften the highs", "centroid_hz", "down"),
+    ("needs to creep in. fade it up over a few seconds instead of it just being there", "attack_s", "up"),
+])
+def test_held_out_14_phrasings_in_other_words(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_an_unwanted_movement_is_a_removal_and_an_adjective_no_second_movement() -> None:
+    assert _read("the pulsing beat in the volume is distracting, can it be steady", WOBBLE) == {"am_depth_db": (None, 1.0)}
+    assert _read("hm no, take the pulsing out again, keep the level steady", WOBBLE) == {"am_depth_db": (None, 1.0)}
+    assert _read("that vibrato is cheesy", {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 5.0})["vibrato_depth_cents"][1] is not None
+    assert _read("the tremolo is not distracting at all", WOBBLE).get("am_depth_db", (None, None))[1] is None
+    assert _read("the hiss is distracting", START)["flatness"][1] is not None
+    warble = _read("add a slow wobbly warble in the pitch like an old tape deck", START)
+    assert "vibrato_depth_cents" in warble and not any(k.startswith("am_") for k in warble)
+    assert _read("the start is too abrupt, like a harsh bow stroke. I would prefer a gentler, slower onset.", START).keys() == {"attack_s"}
+
+
+def test_a_number_says_how_much_a_comparative_asks() -> None:
+    b = parse_brief("i'd like it to swell in much slower, like 4 or 5 seconds to reach full level", start=START, start_patch=PATCH, change_reader=False)
+    t = next(t for t in b.targets if t.descriptor == "attack_s" and not t.kept)
+    assert (t.lo, t.hi) == (4.0, 5.0) and t.set_by["keyboard.duration"] == pytest.approx(2.2)
+    assert b.render_seconds == pytest.approx(2.4) and any("2 s at most" in n for n in b.notes)  # the Voice's envelope: said, not hidden
+    assert _read("fade it in over 1.5 seconds", START) == {"attack_s": (1.5, 1.5)}
+    assert _read("make it last longer, like 4 seconds", START)["sounding_s"] == (4.0, 4.0)
+    assert _read("make it 2 to 3 seconds long", START)["sounding_s"] == (2.0, 3.0)
+    assert _read("a slower attack of 200 ms", START)["attack_s"] == (0.2, 0.2)

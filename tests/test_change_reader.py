@@ -124,14 +124,32 @@ def test_a_complaint_reads_the_way_back_and_the_reader_takes_its_direction():
 
 def test_brief_drops_a_word_read_the_reader_finds_unlikely():
     # 'steady' reads as a steady pitch and a sustained level; a reader that sees no pitch or length change in
-    # "lose the wobble, I want it steady" leaves those out, and the length is kept instead
-    r = reader_for({"no wobble": {"wobble": 12.0}})
-    words = parse_brief("lose the wobble, I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=False)
+    # "I want it steady" (but a wobble taken out) leaves those out, and the length is kept instead
+    r = reader_for({"no wobble": {"steady": 12.0}})
+    words = parse_brief("I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=False)
     assert "sustain_level_db" in asked(words)
-    b = parse_brief("lose the wobble, I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    b = parse_brief("I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=r)
     assert "sustain_level_db" not in asked(b) and "am_depth_db" in asked(b)
     assert any("change reader finds that unlikely" in n for n in b.notes)
     assert any(t.kept and t.descriptor == "sounding_s" for t in b.targets)
+    # with the wobble named, the words read "steady" as what its removal leaves: no sustain asked, reader or not
+    assert asked(parse_brief("lose the wobble, I want it steady", start=START, start_patch=PATCH, encode=encode, change_reader=False)) == {"am_depth_db": (None, 1.0)}
+
+
+def test_reader_adds_no_glide_to_a_vibrato_and_no_wobble_to_a_swell():
+    # "a slow shaky wobble in the pitch": the pitch word is the vibrato's; a reader sure of a fall (p 0.998) adds none,
+    # unless the words name a glide
+    r = reader_for({"falling": {"wobble": 12.0}, "vibrato": {"wobble": 12.0}, "slower vibrato": {"wobble": 12.0}, "wobble": {"lazy": 12.0},
+                    "slower wobble": {"lazy": 12.0}, "slower attack": {"lazy": 12.0}})
+    vib = parse_brief("add a slow shaky wobble in the pitch, like an old theremin", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    assert "vibrato_depth_cents" in asked(vib) and "pitch_trend_semitones_per_s" not in asked(vib)
+    both = parse_brief("add a wobble in the pitch and let it sag downward", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    assert "pitch_trend_semitones_per_s" in asked(both)
+    # a swell of the level into the sound is its attack: no level wobble from a reader that reads one in "lazy"
+    swell = parse_brief("too lazy at first? no: make it swell in much slower", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    assert "attack_s" in asked(swell) and not any(k.startswith("am_") for k in asked(swell))
+    fade = parse_brief("lazy. fade it in over 1.5 seconds", start=START, start_patch=PATCH, encode=encode, change_reader=r)
+    assert asked(fade) == {"attack_s": (1.5, 1.5)}
 
 
 def test_brief_keeps_numbers_and_pitch_steps_whatever_the_reader_says():

@@ -206,6 +206,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
     (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
     (r"\b(?:warble|warbles|warbling|warbly|trill|trills|trilling|vib|wow\s+and\s+flutter)\b", "vibrato"),
+    # a modulation's adjective before its noun is no second modulation: "a slow wobbly warble in the pitch" is one vibrato
+    (r"\b(?:wobbly|shaky|wavy|wavery|quivery|pulsing|throbbing)\s+(?=(?:vibrato|tremolo)\b)", ""),
     (r"\bwub(?:s|bing|by)?\b", "wobble"),
     (r"\b(?:leslie(?:\s+(?:speaker|effect|sim))?|rotary\s+(?:speaker|effect|sim))\b", "tremolo"),
     # "don't want it so bright", "the sound is too much long": the complaint forms below read them; "to dull" is "too dull"
@@ -226,11 +228,15 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # the note's height said as more of it: "more low please, one octave", "one octave more high" (not "more low end")
     (r"\bmore\s+(low|high)\b(?!\s*(?:-\s*)?(?:end|ends|frequency|frequencies|freqs?|mids?|lows|highs|pass|shelf|cut|boost|harmonics|energy|notes?\s+in))",
      lambda m: "lower" if m.group(1) == "low" else "higher"),
+    # a comparative said with "more", as learners of English say it: "can you make it more long?", "more bright"
+    (r"\bmore\s+(long|short|bright|dark|loud|quiet|soft|slow|fast|clean|warm|deep)\b(?!\s*(?:-\s*)?(?:end|ends|notes?)\b)",
+     lambda m: {"long": "longer", "short": "shorter", "bright": "brighter", "dark": "darker", "loud": "louder", "quiet": "quieter", "soft": "softer",
+                "slow": "slower", "fast": "faster", "clean": "cleaner", "warm": "warmer", "deep": "deeper"}[m.group(1)]),
     # musicians' pitch verbs with a size: "flatten it by a semitone" (a lower pitch), "sharpen it by a quarter tone"
     (r"\bflatten\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "down by"),
     (r"\bsharpen\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "up by"),
     # the length said as the sound stopping too soon or as more of it: "it cuts off too quick", "give it more length"
-    (r"\b(?:cuts?|stops?|ends?|dies?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?t(?:oo|o)\s+"
+    (r"\b(?:cuts?|stops?|ends?|dies?|finish(?:es)?)\s+(?:off\s+|out\s+|away\s+)?(?:way\s+|much\s+|a\s+bit\s+|kind\s+of\s+|kinda\s+)?t(?:oo|o)\s+"
      r"(?:quick|quickly|soon|early|fast|abruptly|suddenly)\b", "longer"),
     (r"\b(?:more|extra)\s+length\b", "longer"),
     (r"\blet\s+(?:it|the\s+(?:note|notes|sound))\s+(?:hang|linger|hold|sustain|ring|sing|keep\s+(?:going|ringing|sounding|sustaining))"
@@ -295,6 +301,10 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(raise|lift|lower)\s+(?:it|this|that)(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))",
      lambda m: "lower" if m.group(1) == "lower" else "higher"),  # "raise it a little"
     (r"\bopen\s+(?:it|this|that|the\s+sound)\s+up\b", "brighter"),
+    (r"\bopen\s+up\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\b|\bopen\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\s+up\b", "brighter"),
+    (r"\b(?:soften|tame|smooth(?:\s+out)?|round\s+off|dull)\s+(?:the\s+|those\s+|that\s+)?(?:highs|top\s+end|high\s+end|treble|top)\b", "darker"),
+    # "fade it up over a few seconds": a fade-in (a level rising), not a fade
+    (r"\bfade\s+(?:it|this|that|the\s+sound|the\s+note)\s+up\b", "fade in"),
     (r"\bcut\s+(?:it|this|that|the\s+sound)\s+(?:down|back)\b", "shorter"),
     (r"\b(?:hit|hits|start|starts|come\s+in|kick\s+in|speak)\s+(?:right\s+away|immediately|instantly|at\s+once|straight\s+away)\b", "faster attack"),
     (r"\bfull\s+(?=(?:octave|step|tone|semitone|fifth|fourth|third)s?\b)", ""),  # "a full octave down": an octave, not 'full'
@@ -384,6 +394,15 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"\b(?:gentle|soft|slow|gradual)\s+(?:swell|fade[- ]?in|rise\s+in)\b", "slower attack"),
     # a noise or movement said to be too strong: "the vibrato is way too much", "the hiss is a bit too strong"
     (r"\b" + _GRIME + r"\s+is\s+" + _HEDGE + r"too\s+(?:much|strong|heavy|intense|deep|obvious|loud|prominent)\b", r"less \1"),
+    # a movement said to be unwanted: "the pulsing beat in the volume is distracting", "that vibrato is cheesy" (a removal); a
+    # "steady" after it is the level or pitch it leaves, not a sustain asked
+    (r"\b(vibrato|wobble|wobbling|tremolo|pulsing|pulse|flutter|throb|throbbing|noise|hiss|hissing|breath|crackle|static|fizz|rattle)\b"
+     r"([^.;!?]{0,40}?)\b(?:is|are|'s|feels|sounds)\s+" + _HEDGE
+     + r"(?:distracting|annoying|irritating|grating|cheesy|tacky|cheap|nauseating|unwanted|unnecessary|bothering\s+me|getting\s+on\s+my\s+nerves|"
+     r"driving\s+me\s+(?:nuts|crazy|mad)|making\s+me\s+(?:seasick|dizzy|sick|nauseous))\b",
+     lambda m: m.group(0) if _negated_before(m) or re.search(r"\b(?:not|n't|never)\b", m.group(2)) else "no " + m.group(1)),
+    (r"\b(?:(?:can|could)\s+(?:it|you\s+make\s+it)\s+(?:be\s+|stay\s+|sit\s+)?|make\s+it\s+|keep\s+it\s+)?(?:more\s+|dead\s+|totally\s+|completely\s+)?steady\b(?!\s+(?:pitch|note|tone))",
+     lambda m: " " if re.search(r"\bno\s+(?:vibrato|wobble|wobbling|tremolo|pulsing|pulse|flutter|throb|throbbing)\b", m.string) else m.group(0)),
     # the noise said to be up: "the tape noise is way up", "the hiss is too loud"
     (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud)(?=\s*(?:$|[.,;!?]|now\b|please\b|pls\b|and\b|so\b))",
      r"less \1"),
@@ -397,6 +416,8 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"\b(volume\s+|level\s+|keeps\s+|the\s+)pumping\b", r"\1pulsing"),
     (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|onset|front)\b", r"\1 attack"),
     # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
+    # a simile after a complaint about the start describes it: "the start is too abrupt, like a harsh bow stroke"
+    (r"(" + _START + _HEDGE + r"(?:too\s+)?[a-z]+)\s*,?\s*like\s+(?:a|an|the|some)\s+[^.;!?,]*", r"\1"),
     (_START + _HEDGE + r"(?:too\s+)?(?:slow|lazy|soft|sluggish|gentle|mushy|weak|late|smooth)\b", "faster attack"),
     (_START + _HEDGE + r"(?:too\s+)?(?:abrupt|sharp|hard|harsh|clicky|sudden|fast|quick|snappy|clicking)\b", "slower attack"),
     (r"\b(?:goes|drags|rings|hangs|carries|lasts)\s+(?:on\s+)?(?:forever|too\s+long|and\s+on|way\s+too\s+long)\b", "shorter"),
@@ -406,7 +427,7 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
     # "too much hiss", "way too much wobble": less of it
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?" + _GRIME + r"\b", r"less \1"),
-    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels"
+    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels|it\s+(?:got|gets|became|has\s+(?:got|gotten|become))"
      r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|low\s+end|lows)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
      + _HEDGE + _QUALITY + r"\b(?!\s+enough\b)", r"less \1"),
     # the sound named as the subject only with a degree word: "the tone is a bit thin" (not "the tone is warm, add vibrato")

@@ -35,7 +35,8 @@ HZ_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 FROM_TO_RE = re.compile(r"from\s+(\d+(?:\.\d+)?)\s*(khz|hz)\s+(?:to|up to|down to)\s+(\d+(?:\.\d+)?)\s*(khz|hz)\b")
 NUMBER_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "quarter": 0.25}
 # a number word needs a space or hyphen before its unit ("a second", "half-second"): "as" is not "a s"
-DUR_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a|quarter)(?=[\s-]))[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
+DUR_RE = re.compile(r"(?<![\w.])(?:(\d+(?:\.\d+)?|one|two|three|four|five)\s*(?:or|to|-|–)\s*)?"
+                    r"(\d+(?:\.\d+)?|(?:half|one|two|three|four|five|a|quarter)(?=[\s-]))[\s-]*(?:a\s+)?(ms|milliseconds?|s|secs?|seconds?)\b")
 # a count per second is a rate, not a length: "once or twice a second", "6 or 7 wobbles in pitch a second", "4 pulses per second"
 _COUNT = r"(\d+(?:\.\d+)?|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten)"
 PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT})?((?:\s+(?!a\b|an\b|per\b|each\b|every\b|and\b|db\b|decibels?\b|semitones?\b|semis?\b|cents?\b|octaves?\b|steps?\b)[a-z']+){{0,3}}?)"
@@ -43,7 +44,9 @@ PER_SECOND_RE = re.compile(rf"(?<![\w.]){_COUNT}(?:\s*(?:or|to|-|–)\s*{_COUNT}
 COUNTS = {"once": 1.0, "twice": 2.0, "thrice": 3.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
           "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0}
 NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
-ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in")
+ATTACK_MAX_S = 2.0  # the Voice's envelope attack at most (its ADSR's range)
+ATTACK_CONTEXT = ("attack", "swell", "swells", "swelling", "fade in", "fades in", "fading in", "rise in", "rises in", "reach full", "to come in",
+                  "to reach its", "to reach the full", "to get to full")
 
 # Relative (start_from) vocabulary: the descriptor vocabulary's comparatives plus a few synonyms.
 COMPARATIVES: dict[str, tuple[str, int]] = {}
@@ -159,6 +162,7 @@ class _Builder:
         self.start_patch: dict[str, float] | None = None
         self.targets: dict[str, Target] = {}
         self.explicit: set[str] = set()
+        self.numbers: set[str] = set()  # descriptors the prompt gave a number for: a comparative word on them asks no more
         self.notes: list[str] = []
         self.asked: set[str] = set()  # descriptors the prompt asks about (for keep targets)
         self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
@@ -424,17 +428,33 @@ def parse_brief(
             pitch_set = True
         consumed = consumed.replace(m.group(0), " ")
     for m in DUR_RE.finditer(consumed):
-        secs = _count(m.group(1), allow_fraction=True) * (0.001 if m.group(2).startswith("m") else 1.0)
-        if not 0.005 <= secs <= 6.0:
+        if re.search(r"\b(?:db|decibels?|semitones?|semis?|cents?|hz|octaves?)\s*$", consumed[: m.start()]):
+            continue  # "20 dB a second": a rate's time, not a length
+        unit = 0.001 if m.group(3).startswith("m") else 1.0
+        secs = _count(m.group(2), allow_fraction=True) * unit
+        first = _count(m.group(1), allow_fraction=True) * unit if m.group(1) else secs  # "4 or 5 seconds": from the first
+        if not 0.005 <= min(first, secs) <= max(first, secs) <= 6.0:
             b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to 6 s); left out")
             continue
         if any(w in consumed for w in ATTACK_CONTEXT):
-            b.add(Target(aspect="attack", descriptor="attack_s", lo=secs, hi=secs, unit="s", tolerance=1.3, confidence=1.0,
+            lo, hi = min(first, secs), max(first, secs)
+            b.add(Target(aspect="attack", descriptor="attack_s", lo=lo, hi=hi, unit="s", tolerance=1.3, confidence=1.0,
                          source=f"'{m.group(0)}' (explicit attack; +-30 %)"), explicit=True)
+            b.numbers.add("attack_s")
+            rise = min(ATTACK_MAX_S, lo / 0.8)  # the envelope's rise that makes it (a linear rise's 10-90 % is 0.8 of it)
+            if lo > 0.8 * ATTACK_MAX_S:
+                b.notes.append(f"'{m.group(0)}': the Voice's envelopes rise over {ATTACK_MAX_S:g} s at most (heard as about {0.8 * ATTACK_MAX_S:.2g} s "
+                               "from 10 to 90 %); the slowest attack it makes is what it can give")
+            if rise + 0.3 > b.render_seconds:
+                # a swell heard to its top needs the sound to go on past it, and the key held through it
+                b.render_seconds = min(6.0, rise + 0.4)
+                b.targets["attack_s"] = b.targets["attack_s"].model_copy(update={"set_by": {"keyboard.duration": round(min(4.0, rise + 0.2), 4)}})
         else:
-            b.add(Target(aspect="length", descriptor="sounding_s", lo=secs, hi=secs, unit="s", tolerance=1.2, confidence=1.0,
-                         source=f"'{m.group(0)}' (explicit length; +-20 %)", set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * secs)), 4)}),
+            lo, secs = min(first, secs), max(first, secs)
+            b.add(Target(aspect="length", descriptor="sounding_s", lo=lo, hi=secs, unit="s", tolerance=1.2, confidence=1.0,
+                         source=f"'{m.group(0)}' (explicit length; +-20 %)", set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * (lo + secs) / 2)), 4)}),
                   explicit=True)
+            b.numbers.add("sounding_s")
             if secs > 0.8 * render_seconds:
                 b.render_seconds = max(render_seconds, min(6.0, secs * 1.2 + 0.3))
         consumed = consumed.replace(m.group(0), " ")
@@ -600,6 +620,14 @@ def _go_back(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None,
         b.notes.append(f"'{m.group(0)}': the last step asked no change from its start that could go the other way here; name the change (e.g. change=['darker'])")
 
 
+FADE_IN = r"\bfad(?:e|es|ed|ing)(?:[- ]?in|\s+(?:it|this|that|them|the\s+\w+)\s+(?:in|up))\b"
+SWELL_IN = FADE_IN + r"|\bswell(?:s|ing)?\s+(?:it\s+)?in\b|\bswell\s+up\b|\breach\s+(?:its\s+|the\s+)?full\b|\b(?:gentle|soft|slow|gradual)\s+swell\b"
+# words that move a pitch along (a glide), not around its note (a vibrato)
+GLIDE_WORD = (r"\b(?:ris(?:e|es|ing)|fall(?:s|ing)?|glid(?:e|es|ing)|slid(?:e|es|ing)|bend(?:s|ing)?|sweep(?:s|ing)?|dive(?:s)?|diving|"
+              r"climb(?:s|ing)?|sag(?:s|ging)?|droop(?:s|ing)?|sink(?:s|ing)?|swoop(?:s|ing)?|drop(?:s|ping)?|ramp(?:s|ing)?|"
+              r"upward|downward|nosedive|plummet(?:s|ing)?|soar(?:s|ing)?|riser|faller)\b")
+
+
 def _modulation(key: str) -> str | None:
     """The modulation ("wobble" or "vibrato") a descriptor is the depth or rate of, by its first quality (a pitch range is
     a glide's first)."""
@@ -630,8 +658,12 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
                        f"sentence (p {pr:.2f} <= {DROP_P:g}); left out")
     for change, pr in add:
         key, sign = CHANGES[change]
-        if change == "fades" and "attack_s" in b.targets and re.search(r"\bfad(?:e|es|ed|ing)[- ]?in\b", prompt.lower()):
+        if change == "fades" and "attack_s" in b.targets and re.search(FADE_IN, prompt.lower()):
             continue  # the reader's known confusion (its model card): a fade-in, which the words read as the attack, is no falling level
+        if (_modulation(key) == "wobble" or key in RATE_OF) and "attack_s" in read and re.search(SWELL_IN, prompt.lower()) \
+                and not re.search(r"\b(?:tremolo|wobbl\w*|puls\w*|throb\w*|chop\w*|flutter\w*|lfo|swells|in\s+and\s+out)\b|(?<!full\s)\b(?:volume|level|loudness|amplitude)\b",
+                                  prompt.lower()):
+            continue  # "swell in much slower": one swell of the level is its attack, not a wobble
         if key == "attack_s" and b.rate_tokens and not re.search(r"attack|onset|front|start|transient|fade[sd]?[- ]?in|come[s]?\s+in", prompt.lower()):
             continue  # "faster chop, like 8 times a sec": the rate word the words gave the modulation is not an attack
         if key in RATE_OF and b.leans.get(RATE_OF[key], 0) < 0:
@@ -639,6 +671,8 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
         family = _modulation(key)
         if family and any(_modulation(k) not in (None, family) for k in read):
             continue  # the words read a vibrato: no level wobble beside it (and the other way)
+        if QUALITY.get(key, ("",))[0] == "glide" and any(_modulation(k) == "vibrato" for k in read) and not re.search(GLIDE_WORD, prompt.lower()):
+            continue  # "a slow shaky wobble in the pitch": the pitch the words gave the vibrato moves around its note, not along
         if key in RATE_OF and "attack_s" in read and not any(w in prompt.lower() for w in L.MODULATION_WORDS | {"lfo", "hz", "volume", "level", "loudness"}):
             continue  # "can it swell in even slower": the comparative is the attack's the words read
         if key in b.left:
@@ -924,6 +958,8 @@ def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] |
     noisier (its percentile is a noise, which would wash the tone out)."""
     sign = +1 if n.side == "ge" else -1
     _relative(b, start, patch, n.descriptor, sign, word, confidence=max(0.5, n.confidence))
+    if n.descriptor in b.numbers:
+        return
     t = b.targets.get(n.descriptor)
     if n.descriptor != "attack_s" or t is None or n.level is None:
         return
@@ -935,6 +971,9 @@ def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] |
 
 
 def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, key: str, sign: int, word: str, confidence: float = 1.0) -> None:
+    if key in b.numbers:  # "swell in much slower, like 4 or 5 seconds": the number says how much
+        b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
+        return
     if key == "decay_db_per_s":
         s = _start_value(start, key) or 0.0
         v = min(s - RELATIVE_STEPS * STEP[key], FADE_DB_PER_S) if sign < 0 else s + RELATIVE_STEPS * STEP[key]
