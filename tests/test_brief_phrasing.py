@@ -492,3 +492,25 @@ def test_a_number_says_how_much_a_comparative_asks() -> None:
     assert _read("make it last longer, like 4 seconds", START)["sounding_s"] == (4.0, 4.0)
     assert _read("make it 2 to 3 seconds long", START)["sounding_s"] == (2.0, 3.0)
     assert _read("a slower attack of 200 ms", START)["attack_s"] == (0.2, 0.2)
+
+
+def test_an_amount_with_its_comparative_moves_from_the_start() -> None:
+    # START sounds 1.5 s with a 0.2 s attack: "half a second longer" is 2 s, not a 0.5 s sound
+    assert _read("make it half a second longer", START)["sounding_s"] == (2.0, 2.0)
+    assert _read("longer by a second", START)["sounding_s"] == (2.5, 2.5)
+    assert _read("swell in a second slower", START)["attack_s"] == pytest.approx((1.2, 1.2))
+    assert _read("change the length from 1 to 2 seconds", START)["sounding_s"] == (2.0, 2.0)
+
+
+def test_a_length_number_beside_an_attack_word_is_the_length() -> None:
+    for prompt in ("snappier attack, 2 seconds long", "make it 2 seconds long with a sharper attack", "a punchier attack and let it ring for 2 seconds"):
+        got = _read(prompt, START)
+        assert got["sounding_s"] == (2.0, 2.0) and got["attack_s"][1] is not None and got["attack_s"][1] < START["attack_s"], (prompt, got)
+
+
+def test_a_complaint_rule_stays_in_its_clause() -> None:
+    kept = _read("keep the vibrato, the hiss is annoying", {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 5.0})
+    assert kept["flatness"][1] is not None and kept.get("vibrato_depth_cents", (None, None))[1] is None
+    assert "am_depth_db" not in _read("the tremolo is distracting, make it slower", WOBBLE) or _read("the tremolo is distracting, make it slower", WOBBLE)["am_depth_db"][1] is None
+    both = _read("the start is too abrupt like a click and it needs more low end", START)
+    assert both["attack_s"][0] > START["attack_s"] and both["centroid_hz"][1] is not None

@@ -229,7 +229,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bmore\s+(low|high)\b(?!\s*(?:-\s*)?(?:end|ends|frequency|frequencies|freqs?|mids?|lows|highs|pass|shelf|cut|boost|harmonics|energy|notes?\s+in))",
      lambda m: "lower" if m.group(1) == "low" else "higher"),
     # a comparative said with "more", as learners of English say it: "can you make it more long?", "more bright"
-    (r"\bmore\s+(long|short|bright|dark|loud|quiet|soft|slow|fast|clean|warm|deep)\b(?!\s*(?:-\s*)?(?:end|ends|notes?)\b)",
+    (r"\bmore\s+(long|short|bright|dark|slow|fast|clean|warm|deep)\b(?!\s*(?:-\s*)?(?:end|ends|notes?)\b)",
      lambda m: {"long": "longer", "short": "shorter", "bright": "brighter", "dark": "darker", "loud": "louder", "quiet": "quieter", "soft": "softer",
                 "slow": "slower", "fast": "faster", "clean": "cleaner", "warm": "warmer", "deep": "deeper"}[m.group(1)]),
     # musicians' pitch verbs with a size: "flatten it by a semitone" (a lower pitch), "sharpen it by a quarter tone"
@@ -302,7 +302,12 @@ REWRITES: tuple[tuple[str, Any], ...] = (
      lambda m: "lower" if m.group(1) == "lower" else "higher"),  # "raise it a little"
     (r"\bopen\s+(?:it|this|that|the\s+sound)\s+up\b", "brighter"),
     (r"\bopen\s+up\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\b|\bopen\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\s+up\b", "brighter"),
-    (r"\b(?:soften|tame|smooth(?:\s+out)?|round\s+off|dull)\s+(?:the\s+|those\s+|that\s+)?(?:highs|top\s+end|high\s+end|treble|top)\b", "darker"),
+    (r"\b(?:soften|tame|smooth(?:\s+out)?|round\s+off|dull)\s+(?:the\s+|those\s+|that\s+)?(?:highs|top\s+end|high\s+end|treble|top(?!\s+(?:note|notes|of|octave|voice|line|layer)))\b", "darker"),
+    # "make it start more soft", "have it come in gently": the onset, not the tone
+    (r"\b(?:start|starts|begin|begins|come\s+in|comes\s+in)\s+(?:a\s+(?:bit|little)\s+)?(?:more\s+)?(?:soft|softly|softer|gently|gentler|gradually|smoother|smoothly|slower|slowly)\b",
+     "slower attack"),
+    (r"\b(?:start|starts|begin|begins|come\s+in|comes\s+in)\s+(?:a\s+(?:bit|little)\s+)?(?:more\s+)?(?:hard|harder|sharper|sharply|snappier|quicker|faster|punchier|abruptly)\b",
+     "faster attack"),
     # "fade it up over a few seconds": a fade-in (a level rising), not a fade
     (r"\bfade\s+(?:it|this|that|the\s+sound|the\s+note)\s+up\b", "fade in"),
     (r"\bcut\s+(?:it|this|that|the\s+sound)\s+(?:down|back)\b", "shorter"),
@@ -397,12 +402,15 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # a movement said to be unwanted: "the pulsing beat in the volume is distracting", "that vibrato is cheesy" (a removal); a
     # "steady" after it is the level or pitch it leaves, not a sustain asked
     (r"\b(vibrato|wobble|wobbling|tremolo|pulsing|pulse|flutter|throb|throbbing|noise|hiss|hissing|breath|crackle|static|fizz|rattle)\b"
-     r"([^.;!?]{0,40}?)\b(?:is|are|'s|feels|sounds)\s+" + _HEDGE
+     r"((?:(?!\b(?:but|and|though|although|while|whereas)\b)[^.;!?,]){0,40}?)\b(?:is|are|'s|feels|sounds)\s+" + _HEDGE
      + r"(?:distracting|annoying|irritating|grating|cheesy|tacky|cheap|nauseating|unwanted|unnecessary|bothering\s+me|getting\s+on\s+my\s+nerves|"
      r"driving\s+me\s+(?:nuts|crazy|mad)|making\s+me\s+(?:seasick|dizzy|sick|nauseous))\b",
-     lambda m: m.group(0) if _negated_before(m) or re.search(r"\b(?:not|n't|never)\b", m.group(2)) else "no " + m.group(1)),
-    (r"\b(?:(?:can|could)\s+(?:it|you\s+make\s+it)\s+(?:be\s+|stay\s+|sit\s+)?|make\s+it\s+|keep\s+it\s+)?(?:more\s+|dead\s+|totally\s+|completely\s+)?steady\b(?!\s+(?:pitch|note|tone))",
-     lambda m: " " if re.search(r"\bno\s+(?:vibrato|wobble|wobbling|tremolo|pulsing|pulse|flutter|throb|throbbing)\b", m.string) else m.group(0)),
+     lambda m: m.group(0) if _negated_before(m) or re.search(r"\b(?:not|n't|never)\b", m.group(2))
+     or re.match(r"[^.;!?]*\b(?:slower|faster|subtler|shallower|gentler|lighter|less|softer|quieter|deeper|wider|narrower|smaller|bigger)\b", m.string[m.end():])
+     else "no " + m.group(1)),  # "the tremolo is distracting, make it slower": an adjustment, not a removal
+    (r"\b(?:(?:can|could)\s+(?:it|you\s+make\s+it)\s+(?:be\s+|stay\s+|sit\s+)?|make\s+it\s+|keep\s+it\s+)?(?:more\s+|dead\s+|totally\s+|completely\s+)?steady\b"
+     r"(?!\s+(?:pitch|note|tone|sustain|hold|drone))",
+     lambda m: " " if re.search(r"\bno\s+(?:wobble|wobbling|tremolo|pulsing|pulse|throb|throbbing)\b", m.string) else m.group(0)),
     # the noise said to be up: "the tape noise is way up", "the hiss is too loud"
     (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud)(?=\s*(?:$|[.,;!?]|now\b|please\b|pls\b|and\b|so\b))",
      r"less \1"),
@@ -417,7 +425,7 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|onset|front)\b", r"\1 attack"),
     # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
     # a simile after a complaint about the start describes it: "the start is too abrupt, like a harsh bow stroke"
-    (r"(" + _START + _HEDGE + r"(?:too\s+)?[a-z]+)\s*,?\s*like\s+(?:a|an|the|some)\s+[^.;!?,]*", r"\1"),
+    (r"(" + _START + _HEDGE + r"(?:too\s+)?[a-z]+)\s*,?\s*like\s+(?:a|an|the|some)\s+(?:(?!\b(?:and|but|make|so|then|please|pls|though)\b)[^.;!?,])*", r"\1 "),
     (_START + _HEDGE + r"(?:too\s+)?(?:slow|lazy|soft|sluggish|gentle|mushy|weak|late|smooth)\b", "faster attack"),
     (_START + _HEDGE + r"(?:too\s+)?(?:abrupt|sharp|hard|harsh|clicky|sudden|fast|quick|snappy|clicking)\b", "slower attack"),
     (r"\b(?:goes|drags|rings|hangs|carries|lasts)\s+(?:on\s+)?(?:forever|too\s+long|and\s+on|way\s+too\s+long)\b", "shorter"),
@@ -427,7 +435,7 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
     # "too much hiss", "way too much wobble": less of it
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?" + _GRIME + r"\b", r"less \1"),
-    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels|it\s+(?:got|gets|became|has\s+(?:got|gotten|become))"
+    (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels|it\s+(?:got|became|has\s+(?:got|gotten|become))"
      r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|low\s+end|lows)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
      + _HEDGE + _QUALITY + r"\b(?!\s+enough\b)", r"less \1"),
     # the sound named as the subject only with a degree word: "the tone is a bit thin" (not "the tone is warm, add vibrato")

@@ -428,36 +428,8 @@ def parse_brief(
             pitch_set = True
         consumed = consumed.replace(m.group(0), " ")
     for m in DUR_RE.finditer(consumed):
-        if re.search(r"\b(?:db|decibels?|semitones?|semis?|cents?|hz|octaves?)\s*$", consumed[: m.start()]):
-            continue  # "20 dB a second": a rate's time, not a length
-        unit = 0.001 if m.group(3).startswith("m") else 1.0
-        secs = _count(m.group(2), allow_fraction=True) * unit
-        first = _count(m.group(1), allow_fraction=True) * unit if m.group(1) else secs  # "4 or 5 seconds": from the first
-        if not 0.005 <= min(first, secs) <= max(first, secs) <= 6.0:
-            b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to 6 s); left out")
-            continue
-        if any(w in consumed for w in ATTACK_CONTEXT):
-            lo, hi = min(first, secs), max(first, secs)
-            b.add(Target(aspect="attack", descriptor="attack_s", lo=lo, hi=hi, unit="s", tolerance=1.3, confidence=1.0,
-                         source=f"'{m.group(0)}' (explicit attack; +-30 %)"), explicit=True)
-            b.numbers.add("attack_s")
-            rise = min(ATTACK_MAX_S, lo / 0.8)  # the envelope's rise that makes it (a linear rise's 10-90 % is 0.8 of it)
-            if lo > 0.8 * ATTACK_MAX_S:
-                b.notes.append(f"'{m.group(0)}': the Voice's envelopes rise over {ATTACK_MAX_S:g} s at most (heard as about {0.8 * ATTACK_MAX_S:.2g} s "
-                               "from 10 to 90 %); the slowest attack it makes is what it can give")
-            if rise + 0.3 > b.render_seconds:
-                # a swell heard to its top needs the sound to go on past it, and the key held through it
-                b.render_seconds = min(6.0, rise + 0.4)
-                b.targets["attack_s"] = b.targets["attack_s"].model_copy(update={"set_by": {"keyboard.duration": round(min(4.0, rise + 0.2), 4)}})
-        else:
-            lo, secs = min(first, secs), max(first, secs)
-            b.add(Target(aspect="length", descriptor="sounding_s", lo=lo, hi=secs, unit="s", tolerance=1.2, confidence=1.0,
-                         source=f"'{m.group(0)}' (explicit length; +-20 %)", set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * (lo + secs) / 2)), 4)}),
-                  explicit=True)
-            b.numbers.add("sounding_s")
-            if secs > 0.8 * render_seconds:
-                b.render_seconds = max(render_seconds, min(6.0, secs * 1.2 + 0.3))
-        consumed = consumed.replace(m.group(0), " ")
+        if _duration(b, consumed, m, start, render_seconds):
+            consumed = consumed.replace(m.group(0), " ")
     consumed = consumed.replace("half-second", " ").replace("half a second", " ")
 
     # ---- pitch movement with a direction ("slide down", "bend the pitch up")
@@ -625,7 +597,8 @@ SWELL_IN = FADE_IN + r"|\bswell(?:s|ing)?\s+(?:it\s+)?in\b|\bswell\s+up\b|\breac
 # words that move a pitch along (a glide), not around its note (a vibrato)
 GLIDE_WORD = (r"\b(?:ris(?:e|es|ing)|fall(?:s|ing)?|glid(?:e|es|ing)|slid(?:e|es|ing)|bend(?:s|ing)?|sweep(?:s|ing)?|dive(?:s)?|diving|"
               r"climb(?:s|ing)?|sag(?:s|ging)?|droop(?:s|ing)?|sink(?:s|ing)?|swoop(?:s|ing)?|drop(?:s|ping)?|ramp(?:s|ing)?|"
-              r"upward|downward|nosedive|plummet(?:s|ing)?|soar(?:s|ing)?|riser|faller)\b")
+              r"upward|downward|nosedive|plummet(?:s|ing)?|soar(?:s|ing)?|riser|faller|scoop(?:s|ing)?|portamento|"
+              r"go(?:es|ing)?\s+(?:up|down)|pitch(?:es)?\s+(?:up|down))\b")
 
 
 def _modulation(key: str) -> str | None:
@@ -968,6 +941,82 @@ def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] |
         b.targets[n.descriptor] = t.model_copy(update={"lo": v, "source": f"{t.source}; '{word}' means at least {v:.3g} s"})
     elif sign < 0 and t.hi is not None and v < t.hi:
         b.targets[n.descriptor] = t.model_copy(update={"hi": v, "source": f"{t.source}; '{word}' means at most {v:.3g} s"})
+
+
+_LENGTH_WORDS = re.compile(r"\b(?:long|length|last|lasts|ring|rings|sustain|hold|duration|tail|sound(?:s|ing)?\s+for)\b")
+_CLAUSE_END = re.compile(r"[,.;!?]|\b(?:and|with|but|then|plus)\b")
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause of ``text`` around [start, end): from the last comma, stop or conjunction before to the next after."""
+    before = [m.end() for m in _CLAUSE_END.finditer(text, 0, start)]
+    after = _CLAUSE_END.search(text, end)
+    return text[(before[-1] if before else 0):(after.start() if after else len(text))]
+
+
+def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None, render_seconds: float) -> bool:
+    """A time in the prompt (``DUR_RE``): an attack's or the sound's length, absolute ("an attack of 200 ms", "4 or 5 seconds
+    to reach full level", "2 to 3 seconds long") or an amount with its comparative ("half a second longer", "longer by a
+    second", "swell in a second slower"). Returns whether it was read."""
+    if re.search(r"\b(?:db|decibels?|semitones?|semis?|cents?|hz|octaves?)\s*$", text[: m.start()]):
+        return False  # "20 dB a second": a rate's time, not a length
+    unit = 0.001 if m.group(3).startswith("m") else 1.0
+    secs = _count(m.group(2), allow_fraction=True) * unit
+    first = _count(m.group(1), allow_fraction=True) * unit if m.group(1) else secs  # "4 or 5 seconds": from the first
+    if re.search(r"\bfrom\s*$", text[: m.start()]):
+        first = secs  # "change the length from 1 to 2 seconds": the second is the one asked
+    lo, hi = min(first, secs), max(first, secs)
+    if lo > 6.0 or hi < 0.005:
+        b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to 6 s); left out")
+        return False
+    if hi > 6.0:
+        b.notes.append(f"'{m.group(0)}': the tool renders 6 s at most; up to 6 s is asked")
+        hi = 6.0
+    lo = max(lo, 0.005)
+    clause = _clause(text, m.start(), m.end())
+    is_attack = any(w in clause for w in ATTACK_CONTEXT) or (not _LENGTH_WORDS.search(clause) and any(w in text for w in ATTACK_CONTEXT)
+                                                             and not _LENGTH_WORDS.search(text))
+    amount = re.match(r"\s*(longer|shorter|slower|faster|quicker|sooner|later)\b", text[m.end():]) \
+        or re.search(r"\b(longer|shorter|slower|faster|quicker|sooner|later)\s+by\s*$", text[: m.start()])
+    what = ""
+    if amount:
+        # an amount of change, not the new value: from the start's own, in the comparative's direction
+        word = amount.group(1)
+        if word in ("slower", "faster", "quicker") and not is_attack:
+            return False
+        key = "attack_s" if is_attack else "sounding_s"
+        s = _start_value(start, key) if start is not None else None
+        if s is None:
+            return False  # a fresh prompt, or a start with no such measure: the comparative reads it
+        sign = +1 if word in ("longer", "slower", "later") else -1
+        v = s + sign * hi
+        if v < 0.005:
+            b.notes.append(f"'{m.group(0)} {word}': the start's {key} is {s:.3g} s, and that goes under zero; the comparative is read instead")
+            return False
+        lo = hi = v
+        what = f"the start's {s:.3g} s {'+' if sign > 0 else '-'} {abs(v - s):.3g} s"
+    if is_attack:
+        b.add(Target(aspect="attack", descriptor="attack_s", lo=lo, hi=hi, unit="s", tolerance=1.3, confidence=1.0,
+                     source=f"'{m.group(0)}' (explicit attack{': ' + what if what else ''}; +-30 %)"), explicit=True)
+        b.numbers.add("attack_s")
+        rise = min(ATTACK_MAX_S, lo / 0.8)  # the envelope's rise that makes it (a linear rise's 10-90 % is 0.8 of it)
+        if lo > 0.8 * ATTACK_MAX_S:
+            b.notes.append(f"'{m.group(0)}': the Voice's envelopes rise over {ATTACK_MAX_S:g} s at most (heard as about {0.8 * ATTACK_MAX_S:.2g} s "
+                           "from 10 to 90 %); the slowest attack it makes is what it can give")
+        key_s = (b.start_patch or {}).get("keyboard.duration")
+        if key_s is None or key_s < rise + 0.2:
+            # a swell heard to its top needs the key held through it, and the sound going on past it
+            b.targets["attack_s"] = b.targets["attack_s"].model_copy(update={"set_by": {"keyboard.duration": round(min(4.0, rise + 0.2), 4)}})
+        if rise + 0.3 > b.render_seconds:
+            b.render_seconds = min(6.0, rise + 0.4)
+    else:
+        b.add(Target(aspect="length", descriptor="sounding_s", lo=lo, hi=hi, unit="s", tolerance=1.2, confidence=1.0,
+                     source=f"'{m.group(0)}' (explicit length{': ' + what if what else ''}; +-20 %)",
+                     set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * (lo + hi) / 2)), 4)}), explicit=True)
+        b.numbers.add("sounding_s")
+        if hi > 0.8 * render_seconds:
+            b.render_seconds = max(render_seconds, min(6.0, hi * 1.2 + 0.3))
+    return True
 
 
 def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, key: str, sign: int, word: str, confidence: float = 1.0) -> None:
