@@ -438,11 +438,21 @@ def demand_met(dm: dict, d: dict) -> bool:
     raise ValueError(f"unknown demand op {op!r}")
 
 
+# A modulation's rate has no axis in library.descriptors' vocabulary; a change of it asked by direction ("slow the wobble
+# down") must move it by x1.25 and 0.3 Hz at least (people tell 2-10 Hz modulation rates apart at about 10-20 %: one
+# such step with margin, as the attack's x1.25). Set before held_out_15 was run, whose chains ask rates by direction.
+RATE_AXIS = {"am_rate_hz", "vibrato_rate_hz"}
+RATE_STEP, RATE_MIN_STEP = 1.25, 0.3
+
+
 def _moved(key: str, a: float, b: float, direction: str) -> bool:
-    """b moved from a in ``direction`` by at least library.descriptors' noticeable step for ``key``."""
+    """b moved from a in ``direction`` by at least library.descriptors' noticeable step for ``key`` (a modulation rate:
+    ``RATE_STEP``)."""
+    from types import SimpleNamespace
+
     from lstmabar.library.descriptors.words import AXIS
 
-    ax = AXIS[key]
+    ax = SimpleNamespace(ratio=True, step=RATE_STEP, min_step=RATE_MIN_STEP) if key in RATE_AXIS else AXIS[key]
     if (b > a) != (direction == "up") or a == b:
         return False
     if ax.ratio:
