@@ -514,3 +514,32 @@ def test_a_complaint_rule_stays_in_its_clause() -> None:
     assert "am_depth_db" not in _read("the tremolo is distracting, make it slower", WOBBLE) or _read("the tremolo is distracting, make it slower", WOBBLE)["am_depth_db"][1] is None
     both = _read("the start is too abrupt like a click and it needs more low end", START)
     assert both["attack_s"][0] > START["attack_s"] and both["centroid_hz"][1] is not None
+
+
+@pytest.mark.parametrize("prompt,key,way", [
+    ("+12 pls, it vanishes on laptop speakers", "f0_hz", "set"), ("too much air, cut it way back", "flatness", "down"),
+    ("now make it sound like it's underwater", "centroid_hz", "down"), ("less boxy, more open sounding", "centroid_hz", "up"),
+    ("ok bring the brightness back up, the underwater thing was too much", "centroid_hz", "up"),
+    ("less scratchy please, too much bow noise", "flatness", "down"), ("pitch it so it drops after the hit, like a syndrum", "pitch_trend_semitones_per_s", "down"),
+    ("tame the top end, and have it scoop up into the note from below", "pitch_trend_semitones_per_s", "up"),
+])
+def test_held_out_15_phrasings_in_other_words(prompt, key, way) -> None:
+    assert asked(prompt).get(key) == way, (prompt, asked(prompt))
+
+
+def test_signed_bare_steps_sized_comparatives_and_negated_asks() -> None:
+    assert asked_semitones("+12 pls") == 12 and asked_semitones("-12, darker, shorter tail") == -12 and asked_semitones("can u make it a littel higher, like 3 semitones") == 3
+    assert "f0_hz" not in asked("cut it by -3 dB")
+    vib = {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 6.0}
+    assert _read("the vibrato is a tad too fast, slow it down", vib)["vibrato_rate_hz"][1] < 6.0
+    assert _read("way less vibrato, basically none", vib)["vibrato_depth_cents"] == (None, 5.0)
+    assert _read("tremolo off, and a bit more bite", WOBBLE)["am_depth_db"][1] is not None
+    assert "flatness" not in _read("longer tail on the noise", START)
+    assert "sustain_level_db" not in _read("get rid of the pulsing entirely, just a steady tone", WOBBLE)
+    assert _read("longer pls, like a full second or more", {**START, "sounding_s": 0.4})["sounding_s"] == (1.0, None)
+    assert _read("longer pls, like a full second or more", START)["sounding_s"][0] > START["sounding_s"]  # a floor the start is past: a step longer
+    # a negated imperative asks nothing of what it names ("don't make it any brighter"), while a complaint still asks
+    for prompt in ("don't make it any brighter", "do not make it brighter", "dont add vibrato", "never let it get longer"):
+        assert _read(prompt, START) == {}, prompt
+    assert _read("hmm, put the tail back short like before, and dont make it any brighter", START).keys() == {"sounding_s"}
+    assert _read("don't make it so bright this time", START)["centroid_hz"][1] is not None

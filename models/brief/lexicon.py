@@ -158,7 +158,7 @@ RATE_WORDS = {"slow": SLOW_RATE, "slowly": SLOW_RATE, "lazy": SLOW_RATE, "lazily
               "rapid": FAST_RATE}
 MODULATION_WORDS = {"tremolo", "wobble", "wobbling", "wobbly", "wobbles", "pulsing", "pulse", "pulses", "pulsating", "pulsates", "throbbing",
                     "throb", "throbs", "vibrato", "flutter", "fluttering", "chop", "chopping", "choppy", "stutter", "stuttering"}
-NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing"}
+NEGATORS = {"no", "not", "without", "non", "never", "less", "nothing", "dont", "doesnt", "didnt", "cant", "wont", "shouldnt", "isnt", "wasnt"}
 # a negated modulation/noise word asks for its absence
 # "no wobble" / "no vibrato": under one noticeable step of it (library.descriptors' compare steps: 1 dB, 5 cents). The
 # reference's 20th percentile (1.6 dB) and a pitch range under 0.35 semitone left a wobble or a +-13-cent vibrato in place.
@@ -193,6 +193,10 @@ _REMOVABLE = (r"(noise|hiss|hissing|breath|vibrato|wobble|tremolo|pulsing|pulse|
 _DEGREE = r"(?:\s+(?:a\s+(?:bit|little|lot|touch|tad)|much|way|slightly|even))?"
 _GRIME = (r"(noise|hiss|hissing|breath|breathiness|air|airiness|fizz|fizziness|grit|grittiness|crackle|crackling|crunch|static|dirt|fuzz|rattle|"
           r"vibrato|wobble|tremolo|pulsing|pulse|wobbling|flutter)")
+_HEDGE_R = (r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|kinda|sorta|bit|little|really|very|quite|pretty|rather|way|much|"
+            r"so|just|still|now|a\s+lot)\s+)*")
+
+
 def _negated_before(m: re.Match, group: int | str = 0, reach: int = 3) -> bool:
     """A negator among the ``reach`` words before the match or its group ("it shouldn't fade out", "don't let it fade away")."""
     before = re.findall(r"[a-z']+", m.string[: m.start(group)])[-reach:]
@@ -211,7 +215,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bwub(?:s|bing|by)?\b", "wobble"),
     (r"\b(?:leslie(?:\s+(?:speaker|effect|sim))?|rotary\s+(?:speaker|effect|sim))\b", "tremolo"),
     # "don't want it so bright", "the sound is too much long": the complaint forms below read them; "to dull" is "too dull"
-    (r"\b(?:don'?t|do\s+not)\s+(?:want|like)\s+(?:it|this|that)\s+(?:so|that|as)\s+", "too "),
+    (r"\b(?:don'?t|do\s+not)\s+(?:want|like|make)\s+(?:it|this|that)\s+(?:so|that|as)\s+", "too "),
     (r"\btoo\s+much\s+(?=(?:long|short|bright|dark|loud|quiet|soft|fast|slow)\b)", "too "),
     (r"\b(is|are|'s|sounds|and|way|bit|little)\s+to\s+(?=(?:short|long|dull|bright|dark|harsh|noisy|thin|muddy|quiet|loud|soft|sharp|slow|fast)\b)",
      r"\1 too "),
@@ -308,6 +312,35 @@ REWRITES: tuple[tuple[str, Any], ...] = (
      "slower attack"),
     (r"\b(?:start|starts|begin|begins|come\s+in|comes\s+in)\s+(?:a\s+(?:bit|little)\s+)?(?:more\s+)?(?:hard|harder|sharper|sharply|snappier|quicker|faster|punchier|abruptly)\b",
      "faster attack"),
+    # a DAW's signed transpose said bare: "+12 pls", "-12, darker" (not "-12 dB", "+3 cents")
+    (r"(^|[,.;!?]\s*|\b(?:now|then|and|just|ok|okay)\s+)([+-]|minus\s+|plus\s+)(\d{1,2})\b(?!\s*(?:db\b|decibels?|%|hz|khz|ms\b|s\b|secs?\b|seconds?|cents?|lufs|percent|semitones?|semis?|st\b|octaves?|x\b))",
+     lambda m: f"{m.group(1)}{'-' if m.group(2).strip() in ('-', 'minus') else '+'}{m.group(3)} semitones"),
+    # "a full second or more": one second
+    (r"\ba\s+full\s+second\b", "1 second"),
+    # a movement named off: "tremolo off", "vibrato off please"
+    (r"\b(vibrato|tremolo|wobble|pulsing|noise|hiss)\s+off\b", r"no \1"),
+    # "way less vibrato, basically none": none of it
+    (r"\b(?:way\s+|much\s+|a\s+lot\s+)?less\s+(vibrato|wobble|tremolo|pulsing|noise|hiss)\b(\s*,?\s*(?:basically|almost|nearly|pretty\s+much|like|so)?\s*(?:none|nothing|zero|gone|off)\b)",
+     r"no \1"),
+    (r"\b(less|no)\s+air(?:iness)?\b(?!\s+(?:noise|hiss))", r"\1 noise"),
+    (r"\bscratch(?:y|iness)\b", "noisy"),
+    # a scoop is a short rise into the note; a drop after the hit a falling pitch
+    (r"\bscoop(?:s|ing)?(?:\s+up)?(?:\s+into\s+the\s+note)?(?:\s+from\s+below)?\b", "slide up"),
+    (r"\b(?:so\s+(?:that\s+)?it\s+)?(?:drops?|falls?|dives?|sinks?)\s+(?:down\s+)?(?:in\s+pitch\s+)?(?:right\s+)?after\s+the\s+(?:hit|attack|start|onset|transient)\b",
+     "falling pitch"),
+    # a modulation said to be too fast or too slow: "the vibrato is a tad too fast, slow it down"; "vibrato, not so fast"
+    (r"\b(vibrato|tremolo|wobble|pulsing|pulse)\b((?:(?!\b(?:but|and)\b)[^.;!?]){0,25}?)\b(?:is|'s|feels|seems)\s+" + _HEDGE_R + r"too\s+(fast|quick|slow)\b(?:\s*,?\s*(?:slow|speed)\s+it\s+(?:down|up))?",
+     lambda m: f"{'slower' if m.group(3) in ('fast', 'quick') else 'faster'} {m.group(1)}"),
+    (r"\b(vibrato|tremolo|wobble)\b([^.;!?]{0,25}?),?\s+not\s+(?:so|too|that)\s+(fast|quick|slow)\b",
+     lambda m: f"{m.group(1)}{m.group(2)}, {'slower' if m.group(3) in ('fast', 'quick') else 'faster'} {m.group(1)}"),
+    # "quick fast vibrato": one rate
+    (r"\b(?:quick|fast|rapid)\s+(?=(?:fast|quick|rapid)\s+(?:vibrato|tremolo|wobble))", ""),
+    # the brightness named and turned: "bring the brightness back up"
+    (r"\b(?:bring|turn|put)\s+(?:the\s+)?(?:brightness|top\s+end|highs|treble|sparkle)\s+(?:back\s+)?up\b", "brighter"),
+    (r"\b(?:bring|turn|put)\s+(?:the\s+)?(?:brightness|top\s+end|highs|treble)\s+(?:back\s+)?down\b", "darker"),
+    (r"\bthe\s+[a-z]+\s+(?:thing|effect|bit|part)\s+(?:was|is)\s+" + _HEDGE_R + r"too\s+(?:much|far)\b", " "),  # "the underwater thing was too much": said of the last step
+    (r"\b(?:under\s*water|submerged)\b", "darker"),
+    (r"\bmore\s+(?:open|glassy|shimmery|sparkly|crystalline)\b(?:\s+sounding)?", "brighter"),
     # "fade it up over a few seconds": a fade-in (a level rising), not a fade
     (r"\bfade\s+(?:it|this|that|the\s+sound|the\s+note)\s+up\b", "fade in"),
     (r"\bcut\s+(?:it|this|that|the\s+sound)\s+(?:down|back)\b", "shorter"),
@@ -409,7 +442,7 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
      or re.match(r"[^.;!?]*\b(?:slower|faster|subtler|shallower|gentler|lighter|less|softer|quieter|deeper|wider|narrower|smaller|bigger)\b", m.string[m.end():])
      else "no " + m.group(1)),  # "the tremolo is distracting, make it slower": an adjustment, not a removal
     (r"\b(?:(?:can|could)\s+(?:it|you\s+make\s+it)\s+(?:be\s+|stay\s+|sit\s+)?|make\s+it\s+|keep\s+it\s+)?(?:more\s+|dead\s+|totally\s+|completely\s+)?steady\b"
-     r"(?!\s+(?:pitch|note|tone|sustain|hold|drone))",
+     r"(?!\s+(?:pitch|note|sustain|hold|drone))",
      lambda m: " " if re.search(r"\bno\s+(?:wobble|wobbling|tremolo|pulsing|pulse|throb|throbbing)\b", m.string) else m.group(0)),
     # the noise said to be up: "the tape noise is way up", "the hiss is too loud"
     (r"\b(noise|hiss|hissing|breath|crackle|static|fizz)\s+is\s+" + _HEDGE + r"(?:too\s+)?(?:up|high|loud)(?=\s*(?:$|[.,;!?]|now\b|please\b|pls\b|and\b|so\b))",
@@ -423,6 +456,8 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
      lambda m: " " if _negated_before(m) else "no pulsing"),
     (r"\b(volume\s+|level\s+|keeps\s+|the\s+)pumping\b", r"\1pulsing"),
     (r"\b(slower|faster|softer|gentler|quicker|sharper|snappier|harder)\s+(?:on|at)\s+the\s+(?:attack|onset|front)\b", r"\1 attack"),
+    # "a longer tail on the noise": the noise named as the sound, not more of it asked
+    (r"\b(tail|decay|release|attack|ring|reverb|length)\s+(?:on|of)\s+the\s+(?:noise|hiss|breath)\b", r"\1"),
     # about the attack: "the start is too lazy", "the front is a bit soft", "the onset is way too sharp"
     # a simile after a complaint about the start describes it: "the start is too abrupt, like a harsh bow stroke"
     (r"(" + _START + _HEDGE + r"(?:too\s+)?[a-z]+)\s*,?\s*like\s+(?:a|an|the|some)\s+(?:(?!\b(?:and|but|make|so|then|please|pls|though)\b)[^.;!?,])*", r"\1 "),
@@ -434,7 +469,7 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
      + _QUALITY + r"\b", r"\1less \2"),
     (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+" + _QUALITY + r"\b", r"less \1"),
     # "too much hiss", "way too much wobble": less of it
-    (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?" + _GRIME + r"\b", r"less \1"),
+    (r"(?<!\bnot\s)\b" + _HEDGE + r"too\s+much\s+(?:of\s+(?:the|that|this)\s+)?(?:[a-z]+\s+)?" + _GRIME + r"\b", r"less \1"),
     (r"\b(?:it'?s|that'?s|it\s+is|that\s+is|this\s+is|it\s+sounds|sounds|it'?s\s+getting|it\s+feels|it\s+(?:got|became|has\s+(?:got|gotten|become))"
      r"|(?:the\s+)?(?:top\s+end|high\s+end|highs|treble|low\s+end|lows)(?:'s|\s+is|\s+are|\s+sounds?|\s+feels?|\s+gets?))\s+"
      + _HEDGE + _QUALITY + r"\b(?!\s+enough\b)", r"less \1"),
@@ -444,4 +479,5 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
     (r"\bnot\s+(?:so|as|that|this)\s+" + _QUALITY + r"\b", r"less \1"),  # a refinement's "not so long pls": less of it
     (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
+    (r"\b(less|no)\s+air(?:iness)?\b(?!\s+(?:noise|hiss))", r"\1 noise"),  # "too much air" read above
 )

@@ -347,10 +347,12 @@ def parse_brief(
     if clash:
         raise ValueError("opposite changes named together: " + "; ".join(f"{a!r} and {b!r}" for a, b in clash) + "; name one direction per quality")
     text = " ".join(prompt.lower().replace("’", "'").split())
-    for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
-        text = re.sub(pattern, replacement, text)
     b = _Builder(prompt, render_seconds, start)
     b.start_patch = start_patch
+    if start is not None:
+        text = _leave_negated(b, text)
+    for pattern, replacement in L.REWRITES + (L.COMPLAINTS if start is not None else ()):
+        text = re.sub(pattern, replacement, text)
     consumed = text
 
     # ---- explicit numbers
@@ -954,6 +956,28 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[(before[-1] if before else 0):(after.start() if after else len(text))]
 
 
+# "don't make it any brighter", "but dont add any click or brightness", "never let it get longer": a refinement's negated
+# imperative asks nothing of what it names, and the change reader adds nothing there either
+NEGATED_ASK = re.compile(r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)\s+(?:(?:make|let|get|turn)\s+(?:it|this|that|the\s+[a-z]+)\s+(?:get\s+|be\s+|go\s+|sound\s+)?"
+                         r"(?:any\s+|much\s+|even\s+)?(?:[a-z]+er\b|more\s+[a-z]+|less\s+[a-z]+)|add\s+(?:any\s+|more\s+|a\s+|some\s+|extra\s+)?[a-z]+"
+                         r"(?:\s+(?:or|and|nor)\s+(?:any\s+)?[a-z]+)?)")
+_LEFT_WORDS = (("bright|dark|dull|top|treble|shrill|harsh|muffl|warm", ("centroid_hz",)), ("long|short|length|tail", ("sounding_s", "decay_db_per_s")),
+               ("nois|hiss|breath|air|grit|crackl", ("flatness",)), ("vibrato|warbl", ("vibrato_depth_cents", "vibrato_rate_hz")),
+               ("wobbl|tremolo|puls|throb", ("am_depth_db", "am_rate_hz")), ("attack|click|snap|transient|punch", ("attack_s",)),
+               ("high|low|pitch|sharp|flat", ("f0_hz",)))
+
+
+def _leave_negated(b: _Builder, text: str) -> str:
+    """Negated imperatives taken out of ``text`` (``NEGATED_ASK``), their qualities left to the start (``b.left``)."""
+    for m in NEGATED_ASK.finditer(text):
+        said = m.group(0)
+        for roots, keys in _LEFT_WORDS:
+            if re.search(rf"\b(?:{roots})", said.split(None, 1)[1] if " " in said else said):
+                b.left.update(keys)
+        b.notes.append(f"'{said}': nothing asked of it; kept as it was")
+    return NEGATED_ASK.sub(" ", text)
+
+
 def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None, render_seconds: float) -> bool:
     """A time in the prompt (``DUR_RE``): an attack's or the sound's length, absolute ("an attack of 200 ms", "4 or 5 seconds
     to reach full level", "2 to 3 seconds long") or an amount with its comparative ("half a second longer", "longer by a
@@ -973,6 +997,9 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
         b.notes.append(f"'{m.group(0)}': the tool renders 6 s at most; up to 6 s is asked")
         hi = 6.0
     lo = max(lo, 0.005)
+    after = text[m.end():]
+    more = re.match(r"\s*(?:or\s+(?:more|longer|so\s+more|above)|at\s+least|\+|plus)\b", after)  # "a second or more": at least
+    fewer = re.match(r"\s*(?:or\s+(?:less|shorter|under|below)|at\s+most|max|tops)\b", after)
     clause = _clause(text, m.start(), m.end())
     is_attack = any(w in clause for w in ATTACK_CONTEXT) or (not _LENGTH_WORDS.search(clause) and any(w in text for w in ATTACK_CONTEXT)
                                                              and not _LENGTH_WORDS.search(text))
@@ -1010,7 +1037,7 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
         if rise + 0.3 > b.render_seconds:
             b.render_seconds = min(6.0, rise + 0.4)
     else:
-        b.add(Target(aspect="length", descriptor="sounding_s", lo=lo, hi=hi, unit="s", tolerance=1.2, confidence=1.0,
+        b.add(Target(aspect="length", descriptor="sounding_s", lo=None if fewer and not what else lo, hi=None if more and not what else hi, unit="s", tolerance=1.2, confidence=1.0,
                      source=f"'{m.group(0)}' (explicit length{': ' + what if what else ''}; +-20 %)",
                      set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * (lo + hi) / 2)), 4)}), explicit=True)
         b.numbers.add("sounding_s")
@@ -1021,8 +1048,15 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
 
 def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, key: str, sign: int, word: str, confidence: float = 1.0) -> None:
     if key in b.numbers:  # "swell in much slower, like 4 or 5 seconds": the number says how much
-        b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
-        return
+        t, s0 = b.targets.get(key), _start_value(start, key)
+        held = t is not None and s0 is not None and ((sign > 0 and t.hi is None and (t.lo or 0.0) <= s0) or (sign < 0 and t.lo is None and t.hi is not None and t.hi >= s0))
+        if not held:
+            b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
+            return
+        # "longer, like a full second or more" of a 1.5 s sound: the bound holds already, so the word asks the step
+        b.notes.append(f"'{word}': the prompt's bound ({t.source.split(' (')[0]}) holds for the start's {s0:.3g} already; the comparative asks a step further")
+        b.drop(key)
+        b.numbers.discard(key)
     if key == "decay_db_per_s":
         s = _start_value(start, key) or 0.0
         v = min(s - RELATIVE_STEPS * STEP[key], FADE_DB_PER_S) if sign < 0 else s + RELATIVE_STEPS * STEP[key]
@@ -1031,7 +1065,8 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
                      f"(the start's slope {s:.3g} dB/s)"), explicit=True)
         return
     if key == "f0_hz":
-        _relative_pitch(b, start, patch, sign * DEFAULT_INTERVAL, f"'{word}'")
+        sized = intervals.sizes(b.prompt.lower())  # "a little higher, like 3 semitones": the prompt says how far
+        _relative_pitch(b, start, patch, sign * (sized[0] if sized else DEFAULT_INTERVAL), f"'{word}'" + (f" by the prompt's {sized[0]:g} semitones" if sized else ""))
         return
     s = _start_value(start, key)
     if s is None:
