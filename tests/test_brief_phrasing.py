@@ -522,6 +522,7 @@ def test_a_complaint_rule_stays_in_its_clause() -> None:
     ("ok bring the brightness back up, the underwater thing was too much", "centroid_hz", "up"),
     ("less scratchy please, too much bow noise", "flatness", "down"), ("pitch it so it drops after the hit, like a syndrum", "pitch_trend_semitones_per_s", "down"),
     ("tame the top end, and have it scoop up into the note from below", "pitch_trend_semitones_per_s", "up"),
+    ("not so plucky - let the note hold instead of dying off right away", "sounding_s", "up"),
 ])
 def test_held_out_15_phrasings_in_other_words(prompt, key, way) -> None:
     assert asked(prompt).get(key) == way, (prompt, asked(prompt))
@@ -535,6 +536,7 @@ def test_signed_bare_steps_sized_comparatives_and_negated_asks() -> None:
     assert _read("way less vibrato, basically none", vib)["vibrato_depth_cents"] == (None, 5.0)
     assert _read("tremolo off, and a bit more bite", WOBBLE)["am_depth_db"][1] is not None
     assert "flatness" not in _read("longer tail on the noise", START)
+    assert "decay_db_per_s" not in _read("not so plucky - let the note hold instead of dying off right away", START)
     assert "sustain_level_db" not in _read("get rid of the pulsing entirely, just a steady tone", WOBBLE)
     assert _read("longer pls, like a full second or more", {**START, "sounding_s": 0.4})["sounding_s"] == (1.0, None)
     assert _read("longer pls, like a full second or more", START)["sounding_s"][0] > START["sounding_s"]  # a floor the start is past: a step longer

@@ -315,6 +315,9 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # a DAW's signed transpose said bare: "+12 pls", "-12, darker" (not "-12 dB", "+3 cents")
     (r"(^|[,.;!?]\s*|\b(?:now|then|and|just|ok|okay)\s+)([+-]|minus\s+|plus\s+)(\d{1,2})\b(?!\s*(?:db\b|decibels?|%|hz|khz|ms\b|s\b|secs?\b|seconds?|cents?|lufs|percent|semitones?|semis?|st\b|octaves?|x\b))",
      lambda m: f"{m.group(1)}{'-' if m.group(2).strip() in ('-', 'minus') else '+'}{m.group(3)} semitones"),
+    # "let the note hold instead of dying off right away": the opposite of what follows "instead of" is asked, not it
+    (r"\binstead\s+of\s+(?:it\s+)?(?:dying|fading|decaying|dropping|trailing|petering)\s+(?:off|out|away)(?:\s+(?:right\s+away|so\s+(?:fast|quickly|soon)|"
+     r"quickly|immediately|at\s+once|too\s+(?:fast|soon|quickly)))?", " "),
     # "a full second or more": one second
     (r"\ba\s+full\s+second\b", "1 second"),
     # a movement named off: "tremolo off", "vibrato off please"
