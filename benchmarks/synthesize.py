@@ -813,7 +813,7 @@ def weights_sha256() -> str:
 
 
 CHAIN_SPLITS = ("held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
-CHAIN_LABELS = {"held_out_16": "held-out-16, blind", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_LABELS = {"held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "tuning_2": "tuning-2 (phrasings, seen)", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
@@ -969,7 +969,11 @@ def refine_report(args) -> None:
             kept[k] += earlier[k]
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls, **kept}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
-         "This session's blind set is `held_out_15` (25 chains, 62 steps; written at 03:33 UTC, 2026-12-01, by a helper who read neither "
+         "This session's last blind set is `held_out_16` (25 chains, 63 steps; written at 05:02 UTC, 2026-12-01, by a helper who read "
+         "neither the brief's code nor any result, and committed at f9e8ae2 before any run of it). It ran at 05:13-05:28 UTC on 67a0b86, "
+         "the session's final reading code, with the change read from the words and with the changes named, and on b50d44a (this "
+         "session's start, words, with the same judge), all at once. "
+         "`held_out_15` (25 chains, 62 steps; written at 03:33 UTC, 2026-12-01, by a helper who read neither "
          "the brief's code nor any result, asked for more varied chat, producer jargon, typos and negations than the earlier sets, and "
          "committed at a4ace4b before any run of it). It ran at 04:32-04:48 UTC on 74c9736 (the session's code after mending held_out_14's "
          "misreads), with the change read from the words, with each step's changes named in the tool's `change` input, and on b50d44a "
@@ -1072,7 +1076,7 @@ def _code_of(label: str, split: str) -> str:
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
     out = ["### Reading\n"]
-    for split, what in (("held_out_16", "Blind (held-out-16) steps"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
+    for split, what in (("held_out_16", "Blind (held-out-16) steps, on 67a0b86"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
                         ("held_out_2", "Held-out-2 steps (seen: 73 % blind at 10:36 UTC)"), ("held_out", "Seen held-out steps (looked at before earlier fixes)")):
         rs = [r for r in rows if r["split"] == split]
         if not rs:
