@@ -523,12 +523,15 @@ def test_a_complaint_rule_stays_in_its_clause() -> None:
     ("less scratchy please, too much bow noise", "flatness", "down"), ("pitch it so it drops after the hit, like a syndrum", "pitch_trend_semitones_per_s", "down"),
     ("tame the top end, and have it scoop up into the note from below", "pitch_trend_semitones_per_s", "up"),
     ("not so plucky - let the note hold instead of dying off right away", "sounding_s", "up"),
+    ("way faster fade-in", "attack_s", "down"), ("a slower fade-in please", "attack_s", "up"),
+    ("make it sound like it's coming from another room", "centroid_hz", "down"),
 ])
 def test_held_out_15_phrasings_in_other_words(prompt, key, way) -> None:
     assert asked(prompt).get(key) == way, (prompt, asked(prompt))
 
 
 def test_signed_bare_steps_sized_comparatives_and_negated_asks() -> None:
+    assert asked_semitones("down an oct") == -12 and asked_semitones("oct up") == 12
     assert asked_semitones("+12 pls") == 12 and asked_semitones("-12, darker, shorter tail") == -12 and asked_semitones("can u make it a littel higher, like 3 semitones") == 3
     assert "f0_hz" not in asked("cut it by -3 dB")
     vib = {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 6.0}

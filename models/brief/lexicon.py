@@ -318,6 +318,12 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # "let the note hold instead of dying off right away": the opposite of what follows "instead of" is asked, not it
     (r"\binstead\s+of\s+(?:it\s+)?(?:dying|fading|decaying|dropping|trailing|petering)\s+(?:off|out|away)(?:\s+(?:right\s+away|so\s+(?:fast|quickly|soon)|"
      r"quickly|immediately|at\s+once|too\s+(?:fast|soon|quickly)))?", " "),
+    # the onset named with its comparative: "way faster fade-in" (a slower one is the fade-in's own word)
+    (r"\b(?:faster|quicker|shorter|snappier|sharper)\s+(?:fade[- ]?in|swell|onset)\b", "faster attack"),
+    # "down an oct", "oct up": an octave
+    (r"\b(an?|one|1|two|2)\s+oct\b\.?", r"\1 octave"), (r"\boct\s+(up|down|higher|lower)\b", r"octave \1"),
+    # a sound from another room is a muffled, darker one
+    (r"\b(?:coming\s+)?(?:from|in)\s+(?:another|the\s+next|a\s+different|the\s+other)\s+room\b|\bfrom\s+next\s+door\b", "darker"),
     # "a full second or more": one second
     (r"\ba\s+full\s+second\b", "1 second"),
     # a movement named off: "tremolo off", "vibrato off please"
