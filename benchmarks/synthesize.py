@@ -931,9 +931,10 @@ def refine_report(args) -> None:
         calls = calls + earlier["calls"]
     fig.update(chain_figures(rows))
     base_rows: list[dict] = []
+    kept: dict[str, list[dict]] = {"baseline_rows": [], "named_rows": [], "rerun_rows": []}  # stored in the detail file
     if args.baseline:  # the code before a change, run in the same session with the same weights
         base = [json.loads(Path(p).read_text()) for p in args.baseline]
-        base_rows = [r for p in base for r in p["rows"]]
+        base_rows = kept["baseline_rows"] = [r for p in base for r in p["rows"]]
         fig["baseline_weights_sha256"] = sorted({p["weights_sha256"] for p in base})
         fig["baseline_parts_complete"] = all(p.get("complete") for p in base)
         fig["baseline_code"] = args.baseline_label
@@ -944,13 +945,15 @@ def refine_report(args) -> None:
         again = [json.loads(Path(p).read_text()) for p in args.rerun]
         fig["rerun_code"] = args.rerun_label
         fig["rerun_parts_complete"] = all(p.get("complete") for p in again)
-        fig.update(chain_figures([r for p in again for r in p["rows"]], "rerun_"))
+        kept["rerun_rows"] = [r for p in again for r in p["rows"]]
+        fig.update(chain_figures(kept["rerun_rows"], "rerun_"))
         fig["rerun_load_avg_mean"] = round(float(np.mean([c["load"] for p in again for c in p["calls"]])), 2)
     if args.named:  # the same chains with each step's changes named, as an assistant would send them
         nm = [json.loads(Path(p).read_text()) for p in args.named]
         fig["named_code"] = args.named_label
         fig["named_parts_complete"] = all(p.get("complete") for p in nm)
-        fig.update(chain_figures([r for p in nm for r in p["rows"]], "named_"))
+        kept["named_rows"] = [r for p in nm for r in p["rows"]]
+        fig.update(chain_figures(kept["named_rows"], "named_"))
         fig["named_load_avg_mean"] = round(float(np.mean([c["load"] for p in nm for c in p["calls"]])), 2)
     if earlier:
         _carry_earlier(fig, earlier, args)
@@ -963,10 +966,9 @@ def refine_report(args) -> None:
     fig["speed_load_avg_max"] = round(float(np.max([c["load"] for c in speed_calls])), 2)
     fig["speed_evaluations_mean"] = round(float(np.mean([c["evaluations"] for c in speed_calls])), 1)
     (DOCS / "results").mkdir(parents=True, exist_ok=True)
-    kept = {k: [r for p in getattr(args, k.split("_")[0]) for r in json.loads(Path(p).read_text())["rows"]] for k in ("baseline_rows", "named_rows", "rerun_rows")}
     if earlier:
         for k in kept:
-            kept[k] += earlier[k]
+            kept[k] = kept[k] + earlier[k]  # a new list: base_rows stays this run's
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls, **kept}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
          "This session's last blind set is `held_out_16` (25 chains, 63 steps; written at 05:02 UTC, 2026-12-01, by a helper who read "

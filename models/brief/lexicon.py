@@ -203,6 +203,8 @@ def _negated_before(m: re.Match, group: int | str = 0, reach: int = 3) -> bool:
     return any(w in NEGATORS or w.endswith("n't") for w in before)
 
 
+# "less air", "no airiness": less noise (also after the complaints, which turn "too much air" into "less air")
+AIR_IS_NOISE: tuple[str, Any] = (r"\b(less|no)\s+air(?:iness)?\b(?!\s+(?:noise|hiss))", r"\1 noise")
 REWRITES: tuple[tuple[str, Any], ...] = (
     # other names of the modulations, first, so every rule below reads them: a wobble of the pitch is a vibrato ("a human
     # wobble in pitch", "pitch wobble"), and so are a warble, a trill, tape's wow and flutter and a "vib"; a wub is a
@@ -234,8 +236,8 @@ REWRITES: tuple[tuple[str, Any], ...] = (
      lambda m: "lower" if m.group(1) == "low" else "higher"),
     # a comparative said with "more", as learners of English say it: "can you make it more long?", "more bright"
     (r"\bmore\s+(long|short|bright|dark|slow|fast|clean|warm|deep)\b(?!\s*(?:-\s*)?(?:end|ends|notes?)\b)",
-     lambda m: {"long": "longer", "short": "shorter", "bright": "brighter", "dark": "darker", "loud": "louder", "quiet": "quieter", "soft": "softer",
-                "slow": "slower", "fast": "faster", "clean": "cleaner", "warm": "warmer", "deep": "deeper"}[m.group(1)]),
+     lambda m: {"long": "longer", "short": "shorter", "bright": "brighter", "dark": "darker", "slow": "slower", "fast": "faster", "clean": "cleaner",
+                "warm": "warmer", "deep": "deeper"}[m.group(1)]),
     # musicians' pitch verbs with a size: "flatten it by a semitone" (a lower pitch), "sharpen it by a quarter tone"
     (r"\bflatten\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "down by"),
     (r"\bsharpen\s+(?:it|this|that|the\s+(?:pitch|note|tuning))?\s*by\b", "up by"),
@@ -331,7 +333,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     # "way less vibrato, basically none": none of it
     (r"\b(?:way\s+|much\s+|a\s+lot\s+)?less\s+(vibrato|wobble|tremolo|pulsing|noise|hiss)\b(\s*,?\s*(?:basically|almost|nearly|pretty\s+much|like|so)?\s*(?:none|nothing|zero|gone|off)\b)",
      r"no \1"),
-    (r"\b(less|no)\s+air(?:iness)?\b(?!\s+(?:noise|hiss))", r"\1 noise"),
+    AIR_IS_NOISE,
     (r"\bscratch(?:y|iness)\b", "noisy"),
     # a scoop is a short rise into the note; a drop after the hit a falling pitch
     (r"\bscoop(?:s|ing)?(?:\s+up)?(?:\s+into\s+the\s+note)?(?:\s+from\s+below)?\b", "slide up"),
@@ -488,5 +490,5 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # the length words are sound types in the lexicon ("short": a short sound), so their "less" is said as the comparative
     (r"\bnot\s+(?:so|as|that|this)\s+" + _QUALITY + r"\b", r"less \1"),  # a refinement's "not so long pls": less of it
     (r"\bless\s+short\b", "longer"), (r"\bless\s+(?:long|sustained)\b", "shorter"),
-    (r"\b(less|no)\s+air(?:iness)?\b(?!\s+(?:noise|hiss))", r"\1 noise"),  # "too much air" read above
+    AIR_IS_NOISE,  # again: "too much air" read above
 )

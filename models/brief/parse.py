@@ -322,6 +322,11 @@ def _negated(toks: list[str], i: int) -> bool:
     return i >= 2 and toks[i - 2] in L.NEGATORS and toks[i - 1] in {"too", "so", "very", "much", "overly", "at"}
 
 
+def _normalised(prompt: str) -> str:
+    """The prompt as the rules read it: lower case, plain apostrophes, single spaces."""
+    return " ".join(prompt.lower().replace("’", "'").split())
+
+
 def parse_brief(
     prompt: str,
     *,
@@ -346,7 +351,7 @@ def parse_brief(
     clash = opposed(list(changes))
     if clash:
         raise ValueError("opposite changes named together: " + "; ".join(f"{a!r} and {b!r}" for a, b in clash) + "; name one direction per quality")
-    text = " ".join(prompt.lower().replace("’", "'").split())
+    text = _normalised(prompt)
     b = _Builder(prompt, render_seconds, start)
     b.start_patch = start_patch
     if start is not None:
@@ -559,6 +564,7 @@ def parse_brief(
     return b.brief(relative=start is not None)
 
 
+NEGATOR = r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)"  # an imperative's negation ("don't undo that", "never make it brighter")
 BACK_RE = re.compile(r"\b(?:(?:the\s+)?other\s+(?:way|direction)|opposite\s+(?:way|direction)|(?:undo|revert|reverse)\s+(?:that|it|this|the\s+last(?:\s+(?:one|step|change))?)"
                      r"|go\s+back|too\s+far|overshot|overdid\s+it|overdone)\b")
 
@@ -566,9 +572,9 @@ BACK_RE = re.compile(r"\b(?:(?:the\s+)?other\s+(?:way|direction)|opposite\s+(?:w
 def _go_back(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, prompt: str, previous: Sequence[dict[str, Any]], grammar: set[str]) -> None:
     """"go back the other way", "too far", "undo that": each change the step before asked (its stored targets, relative
     to its own start), the other way, on qualities the words did not read; a pitch step goes back by its size."""
-    text = " ".join(prompt.lower().replace("’", "'").split())
+    text = _normalised(prompt)
     m = BACK_RE.search(text)
-    if m is None or re.search(r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)\s+(?:\w+\s+){0,2}$", text[: m.start()]):
+    if m is None or re.search(NEGATOR + r"\s+(?:\w+\s+){0,2}$", text[: m.start()]):
         return
     if not previous:
         b.notes.append(f"'{m.group(0)}': the start was not made by a refinement this tool knows, so there is no last change to go back on; "
@@ -958,7 +964,7 @@ def _clause(text: str, start: int, end: int) -> str:
 
 # "don't make it any brighter", "but dont add any click or brightness", "never let it get longer": a refinement's negated
 # imperative asks nothing of what it names, and the change reader adds nothing there either
-NEGATED_ASK = re.compile(r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)\s+(?:(?:make|let|get|turn)\s+(?:it|this|that|the\s+[a-z]+)\s+(?:get\s+|be\s+|go\s+|sound\s+)?"
+NEGATED_ASK = re.compile(NEGATOR + r"\s+(?:(?:make|let|get|turn)\s+(?:it|this|that|the\s+[a-z]+)\s+(?:get\s+|be\s+|go\s+|sound\s+)?"
                          r"(?:any\s+|much\s+|even\s+)?(?:[a-z]+er\b|more\s+[a-z]+|less\s+[a-z]+)|add\s+(?:any\s+|more\s+|a\s+|some\s+|extra\s+)?[a-z]+"
                          r"(?:\s+(?:or|and|nor)\s+(?:any\s+)?[a-z]+)?)")
 _LEFT_WORDS = (("bright|dark|dull|top|treble|shrill|harsh|muffl|warm", ("centroid_hz",)), ("long|short|length|tail", ("sounding_s", "decay_db_per_s")),
@@ -972,7 +978,7 @@ def _leave_negated(b: _Builder, text: str) -> str:
     for m in NEGATED_ASK.finditer(text):
         said = m.group(0)
         for roots, keys in _LEFT_WORDS:
-            if re.search(rf"\b(?:{roots})", said.split(None, 1)[1] if " " in said else said):
+            if re.search(rf"\b(?:{roots})", said.split(None, 1)[1]):  # the words after the negator
                 b.left.update(keys)
         b.notes.append(f"'{said}': nothing asked of it; kept as it was")
     return NEGATED_ASK.sub(" ", text)
@@ -1003,7 +1009,7 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
     clause = _clause(text, m.start(), m.end())
     is_attack = any(w in clause for w in ATTACK_CONTEXT) or (not _LENGTH_WORDS.search(clause) and any(w in text for w in ATTACK_CONTEXT)
                                                              and not _LENGTH_WORDS.search(text))
-    amount = re.match(r"\s*(longer|shorter|slower|faster|quicker|sooner|later)\b", text[m.end():]) \
+    amount = re.match(r"\s*(longer|shorter|slower|faster|quicker|sooner|later)\b", after) \
         or re.search(r"\b(longer|shorter|slower|faster|quicker|sooner|later)\s+by\s*$", text[: m.start()])
     what = ""
     if amount:
