@@ -918,7 +918,7 @@ def refine_report(args) -> None:
 
     parts = [json.loads(Path(p).read_text()) for p in args.merge]
     rows = [r for p in parts for r in p["rows"]]
-    calls = [c for p in parts for c in p["calls"]]
+    calls = [c for p in parts for c in _split_calls(p)]
     earlier = _earlier_report(rows) if args.keep_earlier else None
     fig: dict = {"embedder": parts[0]["embedder"], "weights_sha256": sorted({p["weights_sha256"] for p in parts}),
                  "weights_sha256_at_end": sorted({p.get("weights_sha256_at_end", "run incomplete") for p in parts}),
@@ -1025,6 +1025,12 @@ def refine_report(args) -> None:
     write_report("synthesize_refine", fig, "\n".join(L))
 
 
+def _split_calls(part: dict) -> list[dict]:
+    """A part file's calls, each with the split of its chains when the part ran one split (a merge can then replace them)."""
+    splits = {r["split"] for r in part["rows"]}
+    return [{**c, "split": next(iter(splits))} for c in part["calls"]] if len(splits) == 1 else list(part["calls"])
+
+
 def _earlier_report(rows: list[dict]) -> dict:
     """The committed report's rows and figures for the splits ``rows`` does not hold (``--keep-earlier``): a
     blind set is run once, so its rows are carried from report to report rather than run again."""
@@ -1034,7 +1040,8 @@ def _earlier_report(rows: list[dict]) -> dict:
     detail = json.loads((DOCS / "results" / "synthesize_refine_detail.json").read_text())
     old = json.loads((DOCS / "results" / "synthesize_refine.json").read_text())
     out: dict = {"fresh": fresh, "figures": old, "rows": [r for r in detail["rows"] if r["split"] not in fresh]}
-    out["calls"] = detail["calls"]  # calls carry no split: all kept (the speed figures use this run's calls only)
+    # calls of the splits run again are replaced; calls stored before they carried their split (2026-12-01) are kept
+    out["calls"] = [c for c in detail["calls"] if c.get("split") not in fresh]
     for k in ("baseline_rows", "named_rows", "rerun_rows"):
         out[k] = [r for r in detail.get(k, []) if r["split"] not in fresh]
     return out
