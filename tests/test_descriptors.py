@@ -83,6 +83,31 @@ def test_linear_attack_ramp():
     assert d.envelope.attack_s == pytest.approx(0.4, abs=0.03)  # 10 % -> 90 % of a 0.5 s ramp
 
 
+def _swell(attack: float, trem_hz: float, depth: float, phase: float) -> np.ndarray:
+    """A linear rise over ``attack`` s under a tremolo whose level is 1 - depth at its troughs (``phase`` 0: a crest first)."""
+    t = np.arange(3 * SR) / SR
+    level = np.minimum(t / attack, 1.0) * np.where(t < 2.5, 1.0, np.clip(1 - (t - 2.5) / 0.3, 0, 1))
+    return level * (1 - depth * (0.5 - 0.5 * np.cos(2 * np.pi * trem_hz * t + phase))) * tone(220, 3.0)
+
+
+@pytest.mark.parametrize("hz,depth,phase", [(4, 0.5, 0.0), (4, 0.9, np.pi), (8, 0.5, np.pi), (2, 0.5, np.pi)])
+def test_swell_under_tremolo_is_one_attack(hz, depth, phase):
+    # a 2 s swell rises crest over crest: its first crest (0.2-0.4 s in) is not the top of its attack
+    d = describe(_swell(2.0, hz, depth, phase), SR, with_pitch=False, psychoacoustic=False)
+    assert d.envelope.am_rate_hz is not None
+    assert d.envelope.attack_s == pytest.approx(1.6, rel=0.2)  # 10 % -> 90 % of the 2 s rise
+
+
+@pytest.mark.parametrize("hz", [2, 4, 8])
+def test_fast_attack_under_tremolo_keeps_its_own_rise(hz):
+    # a 5 ms attack whose tremolo crests at the start: the later crests, no higher, do not lengthen it
+    d = describe(_swell(0.005, hz, 0.5, 0.0), SR, with_pitch=False, psychoacoustic=False)
+    assert d.envelope.am_rate_hz is not None and d.envelope.attack_s < 0.01
+    # ... nor a 50 ms one's whose first crest comes 0.25 s later, 1.6 dB higher than where its rise ends
+    d = describe(_swell(0.05, 4, 0.5, 0.0), SR, with_pitch=False, psychoacoustic=False)
+    assert d.envelope.attack_s == pytest.approx(0.04, abs=0.01)
+
+
 def test_tremolo_rate():
     t = np.arange(2 * SR) / SR
     d = describe((1 + 0.9 * np.sin(2 * np.pi * 5 * t)) * tone(330, amp=0.3), SR, with_pitch=False, psychoacoustic=False)

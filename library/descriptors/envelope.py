@@ -20,6 +20,9 @@ AM_BAND_HZ = (1.0, 20.0)
 AM_MIN_DB = 1.0  # below this the "rate" is just the largest ripple of a steady level
 PERIODIC_SHARE = 0.5  # a modulation has a rate when one sinusoid carries half the detrended variance
 ATTACK_HOLD_S = 0.05
+ATTACK_RISE = 0.4  # per second: a level still rising this fast (2 % in 50 ms) has not reached its top
+SWELL_PAST = 0.5  # a level that climbs on past its first top to over twice it (6 dB), crest over crest, is still rising
+HOLD_PERIODS = 1.5  # ... over this many periods of the modulation (its rate is measured after the attack: a swell blurs it)
 
 
 class EnvelopeDescriptors(BaseModel):
@@ -47,6 +50,14 @@ def _crossing(env: np.ndarray, start: int, level: float, dt: float) -> float:
         return (i + 0.5) * dt
     frac = (level - env[i - 1]) / max(env[i] - env[i - 1], 1e-20)
     return (i - 0.5 + frac) * dt
+
+
+def _first_top(smooth: np.ndarray, start: int, w: int, dt: float) -> float:
+    """The first level of ``smooth`` at or after frame ``start`` not exceeded in the next ``w`` frames by more than
+    ATTACK_RISE per second of the window (2 % in 50 ms); the peak when the level rises to the end."""
+    ahead = np.lib.stride_tricks.sliding_window_view(np.append(smooth, np.zeros(w)), w)[1 : smooth.size + 1].max(axis=1)
+    tops = np.nonzero((ahead <= (1.0 + ATTACK_RISE * w * dt) * smooth) & (np.arange(smooth.size) >= start))[0]
+    return float(smooth[tops[0]]) if tops.size else float(smooth.max())
 
 
 def _am(ldb: np.ndarray, dt: float) -> tuple[float, float, float]:
@@ -87,12 +98,27 @@ def envelope_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
         ipk = int(np.argmax(e))
         above = np.nonzero(ldb >= SOUNDING_DB)[0]
         i_on, i_end = int(above[0]), int(above[-1])
+        # level modulation first: its period sets how far ahead the attack's top must hold
+        hold_s = ATTACK_HOLD_S
+        i90 = int(np.argmax(e >= 0.9 * peak))
+        if (i_end - i90 + 1) * dt >= AM_MIN_S:
+            rate, depth, share = _am(ldb[i90 : i_end + 1], dt)
+            periodic = depth >= AM_MIN_DB and share >= PERIODIC_SHARE
+            out["am_rate_hz"][b] = rate if periodic else np.nan
+            out["am_depth_db"][b] = depth
+            if periodic:
+                hold_s = max(ATTACK_HOLD_S, HOLD_PERIODS / rate)
         # attack: the rise of the first event, up to the first level not exceeded (by 2 %) in the next 50 ms;
         # a phrase's loudest note may come seconds later and is not its attack
-        w = max(1, int(round(ATTACK_HOLD_S / dt)))
-        ahead = np.lib.stride_tricks.sliding_window_view(np.append(smooth, np.zeros(w)), w)[1 : smooth.size + 1].max(axis=1)
-        tops = np.nonzero((ahead <= 1.02 * smooth) & (np.arange(smooth.size) >= i_on))[0]
-        first_top = float(smooth[tops[0]]) if tops.size else peak
+        first_top = _first_top(smooth, i_on, max(1, int(round(ATTACK_HOLD_S / dt))), dt)
+        if hold_s > ATTACK_HOLD_S:
+            # under a periodic level modulation a swell rises crest over crest, and its first crest (0.2 s into a
+            # 2 s swell at 4 Hz) ends that rise: the top must then hold for a period. Only when the level climbs on
+            # past that first top by more than SWELL_PAST: a fast attack whose tremolo crests a little later
+            # keeps its own rise
+            held = _first_top(smooth, i_on, max(1, int(round(hold_s / dt))), dt)
+            if first_top < SWELL_PAST * held:
+                first_top = held
         t10 = _crossing(e, 0, 0.1 * first_top, dt)
         t90 = _crossing(e, 0, 0.9 * first_top, dt)
         out["onset_s"][b] = i_on * dt
@@ -118,11 +144,6 @@ def envelope_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
         out["release_s"][b] = (i_end - int(held[-1])) * dt if held.size else 0.0
         first = ldb[i_on : i_on + max(1, int(round(TRANSIENT_S / dt)))]
         out["transient_db"][b] = float(first.max() - np.median(ldb[i_on : i_end + 1]))
-        i90 = int(np.argmax(e >= 0.9 * peak))
-        if (i_end - i90 + 1) * dt >= AM_MIN_S:
-            rate, depth, share = _am(ldb[i90 : i_end + 1], dt)
-            out["am_rate_hz"][b] = rate if depth >= AM_MIN_DB and share >= PERIODIC_SHARE else np.nan
-            out["am_depth_db"][b] = depth
     return out
 
 

@@ -935,7 +935,7 @@ def _relative_pitch(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
 
 def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, n: L.Need, word: str) -> None:
     """A lexicon word in a refinement: a change from the start in the word's direction. An attack word also keeps its
-    own meaning (a 5 ms lead 'with a slow attack' gets the word's 193 ms, not just 1.95 x); a noise word only asks for
+    own meaning (a 5 ms lead 'with a slow attack' gets the word's 212 ms, not just 1.95 x); a noise word only asks for
     noisier (its percentile is a noise, which would wash the tone out)."""
     sign = +1 if n.side == "ge" else -1
     _relative(b, start, patch, n.descriptor, sign, word, confidence=max(0.5, n.confidence))
