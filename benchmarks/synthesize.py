@@ -750,10 +750,10 @@ def main() -> None:
     ap.add_argument("--embedder", default="lstmabar")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="held_out", choices=["held_out", "tuning", "all"], help="which prompts (issue-18 study)")
-    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8", "held_out_9", "held_out_10", "held_out_11", "held_out_12", "held_out_13", "held_out_14", "held_out_15", "held_out_16", "tuning", "tuning_2", "all", "none"],
+    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8", "held_out_9", "held_out_10", "held_out_11", "held_out_12", "held_out_13", "held_out_14", "held_out_15", "held_out_16", "held_out_17", "tuning", "tuning_2", "all", "none"],
                     help="refinement chains of this split (held_out: seen since the 08:34 run; held_out_2: seen since the 10:36 run; "
                          "held_out_3: seen since the 11:02 run; held_out_4: seen since the 13:41 run; held_out_5: seen since the 15:39 run; "
-                         "held_out_6: seen since its blind run on 0b65d84; held_out_7: blind at 17:55 UTC on 6599058; held_out_8: blind at 18:12 UTC on c481adf; held_out_9: blind at 19:03 UTC on 38ad82d; held_out_10: blind at 20:43 UTC on a6e4132; held_out_11: blind at 22:55 UTC on a47943d; held_out_12: blind at 00:35 UTC on 4fed7e7 (2026-12-01); held_out_13: blind at 01:31 UTC on 27c863e; held_out_14: the next blind set); none: prompts only")
+                         "held_out_6: seen since its blind run on 0b65d84; held_out_7: blind at 17:55 UTC on 6599058; held_out_8: blind at 18:12 UTC on c481adf; held_out_9: blind at 19:03 UTC on 38ad82d; held_out_10: blind at 20:43 UTC on a6e4132; held_out_11: blind at 22:55 UTC on a47943d; held_out_12: blind at 00:35 UTC on 4fed7e7 (2026-12-01); held_out_13: blind at 01:31 UTC on 27c863e; held_out_14: blind at 03:33 UTC on b50d44a; held_out_15: blind at 04:32 UTC on 74c9736; held_out_16: blind at 05:13 UTC on 67a0b86; held_out_17: the next blind set); none: prompts only")
     ap.add_argument("--limit", type=int, default=0, help="only the first N prompts (smoke runs)")
     ap.add_argument("--random-patches", type=int, default=50)
     ap.add_argument("--gap-prompts", type=int, default=6)
@@ -812,8 +812,8 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-CHAIN_SPLITS = ("held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
-CHAIN_LABELS = {"held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_SPLITS = ("held_out_17", "held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
+CHAIN_LABELS = {"held_out_17": "held-out-17, blind (H17CODE)", "held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "tuning_2": "tuning-2 (phrasings, seen)", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
@@ -821,14 +821,14 @@ EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at
                  "(0b65d84): 71 % (41/58); held_out_7 at 17:55 UTC (6599058): 59 % (44/74); held_out_8 at 18:12 UTC (c481adf): 50 % (36/72); held_out_9 at "
                  "19:03 UTC (38ad82d): 69 % (42/61); held_out_10 at 20:43 UTC (a6e4132): 77 % (47/61); held_out_11 at 22:55 UTC (a47943d): 75 % (45/60); "
                  "held_out_12 at 00:35 UTC, 2026-12-01 (4fed7e7): 76 % (47/62); held_out_13 at 01:31 UTC (27c863e): 74 % (45/61); "
-                 "held_out_14 at 03:33 UTC (b50d44a): 65 % (39/60); held_out_15 at 04:32 UTC (74c9736): 65 % (40/62); "
+                 "held_out_14 at 03:33 UTC (b50d44a): 65 % (39/60); held_out_15 at 04:32 UTC (74c9736): 65 % (40/62); held_out_16 at 05:13 UTC (67a0b86): 79 % (50/63); "
                  "with the changes named, 81 % (60/74, e1813b3), 82 % (59/72, c481adf), 82 % (50/61, 38ad82d), 75 % (46/61, a6e4132), 90 % (54/60, a47943d), "
-                 "76 % (47/62, 4fed7e7), 79 % (48/61, 27c863e), 70 % (42/60, b50d44a) and 79 % (49/62, 74c9736)")
+                 "76 % (47/62, 4fed7e7), 79 % (48/61, 27c863e), 70 % (42/60, b50d44a), 79 % (49/62, 74c9736) and 84 % (53/63, 67a0b86)")
 # held_out_5 (blind at 15:39-15:55 UTC on 06c306c) is reported from its blind run's rows; the report's other rows are labelled with their code
 
 
 def chain_figures(rows: list[dict], prefix: str = "") -> dict:
-    """Per split (held_out_16, held_out_15, held_out_14, held_out_13, held_out_12, held_out_11, held_out_10, held_out_9, held_out_8, held_out_7, held_out_6, held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
+    """Per split (held_out_17, held_out_16, held_out_15, held_out_14, held_out_13, held_out_12, held_out_11, held_out_10, held_out_9, held_out_8, held_out_7, held_out_6, held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
     fig: dict = {}
     for s in CHAIN_SPLITS:
         rs = [r for r in rows if s == "all" or r["split"] == s]
@@ -837,7 +837,20 @@ def chain_figures(rows: list[dict], prefix: str = "") -> dict:
             fig[f"{prefix}chains_{s}_change_achieved"] = round(float(np.mean([r["change_ok"] for r in rs])), 3)
             fig[f"{prefix}chains_{s}_rest_kept"] = round(float(np.mean([r["keep_ok"] for r in rs])), 3)
             fig[f"{prefix}chains_{s}_both"] = round(float(np.mean([r["change_ok"] and r["keep_ok"] for r in rs])), 3)
+            if all("brief_met" in r for r in rs):
+                fig.update({f"{prefix}chains_{s}_{k}": v for k, v in said_off(rs).items()})
     return fig
+
+
+def said_off(rows: list[dict]) -> dict:
+    """Whether the tool said what was off: a step's result 'says so' when it reports a target of its brief not met or an asked
+    change it cannot make from the start (``cannot``, recorded from 2026-12-01 on). Misses it said (of all misses), misses it
+    reported as done (silent), steps met that it said were off, and steps it said cannot be done."""
+    said = [r["brief_met"] < r["brief_n"] or r.get("cannot", 0) > 0 for r in rows]
+    miss = [not (r["change_ok"] and r["keep_ok"]) for r in rows]
+    n_miss = sum(miss)
+    return {"misses": n_miss, "misses_said": sum(a and m for a, m in zip(said, miss)), "misses_silent": sum(m and not a for a, m in zip(said, miss)),
+            "hits_said_off": sum(a and not m for a, m in zip(said, miss)), "cannot_steps": sum(r.get("cannot", 0) > 0 for r in rows)}
 
 
 def walk_chains(chains: list[dict], call, judge_sound, named: bool = False):
@@ -891,7 +904,8 @@ def chain_part(args) -> None:
         wall = time.perf_counter() - t0
         c = out.candidates[0]
         rec = {"prompt": prompt, "kind": kind, "wall": wall, "load": load0, "evaluations": out.evaluations, "cos": c.score, "id": c.sound.id,
-               "brief_met": c.targets_met, "brief_n": len(c.targets), "stopped": out.stopped, "timing": out.timing.stages}
+               "brief_met": c.targets_met, "brief_n": len(c.targets), "cannot": len(getattr(out.brief, "cannot", [])),
+               "stopped": out.stopped, "timing": out.timing.stages}
         calls.append(rec)
         print(f"[{kind}] {prompt!r}: {wall:.1f} s (load {load0:.1f}), {out.evaluations} renders, brief {c.targets_met}/{len(c.targets)}", flush=True)
         return out, rec
@@ -899,7 +913,7 @@ def chain_part(args) -> None:
     for ch, st, rec, j, prev, new in walk_chains(chains, call, judge_sound, named=args.named_changes):
         rows.append({"chain": ch["id"], "split": ch["split"], "named_changes": args.named_changes, "start": ch["start"], "step": st["prompt"], "change_ok": bool(j["change_ok"]),
                      "keep_ok": bool(j["keep_ok"]), "change": [[c, bool(ok)] for c, ok in j["change"]], "keep": [[n, bool(ok)] for n, ok in j["keep"]],
-                     "brief_met": rec["brief_met"], "brief_n": rec["brief_n"],
+                     "brief_met": rec["brief_met"], "brief_n": rec["brief_n"], "cannot": rec["cannot"],
                      "before": {k: prev.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")},
                      "after": {k: new.get(k) for k in ("f0_hz", "pitched", "centroid_hz", "flatness", "attack_s", "sounding_s")}})
         Path(args.part).write_text(json.dumps({"rows": rows, "calls": calls, "weights_sha256": sha_before, "embedder": emb.name},
@@ -1009,6 +1023,17 @@ def refine_report(args) -> None:
         L.append(f"\nThe baseline rows are the code before these fixes ({fig['baseline_code']}), run in the same session, with the same "
                  f"weights ({', '.join(w[:12] for w in fig['baseline_weights_sha256'])}), at a mean load average of {fig['baseline_load_avg_mean']:.1f}; "
                  "its chains start from its own fresh results, so the two runs' steps are not pairs.")
+    said = [(lab, pre, sp) for sp in CHAIN_SPLITS if sp != "all" for pre, lab in (("", CHAIN_LABELS[sp]), ("baseline_", f"{CHAIN_LABELS[sp].split(' (')[0]}, baseline"),
+                                                                                   ("named_", f"{CHAIN_LABELS[sp].split(' (')[0]}, named"))
+            if f"{pre}chains_{sp}_misses" in fig]
+    if said:
+        L.append("\nDid the tool say what was off? A step's result says so when it reports a target of its brief not met, or an asked change "
+                 "it cannot make from the start (`brief.cannot`, from 2026-12-01). A silent miss is a step the judge counts as missed whose "
+                 "result reported everything done: the assistant has nothing to go on.\n")
+        L.append("| steps | misses | said by the tool | silent | met, but said off | said cannot be done |\n|---|---|---|---|---|---|")
+        for lab, pre, sp in said:
+            L.append(f"| {lab} ({fig[f'{pre}chains_{sp}_steps']}) | {fig[f'{pre}chains_{sp}_misses']} | {fig[f'{pre}chains_{sp}_misses_said']} | "
+                     f"{fig[f'{pre}chains_{sp}_misses_silent']} | {fig[f'{pre}chains_{sp}_hits_said_off']} | {fig[f'{pre}chains_{sp}_cannot_steps']} |")
     L.append("\n| chain | step | change | kept | broken |\n|---|---|---|---|---|")
     for r in rows:
         broken = [n for n, ok in r["keep"] if not ok]

@@ -272,7 +272,7 @@ def test_refinement_moves_turn_one_knob_for_what_is_asked() -> None:
     # so does its "cleaner" (the least noise taken out that does it: noise off halved a breathy flute's brightness),
     # and a vibrato's "a note" asks nothing of the noise
     breathy = {**patch, "mixer.noise": 0.3}
-    cleaner = parse_brief("cleaner", start=START, start_patch=breathy)
+    cleaner = parse_brief("cleaner", start={**START, "flatness": 0.05}, start_patch=breathy)  # a breathy start measures its noise
     assert "mixer.noise" not in cleaner.settings
     assert 0.0 in [m["mixer.noise"] for m, _ in moves(cleaner, breathy)] and len(moves(cleaner, breathy)) == len(NOISE_GRID_DB) + 1
     assert "mixer.noise" not in parse_brief("add vibrato", start=START, start_patch=breathy).settings
@@ -1016,3 +1016,60 @@ def test_go_back_reverses_the_steps_before() -> None:
     assert "centroid_hz" not in asked("don't undo that, just make it longer", brighter)
     assert "centroid_hz" not in asked("make it longer", brighter)  # no going back asked
     assert asked("go back the other way, a bit brighter", brighter)["centroid_hz"][0] is not None  # the words' own reading stands
+
+
+def test_a_change_the_start_leaves_no_room_for_is_said_not_faked() -> None:
+    # held_out_14's "snappier" of a 2 ms attack and "cleaner" of a start with no measured noise: the brief's target
+    # (attack <= 2.56 ms, flatness <= 5e-5) lay past the start in the wrong direction, so the tool met it by returning the
+    # start and reported every target met. Now the brief says it cannot be done, and asks no target of it
+    tight = {**START, "attack_s": 0.0021, "flatness": 0.00002}
+    for prompt, key in (("snappier, the start feels mushy", "attack_s"), ("faster attack", "attack_s"), ("make it cleaner", "flatness"),
+                        ("theres a hissy noise layer on it, make it cleaner", "flatness"), ("make it cleaner, it is too hissy", "flatness")):
+        b = parse_brief(prompt, start=tight, start_patch=PATCH)
+        assert len(b.cannot) == 1 and not any(t.descriptor == key and not t.kept for t in b.targets), prompt
+    assert "2.1 ms" in parse_brief("faster attack", start=tight, start_patch=PATCH).cannot[0]
+    # the rest of the prompt still asks what it asks, and the attack is kept where nothing can move it
+    both = parse_brief("faster attack and brighter", start=tight, start_patch=PATCH)
+    assert by(both, "centroid_hz").lo > 1000.0 and by(both, "attack_s").kept and both.cannot
+    # a start with room keeps its target: one noticeable step where two do not fit (a 7 ms attack to at most 2 ms)
+    roomy = parse_brief("faster attack", start={**START, "attack_s": 0.007}, start_patch=PATCH)
+    assert not roomy.cannot and by(roomy, "attack_s").hi == pytest.approx(0.002)
+    assert not parse_brief("make it cleaner", start={**START, "flatness": 0.05}, start_patch=PATCH).cannot
+    # a little measured noise is taken down while the noise source sounds (the user may hear it), not once it is off
+    faint = {**START, "flatness": 0.002}
+    assert by(parse_brief("less hiss", start=faint, start_patch={**PATCH, "mixer.noise": 0.05}), "flatness").hi < 0.002
+    assert parse_brief("less hiss", start=faint, start_patch={**PATCH, "mixer.noise": 0.0}).cannot
+
+
+def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
+    # held_out_16's "slow the tremolo way down": the LFO's rate changed from 7.2 to 4.3 Hz with its start phase as it was,
+    # so its first crest came later and the measured attack went 13 -> 30 ms. The phase is now a move the fitness picks,
+    # the first one putting the new rate's first crest where the start's was
+    from lstmabar.library.descriptors import describe
+    from lstmabar.library.descriptors.envelope import envelope_batch
+    from lstmabar.models.brief.moves import PHASE_STEPS, moves
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 2.0)
+    phys = _two_oscillators(12.0, 1.0, 0.0)
+    phys.update({"adsr_1.attack": 0.012, "adsr_1.sustain": 1.0, "keyboard.duration": 1.8, "mod_matrix.adsr_1->vco_1_amp": 0.3,
+                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": 7.0, "lfo_1.mod_depth": 0.0, "lfo_1.initial_phase": 1.5,
+                 "lfo_1.sin": 1.0, "lfo_1.tri": 0.0, "lfo_1.saw": 0.0, "lfo_1.rsaw": 0.0, "lfo_1.sqr": 0.0,
+                 "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0, "lfo_1_amp_adsr.release": 0.3})
+    x = _patch_tensor(phys)
+    patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+    assert start["am_rate_hz"] == pytest.approx(7.0, abs=0.5)
+    b = parse_brief("slow the tremolo way down", start=start, start_patch=patch)
+    assert "lfo_1.frequency" in b.settings and "lfo_1.initial_phase" not in b.set_params()  # the phase stays free for the moves
+    phases = [m for m, _ in moves(b, patch) if "lfo_1.initial_phase" in m]
+    assert PHASE_STEPS - 1 <= len(phases) <= PHASE_STEPS + 1
+    base = {**patch, **b.set_params()}
+    xs = torch.stack([_patch_tensor(base)] + [_patch_tensor({**base, **m}) for m in phases])
+    env = envelope_batch(voice.render(xs, seed=0).numpy(), 48000)
+    slower = env["am_rate_hz"] <= start["am_rate_hz"] / 1.25
+    a0, a1 = start["attack_s"], env["attack_s"]
+    kept = (np.maximum(a0, a1) / np.maximum(np.minimum(a0, a1), 1e-9) <= 1.5) | (np.abs(a1 - a0) <= 0.01)
+    assert not kept[0] and (slower & kept)[1:].any(), (a0, a1)  # the phase as it was: 16 -> 35 ms
+    assert kept[1], (a0, a1)  # the first move: the new rate's first crest where the start's was (12 ms)

@@ -302,3 +302,15 @@ def test_a_refinements_search_gives_back_its_preparation() -> None:
     assert synth._before_search(fresh, 0.2) == pytest.approx(0.2)
     refine = synth.Start(center=torch.zeros(3), began=_time.perf_counter() - 1.0)
     assert synth._before_search(refine, 0.2) >= 1.0 + (synth.START_MOVES + 2) * synth.DESCRIBE_S
+
+
+def test_a_change_the_start_has_no_room_for_is_said_in_the_result(ctx) -> None:
+    # a faster attack of a start whose attack is already under the smallest noticeable step (5 ms): the result says it
+    # was not done, and why, instead of returning the start with every target 'met'
+    first = run(ctx, prompt="a sustained tone with an instant attack", k=1).output.candidates[0]
+    assert first.descriptors["attack_s"] < 0.005
+    o = run(ctx, prompt="snappier attack please", k=1, start_from=first.sound.id)
+    assert o.output.brief.cannot and "attack" in o.output.brief.cannot[0]
+    assert not any(t.descriptor == "attack_s" and not t.kept for t in o.output.brief.targets)
+    assert o.output.all_targets_met is False
+    assert "NOT DONE" in o.summary and "ms" in o.summary

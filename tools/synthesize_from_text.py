@@ -140,7 +140,7 @@ class Output(BaseModel):
     best_score: float
     brief: Brief = Field(description="The measurable targets read from the prompt (relative to the start sound with start_from), with their sources.")
     brief_used: bool = Field(description="Whether the brief shaped the search (brief_weight > 0 and at least one target).")
-    all_targets_met: bool = Field(description="Whether the best result meets every target of the brief.")
+    all_targets_met: bool = Field(description="Whether the best result meets every target of the brief (and the brief says of no asked change that it cannot be made: brief.cannot).")
     targets: list[TargetResult] = Field(default_factory=list, description="The best result against each target.")
     set_by_brief: dict[str, float] = Field(default_factory=dict, description="Parameters the brief set directly (physical values), not searched.")
     changes: list[str] = Field(default_factory=list, description="With start_from: how the best result differs from the start sound (library.descriptors.compare).")
@@ -711,7 +711,9 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
     else:
         brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
     change_txt = f"Changed from the start: {', '.join(out.changes[:4]) or 'nothing noticeable'}. " if refined else ""
-    if refined and not any(not t.kept and t.descriptor != "pitched" for t in brief.targets):
+    if brief.cannot:
+        change_txt = "NOT DONE (the start leaves no room for it): " + " ".join(f"{c}." for c in brief.cannot) + " " + change_txt
+    if refined and not brief.cannot and not any(not t.kept and t.descriptor != "pitched" for t in brief.targets):
         change_txt = ((f"The named change {inp.change!r} gave no target here ({'; '.join(brief.notes[-2:])}), so the embedder alone moved the sound. "
                        if inp.change else
                        f"No change was read from {inp.prompt!r} (only what to keep), so the embedder alone moved the sound: if the user asked "
@@ -763,7 +765,7 @@ def run(inp: Input, ctx: ToolContext) -> ToolOutcome:
         best_score=best.score,
         brief=brief,
         brief_used=use_brief,
-        all_targets_met=all(r.met for r in best.targets),
+        all_targets_met=all(r.met for r in best.targets) and not brief.cannot,
         targets=best.targets,
         set_by_brief=held.set_by_brief,
         changes=changes,

@@ -17,6 +17,7 @@ under pYIN, a rising pluck 3.5); stretched, the course is the same curve over a 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from .parse import hz_to_midi
-from .program import BEND_FREE, clamped, held_bend, level_drive, pitch_drive
+from .program import BEND_FREE, clamped, crest_at, held_bend, level_drive, pitch_drive
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -45,6 +46,7 @@ NOTE_HELD = "length, the note held"  # likewise: a length change with the envelo
 OVERRIDES = (STRETCH, KEY_HOLD, NOTE_HELD)  # moves that may change what the brief set (never what the caller held)
 STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: its envelopes' bends are not a glide to keep
 KEY_FACTORS = (1.5, 2.0, 3.0, 4.0)
+PHASE_STEPS = 8  # start phases tried for a wobble whose rate changes
 ENVELOPES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_2_amp_adsr", "lfo_1_rate_adsr", "lfo_2_rate_adsr")
 
 
@@ -140,6 +142,21 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
             for f in WOBBLE_ATTACK:
                 v = min(spec.maximum, a * f)
                 out.append(({f"{lfo}_amp_adsr.attack": v}, f"wobble: its depth comes in over {v:.3g} s (x{f:g} the level's attack)"))
+    if "am_rate_hz" in asked and "am_depth_db" not in asked:
+        # an existing wobble at a new rate: its first crest moves against the level's attack (a 13 ms attack under a 7 Hz
+        # tremolo slowed to 4 Hz measured 30 ms), so its start phase is a move the fitness (the kept attack) chooses
+        lfo = next((n for n in ("lfo_1", "lfo_2") if f"{n}.frequency" in brief.settings and level_drive(patch, n) > 0.0), None)
+        if lfo is not None:
+            now = patch.get(f"{lfo}.initial_phase")
+            phases = [-math.pi + 2 * math.pi * k / PHASE_STEPS for k in range(PHASE_STEPS)]
+            own = start if start is not None else patch
+            if now is not None and own.get(f"{lfo}.frequency", 0.0) > 0.0:
+                # first, the phase that puts the new rate's first crest where the start's was (the 0..1 sine crests at phase pi)
+                crest_s = math.remainder(math.pi - now, 2 * math.pi) % (2 * math.pi) / (2 * math.pi * own[f"{lfo}.frequency"])
+                phases.insert(0, crest_at(brief.settings[f"{lfo}.frequency"], crest_s))
+            for v in phases:
+                if now is None or abs(math.remainder(v - now, 2 * math.pi)) > 1e-3:
+                    out.append(({f"{lfo}.initial_phase": v}, f"wobble's phase: LFO {lfo[-1]} starts at {v:.2f} rad (its first crest against the attack)"))
     attack = asked.get("attack_s")
     if attack is not None and attack.lo is not None and start is not None and "keyboard.duration" in start:
         # a key released before the envelopes' attack ends cuts the attack short (a 38 ms key under 0.3 s attacks

@@ -168,13 +168,17 @@ class _Builder:
         self.rate_tokens: set[int] = set()  # tokens read as a modulation's rate
         self.leans: dict[str, int] = {}  # descriptor -> the direction a word gave without a target (the change reader's yields to it)
         self.left: set[str] = set()  # descriptors the words say to leave ("don't make the vibrato faster"): the change reader adds nothing on them
+        self.cannot: list[str] = []  # asked changes the start leaves no room for, said (Brief.cannot)
+        self.cannot_keys: set[str] = set()
 
     def add(self, t: Target, explicit: bool = False) -> None:
         if t.confidence < 0.5:
             self.notes.append(f"left out {t.aspect} ({t.source}): confidence {t.confidence:.2f} under 0.5")
             return
-        self.asked.add(t.descriptor)
         key = t.descriptor
+        if key in self.cannot_keys and not t.kept:
+            return  # the prompt asked a change of it the start leaves no room for (Brief.cannot): a word describing the start adds nothing
+        self.asked.add(key)
         if key in self.explicit and not explicit:
             return
         old = self.targets.get(key)
@@ -249,7 +253,7 @@ class _Builder:
                 seconds = min(6.0, t.lo / 0.8 + 0.05)
         from .program import program, search_ranges
 
-        brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes,
+        brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes, cannot=self.cannot,
                       render_seconds=None if seconds == self.base_seconds else round(seconds, 2))
         brief.settings, brief.settings_why = program(brief, seconds, self.start_patch)
         brief.ranges, why = search_ranges(brief)
@@ -656,6 +660,8 @@ def _consult_reader(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
             continue  # "a slow shaky wobble in the pitch": the pitch the words gave the vibrato moves around its note, not along
         if key in RATE_OF and "attack_s" in read and not any(w in prompt.lower() for w in L.MODULATION_WORDS | {"lfo", "hz", "volume", "level", "loudness"}):
             continue  # "can it swell in even slower": the comparative is the attack's the words read
+        if key in b.cannot_keys:
+            continue  # the words asked it, and the start leaves no room for it (Brief.cannot)
         if key in b.left:
             b.notes.append(f"the change reader found '{change}' likely (p {pr:.2f}), but the words say to leave it; left out")
             continue
@@ -1100,9 +1106,18 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         v = base * step ** (RELATIVE_STEPS * sign)
         if key == "attack_s" and sign > 0:
             v = max(v, s + 0.03)  # a slower attack people hear: at least 30 ms more
-        # and at least twice the descriptor vocabulary's smallest noticeable difference in the unit
+        # and at least twice the descriptor vocabulary's smallest noticeable difference in the unit (once, where the start
+        # leaves room for only one)
         min_step = next((a.min_step for a in AXES if a.key == key), 0.0)
-        v = max(v, s + 2 * min_step) if sign > 0 else min(v, s - 2 * min_step) if s - 2 * min_step > 0 else v
+        if sign < 0 and min_step > 0 and s - min_step <= 0 and (key == "attack_s" or _no_noise(s, patch)):
+            _cannot(b, key, sign, CANNOT_LESS[key].format(word=word, s=s, ms=s * 1000, step=min_step, step_ms=min_step * 1000))
+            return
+        if sign > 0:
+            v = max(v, s + 2 * min_step)
+        elif s - 2 * min_step > 0:
+            v = min(v, s - 2 * min_step)
+        elif key == "attack_s":
+            v = min(v, s - min_step)  # one step where two do not fit (a 7 ms attack to 2 ms)
         f0 = _start_value(start, "f0_hz") if start.get("pitched") else None
         if key == "centroid_hz" and sign < 0 and f0 is not None and v < f0 and s / step > f0 * 1.005:
             # three steps darker lie under the note's fundamental, one does not: ask for as much as the kept note allows
@@ -1118,6 +1133,41 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     t = Target(aspect=_aspect(key), descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit=_unit(key), tolerance=1.0 if key in ("attack_s", "flatness", "centroid_hz") else 0.0,
                confidence=confidence, relative_to=s, source=f"'{word}': {key} {'>=' if sign > 0 else '<='} {v:.4g} ({RELATIVE_STEPS} noticeable steps from the start's {s:.4g})")
     b.add(t, explicit=True)
+
+
+# what a step down cannot do from a start already within one noticeable step of nothing (library.descriptors.words' min_step)
+CANNOT_LESS = {
+    "attack_s": ("{word}: the start's attack is already {ms:.1f} ms; no attack is a noticeable step faster (the smallest is {step_ms:.0f} ms), "
+                 "so nothing was changed for it. If the start still sounds soft, the user may mean a harder click or a brighter hit, "
+                 "which the Voice's envelopes cannot add: ask"),
+    "flatness": ("{word}: the start has no noise to take out (spectral flatness {s:.4f}; its noise source off or inaudible), so nothing was "
+                 "changed for it. What sounds like noise may be buzz or harshness in its upper partials: ask whether 'darker' or "
+                 "'less harsh' is meant"),
+}
+
+
+def _no_noise(flatness: float, patch: dict[str, float] | None) -> bool:
+    """Whether a start has no noise to take out: none measured (flatness under the ratio floor) or its patch's noise source is
+    silent (its level, or every route to it, off). A little measured noise with the source on is still taken down, if less
+    than a noticeable step: the user may hear it."""
+    if flatness < 1e-4:
+        return True
+    if patch is None:
+        return False
+    routes = [v for k, v in patch.items() if k.endswith("->noise_amp")]
+    return patch.get("mixer.noise", 1.0) <= 1e-3 or bool(routes) and max(routes) <= 0.01
+
+
+def _cannot(b: _Builder, key: str, sign: int, why: str) -> None:
+    """An asked change this start leaves no room for: said in the brief, no target made, and the change reader kept off it."""
+    b.leans[key] = sign
+    old = b.targets.get(key)
+    if old is not None and not old.kept:  # an asked change wins over a word that describes the start ("a hissy layer, make it cleaner")
+        b.drop(key)
+        b.notes.append(f"'{old.source}' dropped: the change asked of it is '{why.split(':', 1)[0]}'")
+    if key not in b.cannot_keys:  # (and over a later word's: _Builder.add)
+        b.cannot.append(why)
+        b.cannot_keys.add(key)
 
 
 def _pitch_sources(patch: dict[str, float]) -> tuple[str, ...]:
