@@ -605,9 +605,10 @@ def test_a_word_that_describes_the_modulation_is_not_read_as_the_sounds() -> Non
     # read as the sound's word), and the refinement took a 6 kHz-centroid tone to 410 Hz with a 0.26 s attack
     b = parse_brief("with a gentle vibrato", start=START, start_patch=PATCH)
     assert by(b, "vibrato_depth_cents").lo is not None
-    assert by(b, "centroid_hz").kept and by(b, "attack_s").kept and not [t for t in b.targets if "gentle" in t.source]
+    depth = ("vibrato_depth_cents", "am_depth_db")  # the degree word says how deep the modulation is, and nothing else
+    assert by(b, "centroid_hz").kept and by(b, "attack_s").kept and not [t for t in b.targets if "gentle" in t.source and t.descriptor not in depth]
     fresh = parse_brief("a tone with a subtle tremolo")
-    assert by(fresh, "am_depth_db").lo is not None and not [t for t in fresh.targets if "subtle" in t.source]
+    assert by(fresh, "am_depth_db").lo is not None and not [t for t in fresh.targets if "subtle" in t.source and t.descriptor not in depth]
     assert [t for t in parse_brief("a gentle pad with vibrato").targets if "gentle" in t.source]  # the sound's word still counts
 
 
@@ -1073,3 +1074,16 @@ def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
     kept = (np.maximum(a0, a1) / np.maximum(np.minimum(a0, a1), 1e-9) <= 1.5) | (np.abs(a1 - a0) <= 0.01)
     assert not kept[0] and (slower & kept)[1:].any(), (a0, a1)  # the phase as it was: 16 -> 35 ms
     assert kept[1], (a0, a1)  # the first move: the new rate's first crest where the start's was (12 ms)
+
+
+@pytest.mark.parametrize("prompt,key,band", [
+    ("add some gentle tremolo to it", "am_depth_db", (3.0, 8.0)), ("just a little vibrato please", "vibrato_depth_cents", (11.1, 35.4)),
+    ("a subtle slow tremolo", "am_depth_db", (3.0, 8.0)), ("give it a deep throbbing pulse", "am_depth_db", (13.0, None)),
+    ("add vibrato, about 20 cents", "vibrato_depth_cents", (14.0, 28.0)), ("a gentle 6 dB tremolo", "am_depth_db", (4.2, 8.4))])
+def test_a_modulations_degree_or_number_sets_its_depth(prompt, key, band) -> None:
+    # held_out_16's "add some gentle tremolo" came out 15 dB deep: the degree word was read (not as the sound's) and dropped
+    t = by(parse_brief(prompt, start=START, start_patch=PATCH), key)
+    assert t.lo == pytest.approx(band[0], abs=0.8) and (t.hi is None if band[1] is None else t.hi == pytest.approx(band[1], abs=0.8)), (t.lo, t.hi)
+    assert not t.kept and t.needs
+    plain = by(parse_brief("add a tremolo", start=START, start_patch=PATCH), "am_depth_db")
+    assert plain.hi is None and 8.0 < plain.lo < 10.0  # the word alone: the reference's 80th percentile, as before

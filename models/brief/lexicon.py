@@ -86,6 +86,12 @@ MOVES = ref("pitch movement", "pitch_range_semitones", "ge", 60)  # 3 semitones
 STEADY = ref("pitch movement", "pitch_range_semitones", "le", 20)  # 0.35 semitone
 VIBRATO = ref("vibrato", "vibrato_depth_cents", "ge", 50, needs="vibrato_rate_hz")  # +-30 cents
 WOBBLE = ref("amplitude movement", "am_depth_db", "ge", 80, needs="am_rate_hz")  # 9 dB
+# "a gentle tremolo", "just a little vibrato": the reference's middle band (percentiles); "a deep wobble": its upper tail
+DEPTH_BANDS = {"gentle": {"am_depth_db": (40, 70), "vibrato_depth_cents": (30, 55)},  # 3.8-7.5 dB; +-11-35 cents
+               "strong": {"am_depth_db": (90, None), "vibrato_depth_cents": (80, None)}}  # >= 13.6 dB; >= +-92 cents
+GENTLE_DEGREE = (r"(?:gentle|gently|soft|subtle|subtly|slight|slightly|light|mild|faint|a\s+(?:little|touch\s+of|hint\s+of|tad\s+of|tiny\s+bit\s+of)"
+                 r"|just\s+a\s+(?:little|touch\s+of|hint\s+of|bit\s+of))")
+STRONG_DEGREE = r"(?:heavy|heavily|deep|deeply|strong|intense|massive|huge|big|extreme|wide)"
 SLOW_RATE = value("modulation rate", "am_rate_hz", "le", 3.0)
 FAST_RATE = value("modulation rate", "am_rate_hz", "ge", 6.0)
 PUNCH = ref("loudness character", "transient_db", "ge", 80)  # 12.8 dB over the body

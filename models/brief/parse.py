@@ -563,6 +563,7 @@ def parse_brief(
             _go_back(b, start, start_patch, prompt, previous, grammar)
             _consult_reader(b, start, start_patch, prompt, encode, grammar, change_reader)
     _rate_asks_modulation(b, start)
+    _modulation_degree(b, text)
     if start is not None:
         _keep(b, start, start_patch)
     return b.brief(relative=start is not None)
@@ -731,6 +732,39 @@ def _add_change(b: _Builder, start: dict[str, Any], patch: dict[str, float] | No
 def _aspect(key: str) -> str:
     return {"centroid_hz": "brightness", "flatness": "noisiness", "attack_s": "attack", "sounding_s": "length", "am_depth_db": "amplitude movement",
             "vibrato_depth_cents": "vibrato", "f0_hz": "pitch", "transient_db": "loudness character"}.get(key, "spectrum band")
+
+
+DEPTH_NUMBER = (0.7, 1.4)  # a stated modulation depth's range, times the number
+
+
+def _modulation_degree(b: _Builder, text: str) -> None:
+    """"a gentle tremolo", "just a little vibrato", "a deep wobble": a degree word right before the modulation (one word
+    may come between: "a subtle slow tremolo") sets the added depth's band (``lexicon.DEPTH_BANDS``); a number in cents or dB
+    sets it instead."""
+    for key, unit in (("vibrato_depth_cents", r"cents?"), ("am_depth_db", r"db|decibels?")):
+        # a stated depth wins: "a vibrato of about 20 cents" (+-20 cents, as measured), "a 6 dB tremolo" (peak to peak)
+        t = b.targets.get(key)
+        m = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b", text)
+        if t is not None and not t.kept and t.lo is not None and m is not None and 0 < float(m.group(1)) <= (600 if key.endswith("cents") else 40):
+            v = float(m.group(1))
+            b.targets[key] = t.model_copy(update={"lo": round(DEPTH_NUMBER[0] * v, 3), "hi": round(DEPTH_NUMBER[1] * v, 3), "confidence": 1.0,
+                                                  "source": f"{t.source}; '{m.group(0)}': {key} {DEPTH_NUMBER[0]:g}-{DEPTH_NUMBER[1]:g} x the number"})
+            b.numbers.add(key)
+    mod = r"(?:\s+\w+)?\s+(?:" + "|".join(sorted(L.MODULATION_WORDS | {"warble", "warbly", "shimmer"}, key=len, reverse=True)) + r")\b"
+    for degree, pattern in (("gentle", L.GENTLE_DEGREE), ("strong", L.STRONG_DEGREE)):
+        m = re.search(r"\b" + pattern + mod, text)
+        if m is None:
+            continue
+        for key, (lo_level, hi_level) in L.DEPTH_BANDS[degree].items():
+            t = b.targets.get(key)
+            if t is None or t.kept or t.lo is None or key in b.numbers:
+                continue
+            lo = round(_level_value(key, lo_level), 3)
+            hi = round(_level_value(key, hi_level), 3) if hi_level is not None else None
+            b.targets[key] = t.model_copy(update={"lo": lo, "hi": hi, "source": f"{t.source}; '{m.group(0).strip()}': "
+                                                  f"{key} {lo:g}" + (f" to {hi:g}" if hi is not None else " or more") +
+                                                  f" (the reference's {lo_level}th" + (f" to {hi_level}th" if hi_level is not None else "") + " percentile)"})
+        return
 
 
 def _rate_asks_modulation(b: _Builder, start: dict[str, Any] | None) -> None:
