@@ -1040,6 +1040,10 @@ def test_a_change_the_start_leaves_no_room_for_is_said_not_faked() -> None:
     faint = {**START, "flatness": 0.002}
     assert by(parse_brief("less hiss", start=faint, start_patch={**PATCH, "mixer.noise": 0.05}), "flatness").hi < 0.002
     assert parse_brief("less hiss", start=faint, start_patch={**PATCH, "mixer.noise": 0.0}).cannot
+    # the noise's amplitude is the mixer level times its routes: full level through a 0.01 route still sounds, 1e-4 does not
+    routed = {**PATCH, "mixer.noise": 1.0, "mod_matrix.adsr_1->noise_amp": 0.01, "mod_matrix.lfo_1->noise_amp": 0.0}
+    assert not parse_brief("less hiss", start=faint, start_patch=routed).cannot
+    assert parse_brief("less hiss", start=faint, start_patch={**routed, "mixer.noise": 0.05}).cannot
 
 
 def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
@@ -1064,9 +1068,9 @@ def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
     assert start["am_rate_hz"] == pytest.approx(7.0, abs=0.5)
     b = parse_brief("slow the tremolo way down", start=start, start_patch=patch)
     assert "lfo_1.frequency" in b.settings and "lfo_1.initial_phase" not in b.set_params()  # the phase stays free for the moves
-    phases = [m for m, _ in moves(b, patch) if "lfo_1.initial_phase" in m]
-    assert PHASE_STEPS - 1 <= len(phases) <= PHASE_STEPS + 1
     base = {**patch, **b.set_params()}
+    phases = [m for m, _ in moves(b, base, patch) if "lfo_1.initial_phase" in m]  # as the tool calls it: the patch with the settings, the start's own
+    assert PHASE_STEPS - 1 <= len(phases) <= PHASE_STEPS + 1
     xs = torch.stack([_patch_tensor(base)] + [_patch_tensor({**base, **m}) for m in phases])
     env = envelope_batch(voice.render(xs, seed=0).numpy(), 48000)
     slower = env["am_rate_hz"] <= start["am_rate_hz"] / 1.25

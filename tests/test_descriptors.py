@@ -268,3 +268,16 @@ def test_a_subset_of_spectrum_features_equals_the_full_computation():
             np.testing.assert_array_equal(part[k], full[k], err_msg=k)
     with pytest.raises(ValueError, match="unknown spectrum features"):
         spectrum_batch(x, SR, features={"brightness"})
+
+
+def test_a_soft_pickup_note_before_loud_ones_is_not_a_swell() -> None:
+    # notes at 4 Hz (a periodic level modulation), the first at 0.4 of the rest: the level climbs past its first top, but
+    # in one step, not crest over crest; the attack stays the first note's 2 ms rise (a second reader measured 249 ms)
+    t = np.arange(3 * SR) / SR
+    level = np.zeros_like(t)
+    for i, a in enumerate([0.4] + [1.0] * 11):
+        tt = t - i / 4
+        on = tt >= 0
+        level[on] += a * np.minimum(tt[on] / 0.002, 1) * np.exp(-np.maximum(tt[on] - 0.002, 0) / 0.08)
+    d = describe(level * tone(330, 3.0), SR, with_pitch=False, psychoacoustic=False)
+    assert d.envelope.am_rate_hz == pytest.approx(4.0, abs=0.3) and d.envelope.attack_s < 0.01

@@ -704,7 +704,7 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
     if best.targets:
         unmet = [r for r in best.targets if not r.met]
         brief_txt = (f"Brief{' (relative to the start sound)' if brief.relative else ''}: {brief.summary()}. "
-                     + (f"The best result meets all {len(best.targets)} targets. " if not unmet else
+                     + (f"The best result meets all {len(best.targets)} targets{' it could be given' if brief.cannot else ''}. " if not unmet else
                         f"The best result meets {best.targets_met} of {len(best.targets)} targets; not met: "
                         + "; ".join(f"{r.aspect} ({r.target}, measured {r.measured}: {r.note})" for r in unmet) + ". ")
                      + ("" if use_brief else "The brief was only checked, not searched for (brief_weight 0). "))

@@ -22,12 +22,13 @@ PERIODIC_SHARE = 0.5  # a modulation has a rate when one sinusoid carries half t
 ATTACK_HOLD_S = 0.05
 ATTACK_RISE = 0.4  # per second: a level still rising this fast (2 % in 50 ms) has not reached its top
 SWELL_PAST = 0.5  # a level that climbs on past its first top to over twice it (6 dB), crest over crest, is still rising
+SWELL_RISES = 2  # ... in at least this many steps of one period each (a louder second note is one step)
 HOLD_PERIODS = 1.5  # ... over this many periods of the modulation (its rate is measured after the attack: a swell blurs it)
 
 
 class EnvelopeDescriptors(BaseModel):
     onset_s: float | None = Field(None, description="When the level first comes within 20 dB of its peak (the peak of a 30 ms running RMS).")
-    attack_s: float | None = Field(None, description="Rise time of the first event from 10 % to 90 % of its top (the first level not exceeded in the next 50 ms; 5 ms frames, interpolated).")
+    attack_s: float | None = Field(None, description="Rise time of the first event from 10 % to 90 % of its top (the first level not exceeded in the next 50 ms; under a periodic level modulation whose crests keep rising, a swell under a tremolo, the first not exceeded in the next 1.5 periods; 5 ms frames, interpolated).")
     peak_s: float | None = Field(None, description="When the level peaks.")
     decay_db_per_s: float | None = Field(None, description="Slope of the level (dB/s) fitted from the peak down to -40 dB or the end: 0 for a held note, strongly negative for a pluck.")
     decay_time_constant_s: float | None = Field(None, description="Time constant of that fall (an exp(-t/tau) decay gives tau); null when the line falls less than 10 dB.")
@@ -58,6 +59,14 @@ def _first_top(smooth: np.ndarray, start: int, w: int, dt: float) -> float:
     ahead = np.lib.stride_tricks.sliding_window_view(np.append(smooth, np.zeros(w)), w)[1 : smooth.size + 1].max(axis=1)
     tops = np.nonzero((ahead <= (1.0 + ATTACK_RISE * w * dt) * smooth) & (np.arange(smooth.size) >= start))[0]
     return float(smooth[tops[0]]) if tops.size else float(smooth.max())
+
+
+def _climbs(smooth: np.ndarray, start: int, top: float, period: int) -> bool:
+    """Whether ``smooth`` climbs from ``start`` to 0.9 ``top`` crest over crest: the maxima of consecutive ``period``-frame
+    windows rise (by 2 % each) at least SWELL_RISES times on the way."""
+    end = start + int(np.argmax(smooth[start:] >= 0.9 * top))
+    maxima = [float(smooth[i : i + period].max()) for i in range(start, end + 1, period)]
+    return sum(b > 1.02 * a for a, b in zip(maxima, maxima[1:])) >= SWELL_RISES
 
 
 def _am(ldb: np.ndarray, dt: float) -> tuple[float, float, float]:
@@ -99,7 +108,7 @@ def envelope_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
         above = np.nonzero(ldb >= SOUNDING_DB)[0]
         i_on, i_end = int(above[0]), int(above[-1])
         # level modulation first: its period sets how far ahead the attack's top must hold
-        hold_s = ATTACK_HOLD_S
+        hold_s, period = ATTACK_HOLD_S, 1
         i90 = int(np.argmax(e >= 0.9 * peak))
         if (i_end - i90 + 1) * dt >= AM_MIN_S:
             rate, depth, share = _am(ldb[i90 : i_end + 1], dt)
@@ -108,16 +117,17 @@ def envelope_batch(x: np.ndarray, sr: int) -> dict[str, np.ndarray]:
             out["am_depth_db"][b] = depth
             if periodic:
                 hold_s = max(ATTACK_HOLD_S, HOLD_PERIODS / rate)
+                period = max(1, int(round(1.0 / (rate * dt))))
         # attack: the rise of the first event, up to the first level not exceeded (by 2 %) in the next 50 ms;
         # a phrase's loudest note may come seconds later and is not its attack
         first_top = _first_top(smooth, i_on, max(1, int(round(ATTACK_HOLD_S / dt))), dt)
         if hold_s > ATTACK_HOLD_S:
             # under a periodic level modulation a swell rises crest over crest, and its first crest (0.2 s into a
             # 2 s swell at 4 Hz) ends that rise: the top must then hold for a period. Only when the level climbs on
-            # past that first top by more than SWELL_PAST: a fast attack whose tremolo crests a little later
-            # keeps its own rise
+            # past that first top by more than SWELL_PAST, and period over period (SWELL_RISES): a fast attack whose
+            # tremolo crests a little later keeps its own rise, and so does a soft pickup note before a loud one
             held = _first_top(smooth, i_on, max(1, int(round(hold_s / dt))), dt)
-            if first_top < SWELL_PAST * held:
+            if first_top < SWELL_PAST * held and _climbs(smooth, i_on, held, period):
                 first_top = held
         t10 = _crossing(e, 0, 0.1 * first_top, dt)
         t90 = _crossing(e, 0, 0.9 * first_top, dt)

@@ -15,7 +15,7 @@ and a decay); the values come from data:
   holds 16 periodic level modulations, too few for percentiles).
 
 Levels were chosen from what the words mean against the reference recordings (mostly one-shots from
-the Sonic Pi pack): "slow attack" for a pad is the reference's upper tail (98th percentile, 212 ms),
+the Sonic Pi pack): "slow attack" for a pad is the reference's upper tail (98th percentile, 193 ms),
 not the descriptor vocabulary's 80th (41 ms) that calls a bowed note "slow". They were set before the
 benchmark's held-out prompts were run.
 """
@@ -57,10 +57,10 @@ SUB = ref("pitch", "f0_hz", "set", 2)  # ~43 Hz
 HIGH = ref("pitch", "f0_hz", "set", 90)  # ~619 Hz: the middle of the high register (>= 80th)
 VERY_HIGH = ref("pitch", "f0_hz", "set", 95)  # ~2.3 kHz: whistles, birds
 PITCHED = Need("pitched", "pitched", "ge", value=1.0, confidence=0.8)
-FAST_ATTACK = ref("attack", "attack_s", "le", 50)  # 8.0 ms
+FAST_ATTACK = ref("attack", "attack_s", "le", 50)  # 7.9 ms
 INSTANT_ATTACK = ref("attack", "attack_s", "le", 35)  # 3 ms
-GENTLE_ATTACK = ref("attack", "attack_s", "ge", 80)  # 42 ms
-SLOW_ATTACK = ref("attack", "attack_s", "ge", 98)  # 212 ms (the 95th, then 108 ms, left a pad at 149 ms on the tuning half)
+GENTLE_ATTACK = ref("attack", "attack_s", "ge", 80)  # 41 ms
+SLOW_ATTACK = ref("attack", "attack_s", "ge", 98)  # 193 ms (the 95th, 108 ms, left a pad at 149 ms on the tuning half)
 SHORT = ref("length", "sounding_s", "le", 20)  # 0.17 s
 VERY_SHORT = ref("length", "sounding_s", "le", 10)  # 0.12 s
 TINY = ref("length", "sounding_s", "le", 5)  # 65 ms

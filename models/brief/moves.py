@@ -149,10 +149,9 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
         if lfo is not None:
             now = patch.get(f"{lfo}.initial_phase")
             phases = [-math.pi + 2 * math.pi * k / PHASE_STEPS for k in range(PHASE_STEPS)]
-            own = start if start is not None else patch
-            if now is not None and own.get(f"{lfo}.frequency", 0.0) > 0.0:
+            if now is not None and start is not None and start.get(f"{lfo}.frequency", 0.0) > 0.0:
                 # first, the phase that puts the new rate's first crest where the start's was (the 0..1 sine crests at phase pi)
-                crest_s = math.remainder(math.pi - now, 2 * math.pi) % (2 * math.pi) / (2 * math.pi * own[f"{lfo}.frequency"])
+                crest_s = math.remainder(math.pi - now, 2 * math.pi) % (2 * math.pi) / (2 * math.pi * start[f"{lfo}.frequency"])
                 phases.insert(0, crest_at(brief.settings[f"{lfo}.frequency"], crest_s))
             for v in phases:
                 if now is None or abs(math.remainder(v - now, 2 * math.pi)) > 1e-3:

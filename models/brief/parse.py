@@ -975,7 +975,7 @@ def _relative_pitch(b: _Builder, start: dict[str, Any], patch: dict[str, float] 
 
 def _relative_word(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None, n: L.Need, word: str) -> None:
     """A lexicon word in a refinement: a change from the start in the word's direction. An attack word also keeps its
-    own meaning (a 5 ms lead 'with a slow attack' gets the word's 212 ms, not just 1.95 x); a noise word only asks for
+    own meaning (a 5 ms lead 'with a slow attack' gets the word's 193 ms, not just 1.95 x); a noise word only asks for
     noisier (its percentile is a noise, which would wash the tone out)."""
     sign = +1 if n.side == "ge" else -1
     _relative(b, start, patch, n.descriptor, sign, word, confidence=max(0.5, n.confidence))
@@ -1180,16 +1180,20 @@ CANNOT_LESS = {
 }
 
 
+NOISE_SILENT = 1e-3  # a noise amplitude (mixer level x routes) at or under -60 dB
+
+
 def _no_noise(flatness: float, patch: dict[str, float] | None) -> bool:
     """Whether a start has no noise to take out: none measured (flatness under the ratio floor) or its patch's noise source is
-    silent (its level, or every route to it, off). A little measured noise with the source on is still taken down, if less
+    silent (its level times its routes at or under NOISE_SILENT). A little measured noise with the source on is still taken down, if less
     than a noticeable step: the user may hear it."""
-    if flatness < 1e-4:
+    if flatness <= 1e-4:  # the ratio floor of the step (``_relative``); flat descriptors round to 4 decimals
         return True
-    if patch is None:
+    if patch is None or "mixer.noise" not in patch:
         return False
     routes = [v for k, v in patch.items() if k.endswith("->noise_amp")]
-    return patch.get("mixer.noise", 1.0) <= 1e-3 or bool(routes) and max(routes) <= 0.01
+    # the noise's amplitude is the mixer level times the routes' sum (each source at most 1): -60 dB is silent
+    return patch["mixer.noise"] * (sum(routes) if routes else 1.0) <= NOISE_SILENT
 
 
 def _cannot(b: _Builder, key: str, sign: int, why: str) -> None:
