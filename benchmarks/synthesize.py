@@ -775,6 +775,8 @@ def main() -> None:
     ap.add_argument("--note", default="", help="with --merge: a sentence about this run for the report's reading")
     ap.add_argument("--rerun", nargs="+", default=[], help="with --merge: --part files of a rerun of seen splits on other code")
     ap.add_argument("--rerun-label", default="a rerun", help="with --rerun: what was rerun, for the report")
+    ap.add_argument("--extra", nargs="+", default=[], help="with --merge: --part files of another run of the same splits (e.g. old code under an old measure)")
+    ap.add_argument("--extra-label", default="", help="with --extra: what it is, for the report")
     ap.add_argument("--named-changes", action="store_true", help="with --part: each step also names its changes (the tool's change input)")
     ap.add_argument("--named", nargs="+", default=[], help="with --merge: --part files of a run with --named-changes")
     ap.add_argument("--named-label", default="", help="with --named: the code it ran on")
@@ -813,7 +815,7 @@ def weights_sha256() -> str:
 
 
 CHAIN_SPLITS = ("held_out_17", "held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
-CHAIN_LABELS = {"held_out_17": "held-out-17, blind (H17CODE)", "held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_LABELS = {"held_out_17": "held-out-17, blind (af31e7b)", "held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "tuning_2": "tuning-2 (phrasings, seen)", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
@@ -945,7 +947,7 @@ def refine_report(args) -> None:
         calls = calls + earlier["calls"]
     fig.update(chain_figures(rows))
     base_rows: list[dict] = []
-    kept: dict[str, list[dict]] = {"baseline_rows": [], "named_rows": [], "rerun_rows": []}  # stored in the detail file
+    kept: dict[str, list[dict]] = {"baseline_rows": [], "named_rows": [], "rerun_rows": [], "extra_rows": []}  # stored in the detail file
     if args.baseline:  # the code before a change, run in the same session with the same weights
         base = [json.loads(Path(p).read_text()) for p in args.baseline]
         base_rows = kept["baseline_rows"] = [r for p in base for r in p["rows"]]
@@ -962,6 +964,13 @@ def refine_report(args) -> None:
         kept["rerun_rows"] = [r for p in again for r in p["rows"]]
         fig.update(chain_figures(kept["rerun_rows"], "rerun_"))
         fig["rerun_load_avg_mean"] = round(float(np.mean([c["load"] for p in again for c in p["calls"]])), 2)
+    if args.extra:  # another run of the same chains (old code under an old measure, say), at the same time
+        ex = [json.loads(Path(p).read_text()) for p in args.extra]
+        fig["extra_code"] = args.extra_label
+        fig["extra_parts_complete"] = all(p.get("complete") for p in ex)
+        kept["extra_rows"] = [r for p in ex for r in p["rows"]]
+        fig.update(chain_figures(kept["extra_rows"], "extra_"))
+        fig["extra_load_avg_mean"] = round(float(np.mean([c["load"] for p in ex for c in p["calls"]])), 2)
     if args.named:  # the same chains with each step's changes named, as an assistant would send them
         nm = [json.loads(Path(p).read_text()) for p in args.named]
         fig["named_code"] = args.named_label
@@ -985,21 +994,19 @@ def refine_report(args) -> None:
             kept[k] = kept[k] + earlier[k]  # a new list: base_rows stays this run's
     (DOCS / "results" / "synthesize_refine_detail.json").write_text(json.dumps({"rows": rows, "calls": calls, **kept}, separators=(",", ":"), default=float) + "\n")
     L = ["Refinement chains of `benchmarks/data/synth_prompts.json` (issue 18) with the shipped (stage-3) LSTMABAR weights. "
-         "This session's last blind set is `held_out_16` (25 chains, 63 steps; written at 05:02 UTC, 2026-12-01, by a helper who read "
-         "neither the brief's code nor any result, and committed at f9e8ae2 before any run of it). It ran at 05:13-05:28 UTC on 67a0b86, "
-         "the session's final reading code, with the change read from the words and with the changes named, and on b50d44a (this "
-         "session's start, words, with the same judge), all at once. "
-         "`held_out_15` (25 chains, 62 steps; written at 03:33 UTC, 2026-12-01, by a helper who read neither "
-         "the brief's code nor any result, asked for more varied chat, producer jargon, typos and negations than the earlier sets, and "
-         "committed at a4ace4b before any run of it). It ran at 04:32-04:48 UTC on 74c9736 (the session's code after mending held_out_14's "
-         "misreads), with the change read from the words, with each step's changes named in the tool's `change` input, and on b50d44a "
-         "(this session's start, words), all at once. Its first runs, at 04:21 UTC, stopped on a modulation rate asked by direction, "
-         "which the judge had no step for; the judge was given one (3741285: x1.25 and 0.3 Hz) and these runs used it with 74c9736's "
-         "and b50d44a's tool code. `held_out_14` (60 steps; 59914b5) was this session's first blind set, run at 03:33-03:56 UTC on "
-         "b50d44a (the previous session's final code, words and named) and on 4fed7e7 (its start). The rerun rows are held_out_14 and "
-         "held_out_15 run again on 1628b4c, seen (both sets' misreads mended after their blind runs were read). `held_out_13` and "
-         "`held_out_12` were the previous session's blind sets; the held_out_7-11 rows are earlier sessions' blind runs, on the code "
-         "named in each label, kept for comparison; rows of sets not run again are carried from the committed report (`--keep-earlier`). "
+         "This session's blind set is `held_out_17` (25 chains, 64 steps; written at 06:14 UTC, 2026-12-01, by a helper who read "
+         "neither the brief's code nor any result, and committed at ef69468 before any code change of the session and before any run "
+         "of it). It ran at 06:57-07:25 UTC, four runs at once on the 2 cores: on af31e7b, the session's final code, with the change "
+         "read from the words and with the changes named; on fc901ec, the session's start, with this session's attack measure "
+         "(library/descriptors/envelope.py, a swell under a tremolo measured as one attack) in both its search and the judge (the "
+         "baseline rows); and on fc901ec as it was, its own attack measure in the search and the judge (the extra rows). The judge "
+         "of the first three is the same; the fourth shows what the measure alone changes. The rerun rows are held_out_14 and "
+         "held_out_15 run again on 1628b4c last session (seen). `held_out_16` (63 "
+         "steps; f9e8ae2) was the previous session's last blind set, run at 05:13-05:28 UTC on 67a0b86 (words and named) and on "
+         "b50d44a; `held_out_15` (62; a4ace4b) at 04:32-04:48 UTC on 74c9736 (words, named) and b50d44a; `held_out_14` (60; 59914b5) "
+         "at 03:33-03:56 UTC on b50d44a and 4fed7e7. `held_out_13` and `held_out_12` were the session before's blind sets; the "
+         "held_out_7-11 rows are earlier sessions' blind runs, on the code named in each label, kept for comparison; rows of sets not "
+         "run again are carried from the committed report (`--keep-earlier`). "
          f"Earlier blind figures: {EARLIER_BLIND}, each before its misses were read. "
          "The baseline rows are each set's run on the code at its session's start, at the same time on the same chains. "
          "Each chain starts from the tool's result for its first prompt; each step is a call with `start_from` the previous result, judged as "
@@ -1013,6 +1020,9 @@ def refine_report(args) -> None:
         if f"baseline_chains_{s}_steps" in fig:
             L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, baseline: {_code_of(fig['baseline_code'], s) if s != 'all' or '=' not in fig['baseline_code'] else 'each set on its own'} ({fig[f'baseline_chains_{s}_steps']}) | {fig[f'baseline_chains_{s}_change_achieved']:.2f} | "
                      f"{fig[f'baseline_chains_{s}_rest_kept']:.2f} | {fig[f'baseline_chains_{s}_both']:.2f} |")
+        if f"extra_chains_{s}_steps" in fig and s != "all":
+            L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, {_code_of(fig['extra_code'], s)} ({fig[f'extra_chains_{s}_steps']}) | "
+                     f"{fig[f'extra_chains_{s}_change_achieved']:.2f} | {fig[f'extra_chains_{s}_rest_kept']:.2f} | {fig[f'extra_chains_{s}_both']:.2f} |")
         if f"named_chains_{s}_steps" in fig and s != "all":
             L.append(f"| {CHAIN_LABELS[s].split(' (')[0]}, changes named in `change`: {_code_of(fig['named_code'], s)} ({fig[f'named_chains_{s}_steps']}) | "
                      f"{fig[f'named_chains_{s}_change_achieved']:.2f} | {fig[f'named_chains_{s}_rest_kept']:.2f} | {fig[f'named_chains_{s}_both']:.2f} |")
@@ -1024,7 +1034,8 @@ def refine_report(args) -> None:
                  f"weights ({', '.join(w[:12] for w in fig['baseline_weights_sha256'])}), at a mean load average of {fig['baseline_load_avg_mean']:.1f}; "
                  "its chains start from its own fresh results, so the two runs' steps are not pairs.")
     said = [(lab, pre, sp) for sp in CHAIN_SPLITS if sp != "all" for pre, lab in (("", CHAIN_LABELS[sp]), ("baseline_", f"{CHAIN_LABELS[sp].split(' (')[0]}, baseline"),
-                                                                                   ("named_", f"{CHAIN_LABELS[sp].split(' (')[0]}, named"))
+                                                                                   ("named_", f"{CHAIN_LABELS[sp].split(' (')[0]}, named"),
+                                                                                   ("extra_", f"{CHAIN_LABELS[sp].split(' (')[0]}, {_code_of(fig.get('extra_code', ''), sp)}"))
             if f"{pre}chains_{sp}_misses" in fig]
     if said:
         L.append("\nDid the tool say what was off? A step's result says so when it reports a target of its brief not met, or an asked change "
@@ -1067,7 +1078,7 @@ def _earlier_report(rows: list[dict]) -> dict:
     out: dict = {"fresh": fresh, "figures": old, "rows": [r for r in detail["rows"] if r["split"] not in fresh]}
     # calls of the splits run again are replaced; calls stored before they carried their split (2026-12-01) are kept
     out["calls"] = [c for c in detail["calls"] if c.get("split") not in fresh]
-    for k in ("baseline_rows", "named_rows", "rerun_rows"):
+    for k in ("baseline_rows", "named_rows", "rerun_rows", "extra_rows"):
         out[k] = [r for r in detail.get(k, []) if r["split"] not in fresh]
     return out
 
@@ -1076,7 +1087,7 @@ def _carry_earlier(fig: dict, earlier: dict, args) -> None:
     """Per-split baseline, named and rerun figures of earlier splits from the committed report (their rows were
     not stored before 2026-12-01), the 'all' rows recomputed from the per-split counts, and the code labels merged."""
     old, fresh = earlier["figures"], earlier["fresh"]
-    for prefix, label_key in (("baseline_", "baseline_code"), ("named_", "named_code"), ("rerun_", "rerun_code")):
+    for prefix, label_key in (("baseline_", "baseline_code"), ("named_", "named_code"), ("rerun_", "rerun_code"), ("extra_", "extra_code")):
         if prefix == "rerun_" and args.rerun:
             continue  # a new rerun replaces the old one
         carried = [s for s in CHAIN_SPLITS if s != "all" and s not in fresh and f"{prefix}chains_{s}_steps" in old and f"{prefix}chains_{s}_steps" not in fig]
@@ -1110,7 +1121,7 @@ def _code_of(label: str, split: str) -> str:
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
     out = ["### Reading\n"]
-    for split, what in (("held_out_16", "Blind (held-out-16) steps, on 67a0b86"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
+    for split, what in (("held_out_17", "Blind (held-out-17) steps, on af31e7b"), ("held_out_16", "Blind (held-out-16) steps, on 67a0b86"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
                         ("held_out_2", "Held-out-2 steps (seen: 73 % blind at 10:36 UTC)"), ("held_out", "Seen held-out steps (looked at before earlier fixes)")):
         rs = [r for r in rows if r["split"] == split]
         if not rs:
@@ -1145,6 +1156,10 @@ def _refine_reading(fig: dict, rows: list[dict]) -> str:
     if base:
         out.append(f"- Baseline ({fig['baseline_code']}, same weights, same session): {', '.join(base)}. One run each with fresh start sounds: a "
                    "difference of a step or two is within what different start sounds alone can make.")
+    extra = [f"{CHAIN_LABELS[x].split(' (')[0]} {fig[f'extra_chains_{x}_both']:.0%} ({fig[f'extra_chains_{x}_steps']} steps)" for x in CHAIN_SPLITS[:-1]
+             if f"extra_chains_{x}_both" in fig]
+    if extra:
+        out.append(f"- {fig['extra_code'].replace('=', ' on ')} (same weights, same session): {', '.join(extra)}.")
     out.append(f"- The searches here ran at a load average of {fig['speed_load_avg_mean']:.1f} on 2 cores: the "
                f"{fig.get('search_seconds', 10):g} s search made {fig['speed_evaluations_mean']:.0f} renders per call on average. The chains' start "
                "sounds are fresh results made under this run's load, so they differ from other runs' and the runs' steps are not pairs: a step "
