@@ -1,6 +1,6 @@
 """How well a refinement's words are read: the brief's asked changes against the changes people wrote for each step.
 
-    python -m benchmarks.refine_reading [--blind held_out_17]
+    python -m benchmarks.refine_reading [--blind held_out_18]
 
 No sound is made: each chain step of ``benchmarks/data/synth_prompts.json`` is read by ``parse_brief`` from one
 fixed start sound, and the brief's changed targets are compared with the step's ``change`` list. A step is read
@@ -34,7 +34,7 @@ PROMPT_SET = ROOT / "benchmarks" / "data" / "synth_prompts.json"
 BLIND_CODE = {"held_out_2": "879dcea", "held_out_3": "da738f1", "held_out_4": "689fdac", "held_out_5": "06c306c", "held_out_6": "0b65d84",
               "held_out_7": "b6144a5", "held_out_8": "09eaa3b", "held_out_9": "38ad82d", "held_out_10": "a6e4132", "held_out_11": "a47943d",
               "held_out_12": "59914b5",  # held_out_12's blind synthesize runs were on 4fed7e7; its first reading, still blind, on 59914b5
-              "held_out_13": "27c863e", "held_out_14": "b50d44a", "held_out_15": "74c9736", "held_out_16": "67a0b86"}
+              "held_out_13": "27c863e", "held_out_14": "b50d44a", "held_out_15": "74c9736", "held_out_16": "67a0b86", "held_out_17": "af31e7b"}
 START = {"pitched": True, "f0_hz": 220.0, "centroid_hz": 1000.0, "attack_s": 0.05, "sounding_s": 1.5, "flatness": 0.01, "silent": False,
          "decay_db_per_s": -3.0, "sustain_level_db": -6.0}
 START_PATCH = {"keyboard.midi_f0": 57.0, "keyboard.duration": 1.2, "vco_1.tuning": 0.0, "vco_2.tuning": 12.0, "mixer.noise": 0.1}
@@ -51,7 +51,8 @@ EARLIER_BLIND_READING = ("held_out_7 at 17:59 UTC on 6599058 (reader trained wit
                         "held_out_13 at 01:35 UTC on 27c863e (reader trained on 822 steps without it): words alone 54/61 (89 %), with the reader 58/61 (95 %); "
                         "held_out_14 at 03:35 UTC on b50d44a's code (reader trained on 822 steps without it): words alone 52/60 (87 %), with the reader 55/60 (92 %); "
                         "held_out_15 at 04:27 UTC on 74c9736 (reader trained on 822 steps without it): words alone 41/62 (66 %), with the reader 45/62 (73 %); "
-                        "held_out_16 at 05:17 UTC on 67a0b86 (reader trained on 822 steps without it): words alone 55/63 (87 %), with the reader 54/63 (86 %)")
+                        "held_out_16 at 05:17 UTC on 67a0b86 (reader trained on 822 steps without it): words alone 55/63 (87 %), with the reader 54/63 (86 %); "
+                        "held_out_17 at 07:18 UTC on c4d1aa8, af31e7b's code (reader trained on 822 steps without it): words alone 57/64 (89 %), with the reader 58/64 (91 %)")
 
 # Run inside an old checkout: the brief's changed targets of every step, as JSON on stdout.
 _DUMP = """
@@ -166,7 +167,7 @@ def share(data: dict, split: str, reads: dict[str, list[dict]]) -> tuple[int, in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--blind", default="held_out_17", help="the current blind chain split (read by the current code; kept out of every reader's training)")
+    ap.add_argument("--blind", default="held_out_18", help="the current blind chain split (read by the current code; kept out of every reader's training)")
     ap.add_argument("--skip-blind", action="store_true", help="leave the current blind split out of this run")
     ap.add_argument("--later", default="", help="comma-separated blind splits kept for a later session: never read, never trained on")
     args = ap.parse_args()

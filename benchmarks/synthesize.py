@@ -750,10 +750,10 @@ def main() -> None:
     ap.add_argument("--embedder", default="lstmabar")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="held_out", choices=["held_out", "tuning", "all"], help="which prompts (issue-18 study)")
-    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8", "held_out_9", "held_out_10", "held_out_11", "held_out_12", "held_out_13", "held_out_14", "held_out_15", "held_out_16", "held_out_17", "tuning", "tuning_2", "all", "none"],
+    ap.add_argument("--chains", default="all", choices=["held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8", "held_out_9", "held_out_10", "held_out_11", "held_out_12", "held_out_13", "held_out_14", "held_out_15", "held_out_16", "held_out_17", "held_out_18", "tuning", "tuning_2", "all", "none"],
                     help="refinement chains of this split (held_out: seen since the 08:34 run; held_out_2: seen since the 10:36 run; "
                          "held_out_3: seen since the 11:02 run; held_out_4: seen since the 13:41 run; held_out_5: seen since the 15:39 run; "
-                         "held_out_6: seen since its blind run on 0b65d84; held_out_7: blind at 17:55 UTC on 6599058; held_out_8: blind at 18:12 UTC on c481adf; held_out_9: blind at 19:03 UTC on 38ad82d; held_out_10: blind at 20:43 UTC on a6e4132; held_out_11: blind at 22:55 UTC on a47943d; held_out_12: blind at 00:35 UTC on 4fed7e7 (2026-12-01); held_out_13: blind at 01:31 UTC on 27c863e; held_out_14: blind at 03:33 UTC on b50d44a; held_out_15: blind at 04:32 UTC on 74c9736; held_out_16: blind at 05:13 UTC on 67a0b86; held_out_17: the next blind set); none: prompts only")
+                         "held_out_6: seen since its blind run on 0b65d84; held_out_7: blind at 17:55 UTC on 6599058; held_out_8: blind at 18:12 UTC on c481adf; held_out_9: blind at 19:03 UTC on 38ad82d; held_out_10: blind at 20:43 UTC on a6e4132; held_out_11: blind at 22:55 UTC on a47943d; held_out_12: blind at 00:35 UTC on 4fed7e7 (2026-12-01); held_out_13: blind at 01:31 UTC on 27c863e; held_out_14: blind at 03:33 UTC on b50d44a; held_out_15: blind at 04:32 UTC on 74c9736; held_out_16: blind at 05:13 UTC on 67a0b86; held_out_17: blind at 06:57 UTC on af31e7b; held_out_18: the next blind set); none: prompts only")
     ap.add_argument("--limit", type=int, default=0, help="only the first N prompts (smoke runs)")
     ap.add_argument("--random-patches", type=int, default=50)
     ap.add_argument("--gap-prompts", type=int, default=6)
@@ -814,8 +814,8 @@ def weights_sha256() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-CHAIN_SPLITS = ("held_out_17", "held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
-CHAIN_LABELS = {"held_out_17": "held-out-17, blind (af31e7b)", "held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
+CHAIN_SPLITS = ("held_out_18", "held_out_17", "held_out_16", "held_out_15", "held_out_14", "held_out_13", "held_out_12", "held_out_11", "held_out_10", "held_out_9", "held_out_8", "held_out_7", "held_out_6", "held_out_5", "held_out_4", "held_out_3", "held_out_2", "held_out", "tuning", "tuning_2", "all")
+CHAIN_LABELS = {"held_out_18": "held-out-18, blind (H18CODE)", "held_out_17": "held-out-17, blind (af31e7b)", "held_out_16": "held-out-16, blind (67a0b86)", "held_out_15": "held-out-15, blind (74c9736)", "held_out_14": "held-out-14, blind (b50d44a)", "held_out_13": "held-out-13, blind (27c863e)", "held_out_12": "held-out-12, blind (4fed7e7)", "held_out_11": "held-out-11, blind (a47943d)", "held_out_10": "held-out-10, blind (a6e4132)", "held_out_9": "held-out-9, blind (38ad82d)", "held_out_8": "held-out-8, blind (c481adf)", "held_out_7": "held-out-7, blind (6599058)", "held_out_6": "held-out-6, blind (0b65d84)", "held_out_5": "held-out-5, blind (06c306c)", "held_out_4": "held-out-4, seen", "held_out_3": "held-out-3, seen", "held_out_2": "held-out-2, seen", "held_out": "held-out, seen",
                 "tuning": "tuning", "tuning_2": "tuning-2 (phrasings, seen)", "all": "all"}
 # The earlier blind figures, each measured before its set's misses were read
 EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at 11:02-11:35 UTC (da738f1): 65 % (32/49); held_out_4 at "
@@ -823,14 +823,14 @@ EARLIER_BLIND = ("held_out_2 at 10:36 UTC (7e6dfce): 73 % (36/49); held_out_3 at
                  "(0b65d84): 71 % (41/58); held_out_7 at 17:55 UTC (6599058): 59 % (44/74); held_out_8 at 18:12 UTC (c481adf): 50 % (36/72); held_out_9 at "
                  "19:03 UTC (38ad82d): 69 % (42/61); held_out_10 at 20:43 UTC (a6e4132): 77 % (47/61); held_out_11 at 22:55 UTC (a47943d): 75 % (45/60); "
                  "held_out_12 at 00:35 UTC, 2026-12-01 (4fed7e7): 76 % (47/62); held_out_13 at 01:31 UTC (27c863e): 74 % (45/61); "
-                 "held_out_14 at 03:33 UTC (b50d44a): 65 % (39/60); held_out_15 at 04:32 UTC (74c9736): 65 % (40/62); held_out_16 at 05:13 UTC (67a0b86): 79 % (50/63); "
+                 "held_out_14 at 03:33 UTC (b50d44a): 65 % (39/60); held_out_15 at 04:32 UTC (74c9736): 65 % (40/62); held_out_16 at 05:13 UTC (67a0b86): 79 % (50/63); held_out_17 at 06:57 UTC (af31e7b): 70 % (45/64); "
                  "with the changes named, 81 % (60/74, e1813b3), 82 % (59/72, c481adf), 82 % (50/61, 38ad82d), 75 % (46/61, a6e4132), 90 % (54/60, a47943d), "
-                 "76 % (47/62, 4fed7e7), 79 % (48/61, 27c863e), 70 % (42/60, b50d44a), 79 % (49/62, 74c9736) and 84 % (53/63, 67a0b86)")
+                 "76 % (47/62, 4fed7e7), 79 % (48/61, 27c863e), 70 % (42/60, b50d44a), 79 % (49/62, 74c9736), 84 % (53/63, 67a0b86) and 75 % (48/64, af31e7b)")
 # held_out_5 (blind at 15:39-15:55 UTC on 06c306c) is reported from its blind run's rows; the report's other rows are labelled with their code
 
 
 def chain_figures(rows: list[dict], prefix: str = "") -> dict:
-    """Per split (held_out_17, held_out_16, held_out_15, held_out_14, held_out_13, held_out_12, held_out_11, held_out_10, held_out_9, held_out_8, held_out_7, held_out_6, held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
+    """Per split (held_out_18, held_out_17, held_out_16, held_out_15, held_out_14, held_out_13, held_out_12, held_out_11, held_out_10, held_out_9, held_out_8, held_out_7, held_out_6, held_out_5, held_out_4, held_out_3, held_out_2, held_out, tuning, all): steps, and the shares with the change achieved, the rest kept, both."""
     fig: dict = {}
     for s in CHAIN_SPLITS:
         rs = [r for r in rows if s == "all" or r["split"] == s]
@@ -1121,7 +1121,7 @@ def _code_of(label: str, split: str) -> str:
 
 def _refine_reading(fig: dict, rows: list[dict]) -> str:
     out = ["### Reading\n"]
-    for split, what in (("held_out_17", "Blind (held-out-17) steps, on af31e7b"), ("held_out_16", "Blind (held-out-16) steps, on 67a0b86"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
+    for split, what in (("held_out_18", "Blind (held-out-18) steps, on H18CODE"), ("held_out_17", "Blind (held-out-17) steps, on af31e7b"), ("held_out_16", "Blind (held-out-16) steps, on 67a0b86"), ("held_out_15", "Blind (held-out-15) steps, on 74c9736"), ("held_out_14", "Blind (held-out-14) steps, on b50d44a"), ("held_out_13", "Blind (held-out-13) steps, on 27c863e"), ("held_out_12", "Blind (held-out-12) steps, on 4fed7e7"), ("held_out_11", "Blind (held-out-11) steps, on a47943d"), ("held_out_10", "Blind (held-out-10) steps, on a6e4132"), ("held_out_9", "Blind (held-out-9) steps, on 38ad82d"), ("held_out_8", "Blind (held-out-8) steps, on c481adf"), ("held_out_7", "Blind (held-out-7) steps, on 6599058"), ("held_out_6", "Blind (held-out-6) steps, on 0b65d84"), ("held_out_5", "Blind (held-out-5) steps, on 06c306c"), ("held_out_4", "Held-out-4 steps (seen: 74 % blind at 13:41-14:07 UTC)"), ("held_out_3", "Held-out-3 steps (seen: 65 % blind at 11:02-11:35 UTC, before these fixes)"),
                         ("held_out_2", "Held-out-2 steps (seen: 73 % blind at 10:36 UTC)"), ("held_out", "Seen held-out steps (looked at before earlier fixes)")):
         rs = [r for r in rows if r["split"] == split]
         if not rs:

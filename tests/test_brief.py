@@ -1091,3 +1091,34 @@ def test_a_modulations_degree_or_number_sets_its_depth(prompt, key, band) -> Non
     assert not t.kept and t.needs
     plain = by(parse_brief("add a tremolo", start=START, start_patch=PATCH), "am_depth_db")
     assert plain.hi is None and 8.0 < plain.lo < 10.0  # the word alone: the reference's 80th percentile, as before
+
+
+def test_a_tremolos_removal_offers_the_attack_heard_under_it() -> None:
+    # held_out_17's "actually no tremolo at all": a fast envelope under a tremolo whose first crest came late measured
+    # an 89 ms attack, and 8 ms once the tremolo stopped. The level envelopes' attack, near the attack heard, is now a move
+    from lstmabar.library.descriptors import describe
+    from lstmabar.library.descriptors.envelope import envelope_batch
+    from lstmabar.models.brief.moves import STEADY_ATTACK, moves
+    from lstmabar.models.synth.patch import Patch
+    from lstmabar.models.synth.voice import Voice
+
+    voice = Voice(48000, 480, 2.0)
+    phys = _two_oscillators(12.0, 1.0, 0.0)
+    phys.update({"adsr_1.attack": 0.005, "adsr_1.sustain": 1.0, "keyboard.duration": 1.8, "mod_matrix.adsr_1->vco_1_amp": 0.2,
+                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": 3.0, "lfo_1.mod_depth": 0.0, "lfo_1.initial_phase": 0.0,
+                 "lfo_1.sin": 1.0, "lfo_1.tri": 0.0, "lfo_1.saw": 0.0, "lfo_1.rsaw": 0.0, "lfo_1.sqr": 0.0,
+                 "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0, "lfo_1_amp_adsr.release": 0.3})
+    x = _patch_tensor(phys)
+    patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
+    start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+    assert start["am_depth_db"] > 6 and start["attack_s"] > 0.05  # the first crest is the attack heard
+    b = parse_brief("actually no tremolo at all", start=start, start_patch=patch)
+    base = {**patch, **b.set_params()}
+    steady = [m for m, why in moves(b, base, patch) if why.startswith("steady level")]
+    assert len(steady) == len(STEADY_ATTACK)
+    xs = torch.stack([_patch_tensor(base)] + [_patch_tensor({**base, **m}) for m in steady])
+    env = envelope_batch(voice.render(xs, seed=0).numpy(), 48000)
+    a0, a1 = start["attack_s"], env["attack_s"]
+    kept = (np.maximum(a0, a1) / np.maximum(np.minimum(a0, a1), 1e-9) <= 1.5) | (np.abs(a1 - a0) <= 0.01)
+    flat = env["am_depth_db"] <= 1.5
+    assert not kept[0] and (kept & flat)[1:].any(), (a0, a1, env["am_depth_db"])

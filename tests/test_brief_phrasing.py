@@ -548,3 +548,20 @@ def test_signed_bare_steps_sized_comparatives_and_negated_asks() -> None:
         assert _read(prompt, START) == {}, prompt
     assert _read("hmm, put the tail back short like before, and dont make it any brighter", START).keys() == {"sounding_s"}
     assert _read("don't make it so bright this time", START)["centroid_hz"][1] is not None
+
+
+def test_held_out_17_phrasings_in_other_words() -> None:
+    # held_out_17's misreads, read after its blind runs: a rate said as a verb after the modulation was named, a siren's
+    # "wailing", a rate "turned down", a register noun that names what the start should stay, "too pitched"
+    vib = {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 5.0}
+    assert _read("the vibrato is kinda lazy, can you speed it up a bit", vib)["vibrato_rate_hz"][0] > 5.0
+    assert _read("the tremolo feels sluggish, speed it up", WOBBLE)["am_rate_hz"][0] is not None
+    assert _read("slow down the wailing, way too fast", vib)["vibrato_rate_hz"][1] < 5.0
+    assert _read("vibrato rate down a little", vib).keys() == {"vibrato_rate_hz"}
+    assert _read("turn the tremolo speed up a bit", WOBBLE)["am_rate_hz"][0] is not None
+    plain = _read("hmm get rid of the wobble, just a plain sub", WOBBLE)
+    assert "f0_hz" not in plain and plain["am_depth_db"][1] is not None
+    assert "f0_hz" in _read("make it a sub", START)  # a sub asked is still a lower note
+    assert _read("it sounds too pitched, more noise in it", START)["flatness"][0] is not None
+    # the verb must follow its own modulation: "speed it up" alone is no vibrato rate
+    assert "vibrato_rate_hz" not in _read("speed it up", START)

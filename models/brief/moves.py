@@ -47,6 +47,7 @@ OVERRIDES = (STRETCH, KEY_HOLD, NOTE_HELD)  # moves that may change what the bri
 STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: its envelopes' bends are not a glide to keep
 KEY_FACTORS = (1.5, 2.0, 3.0, 4.0)
 PHASE_STEPS = 8  # start phases tried for a wobble whose rate changes
+STEADY_ATTACK = (0.5, 1.0, 1.5)  # a wobble's removal: the level envelopes' attack, times the attack heard under it (a linear rise's 0.8)
 ENVELOPES = ("adsr_1", "adsr_2", "lfo_1_amp_adsr", "lfo_2_amp_adsr", "lfo_1_rate_adsr", "lfo_2_rate_adsr")
 
 
@@ -156,6 +157,16 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
             for v in phases:
                 if now is None or abs(math.remainder(v - now, 2 * math.pi)) > 1e-3:
                     out.append(({f"{lfo}.initial_phase": v}, f"wobble's phase: LFO {lfo[-1]} starts at {v:.2f} rad (its first crest against the attack)"))
+    steady = asked.get("am_depth_db")
+    heard_attack = next((t.relative_to for t in brief.targets if t.descriptor == "attack_s" and t.kept and t.relative_to), None)
+    if steady is not None and steady.hi is not None and steady.lo is None and heard_attack is not None:
+        # a wobble taken off a sound whose heard attack was its first crest (a 9 ms envelope under a tremolo measured 89 ms,
+        # and 8 ms once steady): the level envelopes rise over the attack heard, or near it, and the fitness keeps the one that holds
+        envs = [e for e in level_envelopes(patch) if e in ("adsr_1", "adsr_2")]
+        for f in STEADY_ATTACK:
+            a = clamped("adsr_1.attack", heard_attack / 0.8 * f)
+            if envs:
+                out.append(({f"{e}.attack": a for e in envs}, f"steady level: the level envelopes rise over {a:.3g} s (x{f:g} the attack heard)"))
     attack = asked.get("attack_s")
     if attack is not None and attack.lo is not None and start is not None and "keyboard.duration" in start:
         # a key released before the envelopes' attack ends cuts the attack short (a 38 ms key under 0.3 s attacks
@@ -181,6 +192,8 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
                         move[f"{env}.{seg}"] = clamped(f"{env}.{seg}", v)
                 if move:
                     out.append((move, f"decay: the level envelopes fall to sustain {sus:g} over {d:g} s"))
+                    for held in note_held(brief, patch, heard):  # a fade exposes the envelopes' bends as a longer sound does
+                        out.append(({**move, **held}, f"{NOTE_HELD} (decay to {sus:g} over {d:g} s): the envelopes no longer bend the pitch"))
     length = asked.get("sounding_s")
     if length is not None:
         factors = LONGER if length.lo is not None else SHORTER
