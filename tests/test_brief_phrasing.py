@@ -556,12 +556,16 @@ def test_held_out_17_phrasings_in_other_words() -> None:
     vib = {**START, "vibrato_depth_cents": 30.0, "vibrato_rate_hz": 5.0}
     assert _read("the vibrato is kinda lazy, can you speed it up a bit", vib)["vibrato_rate_hz"][0] > 5.0
     assert _read("the tremolo feels sluggish, speed it up", WOBBLE)["am_rate_hz"][0] is not None
+    assert _read("the vibrato drags, slow it down please", vib)["vibrato_rate_hz"][1] < 5.0
     assert _read("slow down the wailing, way too fast", vib)["vibrato_rate_hz"][1] < 5.0
     assert _read("vibrato rate down a little", vib).keys() == {"vibrato_rate_hz"}
     assert _read("turn the tremolo speed up a bit", WOBBLE)["am_rate_hz"][0] is not None
     plain = _read("hmm get rid of the wobble, just a plain sub", WOBBLE)
     assert "f0_hz" not in plain and plain["am_depth_db"][1] is not None
-    assert "f0_hz" in _read("make it a sub", START)  # a sub asked is still a lower note
-    assert _read("it sounds too pitched, more noise in it", START)["flatness"][0] is not None
-    # the verb must follow its own modulation: "speed it up" alone is no vibrato rate
-    assert "vibrato_rate_hz" not in _read("speed it up", START)
+    for prompt in ("make it a sub", "make it a plain sub", "make it a pure sub bass"):
+        assert "f0_hz" in _read(prompt, START), prompt  # a sub asked is still a lower note
+    assert _read("it sounds too pitched", START)["flatness"][0] is not None
+    assert "flatness" not in _read("it's too pitched down", START)
+    assert _read("no wailing", vib)["vibrato_depth_cents"][1] <= 5.0 and _read("less wailing", vib)["vibrato_depth_cents"][1] < 30.0
+    # the verb must follow its own modulation: "speed it up" alone is no vibrato rate, even of a start with vibrato
+    assert "vibrato_rate_hz" not in _read("speed it up", vib)

@@ -446,7 +446,7 @@ _HEDGE = (r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|kind\s+of|sort\s+of|ki
 _START = r"\b(?:the\s+)?(?:start|attack|onset|beginning|front(?:\s+end)?)(?:'s|\s+is|\s+feels|\s+sounds|\s+seems)\s+"
 COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # a siren's wail is its pitch swinging: "slow down the wailing"
-    (r"\b(?:the\s+|that\s+|its\s+)?wail(?:ing|s)?\b", "the vibrato"),
+    (r"\b(the\s+|that\s+|its\s+)?wail(?:ing|s)?\b", lambda m: (m.group(1) or "") + "vibrato"),  # "no wailing": no vibrato
     # a modulation's rate turned: "vibrato rate down a little", "turn the tremolo speed up"
     (r"\b(vibrato|tremolo|wobble|pulsing|lfo)\s+(?:rate|speed)\s+(?:a\s+(?:bit|little|touch|tad)\s+|slightly\s+)?(up|down)\b",
      lambda m: f"{'faster' if m.group(2) == 'up' else 'slower'} {m.group(1) if m.group(1) != 'lfo' else 'wobble'}"),
@@ -454,9 +454,9 @@ COMPLAINTS: tuple[tuple[str, Any], ...] = (
     (r"\b(vibrato|tremolo|wobble|pulsing|pulse)\b((?:(?!\b(?:but|and)\b)[^.;!?]){0,40}?)\b(speed|slow)\s+(?:it|that|this)\s+(up|down)\b",
      lambda m: f"{m.group(1)}{m.group(2)}{'faster' if m.group(3) == 'speed' else 'slower'} {m.group(1)}" if (m.group(3), m.group(4)) in (("speed", "up"), ("slow", "down")) else m.group(0)),
     # what the start should stay, not a register asked: "get rid of the wobble, just a plain sub"
-    (r"\b(plain|simple|pure|normal|regular|basic)\s+(?:sub(?:\s*bass)?|bass|808)\b", r"\1 sound"),
+    (r"\b(?:just|only)\s+(?:a\s+|the\s+)?(plain|simple|pure|normal|regular|basic)\s+(?:sub(?:\s*bass)?|bass|808)\b", r"just a \1 sound"),
     # "it sounds too pitched": too much note, too little noise
-    (r"\btoo\s+(?:pitched|tonal)\b", "noisier"),
+    (r"\btoo\s+(?:pitched|tonal)\b(?!\s+(?:up|down|high|low|sharp|flat)\b)", "noisier"),
     # a refinement's "a gentle swell" is its onset, slower (a fresh prompt's "a slow swell" is the lexicon's swell)
     (r"\b(?:gentle|soft|slow|gradual)\s+(?:swell|fade[- ]?in|rise\s+in)\b", "slower attack"),
     # a noise or movement said to be too strong: "the vibrato is way too much", "the hiss is a bit too strong"
