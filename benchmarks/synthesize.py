@@ -960,27 +960,17 @@ def refine_report(args) -> None:
         fig.update(chain_figures(base_rows, "baseline_"))
         bl = [c["load"] for p in base for c in p["calls"]]
         fig["baseline_load_avg_mean"] = round(float(np.mean(bl)), 2)
-    if args.rerun:  # seen splits run again on later code (their misses were read before it)
-        again = [json.loads(Path(p).read_text()) for p in args.rerun]
-        fig["rerun_code"] = args.rerun_label
-        fig["rerun_parts_complete"] = all(p.get("complete") for p in again)
-        kept["rerun_rows"] = [r for p in again for r in p["rows"]]
-        fig.update(chain_figures(kept["rerun_rows"], "rerun_"))
-        fig["rerun_load_avg_mean"] = round(float(np.mean([c["load"] for p in again for c in p["calls"]])), 2)
-    if args.extra:  # another run of the same chains (old code under an old measure, say), at the same time
-        ex = [json.loads(Path(p).read_text()) for p in args.extra]
-        fig["extra_code"] = args.extra_label
-        fig["extra_parts_complete"] = all(p.get("complete") for p in ex)
-        kept["extra_rows"] = [r for p in ex for r in p["rows"]]
-        fig.update(chain_figures(kept["extra_rows"], "extra_"))
-        fig["extra_load_avg_mean"] = round(float(np.mean([c["load"] for p in ex for c in p["calls"]])), 2)
-    if args.named:  # the same chains with each step's changes named, as an assistant would send them
-        nm = [json.loads(Path(p).read_text()) for p in args.named]
-        fig["named_code"] = args.named_label
-        fig["named_parts_complete"] = all(p.get("complete") for p in nm)
-        kept["named_rows"] = [r for p in nm for r in p["rows"]]
-        fig.update(chain_figures(kept["named_rows"], "named_"))
-        fig["named_load_avg_mean"] = round(float(np.mean([c["load"] for p in nm for c in p["calls"]])), 2)
+    # seen splits run again on later code (their misses were read before it); another run of the same chains (old code
+    # under an old measure, say); the same chains with each step's changes named, as an assistant would send them
+    for prefix, paths, label in (("rerun_", args.rerun, args.rerun_label), ("extra_", args.extra, args.extra_label), ("named_", args.named, args.named_label)):
+        if not paths:
+            continue
+        other = [json.loads(Path(p).read_text()) for p in paths]
+        fig[f"{prefix}code"] = label
+        fig[f"{prefix}parts_complete"] = all(p.get("complete") for p in other)
+        kept[f"{prefix}rows"] = [r for p in other for r in p["rows"]]
+        fig.update(chain_figures(kept[f"{prefix}rows"], prefix))
+        fig[f"{prefix}load_avg_mean"] = round(float(np.mean([c["load"] for p in other for c in p["calls"]])), 2)
     if earlier:
         _carry_earlier(fig, earlier, args)
     walls = np.array([c["wall"] for c in speed_calls])  # this run's calls only: one machine load

@@ -1046,25 +1046,32 @@ def test_a_change_the_start_leaves_no_room_for_is_said_not_faked() -> None:
     assert parse_brief("less hiss", start=faint, start_patch={**routed, "mixer.noise": 0.05}).cannot
 
 
-def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
-    # held_out_16's "slow the tremolo way down": the LFO's rate changed from 7.2 to 4.3 Hz with its start phase as it was,
-    # so its first crest came later and the measured attack went 13 -> 30 ms. The phase is now a move the fitness picks,
-    # the first one putting the new rate's first crest where the start's was
+def _tremolo_start(attack: float, floor: float, hz: float, phase: float):
+    """A tone whose level is envelope 1 (``attack`` s, at ``floor`` of the level) plus LFO 1 at ``hz`` from ``phase``: the
+    Voice, the start patch (physical) and its descriptors."""
     from lstmabar.library.descriptors import describe
-    from lstmabar.library.descriptors.envelope import envelope_batch
-    from lstmabar.models.brief.moves import PHASE_STEPS, moves
     from lstmabar.models.synth.patch import Patch
     from lstmabar.models.synth.voice import Voice
 
     voice = Voice(48000, 480, 2.0)
     phys = _two_oscillators(12.0, 1.0, 0.0)
-    phys.update({"adsr_1.attack": 0.012, "adsr_1.sustain": 1.0, "keyboard.duration": 1.8, "mod_matrix.adsr_1->vco_1_amp": 0.3,
-                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": 7.0, "lfo_1.mod_depth": 0.0, "lfo_1.initial_phase": 1.5,
+    phys.update({"adsr_1.attack": attack, "adsr_1.sustain": 1.0, "keyboard.duration": 1.8, "mod_matrix.adsr_1->vco_1_amp": floor,
+                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": hz, "lfo_1.mod_depth": 0.0, "lfo_1.initial_phase": phase,
                  "lfo_1.sin": 1.0, "lfo_1.tri": 0.0, "lfo_1.saw": 0.0, "lfo_1.rsaw": 0.0, "lfo_1.sqr": 0.0,
                  "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0, "lfo_1_amp_adsr.release": 0.3})
     x = _patch_tensor(phys)
     patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
-    start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+    return voice, patch, describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+
+
+def test_a_slower_tremolo_offers_its_start_phase_so_the_attack_stays() -> None:
+    # held_out_16's "slow the tremolo way down": the LFO's rate changed from 7.2 to 4.3 Hz with its start phase as it was,
+    # so its first crest came later and the measured attack went 13 -> 30 ms. The phase is now a move the fitness picks,
+    # the first one putting the new rate's first crest where the start's was
+    from lstmabar.library.descriptors.envelope import envelope_batch
+    from lstmabar.models.brief.moves import PHASE_STEPS, moves
+
+    voice, patch, start = _tremolo_start(0.012, 0.3, 7.0, 1.5)
     assert start["am_rate_hz"] == pytest.approx(7.0, abs=0.5)
     b = parse_brief("slow the tremolo way down", start=start, start_patch=patch)
     assert "lfo_1.frequency" in b.settings and "lfo_1.initial_phase" not in b.set_params()  # the phase stays free for the moves
@@ -1096,21 +1103,10 @@ def test_a_modulations_degree_or_number_sets_its_depth(prompt, key, band) -> Non
 def test_a_tremolos_removal_offers_the_attack_heard_under_it() -> None:
     # held_out_17's "actually no tremolo at all": a fast envelope under a tremolo whose first crest came late measured
     # an 89 ms attack, and 8 ms once the tremolo stopped. The level envelopes' attack, near the attack heard, is now a move
-    from lstmabar.library.descriptors import describe
     from lstmabar.library.descriptors.envelope import envelope_batch
     from lstmabar.models.brief.moves import STEADY_ATTACK, moves
-    from lstmabar.models.synth.patch import Patch
-    from lstmabar.models.synth.voice import Voice
 
-    voice = Voice(48000, 480, 2.0)
-    phys = _two_oscillators(12.0, 1.0, 0.0)
-    phys.update({"adsr_1.attack": 0.005, "adsr_1.sustain": 1.0, "keyboard.duration": 1.8, "mod_matrix.adsr_1->vco_1_amp": 0.2,
-                 "mod_matrix.lfo_1->vco_1_amp": 1.0, "lfo_1.frequency": 3.0, "lfo_1.mod_depth": 0.0, "lfo_1.initial_phase": 0.0,
-                 "lfo_1.sin": 1.0, "lfo_1.tri": 0.0, "lfo_1.saw": 0.0, "lfo_1.rsaw": 0.0, "lfo_1.sqr": 0.0,
-                 "lfo_1_amp_adsr.attack": 0.0, "lfo_1_amp_adsr.sustain": 1.0, "lfo_1_amp_adsr.release": 0.3})
-    x = _patch_tensor(phys)
-    patch = {k: float(v["value"]) for k, v in Patch.from_normalized(x).physical().items()}
-    start = describe(voice.render(x[None], seed=0).numpy()[0], 48000).flat()
+    voice, patch, start = _tremolo_start(0.005, 0.2, 3.0, 0.0)
     assert start["am_depth_db"] > 6 and start["attack_s"] > 0.05  # the first crest is the attack heard
     b = parse_brief("actually no tremolo at all", start=start, start_patch=patch)
     base = {**patch, **b.set_params()}
