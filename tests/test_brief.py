@@ -1098,6 +1098,9 @@ def test_a_modulations_degree_or_number_sets_its_depth(prompt, key, band) -> Non
     assert not t.kept and t.needs
     plain = by(parse_brief("add a tremolo", start=START, start_patch=PATCH), "am_depth_db")
     assert plain.hi is None and 8.0 < plain.lo < 10.0  # the word alone: the reference's 80th percentile, as before
+    # a number of another ask is not the modulation's depth
+    for other, k in (("turn it down 3 dB, and add a tremolo", "am_depth_db"), ("up 50 cents and add vibrato", "vibrato_depth_cents")):
+        assert by(parse_brief(other, start=START, start_patch=PATCH), k).hi is None, other
 
 
 def test_a_tremolos_removal_offers_the_attack_heard_under_it() -> None:

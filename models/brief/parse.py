@@ -741,10 +741,13 @@ def _modulation_degree(b: _Builder, text: str) -> None:
     """"a gentle tremolo", "just a little vibrato", "a deep wobble": a degree word right before the modulation (one word
     may come between: "a subtle slow tremolo") sets the added depth's band (``lexicon.DEPTH_BANDS``); a number in cents or dB
     sets it instead."""
-    for key, unit in (("vibrato_depth_cents", r"cents?"), ("am_depth_db", r"db|decibels?")):
-        # a stated depth wins: "a vibrato of about 20 cents" (+-20 cents, as measured), "a 6 dB tremolo" (peak to peak)
+    for key, unit, names in (("vibrato_depth_cents", r"cents?", r"vibrato|warbl"), ("am_depth_db", r"db|decibels?", r"tremolo|wobbl|puls|throb|chop")):
+        # a stated depth wins, said in the modulation's own clause: "a vibrato of about 20 cents" (+-20 cents, as measured), "a
+        # 6 dB tremolo" (peak to peak); not "turn it down 3 dB, and add a tremolo"
         t = b.targets.get(key)
-        m = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b", text)
+        near = r"(?:(?!\b(?:and|but|then|plus)\b)[^.;!?]){0,30}?"  # the modulation named within a few words, nothing else asked between
+        m = re.search(r"\b(?:" + names + r")\w*" + near + r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b", text) \
+            or re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b" + near + r"\b(?:" + names + r")", text)
         if t is not None and not t.kept and t.lo is not None and m is not None and 0 < float(m.group(1)) <= (600 if key.endswith("cents") else 40):
             v = float(m.group(1))
             b.targets[key] = t.model_copy(update={"lo": round(DEPTH_NUMBER[0] * v, 3), "hi": round(DEPTH_NUMBER[1] * v, 3), "confidence": 1.0,
