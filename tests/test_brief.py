@@ -1121,3 +1121,15 @@ def test_a_tremolos_removal_offers_the_attack_heard_under_it() -> None:
     kept = (np.maximum(a0, a1) / np.maximum(np.minimum(a0, a1), 1e-9) <= 1.5) | (np.abs(a1 - a0) <= 0.01)
     flat = env["am_depth_db"] <= 1.5
     assert not kept[0] and (kept & flat)[1:].any(), (a0, a1, env["am_depth_db"])
+
+
+def test_a_number_against_its_word_keeps_the_word_and_says_so() -> None:
+    # held_out_18's "shorter overall, like 3 seconds total" of a 1.9 s sound took the number and made it longer: the writer
+    # heard a longer start. The word's way is kept, and the conflict is said for the assistant to ask about
+    start = {**START, "sounding_s": 1.9}
+    b = parse_brief("shorter overall, like 3 seconds total", start=start, start_patch=PATCH)
+    assert by(b, "sounding_s").hi < 1.9 and by(b, "sounding_s").lo is None and "3 seconds" in b.cannot[0]
+    assert by(parse_brief("faster attack, like 500 ms", start={**START, "attack_s": 0.2}, start_patch=PATCH), "attack_s").hi < 0.2
+    # a number on the word's side is the number, as before
+    assert by(parse_brief("shorter, like 1 second", start=start, start_patch=PATCH), "sounding_s").hi == pytest.approx(1.0)
+    assert not parse_brief("longer, about 4 seconds", start=start, start_patch=PATCH).cannot

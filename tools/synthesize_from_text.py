@@ -712,7 +712,7 @@ def summarize(inp: Input, out: Output, s: Searched, use_brief: bool, refined: bo
         brief_txt = "The prompt names no measurable demand (pitch, brightness, noise, envelope, movement); the embedder alone decided. "
     change_txt = f"Changed from the start: {', '.join(out.changes[:4]) or 'nothing noticeable'}. " if refined else ""
     if brief.cannot:
-        change_txt = "NOT DONE (the start leaves no room for it): " + " ".join(f"{c}." for c in brief.cannot) + " " + change_txt
+        change_txt = "NOT DONE AS ASKED: " + " ".join(f"{c}." for c in brief.cannot) + " " + change_txt
     if refined and not brief.cannot and not any(not t.kept and t.descriptor != "pitched" for t in brief.targets):
         change_txt = ((f"The named change {inp.change!r} gave no target here ({'; '.join(brief.notes[-2:])}), so the embedder alone moved the sound. "
                        if inp.change else

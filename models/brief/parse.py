@@ -1099,13 +1099,22 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     if key in b.numbers:  # "swell in much slower, like 4 or 5 seconds": the number says how much
         t, s0 = b.targets.get(key), _start_value(start, key)
         held = t is not None and s0 is not None and ((sign > 0 and t.hi is None and (t.lo or 0.0) <= s0) or (sign < 0 and t.lo is None and t.hi is not None and t.hi >= s0))
-        if not held:
+        against = t is not None and s0 is not None and ((sign < 0 and t.lo is not None and t.lo > s0) or (sign > 0 and t.hi is not None and t.hi < s0))
+        if against:
+            # "shorter overall, like 3 seconds total" of a 1.9 s sound: the number was said of a start the writer heard longer;
+            # the word's direction is kept and the number's conflict said, so the assistant can ask
+            b.cannot.append(f"'{word}': the prompt's number ({t.source.split(' (')[0]}) lies the other way from the start's {s0:.3g}; "
+                            f"the {key} was moved the word's way instead: ask which is meant")
+            b.drop(key)
+            b.numbers.discard(key)
+        elif not held:
             b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
             return
-        # "longer, like a full second or more" of a 1.5 s sound: the bound holds already, so the word asks the step
-        b.notes.append(f"'{word}': the prompt's bound ({t.source.split(' (')[0]}) holds for the start's {s0:.3g} already; the comparative asks a step further")
-        b.drop(key)
-        b.numbers.discard(key)
+        else:
+            # "longer, like a full second or more" of a 1.5 s sound: the bound holds already, so the word asks the step
+            b.notes.append(f"'{word}': the prompt's bound ({t.source.split(' (')[0]}) holds for the start's {s0:.3g} already; the comparative asks a step further")
+            b.drop(key)
+            b.numbers.discard(key)
     if key == "decay_db_per_s":
         s = _start_value(start, key) or 0.0
         v = min(s - RELATIVE_STEPS * STEP[key], FADE_DB_PER_S) if sign < 0 else s + RELATIVE_STEPS * STEP[key]

@@ -86,7 +86,8 @@ class Brief(BaseModel):
     render_seconds: float | None = Field(None, description="Render length the brief needs (a long sound asked for), or null.")
     notes: list[str] = Field(default_factory=list, description="What the brief could not use or resolve, in words.")
     cannot: list[str] = Field(default_factory=list, description="Changes the prompt asks that cannot be made from this start (a faster attack of a 2 ms one, "
-                              "less noise where none is measured), each with why: not done, and the assistant should say so and ask what was meant.")
+                              "less noise where none is measured), or not as said (a number that lies the other way from its word: 'shorter, like 3 s' "
+                              "of a 2 s sound), each with why: the assistant should say so and ask what was meant.")
     settings: dict[str, float] = Field(default_factory=dict, description="Synth settings (physical units) that meet targets directly: envelopes, routings, noise level (models.brief.program).")
     settings_why: dict[str, str] = Field(default_factory=dict, description="Why each setting.")
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description="Parameters the search may move only within (low, high), physical units (models.brief.program.search_ranges).")
