@@ -569,3 +569,9 @@ def test_held_out_17_phrasings_in_other_words() -> None:
     assert _read("no wailing", vib)["vibrato_depth_cents"][1] <= 5.0 and _read("less wailing", vib)["vibrato_depth_cents"][1] < 30.0
     # the verb must follow its own modulation: "speed it up" alone is no vibrato rate, even of a start with vibrato
     assert "vibrato_rate_hz" not in _read("speed it up", vib)
+
+
+def test_trem_is_a_tremolo() -> None:
+    # held_out_18's "no trem at all actually, and make it darker" read only the darker
+    assert _read("no trem at all actually, and make it darker", WOBBLE)["am_depth_db"][1] is not None
+    assert _read("add some trem", START)["am_depth_db"][0] is not None

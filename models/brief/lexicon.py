@@ -218,6 +218,7 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\b(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|wobbliness|flutter|fluttering)\s+(?:in|of|on)\s+(?:the\s+|its\s+)?pitch\b", "vibrato"),
     (r"\bpitch\s+(?:wobble|wobbles|wobbling|waver|wavering|warble|warbling|flutter|fluttering)\b", "vibrato"),
     (r"\b(?:warble|warbles|warbling|warbly|trill|trills|trilling|vib|wow\s+and\s+flutter)\b", "vibrato"),
+    (r"\btrem\b", "tremolo"),  # "no trem at all" (held_out_18)
     # a modulation's adjective before its noun is no second modulation: "a slow wobbly warble in the pitch" is one vibrato
     (r"\b(?:wobbly|shaky|wavy|wavery|quivery|pulsing|throbbing)\s+(?=(?:vibrato|tremolo)\b)", ""),
     (r"\bwub(?:s|bing|by)?\b", "wobble"),
