@@ -163,10 +163,9 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
         # a wobble taken off a sound whose heard attack was its first crest (a 9 ms envelope under a tremolo measured 89 ms,
         # and 8 ms once steady): the level envelopes rise over the attack heard, or near it, and the fitness keeps the one that holds
         envs = [e for e in level_envelopes(patch) if e in ("adsr_1", "adsr_2")]
-        for f in STEADY_ATTACK:
+        for f in STEADY_ATTACK if envs else ():
             a = clamped("adsr_1.attack", heard_attack / 0.8 * f)
-            if envs:
-                out.append(({f"{e}.attack": a for e in envs}, f"steady level: the level envelopes rise over {a:.3g} s (x{f:g} the attack heard)"))
+            out.append(({f"{e}.attack": a for e in envs}, f"steady level: the level envelopes rise over {a:.3g} s (x{f:g} the attack heard)"))
     attack = asked.get("attack_s")
     if attack is not None and attack.lo is not None and start is not None and "keyboard.duration" in start:
         # a key released before the envelopes' attack ends cuts the attack short (a 38 ms key under 0.3 s attacks

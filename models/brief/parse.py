@@ -741,11 +741,11 @@ def _modulation_degree(b: _Builder, text: str) -> None:
     """"a gentle tremolo", "just a little vibrato", "a deep wobble": a degree word right before the modulation (one word
     may come between: "a subtle slow tremolo") sets the added depth's band (``lexicon.DEPTH_BANDS``); a number in cents or dB
     sets it instead."""
+    near = r"(?:(?!\b(?:and|but|then|plus)\b)[^.;!?]){0,30}?"  # the modulation named within a few words, nothing else asked between
     for key, unit, names in (("vibrato_depth_cents", r"cents?", r"vibrato|warbl"), ("am_depth_db", r"db|decibels?", r"tremolo|wobbl|puls|throb|chop")):
-        # a stated depth wins, said in the modulation's own clause: "a vibrato of about 20 cents" (+-20 cents, as measured), "a
+        # a stated depth wins, said beside its modulation: "a vibrato of about 20 cents" (+-20 cents, as measured), "a
         # 6 dB tremolo" (peak to peak); not "turn it down 3 dB, and add a tremolo"
         t = b.targets.get(key)
-        near = r"(?:(?!\b(?:and|but|then|plus)\b)[^.;!?]){0,30}?"  # the modulation named within a few words, nothing else asked between
         m = re.search(r"\b(?:" + names + r")\w*" + near + r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b", text) \
             or re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:" + unit + r")\b" + near + r"\b(?:" + names + r")", text)
         if t is not None and not t.kept and t.lo is not None and m is not None and 0 < float(m.group(1)) <= (600 if key.endswith("cents") else 40):
@@ -1100,21 +1100,20 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         t, s0 = b.targets.get(key), _start_value(start, key)
         held = t is not None and s0 is not None and ((sign > 0 and t.hi is None and (t.lo or 0.0) <= s0) or (sign < 0 and t.lo is None and t.hi is not None and t.hi >= s0))
         against = t is not None and s0 is not None and ((sign < 0 and t.lo is not None and t.lo > s0) or (sign > 0 and t.hi is not None and t.hi < s0))
+        if not (held or against):
+            b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
+            return
+        said = t.source.split(" (")[0]
         if against:
             # "shorter overall, like 3 seconds total" of a 1.9 s sound: the number was said of a start the writer heard longer;
             # the word's direction is kept and the number's conflict said, so the assistant can ask
-            b.cannot.append(f"'{word}': the prompt's number ({t.source.split(' (')[0]}) lies the other way from the start's {s0:.3g}; "
+            b.cannot.append(f"'{word}': the prompt's number ({said}) lies the other way from the start's {s0:.3g}; "
                             f"the {key} was moved the word's way instead: ask which is meant")
-            b.drop(key)
-            b.numbers.discard(key)
-        elif not held:
-            b.notes.append(f"'{word}': the prompt's own number for {key} is taken")
-            return
         else:
             # "longer, like a full second or more" of a 1.5 s sound: the bound holds already, so the word asks the step
-            b.notes.append(f"'{word}': the prompt's bound ({t.source.split(' (')[0]}) holds for the start's {s0:.3g} already; the comparative asks a step further")
-            b.drop(key)
-            b.numbers.discard(key)
+            b.notes.append(f"'{word}': the prompt's bound ({said}) holds for the start's {s0:.3g} already; the comparative asks a step further")
+        b.drop(key)
+        b.numbers.discard(key)
     if key == "decay_db_per_s":
         s = _start_value(start, key) or 0.0
         v = min(s - RELATIVE_STEPS * STEP[key], FADE_DB_PER_S) if sign < 0 else s + RELATIVE_STEPS * STEP[key]
@@ -1147,8 +1146,7 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         b.add(t, explicit=True)
         return
     if key in ("attack_s", "flatness", "centroid_hz"):
-        floor = {"attack_s": 0.005, "flatness": 1e-4, "centroid_hz": 50.0}[key]
-        base = max(s, floor)
+        base = max(s, STEP_FLOOR[key])
         v = base * step ** (RELATIVE_STEPS * sign)
         if key == "attack_s" and sign > 0:
             v = max(v, s + 0.03)  # a slower attack people hear: at least 30 ms more
@@ -1181,6 +1179,9 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
     b.add(t, explicit=True)
 
 
+STEP_FLOOR = {"attack_s": 0.005, "flatness": 1e-4, "centroid_hz": 50.0}  # a relative step is taken from at least this
+
+
 # what a step down cannot do from a start already within one noticeable step of nothing (library.descriptors.words' min_step)
 CANNOT_LESS = {
     "attack_s": ("{word}: the start's attack is already {ms:.1f} ms; no attack is a noticeable step faster (the smallest is {step_ms:.0f} ms), "
@@ -1199,7 +1200,7 @@ def _no_noise(flatness: float, patch: dict[str, float] | None) -> bool:
     """Whether a start has no noise to take out: none measured (flatness under the ratio floor) or its patch's noise source is
     silent (its level times its routes at or under NOISE_SILENT). A little measured noise with the source on is still taken down, if less
     than a noticeable step: the user may hear it."""
-    if flatness <= 1e-4:  # the ratio floor of the step (``_relative``); flat descriptors round to 4 decimals
+    if flatness <= STEP_FLOOR["flatness"]:  # flat descriptors round to 4 decimals
         return True
     if patch is None or "mixer.noise" not in patch:
         return False
