@@ -219,6 +219,36 @@ def test_a_kept_pitch_holds_its_modulation_but_an_asked_change_wins() -> None:
     assert env.set_params()["mod_matrix.adsr_2->vco_1_pitch"] * env.set_params()["vco_1.mod_depth"] == pytest.approx(0.25 * 2.0)
 
 
+def test_a_glide_starts_at_the_start_note_and_a_new_note_keeps_the_movement() -> None:
+    # "slide down" of a 159 Hz tone came out sliding from 445 Hz: the key and the tunings were left to the search
+    slide = parse_brief("make it slowly slide down in pitch", start=START, start_patch=PATCH)
+    held = slide.set_params()
+    assert held["keyboard.midi_f0"] == 57.0 and held["vco_2.tuning"] == 12.0
+    assert by(slide, "pitch_trend_semitones_per_s").hi < 0 and by(slide, "keyboard.midi_f0").kept
+    # a siren made lower lost its wail: with the start heard to move over 12 semitones, the note moves and the sweep goes along
+    patch = {**PATCH, "vco_1.mod_depth": 12.0, "vco_2.mod_depth": 12.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "mod_matrix.lfo_2->vco_2_pitch": 1.0,
+             "lfo_2.frequency": 0.6}
+    siren = {**START, "pitch_range_semitones": 12.0}
+    lower = parse_brief("make it lower", start=siren, start_patch=patch)
+    s = lower.set_params()
+    assert by(lower, "f0_hz").hi < 220.0 and s["keyboard.midi_f0"] == 52.0  # the asked note wins
+    assert s["lfo_2.frequency"] == 0.6 and s["vco_1.mod_depth"] == 12.0 and s["mod_matrix.lfo_2->vco_2_pitch"] == 1.0
+    move = by(lower, "pitch_range_semitones")
+    assert move.kept and move.lo == pytest.approx(8.0) and move.hi == pytest.approx(18.0)
+    # a start heard as one note has no movement to keep, and an asked movement is not held against
+    assert not [t for t in parse_brief("make it lower", start=START, start_patch=patch).targets if t.descriptor == "pitch_range_semitones"]
+    vib = parse_brief("lower, with vibrato", start=siren, start_patch=patch)
+    assert not by(vib, "vibrato_depth_cents").kept and not [t for t in vib.targets if t.descriptor == "pitch_range_semitones" and t.kept]
+
+
+def test_an_intensified_transposition_is_read() -> None:
+    for prompt, up in (("pitch it way up, more like a tiny pew pew", True), ("take it way down", False), ("pitch it up a lot", True),
+                       ("pitch it up and make it shorter", True), ("raise it a lot", True)):
+        f0 = by(parse_brief(prompt, start=START, start_patch=PATCH), "f0_hz")
+        assert not f0.kept and (f0.lo > 220.0 if up else f0.hi < 220.0), prompt
+    assert not [t for t in parse_brief("bring it up and down", start=START, start_patch=PATCH).targets if t.descriptor == "f0_hz" and not t.kept]
+
+
 def test_prompt_forms_that_once_went_wrong() -> None:
     # a negator reaches only the word after it: "non noisy pad" still asks for a pad
     b = parse_brief("a not bright, non noisy pad")

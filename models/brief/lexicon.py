@@ -309,9 +309,12 @@ REWRITES: tuple[tuple[str, Any], ...] = (
     (r"\bmore\s+air\b", "airier"),
     # an unsized transposition: "drop it down a bit", "bring it up a little", "drop it a touch" (a sized one, "drop it down a fifth",
     # is read by models.brief.intervals and left as it is)
-    (r"\b(?:drop|bring|take|move|shift|pitch|tune|knock)\s+(?:it|this|that|the\s+(?:pitch|note))(?:\s+(down|up))?"
-     r"(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))", lambda m: "higher" if m.group(1) == "up" else "lower"),
-    (r"\b(raise|lift|lower)\s+(?:it|this|that)(?=\s+(?:a\s+(?:bit|little|touch|tad|hair)|slightly|some)\b|\s*(?:[,.;!?]|$))",
+    # and an intensified one: "pitch it way up", "take it down a lot" (much higher, much lower)
+    (r"\b(?:drop|bring|take|move|shift|pitch|tune|knock)\s+(?:it|this|that|the\s+(?:pitch|note))(?:\s+(way\s+|much\s+|far\s+|a\s+lot\s+)?(down|up))?"
+     r"(?=\s+(?:a\s+(?:bit|little|touch|tad|hair|lot|ton)|slightly|some|lots|loads|please|pls|plz|then|too|also|(?:and|but)(?!\s+(?:up|down)\b))\b"
+     r"|\s*(?:[,.;!?]|$))",
+     lambda m: ("much " if m.group(1) else "") + ("higher" if m.group(2) == "up" else "lower")),
+    (r"\b(raise|lift|lower)\s+(?:it|this|that)(?=\s+(?:a\s+(?:bit|little|touch|tad|hair|lot|ton)|slightly|some|lots|loads)\b|\s*(?:[,.;!?]|$))",
      lambda m: "lower" if m.group(1) == "lower" else "higher"),  # "raise it a little"
     (r"\bopen\s+(?:it|this|that|the\s+sound)\s+up\b", "brighter"),
     (r"\bopen\s+up\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\b|\bopen\s+the\s+(?:top(?:\s+end)?|highs|high\s+end|treble)\s+up\b", "brighter"),

@@ -24,7 +24,7 @@ import numpy as np
 
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
-from .parse import hz_to_midi
+from .parse import STEADY_SEMITONES, hz_to_midi
 from .program import BEND_FREE, clamped, crest_at, held_bend, level_drive, pitch_drive
 from .targets import Brief
 
@@ -44,7 +44,6 @@ STRETCH = "time stretch"  # the description every stretch move starts with (it m
 KEY_HOLD = "attack: the key held"  # likewise: an attack cut short by an early key release
 NOTE_HELD = "length, the note held"  # likewise: a length change with the envelopes' pitch bends taken off
 OVERRIDES = (STRETCH, KEY_HOLD, NOTE_HELD)  # moves that may change what the brief set (never what the caller held)
-STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: its envelopes' bends are not a glide to keep
 KEY_FACTORS = (1.5, 2.0, 3.0, 4.0)
 PHASE_STEPS = 8  # start phases tried for a wobble whose rate changes
 STEADY_ATTACK = (0.5, 1.0, 1.5)  # a wobble's removal: the level envelopes' attack, times the attack heard under it (a linear rise's 0.8)

@@ -84,6 +84,8 @@ TUNING_RANGE = VOICE_PARAMS[PARAM_INDEX["vco_1.tuning"]].maximum  # the oscillat
 PITCH_PARAMS = ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning", "vco_1.mod_depth", "vco_2.mod_depth") + tuple(
     f"mod_matrix.{s}->{d}" for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch"))
 ATTACK_KEEP_S = 0.01
+KEEP_MOVEMENT = 1.5  # a kept pitch movement's range, as a factor either way
+STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: no movement to keep
 
 
 def hz_to_midi(hz: float) -> float:
@@ -1251,6 +1253,21 @@ def _keep(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None) ->
         elif set_by:
             b.add(Target(aspect="pitch", descriptor="keyboard.midi_f0", lo=set_by["keyboard.midi_f0"], hi=set_by["keyboard.midi_f0"], unit="midi",
                          kept=True, set_by=set_by, source="kept: the start's note (held)"))
+    elif patch and "keyboard.midi_f0" in patch and not asked & {"f0_hz", "keyboard.midi_f0"}:
+        # a glide or a sweep asked, no new note: it moves from the start's note (the key and the tunings held); left free,
+        # the search keyed "make it slowly slide down in pitch" of a 159 Hz tone to slide from 445 Hz
+        set_by = {k: float(patch[k]) for k in ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning") if k in patch}
+        b.add(Target(aspect="pitch", descriptor="keyboard.midi_f0", lo=set_by["keyboard.midi_f0"], hi=set_by["keyboard.midi_f0"], unit="midi",
+                     kept=True, set_by=set_by, source="kept: the start's note, where the pitch's movement starts (key and tunings held)"))
+    heard = _start_value(start, "pitch_range_semitones")
+    movement = {"pitch_trend_semitones_per_s", "pitch_range_semitones", "vibrato_depth_cents", "vibrato_rate_hz"}
+    if pitch_asked and patch and not asked & movement and heard is not None and heard > STEADY_SEMITONES:
+        # a new note, no word of the start's glide, sweep or wail: it goes along with the note (its sources held; a siren
+        # made lower came out with no wail), and the range it covers is kept
+        set_by = {k: float(patch[k]) for k in PITCH_PARAMS + _pitch_sources(patch) if k in patch and k not in ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning")}
+        b.add(Target(aspect="pitch movement", descriptor="pitch_range_semitones", lo=round(heard / KEEP_MOVEMENT, 3), hi=round(heard * KEEP_MOVEMENT, 3),
+                     unit=_unit("pitch_range_semitones"), tolerance=1.0, confidence=1.0, relative_to=heard, kept=True, set_by=set_by,
+                     source=f"kept: the start's pitch movement over {heard:.3g} semitones, within a factor {KEEP_MOVEMENT:g} (its sources held)"))
     keeps = [("sounding_s", "length", "within 20 %"), ("attack_s", "attack", "within a factor 1.5 or 10 ms")]
     if not pitch_asked:
         keeps.insert(0, ("centroid_hz", "brightness", "within 20 %"))
