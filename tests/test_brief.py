@@ -854,6 +854,30 @@ def test_a_sweeps_rate_is_the_pitchs() -> None:
         assert "am_rate_hz" not in asked and ("sounding_s" not in asked or asked["sounding_s"].hi is None), prompt
 
 
+def test_a_rate_change_scales_a_swept_rate_too() -> None:
+    # the rate is frequency + mod_depth x rate envelope: a vibrato at 2 Hz swept up 3 Hz by a held rate envelope is heard
+    # at 5 Hz, and its frequency alone made 1.6 x faster plays 6.2 Hz, not 8 Hz
+    from lstmabar.library.descriptors import describe
+    from lstmabar.models.synth.voice import Voice
+
+    phys = {f"mod_matrix.{s}->{d}": 0.0 for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch", "vco_1_amp", "vco_2_amp", "noise_amp")}
+    phys.update({"mod_matrix.adsr_1->vco_1_amp": 1.0, "adsr_1.attack": 0.01, "adsr_1.sustain": 1.0, "keyboard.midi_f0": 69.0, "keyboard.duration": 2.0,
+                 "vco_1.tuning": 0.0, "mixer.vco_1": 1.0, "mixer.vco_2": 0.0, "mixer.noise": 0.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "vco_1.mod_depth": 0.8,
+                 "lfo_2.frequency": 2.0, "lfo_2.mod_depth": 3.0, "lfo_2_rate_adsr.attack": 0.0, "lfo_2_rate_adsr.sustain": 1.0,
+                 "lfo_2_amp_adsr.attack": 0.0, "lfo_2_amp_adsr.sustain": 1.0, "lfo_2.sin": 1.0, "lfo_2.tri": 0.0, "lfo_2.saw": 0.0, "lfo_2.rsaw": 0.0, "lfo_2.sqr": 0.0})
+    voice = Voice(sample_rate=48000, seconds=2.0)
+
+    def rate(settings: dict[str, float]) -> float:
+        return describe(voice.render(_patch_tensor({**phys, **settings})[None], seed=0).numpy()[0], 48000).flat()["vibrato_rate_hz"]
+
+    heard = rate({})
+    assert heard == pytest.approx(5.0, abs=0.3)
+    b = parse_brief("faster vibrato", start={**START, "vibrato_rate_hz": heard, "vibrato_depth_cents": 40.0}, start_patch=phys)
+    asked = next(t for t in b.targets if t.descriptor == "vibrato_rate_hz")
+    assert b.settings["lfo_2.mod_depth"] / 3.0 == pytest.approx(b.settings["lfo_2.frequency"] / 2.0)
+    assert rate(b.settings) >= asked.lo
+
+
 def test_a_stated_rate_moves_the_lfo_of_a_start_that_already_has_it() -> None:
     patch = {"lfo_2.frequency": 6.0, "mod_matrix.lfo_2->vco_1_pitch": 1.0, "mod_matrix.lfo_2->vco_2_pitch": 1.0, "vco_1.mod_depth": 0.76,
              "vco_2.mod_depth": 0.76, "mod_matrix.lfo_1->vco_1_amp": 0.5, "lfo_1.frequency": 12.0, "mixer.vco_1": 1.0, "keyboard.duration": 2.0}

@@ -61,6 +61,21 @@ def test_a_time_stretch_makes_a_falling_zap_longer_and_keeps_its_note() -> None:
     assert ok and all(w.startswith(STRETCH) for w in ok)
 
 
+def test_a_stated_length_gets_the_stretch_that_lands_on_it() -> None:
+    voice = Voice(sample_rate=SR, seconds=1.0)
+    x = zap().normalized()
+    d0 = describe(render_final(voice, x[None], 0)[0], SR)
+    start = physical(x)
+    brief = parse_brief(f"make it about {2 * d0['sounding_s']:.2f} seconds", render_seconds=1.0, start=d0, start_patch=start)
+    ms = moves(brief, physical(synth._with(x, brief.set_params())), start, d0)
+    factors = {float(why.split(" x")[1].split(":")[0]) for _, why in ms if why.startswith(STRETCH)}
+    assert factors == {1.5, 2.0, 3.0, 4.0}  # the stated length's own stretch is one of the grid's: not tried twice
+    brief = parse_brief(f"make it about {2.4 * d0['sounding_s']:.3f} seconds", render_seconds=1.0, start=d0, start_patch=start)
+    ms = moves(brief, physical(synth._with(x, brief.set_params())), start, d0)
+    assert any(why.startswith(f"{STRETCH} x2.4:") for _, why in ms)
+    assert not any(why.startswith(f"{STRETCH} x2.4:") for _, why in moves(brief, physical(synth._with(x, brief.set_params())), start))
+
+
 def test_the_judge_ranks_a_near_miss_above_a_far_one() -> None:
     start = {"f0_hz": 384.0, "pitched": True, "centroid_hz": 5600.0, "attack_s": 0.0, "sounding_s": 0.165}
     brief = parse_brief("longer", render_seconds=2.0, start=start, start_patch=physical(zap().normalized()))

@@ -25,7 +25,7 @@ import numpy as np
 from lstmabar.models.synth.params import PARAM_INDEX, VOICE_PARAMS
 
 from .parse import STEADY_SEMITONES, hz_to_midi
-from .program import BEND_FREE, clamped, crest_at, held_bend, level_drive, pitch_drive
+from .program import BEND_FREE, clamped, crest_at, held_bend, level_drive, pitch_drive, rate_scaled
 from .targets import Brief
 
 LEVEL_GRID = tuple(float(x) for x in np.linspace(0.0, 1.0, 11))  # normalised levels of the oscillators (linear)
@@ -58,7 +58,7 @@ def level_envelopes(patch: dict[str, float]) -> list[str]:
 def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[str, float]:
     """The settings that play ``patch`` ``factor`` times slower: every envelope's attack, decay and release and the
     key time times ``factor`` (the attacks of the envelopes that shape the level stay: the attack is kept), and
-    with ``lfo_rates`` the LFOs' rates divided by it."""
+    with ``lfo_rates`` the LFOs' rates (``program.rate_scaled``: their rate envelopes' swings too) divided by it."""
     level = set(level_envelopes(patch))
     out: dict[str, float] = {}
     for env in ENVELOPES:
@@ -70,9 +70,8 @@ def stretch(patch: dict[str, float], factor: float, *, lfo_rates: bool) -> dict[
         out["keyboard.duration"] = clamped("keyboard.duration", patch["keyboard.duration"] * factor)
     if lfo_rates:
         for lfo in ("lfo_1", "lfo_2"):
-            key = f"{lfo}.frequency"
-            if key in patch:
-                out[key] = clamped(key, patch[key] / factor)
+            if f"{lfo}.frequency" in patch:
+                out.update(rate_scaled(patch, lfo, 1.0 / factor))
     return out
 
 
@@ -195,6 +194,12 @@ def moves(brief: Brief, patch: dict[str, float], start: dict[str, float] | None 
     length = asked.get("sounding_s")
     if length is not None:
         factors = LONGER if length.lo is not None else SHORTER
+        was = (heard or {}).get("sounding_s")
+        if length.lo is not None and length.hi is not None and isinstance(was, (int, float)) and was > 0:
+            # a stated length ("cut it down to about 2 secs"): the stretch that lands on it as well
+            f = round(math.sqrt(length.lo * length.hi) / was, 3)
+            if all(abs(f / g - 1.0) > 0.05 for g in factors):
+                factors = (*factors, f)
         envs = level_envelopes(patch)
         for f in factors:
             move: dict[str, float] = {}

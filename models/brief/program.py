@@ -283,6 +283,15 @@ def _tremolo_on_top(out: dict[str, float], patch: dict[str, float], hz: float, f
             out[f"{lfo}_amp_adsr.{seg}"] = now[f"{main}.{seg}"]
 
 
+def rate_scaled(patch: dict[str, float], lfo: str, factor: float) -> dict[str, float]:
+    """The settings that play an LFO ``factor`` times faster: its rate and its rate envelope's swing (the rate is
+    ``frequency + mod_depth x rate envelope``: the rate alone scaled leaves a swept rate's sweep where it was)."""
+    out = {f"{lfo}.frequency": clamped(f"{lfo}.frequency", patch.get(f"{lfo}.frequency", 0.0) * factor)}
+    if patch.get(f"{lfo}.mod_depth", 0.0):
+        out[f"{lfo}.mod_depth"] = clamped(f"{lfo}.mod_depth", patch[f"{lfo}.mod_depth"] * factor)
+    return out
+
+
 def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[str, float], note: Callable[..., None]) -> None:
     """A refinement asking a faster or slower wobble (or vibrato) of a start that already has one: the LFO that most
     drives the level (the pitch) plays at its rate times the asked factor over the start's measured rate, 10 % past it
@@ -301,8 +310,9 @@ def _rate_of_existing(out: dict[str, float], t: dict[str, Target], patch: dict[s
         else:
             slower = r.hi is not None
             aim = (r.hi if slower else r.lo) * (0.9 if slower else 1.1)
-        out[name] = clamped(name, patch[name] * aim / r.relative_to)
-        note([name], f"{'slower' if slower else 'faster'} {'wobble' if key == 'am_rate_hz' else 'vibrato'}: LFO {lfo[-1]} from {patch[name]:.3g} to "
+        scaled = rate_scaled(patch, lfo, aim / r.relative_to)
+        out.update(scaled)
+        note(list(scaled), f"{'slower' if slower else 'faster'} {'wobble' if key == 'am_rate_hz' else 'vibrato'}: LFO {lfo[-1]} from {patch[name]:.3g} to "
                      f"{out[name]:.3g} Hz (the start's measured rate {r.relative_to:.3g} Hz)")
 
 
