@@ -263,7 +263,8 @@ def test_prompt_forms_that_once_went_wrong() -> None:
     assert by(b, "pitch_trend_semitones_per_s").lo > 0 and not [t for t in b.targets if t.descriptor == "f0_hz"]
     assert b.settings["vco_1.mod_depth"] >= 12 * math.log2(10) and b.set_params()["keyboard.midi_f0"] == pytest.approx(43.35, abs=0.01)
     # a length the tool cannot render is said, not silently dropped
-    assert any("10-second" in n for n in parse_brief("a 10-second pad").notes)
+    pad = parse_brief("a 10-second pad")  # and made as long as it renders
+    assert any("10-second" in n for n in pad.cannot) and by(pad, "sounding_s").lo == 6.0
 
 
 def test_relative_targets_move_onto_the_loops_reading_of_the_start() -> None:

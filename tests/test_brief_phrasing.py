@@ -169,6 +169,33 @@ def test_brightness_frames() -> None:
         assert asked(prompt).get("centroid_hz") == "down" and "f0_hz" not in asked(prompt), prompt
 
 
+def test_buzz_teeth_edge_and_sizzle_are_the_top_of_the_spectrum() -> None:
+    assert asked("more sizzle") == {"centroid_hz": "up", "flatness": "up"}  # a sizzle is noise too: more of it is noisier
+    for prompt in ("more buzz, give it some teeth", "buzzier", "edgier", "give it more edge", "a little more presence"):
+        assert asked(prompt) == {"centroid_hz": "up"}, (prompt, asked(prompt))
+    for prompt in ("less sizzle, more body", "less buzz please", "take the edge off", "add some body"):
+        assert asked(prompt) == {"centroid_hz": "down"}, (prompt, asked(prompt))
+
+
+def test_a_rate_word_reaches_its_modulation_over_words_of_its_own() -> None:
+    b = parse_brief("add that fast nes style vibrato", start=START, start_patch=PATCH)
+    assert next(t for t in b.targets if t.descriptor == "vibrato_rate_hz").lo >= 6.0
+    b = parse_brief("a fast attack with vibrato", start=START, start_patch=PATCH)  # the attack's rate, not the vibrato's
+    assert not [t for t in b.targets if t.descriptor == "vibrato_rate_hz"] and next(t for t in b.targets if t.descriptor == "attack_s").hi < 0.01
+    # a degree before a rate is the modulation's depth, not a gentle (dark, soft) sound
+    b = parse_brief("add a gentle slow vibrato", start=START, start_patch=PATCH)
+    assert {t.descriptor for t in b.targets if not t.kept} == {"pitched", "vibrato_depth_cents", "vibrato_rate_hz"}
+    assert next(t for t in b.targets if t.descriptor == "vibrato_depth_cents").hi is not None
+
+
+def test_a_length_past_what_is_rendered_is_made_as_long_as_it_can_and_said() -> None:
+    b = parse_brief("make it 8 seconds instead", start=START, start_patch=PATCH)
+    length = next(t for t in b.targets if t.descriptor == "sounding_s" and not t.kept)
+    assert length.lo == length.hi == 6.0 and b.render_seconds == 6.0
+    assert b.cannot and "6 s at most" in b.cannot[0] and "8 s" in b.cannot[0]
+    assert not parse_brief("make it 3 seconds", start=START, start_patch=PATCH).cannot
+
+
 def test_length_frames() -> None:
     for prompt in ("make the decay longer", "let the tail ring longer", "more sustain", "let it ring out", "hold it longer"):
         assert asked(prompt).get("sounding_s") == "up", prompt

@@ -37,6 +37,7 @@ from lstmabar.library.errors import ToolError
 from lstmabar.library.images import spectrogram_png
 from lstmabar.models.brief import Brief, Target, check, distance, parse_brief
 from lstmabar.models.brief.moves import OVERRIDES, moves
+from lstmabar.models.brief.parse import MAX_RENDER_S
 from lstmabar.models.brief.reader import ChangeName
 from lstmabar.models.brief.program import vibrato_rate, wobble_rate
 from lstmabar.models.embedders.base import Embedder
@@ -87,7 +88,7 @@ class Input(BaseModel):
     fix: dict[str, float] = Field(default_factory=dict, description="Parameters to hold at given physical values (in their units, see the patch), e.g. {'vco_2.shape': 1.0}.")
     midi_note: float | None = Field(None, ge=0, le=127, description="Hold the pitch at this MIDI note (60 = middle C).")
     note_seconds: float | None = Field(None, ge=0.01, le=4.0, description="Hold the note-on time (key held) at this many seconds.")
-    seconds: float = Field(2.0, ge=0.25, le=6.0, description="Length of the rendered sound (CTAG uses 2 s).")
+    seconds: float = Field(2.0, ge=0.25, le=MAX_RENDER_S, description="Length of the rendered sound (CTAG uses 2 s).")
     method: Literal["snes", "cmaes", "random"] = Field("snes", description="Search strategy: snes (separable natural ES, default), cmaes, or random (baseline).")
     population: int = Field(DEFAULT_POPULATION, ge=4, le=256, description="Candidates per generation (CTAG: 50).")
     max_evaluations: int = Field(DEFAULT_EVALUATIONS, ge=4, le=100_000, description="Budget in synth renders (CTAG's full budget: 300 generations x 50 = 15000).")
@@ -359,7 +360,7 @@ def resolve_start(inp: Input, ctx: ToolContext) -> Start:
     start.patch = {k: float(v["value"]) for k, v in Patch.from_normalized(center).physical().items()}
     start.previous = [t for t in (rec.extra.get("brief") or []) if isinstance(t, dict)]
     if "seconds" not in inp.model_fields_set and rec.duration_s:
-        start.seconds = float(min(6.0, max(0.25, round(rec.duration_s, 3))))
+        start.seconds = float(min(MAX_RENDER_S, max(0.25, round(rec.duration_s, 3))))
     return start
 
 

@@ -379,6 +379,12 @@ REWRITES: tuple[tuple[str, Any], ...] = (
      r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))\b", "brighter"),
     (r"\b(?:less|cut(?:\s+the)?|roll\s+off(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:some\s+)?(?:of\s+the\s+)?)\s*(?:top\s+end|high\s+end|highs|treble|brightness|brilliance|sparkle|bite|"
      r"(?:high|upper)[\s-]+(?:frequencies|frequency|freqs?|harmonics))(?:\s+off)?\b", "darker"),
+    # a buzz, teeth and edge are the top of a tone's spectrum: "more buzz, give it some teeth"; less of them or of its sizzle (more
+    # sizzle is the phrase's: noisier and brighter) is darker: "less sizzle, more body"
+    (r"\b(?:more|add(?:\s+some)?|extra|give\s+it\s+(?:some\s+|more\s+)?)\s*(?:a\s+(?:bit|little)\s+(?:of\s+|more\s+)?)?(?:buzz|teeth|edge|presence)\b", "brighter"),
+    (r"\b(?:buzzier|edgier|more\s+(?:buzzy|edgy))\b", "brighter"),
+    (r"\b(?:less|cut(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?|take\s+(?:away\s+)?(?:some\s+(?:of\s+)?)?the)\s+(?:buzz|edge|sizzle)\b(?!\s+off)", "darker"),
+    (r"\b(?:more|add(?:\s+some)?|give\s+it\s+(?:some\s+|more\s+)?)\s*body\b", "darker"),
     (r"\b(?:more|add(?:\s+some)?|boost(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|warmth|bass(?!\s+(?:note|notes|line|sound|register)))\b", "darker"),
     (r"\b(?:less|cut(?:\s+the)?|reduce(?:\s+the)?|tame(?:\s+the)?)\s+(?:low\s+end|lows|bottom\s+end|bass(?!\s+(?:note|notes|line|sound|register)))\b", "brighter"),
     (r"\bmore\s+sustain\b", "longer"), (r"\bless\s+sustain\b", "shorter"),
@@ -451,6 +457,8 @@ _START = r"\b(?:the\s+)?(?:start|attack|onset|beginning|front(?:\s+end)?)(?:'s|\
 COMPLAINTS: tuple[tuple[str, Any], ...] = (
     # a siren's wail is its pitch swinging: "slow down the wailing"
     (r"\b(the\s+|that\s+|its\s+)?wail(?:ing|s)?\b", lambda m: (m.group(1) or "") + "vibrato"),  # "no wailing": no vibrato
+    # a degree, then a rate, then the modulation: the degree is of the modulation ("a gentle slow vibrato" is no gentle sound)
+    (r"\b(gentle|soft|light|mild|faint)\s+(slow|fast|quick|lazy|rapid)\s+(vibrato|tremolo|wobble|pulsing|pulse|warble)\b", r"\2 \1 \3"),
     # a modulation's rate turned: "vibrato rate down a little", "turn the tremolo speed up"
     (r"\b(vibrato|tremolo|wobble|pulsing|lfo)\s+(?:rate|speed)\s+(?:a\s+(?:bit|little|touch|tad)\s+|slightly\s+)?(up|down)\b",
      lambda m: f"{'faster' if m.group(2) == 'up' else 'slower'} {m.group(1) if m.group(1) != 'lfo' else 'wobble'}"),

@@ -84,6 +84,7 @@ TUNING_RANGE = VOICE_PARAMS[PARAM_INDEX["vco_1.tuning"]].maximum  # the oscillat
 PITCH_PARAMS = ("keyboard.midi_f0", "vco_1.tuning", "vco_2.tuning", "vco_1.mod_depth", "vco_2.mod_depth") + tuple(
     f"mod_matrix.{s}->{d}" for s in ("adsr_1", "adsr_2", "lfo_1", "lfo_2") for d in ("vco_1_pitch", "vco_2_pitch"))
 ATTACK_KEEP_S = 0.01
+MAX_RENDER_S = 6.0  # the longest sound the tool renders (s)
 KEEP_MOVEMENT = 1.5  # a kept pitch movement's range, as a factor either way
 STEADY_SEMITONES = 1.0  # a start heard within this pitch range is one note: no movement to keep
 
@@ -252,7 +253,7 @@ class _Builder:
         seconds = self.render_seconds
         for t in ts:
             if t.descriptor == "sounding_s" and t.lo is not None and t.lo > 0.8 * seconds:
-                seconds = min(6.0, t.lo / 0.8 + 0.05)
+                seconds = min(MAX_RENDER_S, t.lo / 0.8 + 0.05)
         from .program import program, search_ranges
 
         brief = Brief(prompt=self.prompt, targets=ts, relative=relative, notes=self.notes, cannot=self.cannot,
@@ -912,8 +913,14 @@ def _rate_change(b: _Builder, toks: list[str], pos: int, ph: str, start: dict[st
     return True
 
 
+_RATE_REACH_STOP = frozenset({"attack", "onset", "decay", "release", "fade", "swell", "tail", "with", "and", "but", "plus", "or", "in", "on"})
+
+
 def _rate_words(b: _Builder, toks: list[str], pos: int, ph: str) -> None:
-    for j in range(max(0, pos - 2), min(len(toks), pos + 6)):  # "chop on and off really fast"
+    # "chop on and off really fast"; three words back only over words of the modulation's own ("that fast nes style vibrato"),
+    # not over another thing a rate word could be of ("a fast attack with vibrato")
+    first = pos - 3 if pos >= 3 and not _RATE_REACH_STOP & set(toks[pos - 2 : pos]) else pos - 2
+    for j in range(max(0, first), min(len(toks), pos + 6)):
         n = L.RATE_WORDS.get(toks[j])
         if n is None or _negated(toks, j):  # "vibrato, nothing fast": no rate asked
             continue
@@ -1041,12 +1048,17 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
     if re.search(r"\bfrom\s*$", text[: m.start()]):
         first = secs  # "change the length from 1 to 2 seconds": the second is the one asked
     lo, hi = min(first, secs), max(first, secs)
-    if lo > 6.0 or hi < 0.005:
-        b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to 6 s); left out")
+    if hi < 0.005:
+        b.notes.append(f"'{m.group(0)}': outside what the tool renders (5 ms to {MAX_RENDER_S:g} s); left out")
         return False
-    if hi > 6.0:
-        b.notes.append(f"'{m.group(0)}': the tool renders 6 s at most; up to 6 s is asked")
-        hi = 6.0
+    if lo > MAX_RENDER_S:
+        # "make it 8 seconds instead": as long as the tool renders, said as not done as asked (left out, the sound stayed as it was)
+        b.cannot.append(f"'{m.group(0)}': the tool renders {MAX_RENDER_S:g} s at most; the sound is made as long as that, not {lo:g} s. "
+                        "Say so, and offer to loop or layer it outside")
+        lo = hi = MAX_RENDER_S
+    if hi > MAX_RENDER_S:
+        b.notes.append(f"'{m.group(0)}': the tool renders {MAX_RENDER_S:g} s at most; up to {MAX_RENDER_S:g} s is asked")
+        hi = MAX_RENDER_S
     lo = max(lo, 0.005)
     after = text[m.end():]
     more = re.match(r"\s*(?:or\s+(?:more|longer|so\s+more|above)|at\s+least|\+|plus)\b", after)  # "a second or more": at least
@@ -1086,14 +1098,14 @@ def _duration(b: _Builder, text: str, m: re.Match, start: dict[str, Any] | None,
             # a swell heard to its top needs the key held through it, and the sound going on past it
             b.targets["attack_s"] = b.targets["attack_s"].model_copy(update={"set_by": {"keyboard.duration": round(min(4.0, rise + 0.2), 4)}})
         if rise + 0.3 > b.render_seconds:
-            b.render_seconds = min(6.0, rise + 0.4)
+            b.render_seconds = min(MAX_RENDER_S, rise + 0.4)
     else:
         b.add(Target(aspect="length", descriptor="sounding_s", lo=None if fewer and not what else lo, hi=None if more and not what else hi, unit="s", tolerance=1.2, confidence=1.0,
                      source=f"'{m.group(0)}' (explicit length{': ' + what if what else ''}; +-20 %)",
                      set_by={"keyboard.duration": round(min(4.0, max(0.01, 0.85 * (lo + hi) / 2)), 4)}), explicit=True)
         b.numbers.add("sounding_s")
         if hi > 0.8 * render_seconds:
-            b.render_seconds = max(render_seconds, min(6.0, hi * 1.2 + 0.3))
+            b.render_seconds = max(render_seconds, min(MAX_RENDER_S, hi * 1.2 + 0.3))
     return True
 
 
@@ -1144,7 +1156,7 @@ def _relative(b: _Builder, start: dict[str, Any], patch: dict[str, float] | None
         t = Target(aspect="length", descriptor=key, lo=v if sign > 0 else None, hi=None if sign > 0 else v, unit="s", tolerance=_tol(key),
                    confidence=confidence, relative_to=s, set_by=set_by, source=f"'{word}': {'x' if sign > 0 else '/'}{LENGTH_FACTOR:g} the start's {s:.3g} s")
         if sign > 0 and v > 0.8 * b.render_seconds:
-            b.render_seconds = min(6.0, v / 0.8 + 0.05)
+            b.render_seconds = min(MAX_RENDER_S, v / 0.8 + 0.05)
         b.add(t, explicit=True)
         return
     if key in ("attack_s", "flatness", "centroid_hz"):
